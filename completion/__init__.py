@@ -1,0 +1,1 @@
+"""Completion pipeline: prompts, engines and post-processing."""

@@ -1,0 +1,1 @@
+"""Loomline's understanding of documents and the workspace: text, positions, syntax, context."""

@@ -1,0 +1,130 @@
+"""The one place where LSP positions (UTF-16 code units) meet string and byte offsets.
+
+LSP counts columns in UTF-16 code units, Python strings in code points and tree-sitter in
+UTF-8 bytes. Every conversion between them goes through this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A zero-based LSP position: ``character`` counts UTF-16 code units."""
+
+    line: int
+    character: int
+
+
+def utf16_length(text: str) -> int:
+    """Number of UTF-16 code units in ``text``."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def utf16_to_index(line_text: str, utf16_col: int) -> int:
+    """Code-point index in ``line_text`` of a UTF-16 column, clamped to the line.
+
+    A column that falls inside a surrogate pair rounds down to the character's start.
+    """
+    if utf16_col <= 0:
+        return 0
+    units = 0
+    for index, ch in enumerate(line_text):
+        width = 2 if ord(ch) > 0xFFFF else 1
+        if units + width > utf16_col:
+            return index
+        units += width
+    return len(line_text)
+
+
+def index_to_utf16(line_text: str, index: int) -> int:
+    """UTF-16 column of a code-point index in ``line_text``."""
+    return utf16_length(line_text[: max(0, index)])
+
+
+def utf8_length(text: str) -> int:
+    """Number of UTF-8 bytes in ``text`` (lone surrogates count as replacement characters)."""
+    return len(text.encode("utf-8", errors="surrogatepass"))
+
+
+class LineIndex:
+    """Start offsets of every line of a text, for fast position <-> offset conversion."""
+
+    __slots__ = ("_starts", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        starts = [0]
+        find = text.find
+        pos = find("\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+        self._starts = starts
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def line_start(self, line: int) -> int:
+        return self._starts[line]
+
+    def line_text(self, line: int) -> str:
+        """The text of ``line`` without its line break."""
+        start = self._starts[line]
+        end = self._starts[line + 1] - 1 if line + 1 < len(self._starts) else len(self._text)
+        text = self._text[start:end]
+        return text[:-1] if text.endswith("\r") else text
+
+    def clamp(self, position: Position) -> Position:
+        """The nearest valid position: lines past the end go to the end of the text."""
+        if position.line < 0:
+            return Position(0, 0)
+        if position.line >= len(self._starts):
+            last = len(self._starts) - 1
+            return Position(last, utf16_length(self.line_text(last)))
+        line_len = utf16_length(self.line_text(position.line))
+        return Position(position.line, min(max(position.character, 0), line_len))
+
+    def offset(self, position: Position) -> int:
+        """Code-point offset of an LSP position, clamped into the text."""
+        position = self.clamp(position)
+        line_text = self.line_text(position.line)
+        return self._starts[position.line] + utf16_to_index(line_text, position.character)
+
+    def position(self, offset: int) -> Position:
+        """LSP position of a code-point offset."""
+        offset = min(max(offset, 0), len(self._text))
+        line = _bisect_right(self._starts, offset) - 1
+        start = self._starts[line]
+        return Position(line, utf16_length(self._text[start:offset]))
+
+    def contains(self, position: Position) -> bool:
+        """Whether ``position`` lies inside the text (no clamping needed)."""
+        if not 0 <= position.line < len(self._starts) or position.character < 0:
+            return False
+        return position.character <= utf16_length(self.line_text(position.line))
+
+
+def _bisect_right(values: list[int], x: int) -> int:
+    lo, hi = 0, len(values)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if x < values[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def byte_offset(text: str, index: int) -> int:
+    """UTF-8 byte offset of code-point ``index`` in ``text``."""
+    return utf8_length(text[:index])
+
+
+def point(text: str, index: int) -> tuple[int, int]:
+    """tree-sitter point (row, byte column) of code-point ``index`` in ``text``."""
+    row = text.count("\n", 0, index)
+    line_start = text.rfind("\n", 0, index) + 1
+    return row, utf8_length(text[line_start:index])
