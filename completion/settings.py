@@ -82,12 +82,22 @@ class ContextSettings:
 
 
 @dataclass(kw_only=True)
+class FakeSettings:
+    """The scripted backend, for tests and client development: no model, instant answers."""
+
+    response: str = "return 42"
+    chunk_delay_ms: int = 5
+    load_delay_ms: int = 0
+
+
+@dataclass(kw_only=True)
 class Settings:
     backend: Backend = "embedded"
     model: ModelSettings = field(default_factory=ModelSettings)
     engine: EngineSettings = field(default_factory=EngineSettings)
     completion: CompletionSettings = field(default_factory=CompletionSettings)
     context: ContextSettings = field(default_factory=ContextSettings)
+    fake: FakeSettings = field(default_factory=FakeSettings)
     # Keep accept/dismiss events in a local file (they never leave the machine).
     record_events: bool = False
     log_level: Literal["error", "warning", "info", "debug"] = "info"

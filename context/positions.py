@@ -128,3 +128,12 @@ def point(text: str, index: int) -> tuple[int, int]:
     row = text.count("\n", 0, index)
     line_start = text.rfind("\n", 0, index) + 1
     return row, utf8_length(text[line_start:index])
+
+
+def index_of_byte(text: str, offset: int) -> int:
+    """Code-point index in ``text`` of UTF-8 byte ``offset`` (rounded down to a character start)."""
+    data = text.encode("utf-8", errors="surrogatepass")
+    offset = min(max(offset, 0), len(data))
+    while 0 < offset < len(data) and (data[offset] & 0xC0) == 0x80:
+        offset -= 1
+    return len(data[:offset].decode("utf-8", errors="surrogatepass"))

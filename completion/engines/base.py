@@ -43,6 +43,8 @@ class GenerationStats:
     cached_prompt_tokens: int = 0
     first_token_s: float | None = None
     finish_reason: str | None = None  # "stop", "length", "cancelled", "error"
+    # time.perf_counter() when the engine stopped working on the request (cancel latency).
+    stopped_at: float | None = None
 
 
 class EngineUnavailable(Exception):

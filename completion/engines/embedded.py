@@ -1,0 +1,278 @@
+"""The embedded backend: a transformers model on the CPU, in one worker thread.
+
+Generation is a plain loop (chunked prefill, then one token at a time) so that a cancel is
+seen between any two forward passes, and the KV cache of the previous prompt is reused for
+the part of the next prompt that did not change, which is most of it while the user types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loomline.completion.engines.base import (
+    EngineState,
+    EngineUnavailable,
+    GenerationRequest,
+    GenerationStats,
+    SamplingParams,
+)
+from loomline.completion.model_store import ModelStore, ProgressCallback
+from loomline.completion.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Tokens after which the model is done, whatever the template says.
+STOP_TOKENS = ("<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|im_end|>", "<|repo_name|>")
+PREFILL_CHUNK = 64  # tokens per prefill step: bounds how long a cancel waits
+
+
+@dataclass
+class _Job:
+    request: GenerationRequest
+    stats: GenerationStats
+    emit: Callable[[str | None | BaseException], None]
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class _Generator:
+    """Model, tokenizer and the reusable KV cache. Only ever touched by the worker thread."""
+
+    def __init__(self, model_dir: Path, threads: int) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16)
+        self.model.eval()
+        vocab = self.tokenizer.get_vocab()
+        self.stop_ids = {vocab[t] for t in STOP_TOKENS if t in vocab}
+        if self.tokenizer.eos_token_id is not None:
+            self.stop_ids.add(self.tokenizer.eos_token_id)
+        self._cache: Any = None
+        self._cached_ids: list[int] = []
+
+    def warm_up(self) -> None:
+        """One small forward pass: the first one pays for kernel selection, not a user."""
+        with self.torch.inference_mode():
+            self._reuse_cache([0, 0])
+            self._forward(self.tokenizer.encode("def main():\n    return", add_special_tokens=False))
+            self._cache, self._cached_ids = None, []
+
+    def _reuse_cache(self, ids: list[int]) -> int:
+        """Crop the KV cache to the longest prefix shared with ``ids``; returns its length."""
+        common = 0
+        limit = min(len(ids) - 1, len(self._cached_ids))  # keep >= 1 token to compute logits
+        while common < limit and ids[common] == self._cached_ids[common]:
+            common += 1
+        if self._cache is None or common == 0:
+            from transformers import DynamicCache
+
+            self._cache = DynamicCache(config=self.model.config)
+            self._cached_ids = []
+            return 0
+        dropped = len(self._cached_ids) - common
+        if dropped:
+            self._cache.crop(-dropped)
+        self._cached_ids = self._cached_ids[:common]
+        return common
+
+    def _forward(self, ids: list[int]) -> Any:
+        torch = self.torch
+        input_ids = torch.tensor([ids], dtype=torch.long)
+        out = self.model(input_ids=input_ids, past_key_values=self._cache, use_cache=True)
+        self._cached_ids.extend(ids)
+        return out.logits[0, -1].float()
+
+    def _pick(self, logits: Any, params: SamplingParams, rng: Any) -> int:
+        torch = self.torch
+        if params.temperature <= 0:
+            return int(torch.argmax(logits))
+        probs = torch.softmax(logits / params.temperature, dim=-1)
+        if params.top_p < 1.0:
+            sorted_probs, order = torch.sort(probs, descending=True)
+            keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < params.top_p
+            probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
+        return int(torch.multinomial(probs, 1, generator=rng))
+
+    def run(self, job: _Job) -> None:
+        torch = self.torch
+        params = job.request.params
+        stats = job.stats
+        started = time.perf_counter()
+        with torch.inference_mode():
+            ids = self.tokenizer.encode(job.request.prompt, add_special_tokens=False)
+            if not ids:
+                stats.finish_reason = "stop"
+                return
+            cached = self._reuse_cache(ids)
+            stats.prompt_tokens = len(ids)
+            stats.cached_prompt_tokens = cached
+            logits = None
+            for start in range(cached, len(ids), PREFILL_CHUNK):
+                if job.cancel.is_set():
+                    stats.finish_reason = "cancelled"
+                    return
+                logits = self._forward(ids[start : start + PREFILL_CHUNK])
+            rng = None
+            if params.temperature > 0:
+                rng = torch.Generator().manual_seed(params.seed if params.seed is not None else 0)
+            generated: list[int] = []
+            emitted = ""
+            while True:
+                if job.cancel.is_set():
+                    stats.finish_reason = "cancelled"
+                    return
+                token = self._pick(logits, params, rng)
+                if token in self.stop_ids:
+                    stats.finish_reason = "stop"
+                    return
+                generated.append(token)
+                stats.generated_tokens = len(generated)
+                text = self.tokenizer.decode(generated, skip_special_tokens=False)
+                # Hold back an incomplete multi-byte character until its other tokens arrive.
+                if not text.endswith("\ufffd") and len(text) > len(emitted):
+                    if stats.first_token_s is None:
+                        stats.first_token_s = time.perf_counter() - started
+                    job.emit(text[len(emitted) :])
+                    emitted = text
+                if len(generated) >= params.max_tokens:
+                    stats.finish_reason = "length"
+                    return
+                logits = self._forward([token])
+
+
+class EmbeddedEngine:
+    """Qwen2.5-Coder (or any causal LM) on the CPU; the default, with nothing to set up."""
+
+    name = "embedded"
+
+    def __init__(
+        self,
+        settings: Settings,
+        progress: ProgressCallback | None = None,
+        store: ModelStore | None = None,
+    ) -> None:
+        self._settings = settings
+        self._progress = progress
+        self._store = store or ModelStore(settings.model.cache_dir)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loomline-model")
+        self._generator: _Generator | None = None
+        self._state = EngineState.STARTING
+        self._message = "starting"
+        self._ready = asyncio.Event()
+        self._load_task: asyncio.Task[None] | None = None
+        self.model_dir: Path | None = None
+
+    @property
+    def state(self) -> EngineState:
+        return self._state
+
+    @property
+    def status_message(self) -> str:
+        return self._message
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._generator.tokenizer if self._generator else None
+
+    async def start(self) -> None:
+        if self._load_task is None:
+            self._state = EngineState.LOADING
+            self._message = f"loading {self._settings.model.id}"
+            self._load_task = asyncio.create_task(self._load())
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await self.start()
+        await asyncio.wait_for(self._ready.wait(), timeout)
+        if self._state is not EngineState.READY:
+            raise EngineUnavailable(self._message)
+
+    def _report(self, message: str, fraction: float | None) -> None:
+        self._message = message
+        if self._progress:
+            self._progress(message, fraction)
+
+    async def _load(self) -> None:
+        loop = asyncio.get_running_loop()
+        model = self._settings.model
+
+        def report(message: str, fraction: float | None) -> None:
+            loop.call_soon_threadsafe(self._report, message, fraction)
+
+        def load() -> _Generator:
+            directory = self._store.resolve(model.id, model.path, progress=report)
+            self.model_dir = directory
+            report(f"loading {model.id} from {directory}", None)
+            generator = _Generator(directory, model.threads)
+            generator.warm_up()
+            return generator
+
+        try:
+            self._generator = await loop.run_in_executor(self._executor, load)
+        except Exception as error:
+            log.exception("the embedded model failed to load")
+            self._state = EngineState.ERROR
+            self._message = f"the embedded model failed to load: {error}"
+            self._report(self._message, None)
+        else:
+            self._state = EngineState.READY
+            self._message = f"{model.id} ready"
+            self._report(self._message, 1.0)
+        finally:
+            self._ready.set()
+
+    async def stream(
+        self, request: GenerationRequest, stats: GenerationStats | None = None
+    ) -> AsyncIterator[str]:
+        if self._state is not EngineState.READY or self._generator is None:
+            raise EngineUnavailable(self._message)
+        generator = self._generator
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None | BaseException] = asyncio.Queue()
+
+        def emit(item: str | None | BaseException) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        job = _Job(request=request, stats=stats or GenerationStats(), emit=emit)
+
+        def work() -> None:
+            try:
+                if not job.cancel.is_set():
+                    generator.run(job)
+                else:
+                    job.stats.finish_reason = "cancelled"
+            except BaseException as error:  # surfaced to the consumer, not lost in the thread
+                emit(error)
+            finally:
+                job.stats.stopped_at = time.perf_counter()
+                emit(None)
+
+        future = loop.run_in_executor(self._executor, work)
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            # Reached on normal end, on aclose() and on task cancellation alike.
+            job.cancel.set()
+        await future
+
+    async def close(self) -> None:
+        if self._load_task is not None and not self._load_task.done():
+            self._load_task.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,157 @@
+"""Turning what the model wrote into what the editor should insert.
+
+``process`` is a pure function of the raw text so far; it also says whether the completion is
+finished (a cut was made that more tokens cannot undo), which lets the stream stop early.
+The syntax-aware steps (block end from the tree, parse-error checks) live in
+``loomline.context`` and are applied by the service when a grammar is at hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CLOSERS = ")]}"
+OPENERS = "([{"
+MAX_LINES = 40
+
+
+@dataclass(frozen=True, slots=True)
+class CursorInfo:
+    line_prefix: str  # the cursor line before the cursor
+    line_suffix: str  # the cursor line after the cursor
+    suffix: str  # everything after the cursor (a window of it)
+    multiline: bool
+    indent_unit: str = "    "
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    text: str
+    finished: bool
+
+
+def indent_width(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t")) + line[: len(line) - len(line.lstrip(" \t"))].count(
+        "\t"
+    ) * 3
+
+
+def block_indent(info: CursorInfo) -> int:
+    """Lines indented less than this have left the block the cursor is in."""
+    stripped = info.line_prefix.rstrip()
+    if not stripped:
+        return indent_width(info.line_prefix)
+    current = indent_width(info.line_prefix)
+    if stripped[-1] in ":{([" or stripped.endswith("=>"):
+        return current + 1  # the cursor opened a block: its body is deeper
+    return current
+
+
+def cut_at_stops(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def fix_doubled_indent(text: str, info: CursorInfo) -> str:
+    """After a whitespace-only line prefix the small model may indent once more."""
+    if not info.line_prefix or info.line_prefix.strip():
+        return text
+    first, sep, rest = text.partition("\n")
+    extra = first[: len(first) - len(first.lstrip(" \t"))]
+    if not extra or not first.strip():
+        return text
+    lines = rest.split("\n") if sep else []
+    base = info.line_prefix
+    # If the following lines carry the same extra indent, the whole block was shifted.
+    shifted = all(
+        not line.strip() or line.startswith(base + extra) for line in lines
+    )
+    fixed_rest = [line[len(extra) :] if shifted and line.strip() else line for line in lines]
+    return "\n".join([first[len(extra) :], *fixed_rest]) if sep else first[len(extra) :]
+
+
+def _first_suffix_line(info: CursorInfo) -> str:
+    for line in info.suffix.split("\n")[1:]:
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def process(
+    raw: str, info: CursorInfo, stops: tuple[str, ...] = (), *, final: bool = False
+) -> Processed:
+    """Clean ``raw``; ``final`` says the model has stopped, so every line is complete."""
+    text, finished = cut_at_stops(raw, stops)
+    finished = finished or final
+    text = fix_doubled_indent(text, info)
+    lines = text.split("\n")
+    complete = len(lines) - 1  # the last line may still grow
+
+    if not info.multiline:
+        # Single line: up to the end of the cursor's line (a leading newline means nothing).
+        if complete >= 1:
+            lines, finished = lines[:1], True
+    else:
+        limit = block_indent(info)
+        next_suffix_line = _first_suffix_line(info)
+        for index in range(1, len(lines)):
+            line = lines[index]
+            if not line.strip():
+                continue
+            is_complete = index < complete or finished
+            dedented = indent_width(line) < limit
+            repeats_suffix = bool(next_suffix_line) and line.strip() == next_suffix_line
+            if (dedented and (is_complete or len(line.strip()) >= 1)) or (
+                repeats_suffix and is_complete
+            ):
+                lines, finished = lines[:index], True
+                break
+            if index >= MAX_LINES:
+                lines, finished = lines[:index], True
+                break
+
+    text = "\n".join(lines)
+    text = _drop_repeats(text)
+    text = _trim_line_suffix_overlap(text, info)
+    if finished or not info.multiline:
+        text = text.rstrip()
+    if not text.strip():
+        return Processed("", finished)
+    return Processed(text, finished)
+
+
+def _drop_repeats(text: str) -> str:
+    """Cut a block of lines the model started to write a second time in a row."""
+    lines = text.split("\n")
+    for size in range(1, 6):
+        for start in range(0, len(lines) - 2 * size + 1):
+            block = lines[start : start + size]
+            if not any(len(line.strip()) > 3 for line in block):
+                continue
+            if lines[start + size : start + 2 * size] == block:
+                return "\n".join(lines[: start + size])
+    return text
+
+
+def _trim_line_suffix_overlap(text: str, info: CursorInfo) -> str:
+    """Drop closing characters the rest of the cursor line already has."""
+    tail = info.line_suffix.strip()
+    if not tail or not text:
+        return text
+    if text.rstrip().endswith(tail):
+        return text.rstrip()[: -len(tail)].rstrip() if "\n" in text else text.rstrip()[: -len(tail)]
+    # Only closers in the suffix: remove the same closers the completion ends with.
+    if all(ch in CLOSERS + ";:, " for ch in tail):
+        stripped = text.rstrip()
+        trimmed = stripped
+        for ch in reversed(tail.replace(" ", "")):
+            if trimmed.endswith(ch):
+                trimmed = trimmed[:-1]
+            else:
+                break
+        return trimmed
+    return text
+
+
+def is_useful(text: str) -> bool:
+    return bool(text.strip())

@@ -1,0 +1,139 @@
+"""Fill-in-the-middle prompts under a token budget.
+
+Layout (stable while the user types, so an engine's prefix cache stays valid):
+
+    [repo header] [context files, in a stable order] [current file header]
+    <prefix marker> prefix window <suffix marker> suffix window <middle marker>
+
+Only the end of the prefix window changes between keystrokes; its start moves in steps of
+``PREFIX_ALIGN_LINES`` lines, so small edits do not shift the whole window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from loomline.completion.templates import FimTemplate
+from loomline.completion.tokens import TokenCounter
+
+PREFIX_ALIGN_LINES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class PromptPiece:
+    """Context offered to the prompt, in priority order by the caller."""
+
+    source: str  # workspace-relative path shown to the model
+    text: str
+    reason: str  # why it was chosen, for the transparency command
+    kind: str = "definition"  # "definition" or "snippet"
+
+
+@dataclass(slots=True)
+class IncludedPiece:
+    piece: PromptPiece
+    tokens: int
+
+
+@dataclass(slots=True)
+class Prompt:
+    text: str
+    template: str
+    prefix: str  # the part of the document's prefix that made it into the prompt
+    suffix: str
+    tokens: int
+    pieces: list[IncludedPiece] = field(default_factory=list)
+    dropped: list[PromptPiece] = field(default_factory=list)
+
+
+def _take_prefix_lines(prefix: str, budget: int, counter: TokenCounter) -> str:
+    """The longest run of whole lines ending at the cursor that fits, aligned when cut."""
+    lines = prefix.split("\n")
+    cursor_line = lines[-1]
+    used = counter.count(cursor_line)
+    start = len(lines) - 1
+    while start > 0:
+        cost = counter.count(lines[start - 1] + "\n")
+        if used + cost > budget:
+            break
+        used += cost
+        start -= 1
+    if start > 0:
+        # Cut: round the first line up to a multiple so the window start rarely moves.
+        aligned = -(-start // PREFIX_ALIGN_LINES) * PREFIX_ALIGN_LINES
+        start = min(aligned, len(lines) - 1)
+    if used > budget and start == len(lines) - 1:
+        # A single enormous line: keep its end, character-wise.
+        return cursor_line[-budget * 3 :]
+    return "\n".join(lines[start:])
+
+
+def _take_suffix_lines(suffix: str, budget: int, counter: TokenCounter) -> str:
+    lines = suffix.split("\n")
+    taken = [lines[0]]
+    used = counter.count(lines[0])
+    if used > budget:
+        return lines[0][: budget * 3]
+    for line in lines[1:]:
+        cost = counter.count("\n" + line)
+        if used + cost > budget:
+            break
+        used += cost
+        taken.append(line)
+    return "\n".join(taken)
+
+
+def build_prompt(
+    template: FimTemplate,
+    prefix: str,
+    suffix: str,
+    *,
+    counter: TokenCounter,
+    budget: int,
+    suffix_share: float = 0.25,
+    path: str | None = None,
+    repo: str | None = None,
+    pieces: list[PromptPiece] | None = None,
+    context_share: float = 0.4,
+) -> Prompt:
+    pieces = pieces or []
+    use_repo_layout = bool(template.repo_name and (pieces or path))
+    header = ""
+    if use_repo_layout and template.repo_name:
+        header = template.repo_name.format(repo=repo or "workspace")
+    current = template.current_file.format(path=path or "untitled") if (pieces or path) else ""
+    fixed = counter.count(header + current) + counter.count(template.fim("", ""))
+    available = max(budget - fixed, 16)
+
+    cursor_budget = int(available * (1 - context_share)) if pieces else available
+    suffix_budget = int(cursor_budget * suffix_share)
+    suffix_window = _take_suffix_lines(suffix, suffix_budget, counter) if suffix_budget else ""
+    prefix_budget = cursor_budget - counter.count(suffix_window)
+    prefix_window = _take_prefix_lines(prefix, prefix_budget, counter)
+    used = fixed + counter.count(prefix_window) + counter.count(suffix_window)
+
+    included: list[IncludedPiece] = []
+    dropped: list[PromptPiece] = []
+    for piece in pieces:
+        block = template.file.format(path=piece.source, content=piece.text.rstrip("\n"))
+        cost = counter.count(block)
+        if used + cost <= budget:
+            included.append(IncludedPiece(piece, cost))
+            used += cost
+        else:
+            dropped.append(piece)
+
+    context = "".join(
+        template.file.format(path=p.piece.source, content=p.piece.text.rstrip("\n"))
+        for p in included
+    )
+    text = header + context + current + template.fim(prefix_window, suffix_window)
+    return Prompt(
+        text=text,
+        template=template.name,
+        prefix=prefix_window,
+        suffix=suffix_window,
+        tokens=used,
+        pieces=included,
+        dropped=dropped,
+    )

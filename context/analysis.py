@@ -1,0 +1,409 @@
+"""What the cursor is in: a comment, a string, an empty block; which scopes enclose it.
+
+``analyze_position`` answers with a :class:`PositionInfo` for the completion pipeline: whether
+to ask for one line or a block, which function and class the cursor sits in (their headers go
+into the prompt), the file's imports and the block a multi-line answer must stay inside.
+With a syntax tree the answers come from it; without one (unknown language, huge file) from
+text heuristics, never an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from loomline.context.languages import encode, family
+from loomline.context.lexing import open_brackets, state_at_end
+from loomline.context.positions import byte_offset, index_of_byte
+from loomline.context.symbols import SCOPE_KINDS, definition_name, signature_of
+from tree_sitter import Node, Tree
+
+_BLOCK_TYPES = frozenset({
+    "block", "statement_block", "compound_statement", "declaration_list", "class_body",
+    "field_declaration_list", "interface_body", "enum_body", "constructor_body",
+    "statement_list", "switch_body", "switch_block", "module", "program", "source_file",
+    "translation_unit", "function_body", "match_block",
+})
+_EXPRESSION_CONTAINERS = frozenset({
+    "argument_list", "arguments", "parameters", "formal_parameters", "parameter_list",
+    "list", "array", "dictionary", "object", "tuple", "set", "parenthesized_expression",
+    "subscript", "type_arguments", "template_string", "array_expression", "tuple_expression",
+    "initializer_list", "field_initializer_list", "list_comprehension", "dictionary_comprehension",
+    "generator_expression", "set_comprehension", "composite_literal", "literal_value",
+    "jsx_element", "jsx_opening_element", "array_initializer", "element_value_array_initializer",
+})
+_STRING_TYPES = frozenset({
+    "string", "string_content", "template_string", "string_literal", "raw_string_literal",
+    "interpreted_string_literal", "char_literal", "character_literal", "string_fragment",
+    "concatenated_string", "text_block", "system_lib_string",
+})
+_CODE_IN_STRING = frozenset({"interpolation", "template_substitution", "format_expression"})
+_IMPORT_TYPES: dict[str, frozenset[str]] = {
+    "python": frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
+    "javascript": frozenset({"import_statement"}),
+    "typescript": frozenset({"import_statement"}),
+    "go": frozenset({"import_declaration"}),
+    "rust": frozenset({"use_declaration", "extern_crate_declaration"}),
+    "java": frozenset({"import_declaration"}),
+    "c": frozenset({"preproc_include"}),
+    "cpp": frozenset({"preproc_include", "using_declaration"}),
+}
+_IMPORT_REGEX: dict[str, re.Pattern[str]] = {
+    "python": re.compile(r"^(?:import\s+\S.*|from\s+\S+\s+import\s+.*)$", re.M),
+    "javascript": re.compile(r"^import\s.*$", re.M),
+    "go": re.compile(r'^import\s+(?:\([^)]*\)|.*)$', re.M),
+    "rust": re.compile(r"^(?:pub\s+)?use\s.*$", re.M),
+    "java": re.compile(r"^import\s.*$", re.M),
+    "c": re.compile(r"^\s*#\s*include\s.*$", re.M),
+}
+_IMPORT_REGEX["typescript"] = _IMPORT_REGEX["javascript"]
+_IMPORT_REGEX["cpp"] = _IMPORT_REGEX["c"]
+_GENERIC_SCOPE = re.compile(
+    r"^\s*(?:(?:export|public|private|protected|static|async|pub|default|abstract|final)\s+)*"
+    r"(?P<kind>def|class|function|fn|func|struct|interface|impl|trait|enum)\b\s*"
+    r"(?:\([^)]*\)\s*)?(?P<name>[A-Za-z_$][\w$]*)?"
+)
+MAX_IMPORTS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """A function, class or similar definition that encloses the cursor."""
+
+    name: str
+    kind: str
+    signature: str
+    start_line: int
+    end_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRange:
+    """The block the cursor is in, as code-point offsets and zero-based lines."""
+
+    start_offset: int
+    end_offset: int
+    start_line: int
+    end_line: int
+
+
+@dataclass(slots=True)
+class PositionInfo:
+    multiline: bool
+    in_comment: bool = False
+    in_string: bool = False
+    scopes: list[Scope] = field(default_factory=list)  # outermost first
+    imports: list[str] = field(default_factory=list)
+    line_prefix: str = ""
+    line_suffix: str = ""
+    line_indent: str = ""
+    block_indent: str = ""  # the indentation new lines at the cursor should get
+    indent_unit: str = "    "
+    block: BlockRange | None = None
+    has_tree: bool = False
+
+
+def analyze_position(
+    language_id: str | None, tree: Tree | None, text: str, offset: int
+) -> PositionInfo:
+    """Describe the code-point ``offset`` in ``text`` (``tree`` parsed from ``text`` or None)."""
+    offset = min(max(offset, 0), len(text))
+    fam = family(language_id)
+    line_start = text.rfind("\n", 0, offset) + 1
+    line_end = text.find("\n", offset)
+    line_end = len(text) if line_end == -1 else line_end
+    prefix = text[line_start:offset]
+    suffix = text[offset:line_end].rstrip("\r")
+    indent = prefix[: len(prefix) - len(prefix.lstrip(" \t"))]
+    unit = _indent_unit(text, line_start)
+    if tree is not None and fam is not None:
+        info = _analyze_tree(fam, tree, text, offset, prefix, suffix)
+    else:
+        info = _analyze_text(language_id, fam, text, offset, line_start)
+    info.line_prefix, info.line_suffix, info.line_indent, info.indent_unit = (
+        prefix, suffix, indent, unit
+    )
+    info.block_indent = _block_indent(text, line_start, prefix, indent, unit, fam)
+    opened = _opens_block(prefix.rstrip(), fam)
+    rest = suffix.strip()
+    if info.in_comment or info.in_string:
+        info.multiline = False
+    elif rest:
+        info.multiline = prefix.rstrip().endswith("{") and all(c in "}]);," for c in rest)
+    elif not prefix.strip():
+        info.multiline = info.multiline and True
+    else:
+        info.multiline = opened
+    return info
+
+
+# -- with a tree ------------------------------------------------------------------------------
+
+
+def _analyze_tree(
+    fam: str, tree: Tree, text: str, offset: int, prefix: str, suffix: str
+) -> PositionInfo:
+    source = encode(text)
+    cursor = byte_offset(text, offset)
+    root = tree.root_node
+    at = root.descendant_for_byte_range(cursor, cursor) or root
+    before = root.descendant_for_byte_range(max(cursor - 1, 0), max(cursor - 1, 0)) or root
+    in_comment = _in_comment(at, cursor, source) or _in_comment(before, cursor, source)
+    in_string = _in_string(at, cursor) or _in_string(before, cursor)
+    # On a blank line a Python block has already ended in the tree: anchor on the last token.
+    blank = not prefix.strip()
+    anchor = at
+    if fam == "python" or blank:
+        stripped = len(source[:cursor].rstrip())
+        anchor = root.descendant_for_byte_range(max(stripped - 1, 0), max(stripped - 1, 0)) or at
+        if fam != "python" and _contains(at, anchor):
+            anchor = at
+    row = text.count("\n", 0, offset)
+    column = len(prefix) - len(prefix.lstrip(" \t")) if prefix.strip() else len(prefix)
+    scopes: list[Scope] = []
+    block: Node | None = None
+    kinds = SCOPE_KINDS.get(fam, {})
+    node: Node | None = anchor
+    while node is not None:
+        encloses = _encloses(fam, node, cursor, row, column)
+        if encloses and node.type in kinds:
+            name, _ = definition_name(node, source)
+            kind = kinds[node.type]
+            if kind == "function" and scopes == [] and _inside_class(node, kinds):
+                kind = "method"
+            scopes.append(Scope(name or "<anonymous>", kind, signature_of(node, source, kind),
+                                node.start_point[0], node.end_point[0]))
+        if block is None and encloses and node.type in _BLOCK_TYPES:
+            block = node
+        node = node.parent
+    scopes.reverse()
+    multiline = blank and not _in_expression(anchor if fam == "python" else at, cursor)
+    if multiline and root.has_error:  # an unclosed bracket may hide in an ERROR node
+        multiline = not _text_in_brackets(text, offset, fam)
+    info = PositionInfo(
+        multiline=multiline,
+        in_comment=in_comment,
+        in_string=in_string and not in_comment,
+        scopes=scopes,
+        imports=_tree_imports(fam, root, source),
+        has_tree=True,
+    )
+    if block is not None:
+        start = index_of_byte(text, block.start_byte)
+        end = index_of_byte(text, block.end_byte)
+        info.block = BlockRange(start, end, block.start_point[0], block.end_point[0])
+    return info
+
+
+def _contains(outer: Node, inner: Node) -> bool:
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+def _encloses(fam: str, node: Node, cursor: int, row: int, column: int) -> bool:
+    if node.parent is None:
+        return True
+    if fam == "python" and node.type != "module":
+        header_row = node.start_point[0]
+        if node.type == "block" and node.parent is not None:
+            header_row = node.parent.start_point[0]
+            node_column = node.parent.start_point[1]
+        else:
+            node_column = node.start_point[1]
+        return header_row == row or (header_row < row and node_column < column)
+    return node.start_byte < cursor < node.end_byte or (
+        node.start_byte <= cursor <= node.end_byte and node.end_point[0] > node.start_point[0]
+    )
+
+
+def _inside_class(node: Node, kinds: dict[str, str]) -> bool:
+    parent = node.parent
+    while parent is not None:
+        kind = kinds.get(parent.type)
+        if kind is not None:
+            return kind in ("class", "impl", "trait", "interface")
+        parent = parent.parent
+    return False
+
+
+def _in_comment(node: Node | None, cursor: int, source: bytes) -> bool:
+    while node is not None:
+        if "comment" in node.type and node.start_byte < cursor:
+            if cursor < node.end_byte:
+                return True
+            line_comment = source[node.start_byte : node.start_byte + 2] in (b"//", b"#", b"# ")
+            if cursor == node.end_byte and (line_comment or source[node.start_byte:][:1] == b"#"):
+                return True
+        node = node.parent
+    return False
+
+
+def _in_string(node: Node | None, cursor: int) -> bool:
+    while node is not None:
+        if node.type in _CODE_IN_STRING:
+            return False
+        if node.type in _STRING_TYPES and node.start_byte < cursor < node.end_byte:
+            return True
+        if node.type in _STRING_TYPES and node.start_byte < cursor and node.is_missing:
+            return True
+        node = node.parent
+    return False
+
+
+def _in_expression(node: Node | None, cursor: int) -> bool:
+    """Whether the innermost container of ``node`` is a bracketed expression, not a block."""
+    while node is not None:
+        if node.type in _BLOCK_TYPES:
+            return False
+        if node.type in _EXPRESSION_CONTAINERS and node.start_byte < cursor < node.end_byte:
+            return True
+        node = node.parent
+    return False
+
+
+def _tree_imports(fam: str, root: Node, source: bytes) -> list[str]:
+    wanted = _IMPORT_TYPES.get(fam, frozenset())
+    found: list[str] = []
+    pending = list(root.children)
+    depth_budget = 2000
+    while pending and len(found) < MAX_IMPORTS and depth_budget > 0:
+        node = pending.pop(0)
+        depth_budget -= 1
+        if node.type in wanted:
+            text = source[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
+            found.append(text.strip()[:500])
+        elif node.type.startswith(("preproc_if", "if_statement", "try_statement", "block",
+                                   "else_clause", "except_clause", "preproc_else")):
+            pending[:0] = list(node.children)
+    return found
+
+
+# -- without a tree ---------------------------------------------------------------------------
+
+_WINDOW_LINES = 400
+
+
+def _analyze_text(
+    language_id: str | None, fam: str | None, text: str, offset: int, line_start: int
+) -> PositionInfo:
+    window_start = line_start
+    for _ in range(_WINDOW_LINES):
+        if window_start <= 0:
+            break
+        window_start = text.rfind("\n", 0, window_start - 1) + 1
+    window = text[window_start:offset]
+    state = state_at_end(window, language_id)
+    prefix = text[line_start:offset]
+    blank = not prefix.strip()
+    info = PositionInfo(
+        multiline=blank and not _text_in_brackets(text, offset, fam),
+        in_comment=state == "comment",
+        in_string=state == "string",
+        scopes=_text_scopes(text, offset, fam),
+        imports=_text_imports(text, fam),
+    )
+    return info
+
+
+def _text_in_brackets(text: str, offset: int, fam: str | None) -> bool:
+    window = text[max(0, offset - 4000) : offset]
+    window = window[window.find("\n") + 1 :] if offset > 4000 else window
+    stack = open_brackets(window, fam)
+    return bool(stack) and stack[-1] in "(["
+
+
+def _text_imports(text: str, fam: str | None) -> list[str]:
+    regex = _IMPORT_REGEX.get(fam or "")
+    if regex is None:
+        return []
+    head = text[:200_000]
+    return [m.group().strip()[:500] for m in regex.finditer(head)][:MAX_IMPORTS]
+
+
+def _text_scopes(text: str, offset: int, fam: str | None) -> list[Scope]:
+    """Enclosing definitions found by indentation (Python) or brace depth (the rest)."""
+    lines = text[:offset].split("\n")
+    row = len(lines) - 1
+    current = lines[-1]
+    limit = current if current.strip() else " " * (len(current) + 1)
+    threshold = len(limit) - len(limit.lstrip()) if current.strip() else len(current)
+    scopes: list[Scope] = []
+    depth = 0
+    for number in range(row, max(-1, row - 2000), -1):
+        line = lines[number] if number < row else current
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if fam == "python" or fam is None:
+            line_indent = len(line) - len(line.lstrip())
+            if (line_indent < threshold or number == row) and (match := _GENERIC_SCOPE.match(line)):
+                kind = {"def": "function"}.get(match.group("kind"), match.group("kind"))
+                scopes.append(Scope(match.group("name") or "", kind, stripped, number, row))
+                threshold = line_indent
+            elif line_indent < threshold:
+                threshold = line_indent
+            if threshold == 0:
+                break
+            continue
+        depth += line.count("}") - line.count("{")
+        if depth < 0:
+            depth = 0
+            match = _GENERIC_SCOPE.match(line)
+            if match:
+                kind = {"fn": "function", "func": "function"}.get(
+                    match.group("kind"), match.group("kind"))
+                scopes.append(Scope(match.group("name") or "", kind, stripped, number, row))
+    scopes.reverse()
+    return scopes
+
+
+# -- shared -----------------------------------------------------------------------------------
+
+
+def _opens_block(stripped_prefix: str, fam: str | None) -> bool:
+    if not stripped_prefix:
+        return False
+    if stripped_prefix.endswith(("{", "(", "[")):
+        return True
+    return fam == "python" and stripped_prefix.endswith(":")
+
+
+def _indent_unit(text: str, around: int) -> str:
+    """The file's indentation step, judged from up to 300 lines around ``around``."""
+    start = max(0, around - 12_000)
+    sample = text[start : around + 12_000].split("\n")[1:-1] if start else (
+        text[: around + 12_000].split("\n")[:-1]
+    )
+    tabs = sum(1 for line in sample if line.startswith("\t"))
+    spaces = sum(1 for line in sample if line.startswith(" "))
+    if tabs > spaces:
+        return "\t"
+    deltas: Counter[int] = Counter()
+    previous = 0
+    for line in sample:
+        if not line.strip():
+            continue
+        width = len(line) - len(line.lstrip(" "))
+        if width > previous:
+            deltas[width - previous] += 1
+        previous = width
+    common = [d for d, _ in deltas.most_common(3) if d in (2, 3, 4, 8)]
+    return " " * (common[0] if common else 4)
+
+
+def _block_indent(
+    text: str, line_start: int, prefix: str, indent: str, unit: str, fam: str | None
+) -> str:
+    if prefix.strip():
+        return indent + unit if _opens_block(prefix.rstrip(), fam) else indent
+    if prefix:
+        return prefix
+    previous_end = line_start - 1
+    while previous_end > 0:
+        previous_start = text.rfind("\n", 0, previous_end) + 1
+        line = text[previous_start:previous_end].rstrip("\r")
+        if line.strip():
+            line_indent = line[: len(line) - len(line.lstrip(" \t"))]
+            return line_indent + unit if _opens_block(line.rstrip(), fam) else line_indent
+        previous_end = previous_start - 1
+    return ""

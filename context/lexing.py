@@ -1,0 +1,111 @@
+"""A small lexer that tells code from strings and comments without a grammar.
+
+Good enough for bracket matching and "is the cursor in a comment" when there is no syntax tree
+(unknown language, huge file) and for post-processing text that does not parse yet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+from loomline.context.languages import family
+
+OPENERS = {"(": ")", "[": "]", "{": "}"}
+CLOSERS = {")": "(", "]": "[", "}": "{"}
+
+_DQ = r'"(?:\\.|[^"\\\n])*"?'
+_SQ = r"'(?:\\.|[^'\\\n])*'?"
+_BLOCK = r"/\*[\s\S]*?(?:\*/|\Z)"
+_LINE = r"//[^\n]*"
+_PATTERNS = {
+    "python": [
+        r"#[^\n]*",
+        r'(?i:[rbuf]{0,2})"""[\s\S]*?(?:"""|\Z)',
+        r"(?i:[rbuf]{0,2})'''[\s\S]*?(?:'''|\Z)",
+        _DQ, _SQ,
+    ],
+    "javascript": [_LINE, _BLOCK, r"`(?:\\[\s\S]|[^`\\])*`?", _DQ, _SQ],
+    "go": [_LINE, _BLOCK, r"`[^`]*`?", _DQ, r"'(?:\\.|[^'\\\n])+'"],
+    # Rust: 'a is a lifetime, so a quote opens a char literal only when one closes it.
+    "rust": [_LINE, _BLOCK, r'r#*"[\s\S]*?(?:"#*|\Z)', _DQ, r"'(?:\\.[^'\n]*|[^'\\\n])'"],
+    "c": [_LINE, _BLOCK, _DQ, _SQ],
+}
+_PATTERNS["typescript"] = _PATTERNS["javascript"]
+_PATTERNS["java"] = [_LINE, _BLOCK, r'"""[\s\S]*?(?:"""|\Z)', _DQ, _SQ]
+_PATTERNS["cpp"] = [_LINE, _BLOCK, r'R"([^(\s]*)\([\s\S]*?(?:\)\1"|\Z)', _DQ, _SQ]
+_GENERIC = [r"#[^\n]*", _LINE, _BLOCK, _DQ, _SQ]
+
+State = Literal["code", "string", "comment"]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    start: int
+    text: str
+    kind: Literal["bracket", "string", "comment"]
+
+
+@cache
+def _regex(language_family: str | None) -> re.Pattern[str]:
+    parts = _PATTERNS.get(language_family or "", _GENERIC)
+    strings = "|".join(f"(?:{p})" for p in parts)
+    return re.compile(rf"(?P<bracket>[()\[\]{{}}])|(?P<other>{strings})")
+
+
+def tokens(text: str, language_id: str | None) -> Iterator[Token]:
+    """Brackets, strings and comments of ``text`` in order (everything else is skipped)."""
+    for match in _regex(family(language_id)).finditer(text):
+        if match.lastgroup == "bracket":
+            yield Token(match.start(), match.group(), "bracket")
+        else:
+            value = match.group()
+            kind: Literal["string", "comment"] = "comment" if _is_comment(value) else "string"
+            yield Token(match.start(), value, kind)
+
+
+def _is_comment(value: str) -> bool:
+    return value.startswith(("#", "//", "/*"))
+
+
+def _terminated(value: str) -> bool:
+    if value.startswith(("#", "//")):
+        return False  # a line comment runs to the end of its line
+    if value.startswith("/*"):
+        return len(value) >= 4 and value.endswith("*/")
+    body = value.lstrip("rRbBuUfF#")
+    for quote in ('"""', "'''"):
+        if body.startswith(quote):
+            return len(body) >= 6 and body.endswith(quote)
+    if len(body) < 2 or body[-1] != body[0]:
+        return value.startswith(("r", "R")) and value.endswith(("#", ")\""))
+    escapes = len(body[:-1]) - len(body[:-1].rstrip("\\"))
+    return escapes % 2 == 0
+
+
+def state_at_end(text: str, language_id: str | None) -> State:
+    """Whether the end of ``text`` lies in code, inside a string or inside a comment."""
+    last: Token | None = None
+    for token in tokens(text, language_id):
+        last = token
+    if last is None or last.kind == "bracket" or last.start + len(last.text) < len(text):
+        return "code"
+    if _terminated(last.text):
+        return "code"
+    return last.kind
+
+
+def open_brackets(text: str, language_id: str | None) -> list[str]:
+    """The brackets still open at the end of ``text`` (outermost first); strays are ignored."""
+    stack: list[str] = []
+    for token in tokens(text, language_id):
+        if token.kind != "bracket":
+            continue
+        if token.text in OPENERS:
+            stack.append(token.text)
+        elif stack and stack[-1] == CLOSERS[token.text]:
+            stack.pop()
+    return stack

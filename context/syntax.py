@@ -1,0 +1,130 @@
+"""One tree-sitter tree per open document, edited in place as the editor sends changes."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from loomline.context.documents import Document, DocumentListener, Edit
+from loomline.context.languages import encode, new_parser
+from tree_sitter import Parser, Tree
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BYTES = 2_000_000
+
+
+@dataclass(slots=True)
+class _Entry:
+    parser: Parser
+    tree: Tree | None
+    version: int
+    source: bytes
+
+
+class SyntaxTrees(DocumentListener):
+    """Keeps a syntax tree for every open document whose language has a grammar.
+
+    Each change is applied with ``Tree.edit`` and the document re-parsed against the old tree,
+    so a keystroke costs a fraction of a full parse. Documents over ``max_bytes``, in languages
+    without a grammar, or whose parse fails simply have no tree (callers fall back to text).
+    """
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    # -- DocumentListener -------------------------------------------------------------------
+
+    def opened(self, document: Document) -> None:
+        self._full_parse(document)
+
+    def changed(self, document: Document, edits: list[Edit]) -> None:
+        with self._lock:
+            entry = self._entries.get(document.uri)
+        if entry is None or entry.tree is None:
+            self._full_parse(document)
+            return
+        source = encode(document.text)
+        if len(source) > self.max_bytes:
+            self._drop(document.uri)
+            return
+        tree = entry.tree.copy()  # readers on other threads keep an unedited tree
+        try:
+            for edit in edits:
+                tree.edit(
+                    start_byte=edit.start_byte,
+                    old_end_byte=edit.old_end_byte,
+                    new_end_byte=edit.new_end_byte,
+                    start_point=edit.start_point,
+                    old_end_point=edit.old_end_point,
+                    new_end_point=edit.new_end_point,
+                )
+            new_tree = entry.parser.parse(source, tree)
+        except Exception:
+            log.warning("incremental parse of %s failed; parsing afresh", document.uri,
+                        exc_info=True)
+            self._full_parse(document)
+            return
+        with self._lock:
+            self._entries[document.uri] = _Entry(entry.parser, new_tree, document.version, source)
+
+    def closed(self, document: Document) -> None:
+        self._drop(document.uri)
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def tree(self, uri: str) -> Tree | None:
+        """The current tree of a document, or ``None`` (no grammar, too big, not open)."""
+        with self._lock:
+            entry = self._entries.get(uri)
+        return entry.tree if entry is not None else None
+
+    def source(self, uri: str) -> bytes | None:
+        """The bytes the current tree was parsed from."""
+        with self._lock:
+            entry = self._entries.get(uri)
+        return entry.source if entry is not None and entry.tree is not None else None
+
+    def version(self, uri: str) -> int | None:
+        with self._lock:
+            entry = self._entries.get(uri)
+        return entry.version if entry is not None else None
+
+    def tree_for(self, document: Document) -> Tree | None:
+        """The tree of ``document`` if it matches the document's current version."""
+        with self._lock:
+            entry = self._entries.get(document.uri)
+        if entry is None or entry.version != document.version:
+            return None
+        return entry.tree
+
+    def __contains__(self, uri: str) -> bool:
+        return self.tree(uri) is not None
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _full_parse(self, document: Document) -> None:
+        parser = new_parser(document.language_id)
+        if parser is None:
+            self._drop(document.uri)
+            return
+        source = encode(document.text)
+        if len(source) > self.max_bytes:
+            log.info("%s is %d bytes: not parsing it", document.uri, len(source))
+            self._drop(document.uri)
+            return
+        try:
+            tree = parser.parse(source)
+        except Exception:
+            log.warning("parse of %s failed", document.uri, exc_info=True)
+            self._drop(document.uri)
+            return
+        with self._lock:
+            self._entries[document.uri] = _Entry(parser, tree, document.version, source)
+
+    def _drop(self, uri: str) -> None:
+        with self._lock:
+            self._entries.pop(uri, None)

@@ -1,0 +1,68 @@
+// Wires the features together; the logic lives in the feature files.
+
+import * as vscode from "vscode";
+import { LoomlineClient, loomlineConfig } from "./client";
+import { registerAcceptCommand, registerCommands } from "./commands";
+import { ClientSettings, toClientSettings } from "./config";
+import { ConfigSync } from "./configSync";
+import { ShowContextFeature } from "./contextView";
+import { ACCEPT_COMMAND, CompletionEventTracker } from "./events";
+import { EditorWatcher } from "./editorWatcher";
+import { GenerateCodeFeature } from "./generate";
+import { inlineCompletionMiddleware } from "./inlineCompletion";
+import { SelectModelFeature } from "./modelPicker";
+import { StatusModel } from "./status";
+import { StatusBar } from "./statusBar";
+
+let client: LoomlineClient | undefined;
+let tracker: CompletionEventTracker | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel("Loomline", { log: true });
+  let settings: ClientSettings = toClientSettings(loomlineConfig());
+  const currentSettings = () => settings;
+
+  const status = new StatusModel();
+  const statusBar = new StatusBar(status, currentSettings);
+  tracker = new CompletionEventTracker((event) => client?.sendEvent(event));
+  const events = tracker;
+
+  client = new LoomlineClient(
+    output,
+    status,
+    {
+      ...inlineCompletionMiddleware(currentSettings, status, events),
+      executeCommand: async (command, args, next) => {
+        if (command === ACCEPT_COMMAND && typeof args[0] === "string") events.accepted(args[0]);
+        return next(command, args);
+      },
+    },
+    (lc) => registerAcceptCommand(lc.initializeResult?.capabilities.executeCommandProvider?.commands ?? [], events),
+  );
+
+  context.subscriptions.push(
+    output,
+    statusBar,
+    client,
+    new EditorWatcher(events),
+    new ConfigSync(client, () => {
+      settings = toClientSettings(loomlineConfig());
+      statusBar.refreshEditorState();
+    }),
+    ...registerCommands({
+      client,
+      output,
+      tracker: events,
+      generate: new GenerateCodeFeature(client, output),
+      showContext: new ShowContextFeature(client),
+      selectModel: new SelectModelFeature(),
+    }),
+  );
+
+  await client.start();
+}
+
+export async function deactivate(): Promise<void> {
+  tracker?.flush();
+  await client?.stop();
+}

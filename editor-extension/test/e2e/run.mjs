@@ -1,0 +1,452 @@
+#!/usr/bin/env node
+// End-to-end test of the packaged extension in a real VS Code (code-server) driven by Chromium.
+//
+// Steps: install the .vsix into a fresh code-server, point the extension at the Loomline server,
+// open a workspace, click a Python file in the Explorer, put the cursor in an empty function
+// body, trigger inline suggest until ghost text appears, accept it with Tab, save and check the
+// file on disk; run "Loomline: Generate Code from Instruction" and check code was inserted and
+// saved; open "Loomline: Show Completion Context"; check the status bar says ready.
+// A screenshot of each step and the logs go to $LOOMLINE_ARTIFACTS (default .artifacts/vscode).
+//
+// Environment (all optional):
+//   LOOMLINE_CODE_SERVER   code-server launcher (default ~/.cache/loomline-ci/code-server)
+//   LOOMLINE_NODE24        Node 24 binary for code-server (default ~/.cache/loomline-ci/node)
+//   LOOMLINE_VSIX          the packaged extension (default editor-extension/loomline.vsix)
+//   LOOMLINE_SERVER_COMMAND JSON array that starts the server (default [<repo>/.venv/bin/loomline, "lsp"])
+//   LOOMLINE_E2E_SERVER    "mock": use test/e2e/mock_server.py instead (development only)
+//   LOOMLINE_E2E_BACKEND   loomline.backend (default "embedded", the real model)
+//   LOOMLINE_E2E_TIMEOUT_S how long to wait for the model (ready / ghost text / generation; default 300)
+//   CHROMIUM               browser binary (default /usr/bin/chromium)
+//   LOOMLINE_E2E_KEEP      keep the temporary user-data and workspace folders
+
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const extRoot = path.resolve(here, "../..");
+const repoRoot = path.resolve(extRoot, "..");
+const cache = process.env.LOOMLINE_CI_CACHE || path.join(os.homedir(), ".cache/loomline-ci");
+const codeServer = process.env.LOOMLINE_CODE_SERVER || path.join(cache, "code-server");
+const node24 = process.env.LOOMLINE_NODE24 || path.join(cache, "node");
+const vsix = process.env.LOOMLINE_VSIX || path.join(extRoot, "loomline.vsix");
+const artifacts = path.resolve(process.env.LOOMLINE_ARTIFACTS || path.join(repoRoot, ".artifacts/vscode"));
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+const backend = process.env.LOOMLINE_E2E_BACKEND || "embedded";
+const modelTimeout = Number(process.env.LOOMLINE_E2E_TIMEOUT_S || 300) * 1000;
+const useMock = process.env.LOOMLINE_E2E_SERVER === "mock";
+const serverCommand = process.env.LOOMLINE_SERVER_COMMAND
+  ? JSON.parse(process.env.LOOMLINE_SERVER_COMMAND)
+  : useMock
+    ? [path.join(repoRoot, ".venv/bin/python"), path.join(here, "mock_server.py")]
+    : [path.join(repoRoot, ".venv/bin/loomline"), "lsp"];
+
+const t0 = Date.now();
+const steps = [];
+const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
+const log = (msg) => console.log(`[e2e ${secs().padStart(6)}s] ${msg}`);
+
+const FILE_NAME = "fib.py";
+const ORIGINAL = [
+  "def fibonacci(n):",
+  '    """Return the n-th Fibonacci number: fibonacci(0) == 0, fibonacci(1) == 1."""',
+  "    ",
+  "",
+  "",
+  "def main():",
+  "    print(fibonacci(10))",
+  "",
+  "",
+  'if __name__ == "__main__":',
+  "    main()",
+  "",
+].join("\n");
+const INSTRUCTION = "Write a Python function is_even(n) that returns True when n is even.";
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+class Fatal extends Error {}
+
+async function waitFor(what, fn, timeoutMs, intervalMs = 500) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      if (e instanceof Fatal) throw e;
+      last = e;
+    }
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? ` (${last.message})` : ""}`);
+}
+
+function codeServerEnv() {
+  const env = { ...process.env };
+  if (fs.existsSync(node24)) env.PATH = `${path.dirname(fs.realpathSync(node24))}:${env.PATH}`;
+  delete env.VSCODE_IPC_HOOK_CLI;
+  return env;
+}
+
+function setUp() {
+  check(fs.existsSync(codeServer), `code-server not found at ${codeServer} (run .ci/setup.d/50-code-server.sh)`);
+  check(fs.existsSync(vsix), `extension package not found at ${vsix} (run: cd editor-extension && npm run package)`);
+  check(fs.existsSync(chromiumPath), `chromium not found at ${chromiumPath} (apt-get install chromium)`);
+  check(fs.existsSync(serverCommand[0]), `server command not found: ${serverCommand[0]}`);
+  fs.mkdirSync(artifacts, { recursive: true });
+  for (const f of fs.readdirSync(artifacts)) {
+    if (/\.(png|log|json|txt)$/.test(f)) fs.rmSync(path.join(artifacts, f), { force: true });
+  }
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "loomline-e2e-"));
+  const dirs = {
+    root,
+    userData: path.join(root, "user-data"),
+    extensions: path.join(root, "extensions"),
+    workspace: path.join(root, "workspace"),
+  };
+  for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
+  fs.writeFileSync(path.join(dirs.workspace, FILE_NAME), ORIGINAL);
+  fs.mkdirSync(path.join(dirs.userData, "User"), { recursive: true });
+  const settings = {
+    "loomline.server.command": serverCommand,
+    "loomline.backend": backend,
+    "loomline.trace.server": "off",
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "workbench.welcomePage.walkthroughs.openOnInstall": false,
+    "workbench.colorTheme": "Default Dark Modern",
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+    "chat.disableAIFeatures": true,
+    "chat.commandCenter.enabled": false,
+    "editor.inlineSuggest.enabled": true,
+    "editor.quickSuggestions": { other: false, comments: false, strings: false },
+    "editor.suggestOnTriggerCharacters": false,
+    "editor.acceptSuggestionOnEnter": "off",
+    "editor.minimap.enabled": false,
+    "files.autoSave": "off",
+    "security.workspace.trust.enabled": false,
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "extensions.autoCheckUpdates": false,
+    "extensions.autoUpdate": false,
+    "extensions.ignoreRecommendations": true,
+    "git.enabled": false,
+  };
+  fs.writeFileSync(path.join(dirs.userData, "User/settings.json"), JSON.stringify(settings, null, 2));
+  return dirs;
+}
+
+function installExtension(dirs) {
+  const r = spawnSync(
+    codeServer,
+    ["--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions, "--install-extension", vsix],
+    { env: codeServerEnv(), encoding: "utf8", timeout: 120_000 },
+  );
+  fs.writeFileSync(path.join(artifacts, "install-extension.log"), `${r.stdout}\n${r.stderr}`);
+  check(r.status === 0, `--install-extension failed (${r.status}): ${r.stderr || r.stdout}`);
+  check(/loomline/i.test(r.stdout + r.stderr), `unexpected --install-extension output: ${r.stdout}`);
+}
+
+async function startCodeServer(dirs) {
+  const port = await freePort();
+  const out = fs.openSync(path.join(artifacts, "code-server.log"), "w");
+  const proc = spawn(
+    codeServer,
+    [
+      "--auth", "none",
+      "--bind-addr", `127.0.0.1:${port}`,
+      "--user-data-dir", dirs.userData,
+      "--extensions-dir", dirs.extensions,
+      "--disable-telemetry",
+      "--disable-update-check",
+      "--disable-workspace-trust",
+      "--disable-getting-started-override",
+      dirs.workspace,
+    ],
+    { env: codeServerEnv(), stdio: ["ignore", out, out], detached: true },
+  );
+  let exited = null;
+  proc.on("exit", (code) => (exited = code));
+  await waitFor(
+    "code-server to answer",
+    async () => {
+      check(exited === null, `code-server exited with ${exited}; see code-server.log`);
+      const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
+      return r && r.ok;
+    },
+    60_000,
+  );
+  return { proc, port };
+}
+
+function stopProcessGroup(proc) {
+  if (!proc || proc.exitCode !== null) return;
+  try {
+    process.kill(-proc.pid, "SIGTERM");
+  } catch {
+    /* already gone */
+  }
+}
+
+async function shot(page, name) {
+  const file = path.join(artifacts, `${name}.png`);
+  await page.screenshot({ path: file });
+  log(`screenshot ${path.relative(repoRoot, file)}`);
+}
+
+async function step(name, fn) {
+  const start = Date.now();
+  log(`step: ${name}`);
+  try {
+    const result = await fn();
+    steps.push({ name, seconds: (Date.now() - start) / 1000, ok: true });
+    return result;
+  } catch (e) {
+    steps.push({ name, seconds: (Date.now() - start) / 1000, ok: false, error: e.message });
+    throw e;
+  }
+}
+
+const statusItem = (page) => page.locator('#workbench\\.parts\\.statusbar [aria-label^="Loomline "]').first();
+
+async function statusLabel(page) {
+  return (await statusItem(page).getAttribute("aria-label", { timeout: 1000 }).catch(() => null)) ?? "";
+}
+
+async function ghostText(page) {
+  return page.evaluate(() => {
+    const editor = document.querySelector(".editor-instance .monaco-editor");
+    if (!editor) return "";
+    const parts = [...editor.querySelectorAll(".ghost-text-decoration, .ghost-text-decoration-preview, .ghost-text")];
+    return parts.map((e) => e.textContent ?? "").join("\n").replace(/\u00a0/g, " ");
+  });
+}
+
+async function runCommand(page, title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input").first();
+  await input.waitFor({ state: "visible", timeout: 10_000 });
+  await input.fill(`>${title}`);
+  const row = page.locator(".quick-input-widget .monaco-list-row", { hasText: title }).first();
+  await row.waitFor({ state: "visible", timeout: 10_000 });
+  await page.keyboard.press("Enter");
+}
+
+async function saveAndRead(page, file, previous, what) {
+  await page.keyboard.press("Control+S");
+  return waitFor(`${what} saved to disk`, () => {
+    const text = fs.readFileSync(file, "utf8");
+    return text !== previous ? text : null;
+  }, 20_000);
+}
+
+async function main() {
+  log(`code-server ${codeServer}; vsix ${vsix}; server ${JSON.stringify(serverCommand)}; backend ${backend}`);
+  const dirs = setUp();
+  const file = path.join(dirs.workspace, FILE_NAME);
+  let cs;
+  let browser;
+  const result = { passed: false, backend, server: serverCommand, artifacts, steps };
+  try {
+    await step("install the .vsix", () => installExtension(dirs));
+    cs = await step("start code-server", () => startCodeServer(dirs));
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+      ],
+    });
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const url = `http://127.0.0.1:${cs.port}/?folder=${encodeURIComponent(dirs.workspace)}`;
+
+    await step("open the workbench", async () => {
+      await page.goto(url, { waitUntil: "domcontentloaded" });
+      await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+      await page.locator(".explorer-folders-view").waitFor({ timeout: 60_000 });
+      await shot(page, "01-workbench");
+    });
+
+    await step("open the file from the Explorer", async () => {
+      const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: FILE_NAME }).first();
+      await waitFor("the file to open", async () => {
+        await row.click({ timeout: 5000 });
+        return page.locator(".editor-instance .monaco-editor .view-lines", { hasText: "fibonacci" }).first()
+          .isVisible();
+      }, 30_000, 1000);
+      await shot(page, "02-file-open");
+    });
+
+    await step("wait for the status bar to say ready", async () => {
+      await waitFor("the Loomline status item", async () => (await statusLabel(page)) !== "", 60_000);
+      let seen = "";
+      await waitFor("Loomline ready", async () => {
+        const label = await statusLabel(page);
+        if (label !== seen) log(`status: ${(seen = label)}`);
+        if (label.startsWith("Loomline error")) {
+          const tip = await statusItem(page).getAttribute("title").catch(() => "");
+          throw new Fatal(`the extension reports an error: ${label} ${tip ?? ""}`);
+        }
+        return label.startsWith("Loomline ready");
+      }, modelTimeout, 500);
+      await shot(page, "03-status-ready");
+    });
+
+    let ghost = "";
+    await step("ghost text in the empty function body", async () => {
+      const editor = page.locator(".editor-instance .monaco-editor .view-lines").first();
+      await editor.click();
+      const tryEvery = backend === "fake" || useMock ? 5_000 : 60_000;
+      let attempt = 0;
+      ghost = await waitFor("ghost text", async () => {
+        attempt += 1;
+        await page.keyboard.press("Escape");
+        await page.keyboard.press("Control+Home");
+        await page.keyboard.press("ArrowDown");
+        await page.keyboard.press("ArrowDown");
+        await page.keyboard.press("End");
+        await page.keyboard.press("Alt+Backslash");
+        log(`triggered inline suggest (attempt ${attempt})`);
+        const end = Date.now() + tryEvery;
+        while (Date.now() < end) {
+          const text = await ghostText(page);
+          if (text.trim()) {
+            await sleep(300); // let multi-line ghost text render completely
+            return await ghostText(page);
+          }
+          await sleep(250);
+        }
+        return null;
+      }, modelTimeout, 0);
+      log(`ghost text: ${JSON.stringify(ghost)}`);
+      await shot(page, "04-ghost-text");
+    });
+
+    let afterAccept = "";
+    await step("Tab accepts; saved file contains the completion", async () => {
+      await page.keyboard.press("Tab");
+      await waitFor("the ghost text to be inserted", async () => !(await ghostText(page)).trim(), 10_000, 200);
+      await shot(page, "05-accepted");
+      afterAccept = await saveAndRead(page, file, ORIGINAL, "the accepted completion");
+      const firstLine = ghost.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "";
+      check(firstLine.length > 0, "ghost text had no visible characters");
+      const body = afterAccept.split("\n").slice(2, 2 + 40).join("\n");
+      check(body.includes(firstLine), `the file on disk lacks the accepted text ${JSON.stringify(firstLine)}:\n${afterAccept}`);
+      check(afterAccept.length > ORIGINAL.length, "the file did not grow");
+      fs.writeFileSync(path.join(artifacts, "after-accept.py.txt"), afterAccept);
+      result.accepted = firstLine;
+    });
+
+    await step("Generate Code from Instruction inserts code", async () => {
+      await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+      await page.keyboard.press("Control+End");
+      await page.keyboard.press("Enter");
+      await runCommand(page, "Loomline: Generate Code from Instruction");
+      const input = page.locator(".quick-input-widget input").first();
+      await waitFor("the instruction box", async () => (await input.getAttribute("placeholder"))?.includes("Fibonacci"), 10_000, 200);
+      await input.fill(INSTRUCTION);
+      await shot(page, "06-instruction");
+      await page.keyboard.press("Enter");
+      const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "Loomline" });
+      await toast.first().waitFor({ state: "visible", timeout: 10_000 }).then(
+        () => shot(page, "07-generating"),
+        () => log("(no progress notification seen: generation finished quickly)"),
+      );
+      await waitFor("generation to finish", async () => !(await toast.filter({ hasText: "Generating" }).count()), modelTimeout, 500);
+      const afterGenerate = await saveAndRead(page, file, afterAccept, "the generated code");
+      await shot(page, "08-generated");
+      check(afterGenerate.startsWith(afterAccept.trimEnd()), "generation changed text before the cursor");
+      const added = afterGenerate.slice(afterAccept.trimEnd().length);
+      check(/\S/.test(added), `no code was inserted:\n${afterGenerate}`);
+      fs.writeFileSync(path.join(artifacts, "after-generate.py.txt"), afterGenerate);
+      result.generated = added;
+      log(`generated: ${JSON.stringify(added.slice(0, 300))}`);
+    });
+
+    if (!process.env.LOOMLINE_E2E_SKIP_CONTEXT) {
+      await step("Show Completion Context opens a readable tab", async () => {
+        await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+        await page.keyboard.press("Control+Home");
+        await page.keyboard.press("ArrowDown");
+        await page.keyboard.press("ArrowDown");
+        await page.keyboard.press("End");
+        await runCommand(page, "Loomline: Show Completion Context");
+        await page.locator(".editor-instance .view-lines", { hasText: "Loomline completion context" }).first()
+          .waitFor({ timeout: 60_000 });
+        await shot(page, "09-context");
+        await page.keyboard.press("Control+W"); // close the untitled context tab (never saved)
+        const dontSave = page.locator(".monaco-dialog-box .monaco-button", { hasText: /Don't Save/ });
+        if (await dontSave.isVisible({ timeout: 2000 }).catch(() => false)) await dontSave.click();
+      });
+    }
+
+    await step("the status bar still says ready", async () => {
+      await waitFor("Loomline ready", async () => (await statusLabel(page)).startsWith("Loomline ready"), 60_000);
+      const label = await statusLabel(page);
+      check(/\(\w+\)/.test(label) || backend === "fake", `the ready status names no backend: ${label}`);
+      result.status = label;
+      await page.locator(".explorer-folders-view .monaco-list-row", { hasText: FILE_NAME }).first().click();
+      await shot(page, "10-final");
+    });
+    result.passed = true;
+  } catch (e) {
+    result.error = e.stack || String(e);
+    console.error(`E2E FAILED: ${e.message}`);
+    if (browser) {
+      const page = browser.contexts()[0]?.pages()[0];
+      if (page) await shot(page, "99-failure").catch(() => {});
+    }
+  } finally {
+    await browser?.close().catch(() => {});
+    stopProcessGroup(cs?.proc);
+    await sleep(500);
+    copyLogs(dirs.userData);
+    result.seconds = (Date.now() - t0) / 1000;
+    fs.writeFileSync(path.join(artifacts, "result.json"), JSON.stringify(result, null, 2));
+    if (!process.env.LOOMLINE_E2E_KEEP) fs.rmSync(dirs.root, { recursive: true, force: true });
+  }
+  for (const s of steps) log(`${s.ok ? "ok  " : "FAIL"} ${s.seconds.toFixed(1).padStart(6)} s  ${s.name}`);
+  if (!result.passed) process.exit(1);
+  log(`E2E PASSED in ${result.seconds.toFixed(1)} s; artifacts in ${artifacts}`);
+}
+
+/** Copies the extension's output channel (and the extension host log) into the artifacts. */
+function copyLogs(userData) {
+  const logs = path.join(userData, "logs");
+  if (!fs.existsSync(logs)) return;
+  const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]);
+  for (const f of walk(logs)) {
+    const base = path.basename(f);
+    if (/Loomline|loomline|exthost\.log|remoteexthost\.log/.test(f) && base.endsWith(".log")) {
+      fs.copyFileSync(f, path.join(artifacts, `log-${base.replace(/[^\w.-]/g, "_")}`));
+    }
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,1 @@
+"""The Loomline language server and command line."""

@@ -1,0 +1,340 @@
+"""The language server: thin handlers around the completion service."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from loomline.completion.engines import create_engine
+from loomline.completion.engines.base import Engine, EngineState
+from loomline.completion.service import SUPERSEDED, Completion, CompletionService, Skip
+from loomline.completion.settings import Settings, parse_settings, validate
+from loomline.completion.tokens import ModelTokens, load_tokenizer
+from loomline.context.documents import DocumentStore, uri_to_path
+from loomline.server import convert
+from loomline.server.status import Status, StatusReporter
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+CMD_ACCEPT = "loomline.accept"
+CMD_SHOW_CONTEXT = "loomline.showContext"
+CMD_STATS = "loomline.stats"
+EVENT_METHOD = "loomline/event"
+
+
+class LoomlineProtocol(LanguageServerProtocol):
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Any:
+        # Positions are UTF-16 throughout (context/positions.py): never negotiate another.
+        if params.capabilities.general is not None:
+            params.capabilities.general.position_encodings = None
+        return (yield from super().lsp_initialize(params))
+
+
+class LoomlineServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("loomline", VERSION, protocol_cls=LoomlineProtocol)
+        self.settings = Settings()
+        self.documents = DocumentStore()
+        self.status = StatusReporter(self)
+        self.engine: Engine | None = None
+        self.service: CompletionService | None = None
+        self.workspace_root: str | None = None
+        self.events: list[dict[str, Any]] = []
+        self._engine_task: asyncio.Task[None] | None = None
+
+    # ---- settings and engine ----------------------------------------------------------
+    def apply_settings(self, raw: Any) -> bool:
+        """Merge ``raw`` over the current settings; returns whether the engine must change."""
+        settings, problems = parse_settings(raw, self.settings)
+        invalid = validate(settings)
+        if invalid:
+            problems += invalid
+            settings = self.settings  # keep what worked
+        for problem in problems:
+            self.status.problem(f"settings: {problem}")
+        old = self.settings
+        self.settings = settings
+        logging.getLogger("loomline").setLevel(settings.log_level.upper())
+        if self.service is not None:
+            self.service.settings = settings
+        return (old.backend, old.model, old.engine, old.fake) != (
+            settings.backend, settings.model, settings.engine, settings.fake
+        )
+
+    def _status(self, state: str, message: str, progress: int | None = None) -> None:
+        self.status.send(
+            Status(state, message, self.settings.model.id, self.settings.backend, progress)
+        )
+
+    def _on_engine_progress(self, message: str, fraction: float | None) -> None:
+        self._status("loading", message, None if fraction is None else int(fraction * 100))
+        self.status.progress_report(message, fraction)
+
+    async def start_engine(self) -> None:
+        """(Re)create the engine; loading continues in the background."""
+        if self.engine is not None:
+            await self.engine.close()
+        engine = create_engine(self.settings, progress=self._on_engine_progress)
+        self.engine = engine
+        self.service = CompletionService(
+            self.settings,
+            engine,
+            counter=load_tokenizer(None),
+            notify=self.status.problem,
+        )
+        self.service.workspace_root = self.workspace_root
+        self._status("loading", f"starting the {engine.name} engine")
+        self.status.progress_begin(f"Loomline: preparing {self.settings.model.id}")
+        await engine.start()
+        self._engine_task = asyncio.create_task(self._watch_engine(engine))
+
+    async def _watch_engine(self, engine: Engine) -> None:
+        while engine.state in (EngineState.STARTING, EngineState.LOADING):
+            await asyncio.sleep(0.1)
+        if engine is not self.engine or self.service is None:
+            return
+        if engine.state is EngineState.READY:
+            tokenizer = getattr(engine, "tokenizer", None)
+            if tokenizer is not None:
+                self.service.counter = ModelTokens(tokenizer)
+            else:
+                self.service.counter = load_tokenizer(getattr(engine, "model_dir", None))
+            self.status.progress_end("ready")
+            self._status("ready", f"{self.settings.model.id} ready ({engine.name})")
+        else:
+            self.status.progress_end("failed")
+            self._status("error", engine.status_message)
+            self.status.problem(engine.status_message, types.MessageType.Error)
+
+    def record_event(self, event: dict[str, Any]) -> None:
+        """Accept/dismiss events stay on this machine: in memory, and in a file if asked."""
+        event = {**event, "time": time.time()}
+        self.events.append(event)
+        del self.events[:-1000]
+        if self.settings.record_events:
+            from loomline.completion.model_store import default_cache_dir
+
+            path = default_cache_dir() / "events.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(event) + "\n")
+
+    async def completion_for(
+        self, uri: str, position: types.Position
+    ) -> Completion | Skip | None:
+        """The shared path of both completion methods; None when superseded."""
+        document = self.documents.get(uri)
+        if document is None:
+            log.info("completion asked for unknown document %s", uri)
+            return Skip("unknown document")
+        if self.service is None:
+            return Skip("the server is not initialized")
+        engine = self.engine
+        if engine is not None and engine.state is not EngineState.READY:
+            self._status("loading" if engine.state is not EngineState.ERROR else "error",
+                         engine.status_message)
+            return Skip(engine.status_message)
+        self._status("thinking", "completing")
+        try:
+            result = await self.service.complete(document, convert.position(position))
+        except asyncio.CancelledError as error:
+            task = asyncio.current_task()
+            if error.args and error.args[0] == SUPERSEDED and task is not None:
+                task.uncancel()
+                return None
+            raise
+        finally:
+            if self.engine is engine and engine is not None and engine.state is EngineState.READY:
+                self._status("ready", f"{self.settings.model.id} ready ({engine.name})")
+        if isinstance(result, Skip):
+            log.debug("no completion for %s: %s", uri, result.reason)
+        return result
+
+
+server = LoomlineServer()
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: LoomlineServer, params: types.InitializeParams) -> None:
+    if params.workspace_folders:
+        ls.workspace_root = uri_to_path(params.workspace_folders[0].uri)
+    elif params.root_uri:
+        ls.workspace_root = uri_to_path(params.root_uri)
+    ls.apply_settings(params.initialization_options)
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: LoomlineServer, params: types.InitializedParams) -> None:
+    await ls.start_engine()
+
+
+@server.feature(types.SHUTDOWN)
+async def shutdown(ls: LoomlineServer, params: None) -> None:
+    if ls.engine is not None:
+        await ls.engine.close()
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(
+    ls: LoomlineServer, params: types.DidChangeConfigurationParams
+) -> None:
+    if ls.apply_settings(params.settings):
+        await ls.start_engine()
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: LoomlineServer, params: types.DidOpenTextDocumentParams) -> None:
+    doc = params.text_document
+    ls.documents.open(doc.uri, doc.language_id, doc.version, doc.text)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: LoomlineServer, params: types.DidChangeTextDocumentParams) -> None:
+    doc = params.text_document
+    ls.documents.change(doc.uri, doc.version, convert.content_changes(params.content_changes))
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: LoomlineServer, params: types.DidCloseTextDocumentParams) -> None:
+    ls.documents.close(params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+async def inline_completion(
+    ls: LoomlineServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList | None:
+    result = await ls.completion_for(params.text_document.uri, params.position)
+    if not isinstance(result, Completion):
+        return types.InlineCompletionList(items=[])
+    start = convert.lsp_position(result.position)
+    return types.InlineCompletionList(
+        items=[
+            types.InlineCompletionItem(
+                insert_text=result.text,
+                range=types.Range(start=start, end=start),
+                command=types.Command(title="Accepted", command=CMD_ACCEPT, arguments=[result.id]),
+            )
+        ]
+    )
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_COMPLETION,
+    types.CompletionOptions(trigger_characters=[".", "(", " ", "\n", ":", "="], resolve_provider=False),
+)
+async def completion(
+    ls: LoomlineServer, params: types.CompletionParams
+) -> types.CompletionList:
+    result = await ls.completion_for(params.text_document.uri, params.position)
+    if not isinstance(result, Completion):
+        return types.CompletionList(is_incomplete=True, items=[])
+    start = convert.lsp_position(result.position)
+    item = types.CompletionItem(
+        label=convert.first_line(result.text),
+        kind=types.CompletionItemKind.Snippet,
+        detail="Loomline",
+        documentation=_documentation(ls, result.text),
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=types.TextEdit(range=types.Range(start=start, end=start), new_text=result.text),
+        filter_text=_filter_text(ls, params, result.text),
+        sort_text="0",
+        preselect=True,
+        command=types.Command(title="Accepted", command=CMD_ACCEPT, arguments=[result.id]),
+    )
+    return types.CompletionList(is_incomplete=True, items=[item])
+
+
+def _documentation(ls: LoomlineServer, text: str) -> types.MarkupContent:
+    """The full suggestion, as Markdown where the client renders it, else plain text."""
+    formats: list[types.MarkupKind] = []
+    try:
+        item = ls.client_capabilities.text_document.completion.completion_item  # type: ignore[union-attr]
+        formats = list(item.documentation_format or []) if item else []
+    except AttributeError:
+        pass
+    if types.MarkupKind.Markdown in formats:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{text}\n```")
+    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
+
+
+def _filter_text(ls: LoomlineServer, params: types.CompletionParams, text: str) -> str:
+    """The word being typed plus the completion, so the client's fuzzy filter keeps the item."""
+    document = ls.documents.get(params.text_document.uri)
+    if document is None:
+        return text
+    offset = document.offset_at(convert.position(params.position))
+    start = offset
+    while start > 0 and (document.text[start - 1].isalnum() or document.text[start - 1] == "_"):
+        start -= 1
+    return document.text[start:offset] + text
+
+
+@server.command(CMD_ACCEPT)
+def accept(ls: LoomlineServer, *args: Any) -> None:
+    ls.record_event({"type": "accept", "completionId": str(args[0]) if args else None})
+
+
+@server.feature(EVENT_METHOD)
+def on_event(ls: LoomlineServer, params: Any) -> None:
+    try:
+        raw = params if isinstance(params, dict) else vars(params)
+        event = {k: v for k, v in raw.items() if k in ("type", "completionId", "acceptedLength")}
+    except TypeError:
+        return
+    ls.record_event(event)
+
+
+@server.command(CMD_STATS)
+def stats(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
+    """Counters of recent work, for troubleshooting ("why did nothing show?") and tests."""
+    engine = ls.engine
+    return {
+        "engine": engine.name if engine else None,
+        "state": engine.state.value if engine else None,
+        "message": engine.status_message if engine else None,
+        **(ls.service.metrics.snapshot() if ls.service else {}),
+    }
+
+
+@server.command(CMD_SHOW_CONTEXT)
+def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
+    """The exact prompt a completion here would send, and where each piece came from."""
+    if not args or not isinstance(args[0], dict) or ls.service is None:
+        return None
+    arg = args[0]
+    uri = (arg.get("textDocument") or {}).get("uri")
+    pos = arg.get("position") or {}
+    document = ls.documents.get(uri) if isinstance(uri, str) else None
+    if document is None:
+        return None
+    from loomline.context.positions import Position
+
+    position = Position(int(pos.get("line", 0)), int(pos.get("character", 0)))
+    prompt, info = ls.service.prepare(document, position)
+    return {
+        "prompt": prompt.text,
+        "template": prompt.template,
+        "promptTokens": prompt.tokens,
+        "multiline": info.multiline,
+        "tokenizer": ls.service.counter.name,
+        "pieces": [
+            {
+                "source": p.piece.source,
+                "reason": p.piece.reason,
+                "kind": p.piece.kind,
+                "text": p.piece.text,
+                "tokens": p.tokens,
+            }
+            for p in prompt.pieces
+        ],
+        "dropped": [{"source": p.source, "reason": p.reason} for p in prompt.dropped],
+    }

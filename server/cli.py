@@ -1,0 +1,254 @@
+"""The ``loomline`` command: the language server, one-off completions, model management."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("loomline")
+
+
+def _setup_logging(level: str, log_file: str | None) -> None:
+    # stdout carries the protocol: logs go to stderr or a file, never stdout.
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger("loomline").setLevel(level.upper())
+
+
+class TerminalProgress:
+    """A progress bar on stderr for model preparation."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False,
+                         bar_format="{desc} {bar} {percentage:3.0f}%")
+        self._last = ""
+
+    def __call__(self, message: str, fraction: float | None) -> None:
+        if message != self._last:
+            self._bar.set_description_str(message[:60])
+            self._last = message
+        if fraction is not None:
+            self._bar.n = int(fraction * 100)
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+# ---- loomline lsp ---------------------------------------------------------------------
+def cmd_lsp(args: argparse.Namespace) -> int:
+    _setup_logging(args.log_level, args.log_file)
+    from loomline.server.app import server
+
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+# ---- loomline complete FILE:LINE:COL --------------------------------------------------
+def _parse_location(location: str) -> tuple[Path, int, int]:
+    parts = location.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+        raise SystemExit(f"expected FILE:LINE:COL (1-based), got '{location}'")
+    return Path(parts[0]), int(parts[1]), int(parts[2])
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    _setup_logging(args.log_level, args.log_file)
+    path, line, column = _parse_location(args.location)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"loomline: cannot read {path}: {error}", file=sys.stderr)
+        return 2
+    raw: dict[str, Any] = json.loads(args.settings) if args.settings else {}
+    if args.backend:
+        raw["backend"] = args.backend
+    if args.model_path:
+        raw.setdefault("model", {})["path"] = args.model_path
+    if args.multiline:
+        raw.setdefault("completion", {})["multiline"] = args.multiline
+    if args.max_tokens:
+        raw.setdefault("completion", {})["maxTokens"] = args.max_tokens
+    return asyncio.run(_complete(path, text, line, column, raw))
+
+
+async def _complete(path: Path, text: str, line: int, column: int, raw: dict[str, Any]) -> int:
+    from loomline.completion.engines import create_engine
+    from loomline.completion.service import Completion, CompletionService
+    from loomline.completion.settings import parse_settings, validate
+    from loomline.completion.tokens import ModelTokens, load_tokenizer
+    from loomline.context.documents import DocumentStore, path_to_uri
+    from loomline.context.positions import Position
+
+    settings, problems = parse_settings(raw)
+    problems += validate(settings)
+    for problem in problems:
+        print(f"loomline: settings: {problem}", file=sys.stderr)
+    progress = TerminalProgress() if sys.stderr.isatty() else None
+
+    def report(message: str, fraction: float | None) -> None:
+        if progress is not None:
+            progress(message, fraction)
+        else:
+            print(f"loomline: {message}", file=sys.stderr)
+
+    engine = create_engine(settings, progress=report)
+    await engine.start()
+    wait_ready = getattr(engine, "wait_ready", None)
+    if wait_ready is not None:
+        await wait_ready()
+    else:
+        while engine.state.value in ("starting", "loading"):
+            await asyncio.sleep(0.05)
+    if progress is not None:
+        progress.close()
+    if engine.state.value != "ready":
+        print(f"loomline: {engine.status_message}", file=sys.stderr)
+        return 1
+    tokenizer = getattr(engine, "tokenizer", None)
+    counter = ModelTokens(tokenizer) if tokenizer is not None else load_tokenizer(None)
+    service = CompletionService(
+        settings, engine, counter=counter, notify=lambda m: print(f"loomline: {m}", file=sys.stderr)
+    )
+    service.workspace_root = os.getcwd()
+    store = DocumentStore()
+    document = store.open(path_to_uri(path.resolve()), "", 1, text)
+    position = Position(max(line - 1, 0), max(column - 1, 0))
+    if not document.lines.contains(position):
+        print(f"loomline: {line}:{column} is outside {path}", file=sys.stderr)
+        await engine.close()
+        return 2
+    shown = ""
+
+    def show(text: str) -> None:
+        nonlocal shown
+        text = text.rstrip()  # trailing blanks may still be cut; print them with what follows
+        if text.startswith(shown) and len(text) > len(shown):
+            sys.stdout.write(text[len(shown):])
+            sys.stdout.flush()
+            shown = text
+
+    result = await service.complete(document, position, on_update=show)
+    await engine.close()
+    if isinstance(result, Completion):
+        show(result.text)
+        if not result.text.startswith(shown):  # a late cut: print the final text plainly
+            sys.stdout.write("\n--- final ---\n" + result.text)
+        sys.stdout.write("\n")
+        stats = result.stats
+        print(
+            f"loomline: {stats.generated_tokens} tokens, first after "
+            f"{(stats.first_token_s or 0) * 1000:.0f} ms, {result.timings_ms['total_ms']:.0f} ms in all",
+            file=sys.stderr,
+        )
+        return 0
+    print(f"loomline: no completion ({result.reason})", file=sys.stderr)
+    return 1
+
+
+# ---- loomline model pull|list|verify ---------------------------------------------------
+def cmd_model(args: argparse.Namespace) -> int:
+    _setup_logging(args.log_level, None)
+    from loomline.completion.model_store import ModelNotFound, ModelStore
+    from loomline.completion.settings import DEFAULT_MODEL_ID
+
+    store = ModelStore(args.cache_dir)
+    model_id = getattr(args, "model", None) or DEFAULT_MODEL_ID
+    if args.model_command == "list":
+        for row in store.list():
+            print(f"{row['model']:40} {row['state']:15} {row['path']}")
+        return 0
+    if args.model_command == "verify":
+        try:
+            ok, message = store.verify(model_id)
+        except ModelNotFound as error:
+            ok, message = False, str(error)
+        print(message)
+        return 0 if ok else 1
+    progress = TerminalProgress()
+    try:
+        path = store.resolve(model_id, progress=progress)
+    except ModelNotFound as error:
+        progress.close()
+        print(f"loomline: {error}", file=sys.stderr)
+        return 1
+    progress.close()
+    print(path)
+    return 0
+
+
+def cmd_engine_serve(args: argparse.Namespace, rest: list[str]) -> int:
+    try:
+        from loomline.completion.serve import serve_main
+    except ImportError as error:
+        print(f"loomline: engine serve is unavailable: {error}", file=sys.stderr)
+        return 2
+    return serve_main(rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="loomline", description=__doc__)
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--log-file", help="write logs here instead of stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
+    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    lsp.add_argument("--stdio", action="store_true", help="use stdio (the default)")
+    lsp.set_defaults(func=cmd_lsp)
+
+    complete = sub.add_parser("complete", help="stream one completion into the terminal")
+    complete.add_argument("location", metavar="FILE:LINE:COL", help="1-based line and column")
+    complete.add_argument("--backend", choices=["embedded", "vllm", "fake"])
+    complete.add_argument("--model-path", help="a local model directory")
+    complete.add_argument("--multiline", choices=["auto", "always", "never"])
+    complete.add_argument("--max-tokens", type=int)
+    complete.add_argument("--settings", help="settings as JSON (same keys as the editor's)")
+    complete.set_defaults(func=cmd_complete)
+
+    model = sub.add_parser("model", help="manage the embedded model")
+    model.add_argument("--cache-dir", help="default: $LOOMLINE_CACHE or ~/.cache/loomline")
+    model_sub = model.add_subparsers(dest="model_command", required=True)
+    pull = model_sub.add_parser("pull", help="download, verify and prepare a model")
+    pull.add_argument("model", nargs="?", help="repository id (default: the embedded default)")
+    model_sub.add_parser("list", help="models known and prepared")
+    verify = model_sub.add_parser("verify", help="check a prepared model against its checksum")
+    verify.add_argument("model", nargs="?")
+    model.set_defaults(func=cmd_model)
+
+    engine = sub.add_parser("engine", help="run a model server")
+    engine_sub = engine.add_subparsers(dest="engine_command", required=True)
+    engine_sub.add_parser("serve", help="start vLLM's OpenAI server (see --help there)",
+                          add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["engine", "serve"]:
+        return cmd_engine_serve(argparse.Namespace(), argv[2:])
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

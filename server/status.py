@@ -1,0 +1,111 @@
+"""What the editor is told about the engine: a status notification, progress, throttled errors."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+if TYPE_CHECKING:
+    from pygls.lsp.server import LanguageServer
+
+log = logging.getLogger(__name__)
+
+STATUS_METHOD = "loomline/status"
+_tokens = itertools.count(1)
+
+
+@dataclass(slots=True)
+class Status:
+    state: str  # loading, ready, thinking, error, disabled
+    message: str
+    model: str
+    backend: str
+    progress: int | None = None
+
+
+class StatusReporter:
+    """Sends ``loomline/status`` and LSP work-done progress; throttles repeated problems."""
+
+    def __init__(self, server: LanguageServer, throttle_s: float = 60.0) -> None:
+        self._server = server
+        self._throttle_s = throttle_s
+        self._last_shown: dict[str, float] = {}
+        self._progress_token: str | None = None
+        self.current: Status | None = None
+
+    def send(self, status: Status) -> None:
+        self.current = status
+        params = {
+            "state": status.state,
+            "message": status.message,
+            "model": status.model,
+            "backend": status.backend,
+        }
+        if status.progress is not None:
+            params["progress"] = status.progress
+        try:
+            self._server.protocol.notify(STATUS_METHOD, params)
+        except Exception:  # the transport may be closing; status is best effort
+            log.debug("could not send status", exc_info=True)
+
+    def problem(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """Tell the user once per throttle window; always log."""
+        log.warning("%s", message)
+        now = time.monotonic()
+        if now - self._last_shown.get(message, -1e9) < self._throttle_s:
+            return
+        self._last_shown[message] = now
+        try:
+            self._server.window_show_message(
+                types.ShowMessageParams(type=kind, message=f"Loomline: {message}")
+            )
+        except Exception:
+            log.debug("could not show message", exc_info=True)
+
+    # ---- work-done progress -----------------------------------------------------------
+    def _client_supports_progress(self) -> bool:
+        try:
+            window = self._server.client_capabilities.window
+        except Exception:
+            return False
+        return bool(window and window.work_done_progress)
+
+    def progress_begin(self, title: str) -> None:
+        if self._progress_token is not None or not self._client_supports_progress():
+            return
+        token = f"loomline-{next(_tokens)}"
+        self._progress_token = token
+        try:
+            self._server.work_done_progress.create(token)
+            self._server.work_done_progress.begin(
+                token, types.WorkDoneProgressBegin(title=title, percentage=0, cancellable=False)
+            )
+        except Exception:
+            log.debug("work-done progress unavailable", exc_info=True)
+            self._progress_token = None
+
+    def progress_report(self, message: str, fraction: float | None) -> None:
+        if self._progress_token is None:
+            return
+        percentage = None if fraction is None else max(0, min(100, int(fraction * 100)))
+        try:
+            self._server.work_done_progress.report(
+                self._progress_token,
+                types.WorkDoneProgressReport(message=message, percentage=percentage),
+            )
+        except Exception:
+            log.debug("progress report failed", exc_info=True)
+
+    def progress_end(self, message: str) -> None:
+        if self._progress_token is None:
+            return
+        token, self._progress_token = self._progress_token, None
+        try:
+            self._server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+        except Exception:
+            log.debug("progress end failed", exc_info=True)

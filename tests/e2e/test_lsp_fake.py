@@ -1,0 +1,188 @@
+"""The server over stdio with the scripted engine: protocol behaviour, fast."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.conftest import server_command
+
+FAKE = {"backend": "fake", "fake": {"response": "return 42", "chunkDelayMs": 20}}
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=server_command("lsp")))
+async def client(lsp_client: LanguageClient):
+    params = types.InitializeParams(
+        capabilities=types.ClientCapabilities(
+            window=types.WindowClientCapabilities(work_done_progress=True),
+            general=types.GeneralClientCapabilities(
+                position_encodings=[types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16]
+            ),
+        ),
+        initialization_options=FAKE,
+        root_uri="file:///tmp/loomline-test",
+    )
+    lsp_client.statuses = []
+
+    @lsp_client.feature("loomline/status")
+    def on_status(params):
+        lsp_client.statuses.append(params)
+
+    result = await lsp_client.initialize_session(params)
+    lsp_client.server_capabilities = result.capabilities
+    yield
+    await lsp_client.shutdown_session()
+
+
+def open_doc(client: LanguageClient, uri: str, text: str, language: str = "python") -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
+        )
+    )
+
+
+async def inline(client: LanguageClient, uri: str, line: int, character: int):
+    return await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=character),
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+        )
+    )
+
+
+async def test_capabilities_advertise_inline_and_completion(client: LanguageClient):
+    caps = client.server_capabilities
+    assert caps.inline_completion_provider
+    assert caps.completion_provider is not None
+    # UTF-16 even when the client would prefer UTF-8.
+    assert caps.position_encoding in (None, types.PositionEncodingKind.Utf16)
+
+
+async def test_inline_completion_inserts_at_cursor(client: LanguageClient):
+    uri = "file:///tmp/loomline-test/a.py"
+    open_doc(client, uri, "def answer():\n    \n")
+    result = await inline(client, uri, 1, 4)
+    assert result is not None and len(result.items) == 1
+    item = result.items[0]
+    assert item.insert_text == "return 42"
+    assert item.range.start == item.range.end == types.Position(line=1, character=4)
+    assert item.command is not None and item.command.command == "loomline.accept"
+
+
+async def test_completion_fallback_has_text_edit(client: LanguageClient):
+    uri = "file:///tmp/loomline-test/b.py"
+    open_doc(client, uri, "def answer():\n    \n")
+    result = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=1, character=4),
+        )
+    )
+    assert isinstance(result, types.CompletionList) and result.items
+    item = result.items[0]
+    assert item.label == "return 42"
+    assert isinstance(item.text_edit, types.TextEdit)
+    assert item.text_edit.new_text == "return 42"
+    assert item.insert_text_format == types.InsertTextFormat.PlainText
+
+
+async def test_incremental_changes_with_utf16_positions(client: LanguageClient):
+    uri = "file:///tmp/loomline-test/c.py"
+    open_doc(client, uri, "s = '😀'\n")
+    # Insert after the emoji: it spans UTF-16 columns 5-6, so column 7 follows it.
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(0, 7), end=types.Position(0, 7)),
+                    text="x",
+                ),
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(1, 0), end=types.Position(1, 0)),
+                    text="def f():\n    ",
+                ),
+            ],
+        )
+    )
+    shown = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command="loomline.showContext",
+            arguments=[{"textDocument": {"uri": uri}, "position": {"line": 2, "character": 4}}],
+        )
+    )
+    assert "s = '😀x'\ndef f():\n    <|fim_suffix|>" in shown["prompt"]
+
+
+async def test_supersede_and_cancel(client: LanguageClient):
+    uri = "file:///tmp/loomline-test/d.py"
+    open_doc(client, uri, "def slow():\n    \n")
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"loomline": {"fake": {"response": " ".join(["x"] * 40), "chunkDelayMs": 50}}}
+        )
+    )
+    await asyncio.sleep(0.3)  # the engine restarts with the new script
+    first = asyncio.ensure_future(inline(client, uri, 1, 4))
+    await asyncio.sleep(0.2)
+    second = await inline(client, uri, 1, 4)
+    assert second is not None and second.items
+    done = await first
+    # The superseded request answers empty (not an error), and stopped generating.
+    assert done is None or not done.items
+    stats = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="loomline.stats", arguments=[])
+    )
+    assert stats["cancelled"] >= 1
+    assert stats["recent"][-2]["finishReason"] == "cancelled"
+
+
+async def test_bad_inputs_get_empty_answers(client: LanguageClient):
+    # unknown document
+    result = await inline(client, "file:///tmp/loomline-test/missing.py", 0, 0)
+    assert result is None or not result.items
+    uri = "file:///tmp/loomline-test/e.py"
+    open_doc(client, uri, "x = 1\n")
+    # positions out of range
+    for line, character in [(99, 0), (0, 999), (-1, 0)]:
+        if line < 0:
+            continue
+        result = await inline(client, uri, line, character)
+        assert result is None or not result.items
+    # unknown language
+    open_doc(client, "file:///tmp/loomline-test/f.zzz", "hello\n", language="klingon")
+    result = await inline(client, "file:///tmp/loomline-test/f.zzz", 0, 5)
+    assert result is not None
+    # the server still serves
+    good = await inline(client, uri, 1, 0)
+    assert good is not None
+
+
+async def test_huge_file_gets_empty_answer_and_message(client: LanguageClient):
+    uri = "file:///tmp/loomline-test/huge.py"
+    open_doc(client, uri, ("x = 1\n" * 3_500_000))  # ~21 MB
+    result = await inline(client, uri, 10, 0)
+    assert result is not None and not result.items
+
+
+async def test_invalid_settings_keep_defaults_and_tell_the_user(client: LanguageClient):
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={"loomline": {"completion": {"maxTokens": "lots"}, "nonsense": 1}}
+        )
+    )
+    for _ in range(50):
+        if any("maxTokens" in m.message for m in client.messages):
+            break
+        await asyncio.sleep(0.05)
+    assert any("maxTokens" in m.message for m in client.messages)
+    uri = "file:///tmp/loomline-test/g.py"
+    open_doc(client, uri, "def g():\n    \n")
+    result = await inline(client, uri, 1, 4)
+    assert result is not None and result.items
