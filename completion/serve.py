@@ -32,6 +32,7 @@ from typing import IO, Any
 from loomline.completion.settings import DEFAULT_MODEL_ID
 
 DEFAULT_PORT = 8000
+CPU_BLOCK_SIZE = 32
 STOP_GRACE_S = 20.0
 
 
@@ -75,7 +76,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                    help="sequences batched together (default: %(default)s)")
     p.add_argument("--max-num-batched-tokens", type=int, default=None,
                    help="tokens per scheduler step (chunked prefill size)")
-    p.add_argument("--kv-cache-gib", type=float, default=2.0,
+    p.add_argument("--block-size", type=int, default=None,
+                   help="tokens per KV-cache block, the prefix cache's unit (default: 32 on "
+                        "CPU, where vLLM's own default is 128; vLLM's 16 on GPU)")
+    p.add_argument("--kv-cache-gib", type=int, default=2,
                    help="CPU KV cache in GiB (VLLM_CPU_KVCACHE_SPACE; CPU build only; "
                         "default: %(default)s)")
     p.add_argument("--gpu-memory-utilization", type=float, default=None,
@@ -119,7 +123,8 @@ class ServeConfig:
     max_model_len: int = 4096
     max_num_seqs: int = 32
     max_num_batched_tokens: int | None = None
-    kv_cache_gib: float = 2.0
+    block_size: int | None = None
+    kv_cache_gib: int = 2
     gpu_memory_utilization: float | None = None
     tensor_parallel_size: int = 1
     ngram_speculation: int = 0
@@ -156,7 +161,8 @@ class ServeConfig:
             served_model_name=args.served_model_name, host=args.host, port=args.port,
             max_model_len=args.max_model_len, max_num_seqs=args.max_num_seqs,
             max_num_batched_tokens=args.max_num_batched_tokens,
-            kv_cache_gib=args.kv_cache_gib, gpu_memory_utilization=args.gpu_memory_utilization,
+            block_size=args.block_size, kv_cache_gib=args.kv_cache_gib,
+            gpu_memory_utilization=args.gpu_memory_utilization,
             tensor_parallel_size=args.tensor_parallel_size,
             ngram_speculation=args.ngram_speculation, ngram_max=args.ngram_max,
             ngram_min=args.ngram_min, loras=loras, max_lora_rank=args.max_lora_rank,
@@ -181,6 +187,11 @@ class ServeConfig:
             "--disable-uvicorn-access-log",
             "--tensor-parallel-size", str(self.tensor_parallel_size),
         ]
+        # vLLM's CPU default is 128-token blocks: while typing, the block around the cursor
+        # is recomputed on every request. 32 measured better (tests/bench/bench_serving.py).
+        block_size = self.block_size or (CPU_BLOCK_SIZE if self.is_cpu() else None)
+        if block_size:
+            cmd += ["--block-size", str(block_size)]
         if self.max_num_batched_tokens:
             cmd += ["--max-num-batched-tokens", str(self.max_num_batched_tokens)]
         if self.gpu_memory_utilization is not None and not self.is_cpu():
@@ -208,7 +219,8 @@ class ServeConfig:
         env.setdefault("VLLM_NO_USAGE_STATS", "1")
         env.setdefault("DO_NOT_TRACK", "1")
         if self.is_cpu():
-            env.setdefault("VLLM_CPU_KVCACHE_SPACE", _gib(self.kv_cache_gib))
+            # Whole GiB only: vLLM refuses "0.5".
+            env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, int(self.kv_cache_gib))))
         if self.api_key_env:
             key = env.get(self.api_key_env)
             if not key:
@@ -216,10 +228,6 @@ class ServeConfig:
             # vLLM reads VLLM_API_KEY: the key never appears on a command line.
             env["VLLM_API_KEY"] = key
         return env
-
-
-def _gib(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 class VllmServer:
@@ -334,7 +342,9 @@ def _progress_display(timeout: float) -> tuple[Any, Any]:
                bar_format="{desc}: {elapsed} {postfix}", dynamic_ncols=True)
 
     def update(elapsed: float, line: str) -> None:
-        bar.set_postfix_str(line[-100:], refresh=False)
+        # "(EngineCore pid=1) INFO 11-28 00:23:59 [file.py:12] message" -> "message"
+        message = line.split("] ", 1)[-1] if "] " in line else line
+        bar.set_postfix_str(message[:80], refresh=False)
         bar.update(0)
         bar.refresh()
 

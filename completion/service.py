@@ -117,9 +117,10 @@ def guess_multiline(info: CursorInfo) -> bool:
     """Text-only rule: at an empty line or after a block opener, with nothing after the cursor
     but closers, the user wants a block; in the middle of a line, the rest of that line."""
     rest = info.line_suffix.strip()
-    if rest and not all(ch in ")]};,'\"" for ch in rest):
-        return False
     stripped = info.line_prefix.rstrip()
+    if rest:
+        # Only a block between braces (`{█}`) is multi-line with text after the cursor.
+        return bool(stripped) and stripped[-1] == "{" and rest[0] == "}"
     return not stripped or stripped[-1] in ":{([" or stripped.endswith("=>")
 
 
@@ -162,7 +163,8 @@ class CompletionService:
 
     def is_excluded(self, path: str) -> bool:
         return any(
-            fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, pattern.removeprefix("**/"))
+            fnmatch.fnmatch(path, pattern)
+            or fnmatch.fnmatch(path, pattern.removeprefix("**/"))
             or fnmatch.fnmatch(path.rsplit("/", 1)[-1], pattern.removeprefix("**/"))
             for pattern in self.settings.context.exclude
         )
@@ -196,7 +198,8 @@ class CompletionService:
         if self.settings.context.enabled and self.context is not None:
             try:
                 pieces = [
-                    p for p in self.context.collect(document, offset)
+                    p
+                    for p in self.context.collect(document, offset)
                     if not self.is_excluded(p.source)
                 ]
             except Exception:
@@ -282,7 +285,7 @@ class CompletionService:
                     if partial.finished:
                         break  # the completion is done: stop paying for tokens
             finally:
-                await stream.aclose()  # type: ignore[attr-defined]
+                await stream.aclose()
         except EngineUnavailable as error:
             self._notify(str(error))
             return Skip(str(error))
@@ -304,5 +307,3 @@ class CompletionService:
             stats=stats,
             timings_ms=timings,
         )
-
-

@@ -135,7 +135,7 @@ def _merge(target: Any, raw: dict[str, Any], prefix: str, problems: list[str]) -
             continue
         hint = hints[name]
         current = getattr(target, name)
-        if dataclasses.is_dataclass(current):
+        if dataclasses.is_dataclass(current) and not isinstance(current, type):
             if isinstance(value, dict):
                 changes[name] = _merge(dataclasses.replace(current), value, where + ".", problems)
             else:

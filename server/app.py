@@ -67,7 +67,10 @@ class LoomlineServer(LanguageServer):
         if self.service is not None:
             self.service.settings = settings
         return (old.backend, old.model, old.engine, old.fake) != (
-            settings.backend, settings.model, settings.engine, settings.fake
+            settings.backend,
+            settings.model,
+            settings.engine,
+            settings.fake,
         )
 
     def _status(self, state: str, message: str, progress: int | None = None) -> None:
@@ -97,10 +100,13 @@ class LoomlineServer(LanguageServer):
         await engine.start()
         self._engine_task = asyncio.create_task(self._watch_engine(engine))
 
+    def _is_current(self, engine: Engine) -> bool:
+        return self.engine is engine
+
     async def _watch_engine(self, engine: Engine) -> None:
         while engine.state in (EngineState.STARTING, EngineState.LOADING):
             await asyncio.sleep(0.1)
-        if engine is not self.engine or self.service is None:
+        if not self._is_current(engine) or self.service is None:
             return
         if engine.state is EngineState.READY:
             tokenizer = getattr(engine, "tokenizer", None)
@@ -128,9 +134,7 @@ class LoomlineServer(LanguageServer):
             with path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(event) + "\n")
 
-    async def completion_for(
-        self, uri: str, position: types.Position
-    ) -> Completion | Skip | None:
+    async def completion_for(self, uri: str, position: types.Position) -> Completion | Skip | None:
         """The shared path of both completion methods; None when superseded."""
         document = self.documents.get(uri)
         if document is None:
@@ -140,8 +144,10 @@ class LoomlineServer(LanguageServer):
             return Skip("the server is not initialized")
         engine = self.engine
         if engine is not None and engine.state is not EngineState.READY:
-            self._status("loading" if engine.state is not EngineState.ERROR else "error",
-                         engine.status_message)
+            self._status(
+                "loading" if engine.state is not EngineState.ERROR else "error",
+                engine.status_message,
+            )
             return Skip(engine.status_message)
         self._status("thinking", "completing")
         try:
@@ -229,11 +235,11 @@ async def inline_completion(
 
 @server.feature(
     types.TEXT_DOCUMENT_COMPLETION,
-    types.CompletionOptions(trigger_characters=[".", "(", " ", "\n", ":", "="], resolve_provider=False),
+    types.CompletionOptions(
+        trigger_characters=[".", "(", " ", "\n", ":", "="], resolve_provider=False
+    ),
 )
-async def completion(
-    ls: LoomlineServer, params: types.CompletionParams
-) -> types.CompletionList:
+async def completion(ls: LoomlineServer, params: types.CompletionParams) -> types.CompletionList:
     result = await ls.completion_for(params.text_document.uri, params.position)
     if not isinstance(result, Completion):
         return types.CompletionList(is_incomplete=True, items=[])
@@ -253,7 +259,7 @@ async def completion(
     return types.CompletionList(is_incomplete=True, items=[item])
 
 
-def _documentation(ls: LoomlineServer, text: str) -> types.MarkupContent:
+def _documentation(ls: LoomlineServer, text: str) -> types.MarkupContent | str:
     """The full suggestion, as Markdown where the client renders it, else plain text."""
     formats: list[types.MarkupKind] = []
     try:
@@ -263,7 +269,9 @@ def _documentation(ls: LoomlineServer, text: str) -> types.MarkupContent:
         pass
     if types.MarkupKind.Markdown in formats:
         return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{text}\n```")
-    return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
+    if types.MarkupKind.PlainText in formats:
+        return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
+    return text
 
 
 def _filter_text(ls: LoomlineServer, params: types.CompletionParams, text: str) -> str:
@@ -338,3 +346,6 @@ def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
         ],
         "dropped": [{"source": p.source, "reason": p.reason} for p in prompt.dropped],
     }
+
+
+from loomline.server import code_actions, generate  # noqa: E402,F401  (registers features)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,9 @@ log = logging.getLogger("loomline")
 def _setup_logging(level: str, log_file: str | None) -> None:
     # stdout carries the protocol: logs go to stderr or a file, never stdout.
     handler: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler(sys.stderr)
+        logging.FileHandler(log_file, encoding="utf-8")
+        if log_file
+        else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -32,8 +36,13 @@ class TerminalProgress:
     def __init__(self) -> None:
         from tqdm import tqdm
 
-        self._bar = tqdm(total=100, unit="%", file=sys.stderr, leave=False,
-                         bar_format="{desc} {bar} {percentage:3.0f}%")
+        self._bar = tqdm(
+            total=100,
+            unit="%",
+            file=sys.stderr,
+            leave=False,
+            bar_format="{desc} {bar} {percentage:3.0f}%",
+        )
         self._last = ""
 
     def __call__(self, message: str, fraction: float | None) -> None:
@@ -51,6 +60,10 @@ class TerminalProgress:
 # ---- loomline lsp ---------------------------------------------------------------------
 def cmd_lsp(args: argparse.Namespace) -> int:
     _setup_logging(args.log_level, args.log_file)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: for "why is it stuck?".
+    dump_to = logging.getLogger().handlers[0]
+    stream = getattr(dump_to, "stream", sys.stderr)
+    faulthandler.register(signal.SIGUSR1, file=stream, all_threads=True)
     from loomline.server.app import server
 
     if args.tcp:
@@ -141,7 +154,7 @@ async def _complete(path: Path, text: str, line: int, column: int, raw: dict[str
         nonlocal shown
         text = text.rstrip()  # trailing blanks may still be cut; print them with what follows
         if text.startswith(shown) and len(text) > len(shown):
-            sys.stdout.write(text[len(shown):])
+            sys.stdout.write(text[len(shown) :])
             sys.stdout.flush()
             shown = text
 
@@ -155,7 +168,8 @@ async def _complete(path: Path, text: str, line: int, column: int, raw: dict[str
         stats = result.stats
         print(
             f"loomline: {stats.generated_tokens} tokens, first after "
-            f"{(stats.first_token_s or 0) * 1000:.0f} ms, {result.timings_ms['total_ms']:.0f} ms in all",
+            f"{(stats.first_token_s or 0) * 1000:.0f} ms, "
+            f"{result.timings_ms['total_ms']:.0f} ms in all",
             file=sys.stderr,
         )
         return 0
@@ -205,8 +219,9 @@ def cmd_engine_serve(args: argparse.Namespace, rest: list[str]) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loomline", description=__doc__)
-    parser.add_argument("--log-level", default="info",
-                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
     parser.add_argument("--log-file", help="write logs here instead of stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -236,8 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     engine = sub.add_parser("engine", help="run a model server")
     engine_sub = engine.add_subparsers(dest="engine_command", required=True)
-    engine_sub.add_parser("serve", help="start vLLM's OpenAI server (see --help there)",
-                          add_help=False)
+    engine_sub.add_parser(
+        "serve", help="start vLLM's OpenAI server (see --help there)", add_help=False
+    )
     return parser
 
 

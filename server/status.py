@@ -40,7 +40,7 @@ class StatusReporter:
 
     def send(self, status: Status) -> None:
         self.current = status
-        params = {
+        params: dict[str, str | int] = {
             "state": status.state,
             "message": status.message,
             "model": status.model,

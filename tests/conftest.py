@@ -14,7 +14,9 @@ LOOMLINE = [sys.executable, "-m", "loomline.server.cli"]
 
 
 def server_command(*extra: str) -> list[str]:
-    return [*LOOMLINE, "--log-level", os.environ.get("LOOMLINE_TEST_LOG", "info"), *extra]
+    log_file = os.environ.get("LOOMLINE_TEST_LOG_FILE")
+    logging = ["--log-file", log_file] if log_file else []
+    return [*LOOMLINE, "--log-level", os.environ.get("LOOMLINE_TEST_LOG", "info"), *logging, *extra]
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ def create_engine(settings: Settings, progress: ProgressCallback | None = None) 
     if settings.backend == "vllm":
         from loomline.completion.engines import openai
 
-        return openai.create(settings)  # type: ignore[no-any-return]
+        return openai.create(settings)
     from loomline.completion.engines.embedded import EmbeddedEngine
 
     return EmbeddedEngine(settings, progress=progress)

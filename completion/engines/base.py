@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -72,7 +72,7 @@ class Engine(Protocol):
 
     def stream(
         self, request: GenerationRequest, stats: GenerationStats | None = None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Text chunks for ``request``. Raises ``EngineUnavailable`` when it cannot serve."""
         ...
 

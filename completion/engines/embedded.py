@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +38,7 @@ PREFILL_CHUNK = 64  # tokens per prefill step: bounds how long a cancel waits
 class _Job:
     request: GenerationRequest
     stats: GenerationStats
-    emit: Callable[[str | None | BaseException], None]
+    emit: Callable[[str | BaseException | None], None]
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
@@ -66,7 +66,9 @@ class _Generator:
         """One small forward pass: the first one pays for kernel selection, not a user."""
         with self.torch.inference_mode():
             self._reuse_cache([0, 0])
-            self._forward(self.tokenizer.encode("def main():\n    return", add_special_tokens=False))
+            self._forward(
+                self.tokenizer.encode("def main():\n    return", add_special_tokens=False)
+            )
             self._cache, self._cached_ids = None, []
 
     def _reuse_cache(self, ids: list[int]) -> int:
@@ -139,7 +141,7 @@ class _Generator:
                     return
                 generated.append(token)
                 stats.generated_tokens = len(generated)
-                text = self.tokenizer.decode(generated, skip_special_tokens=False)
+                text = str(self.tokenizer.decode(generated, skip_special_tokens=False))
                 # Hold back an incomplete multi-byte character until its other tokens arrive.
                 if not text.endswith("\ufffd") and len(text) > len(emitted):
                     if stats.first_token_s is None:
@@ -234,14 +236,14 @@ class EmbeddedEngine:
 
     async def stream(
         self, request: GenerationRequest, stats: GenerationStats | None = None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         if self._state is not EngineState.READY or self._generator is None:
             raise EngineUnavailable(self._message)
         generator = self._generator
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[str | None | BaseException] = asyncio.Queue()
+        queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()
 
-        def emit(item: str | None | BaseException) -> None:
+        def emit(item: str | BaseException | None) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         job = _Job(request=request, stats=stats or GenerationStats(), emit=emit)

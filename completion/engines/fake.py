@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from loomline.completion.engines.base import (
     EngineState,
@@ -46,7 +46,7 @@ class FakeEngine:
 
     async def stream(
         self, request: GenerationRequest, stats: GenerationStats | None = None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         if self.down:
             raise EngineUnavailable("the fake engine is down")
         if self._state is not EngineState.READY:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -20,7 +19,10 @@ async def client(lsp_client: LanguageClient):
         capabilities=types.ClientCapabilities(
             window=types.WindowClientCapabilities(work_done_progress=True),
             general=types.GeneralClientCapabilities(
-                position_encodings=[types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16]
+                position_encodings=[
+                    types.PositionEncodingKind.Utf8,
+                    types.PositionEncodingKind.Utf16,
+                ]
             ),
         ),
         initialization_options=FAKE,
@@ -41,7 +43,9 @@ async def client(lsp_client: LanguageClient):
 def open_doc(client: LanguageClient, uri: str, text: str, language: str = "python") -> None:
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id=language, version=1, text=text
+            )
         )
     )
 
@@ -51,7 +55,9 @@ async def inline(client: LanguageClient, uri: str, line: int, character: int):
         types.InlineCompletionParams(
             text_document=types.TextDocumentIdentifier(uri=uri),
             position=types.Position(line=line, character=character),
-            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked
+            ),
         )
     )
 

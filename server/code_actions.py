@@ -1,0 +1,96 @@
+"""Code actions that start ``loomline.generate``: from a comment, for a stub, on a selection.
+
+All are ``refactor.rewrite`` actions carrying a command (nothing is computed until chosen):
+- on a line comment that says something (``# TODO: parse the header``): generate code from
+  it, inserted below the comment;
+- on a Python function with only a signature and docstring: implement it (the code goes
+  after the docstring);
+- on a non-empty selection: rewrite it (``loomline.rewriteSelection``). LSP has no input box,
+  so the command carries the instruction "Improve this code"; clients that can ask the user
+  (the VS Code extension) replace ``arguments[0].instruction`` with the answer first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from lsprotocol import types
+
+from loomline.completion.instruct import comment_instruction, find_python_stub
+from loomline.context.positions import utf16_length
+from loomline.server.app import LoomlineServer, server
+from loomline.server.generate import CMD_GENERATE, CMD_REWRITE, DEFAULT_REWRITE_INSTRUCTION
+
+KIND = types.CodeActionKind.RefactorRewrite
+TITLE_COMMENT = "Loomline: Generate code from this comment"
+TITLE_IMPLEMENT = "Loomline: Implement this function"
+TITLE_REWRITE = "Loomline: Rewrite selection…"
+
+
+def _wanted(only: Sequence[str] | None) -> bool:
+    """Whether the client asked for our kind (``only`` filters by prefix)."""
+    if not only:
+        return True
+    return any(kind == KIND or KIND.startswith(f"{kind}.") for kind in only)
+
+
+def _generate(title: str, command: str, argument: dict[str, Any]) -> types.CodeAction:
+    return types.CodeAction(
+        title=title,
+        kind=KIND,
+        command=types.Command(title=title, command=command, arguments=[argument]),
+    )
+
+
+def _end_of_line(uri: str, line: int, text: str) -> dict[str, Any]:
+    return {"textDocument": {"uri": uri},
+            "position": {"line": line, "character": utf16_length(text)}}
+
+
+def actions_for(
+    uri: str, language: str, lines: list[str], selection: types.Range
+) -> list[types.CodeAction]:
+    """The actions for a range of a document (as lines); pure, for tests."""
+    actions: list[types.CodeAction] = []
+    line = selection.start.line
+    if not 0 <= line < len(lines):
+        return actions
+    if selection.start != selection.end:
+        actions.append(_generate(TITLE_REWRITE, CMD_REWRITE, {
+            "textDocument": {"uri": uri},
+            "range": {
+                "start": {"line": selection.start.line, "character": selection.start.character},
+                "end": {"line": selection.end.line, "character": selection.end.character},
+            },
+            "instruction": DEFAULT_REWRITE_INSTRUCTION,
+        }))
+    instruction = comment_instruction(lines[line], language)
+    if instruction is not None:
+        argument = _end_of_line(uri, line, lines[line])
+        argument["instruction"] = instruction
+        actions.append(_generate(TITLE_COMMENT, CMD_GENERATE, argument))
+    if language in ("python", "py"):
+        stub = find_python_stub(lines, line)
+        if stub is not None:
+            argument = _end_of_line(uri, stub.end_line, lines[stub.end_line])
+            argument["instruction"] = (
+                f"Implement the function `{stub.name}` as its signature and docstring describe."
+            )
+            actions.append(_generate(TITLE_IMPLEMENT, CMD_GENERATE, argument))
+    return actions
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[KIND], resolve_provider=False),
+)
+def code_action(
+    ls: LoomlineServer, params: types.CodeActionParams
+) -> list[types.CodeAction | types.Command] | None:
+    document = ls.documents.get(params.text_document.uri)
+    if document is None or not _wanted(params.context.only):
+        return []
+    lines = document.text.split("\n")
+    return list(actions_for(document.uri, document.language_id,
+                            [ln.rstrip("\r") for ln in lines], params.range))

@@ -1,0 +1,119 @@
+"""The completion-popup fallback: one ``CompletionItem`` that a client's filter keeps.
+
+For clients without inline completion (Neovim 0.11, Emacs, Vim) the suggestion goes into the
+ordinary completion list. Clients filter that list by the word being typed (from the start
+of the item's edit range to the cursor), so the item's edit starts at the start of that word
+and inserts the word again plus the suggestion, and ``filterText`` starts with the word too.
+The label is the resulting first line, the documentation the whole suggestion.
+
+Where the client takes snippets the item is an escaped snippet: Neovim 0.11's
+``vim.lsp.completion`` inserts only the first word of a plain-text item's edit, but expands
+a snippet whole (indenting its new lines like the cursor's line, as LSP's
+``InsertTextMode.AdjustIndentation`` says, so the text is made relative to that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lsprotocol import types
+
+from loomline.context.documents import Document
+from loomline.context.positions import Position
+from loomline.server import convert
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFormats:
+    """What the client's completion items can carry."""
+
+    markdown: bool = False
+    snippets: bool = False
+
+    @classmethod
+    def of(cls, capabilities: types.ClientCapabilities | None) -> ClientFormats:
+        try:
+            item = capabilities.text_document.completion.completion_item  # type: ignore[union-attr]
+        except AttributeError:
+            return cls()
+        if item is None:
+            return cls()
+        formats = list(item.documentation_format or [])
+        return cls(markdown=types.MarkupKind.Markdown in formats,
+                   snippets=bool(item.snippet_support))
+
+
+def word_start(line: str, index: int) -> int:
+    """Code-point index where the identifier ending at ``index`` of ``line`` starts."""
+    start = min(index, len(line))
+    while start > 0 and (line[start - 1].isalnum() or line[start - 1] in "_$"):
+        start -= 1
+    return start
+
+
+def relative_indentation(text: str, indent: str) -> str:
+    """``text`` with ``indent`` taken off its second and later lines (where they have it)."""
+    if not indent:
+        return text
+    first, *rest = text.split("\n")
+    return "\n".join([first, *(ln[len(indent):] if ln.startswith(indent) else ln for ln in rest)])
+
+
+def completion_item(
+    document: Document,
+    position: Position,
+    text: str,
+    *,
+    formats: ClientFormats | None = None,
+    prefer_snippet: bool = True,
+    command: types.Command | None = None,
+) -> types.CompletionItem:
+    """The item that inserts ``text`` (the model's continuation) at ``position``."""
+    formats = formats or ClientFormats()
+    position = document.lines.clamp(position)
+    offset = document.offset_at(position)
+    line_start = document.text.rfind("\n", 0, offset) + 1
+    line = document.text[line_start:offset]
+    word = line[word_start(line, len(line)):]
+    start = document.position_at(offset - len(word))
+    new_text = word + text
+    snippet = prefer_snippet and formats.snippets
+    multiline = "\n" in text
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    if snippet:
+        # Snippet clients (VS Code, Neovim) indent every new line like the cursor's line.
+        inserted = convert.snippet_escape(relative_indentation(new_text, indent)) + "$0"
+    else:
+        inserted = new_text
+    if formats.markdown:
+        fence = "````" if "```" in new_text else "```"
+        lang = document.language_id if document.language_id != "plaintext" else ""
+        documentation = types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=f"{fence}{lang}\n{line}{text}\n{fence}"
+        )
+    else:
+        documentation = types.MarkupContent(kind=types.MarkupKind.PlainText, value=line + text)
+    return types.CompletionItem(
+        label=convert.first_line(new_text) or new_text.strip() or text,
+        kind=types.CompletionItemKind.Snippet if multiline else types.CompletionItemKind.Text,
+        detail="Loomline",
+        documentation=documentation,
+        filter_text=new_text,
+        sort_text="0",
+        preselect=True,
+        insert_text_format=(
+            types.InsertTextFormat.Snippet if snippet else types.InsertTextFormat.PlainText
+        ),
+        insert_text_mode=(
+            None if not multiline
+            else types.InsertTextMode.AdjustIndentation if snippet
+            else types.InsertTextMode.AsIs  # the text has the indentation of its place
+        ),
+        text_edit=types.TextEdit(
+            range=types.Range(
+                start=convert.lsp_position(start), end=convert.lsp_position(position)
+            ),
+            new_text=inserted,
+        ),
+        command=command,
+    )

@@ -1,0 +1,183 @@
+"""The real server with the real embedded model, over stdio: what a user gets."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import time
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from tests.conftest import server_command
+
+# The client lives for the module (one model load), so the tests share its event loop.
+pytestmark = [pytest.mark.model, pytest.mark.asyncio(loop_scope="module")]
+
+SOURCE = '''import os
+
+
+def list_python_files(root: str) -> list[str]:
+    """Return the paths of all .py files under root, sorted."""
+    result = []
+    for directory, _subdirs, files in os.walk(root):
+        for name in files:
+            if name.endswith(".py"):
+                result.append(os.path.join(directory, name))
+    return sorted(result)
+
+
+def is_palindrome(text: str) -> bool:
+    """Return True if text reads the same forwards and backwards, ignoring case."""
+''' + "    \n"  # the cursor's empty, indented line
+
+
+@pytest.fixture(scope="module")
+def _prepared(model_dir):
+    return model_dir
+
+
+@pytest_lsp.fixture(
+    scope="module",
+    config=ClientServerConfig(server_command=server_command("lsp")),
+)
+async def client(lsp_client: LanguageClient, _prepared):
+    lsp_client.statuses = []
+    lsp_client.progress_seen = []
+
+    @lsp_client.feature("loomline/status")
+    def on_status(params):
+        lsp_client.statuses.append(params)
+
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(
+                window=types.WindowClientCapabilities(work_done_progress=True)
+            ),
+            initialization_options={"completion": {"maxTokens": 64}},
+            root_uri="file:///tmp/loomline-model-test",
+        )
+    )
+    for _ in range(600):  # loading a prepared model takes seconds; wait up to a minute
+        if any(_state(s) == "ready" for s in lsp_client.statuses):
+            break
+        if any(_state(s) == "error" for s in lsp_client.statuses):
+            raise AssertionError(f"the engine failed: {lsp_client.statuses[-1]}")
+        await asyncio.sleep(0.1)
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _state(status) -> str:
+    return status["state"] if isinstance(status, dict) else getattr(status, "state", "")
+
+
+def _open(client: LanguageClient, uri: str, text: str) -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="python", version=1, text=text
+            )
+        )
+    )
+
+
+def _inline(client: LanguageClient, uri: str, line: int, character: int):
+    return client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=character),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+        )
+    )
+
+
+async def _stats(client: LanguageClient) -> dict:
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="loomline.stats", arguments=[])
+    )
+
+
+async def test_server_reports_loading_then_ready(client: LanguageClient):
+    states = [_state(s) for s in client.statuses]
+    assert "loading" in states and "ready" in states
+    assert states.index("loading") < states.index("ready")
+
+
+async def test_inline_completion_of_a_function_body_is_plausible_code(client: LanguageClient):
+    uri = "file:///tmp/loomline-model-test/text_utils.py"
+    _open(client, uri, SOURCE)
+    line = SOURCE.split("\n").index("    ")
+    result = await _inline(client, uri, line, 4)
+    assert result is not None and result.items, "no inline completion"
+    body = result.items[0].insert_text
+    assert isinstance(body, str)
+    completed = SOURCE.replace('case."""\n    \n', 'case."""\n    ' + body + "\n")
+    ast.parse(completed)  # the completed file parses
+    assert "return" in body
+    assert "text" in body  # uses the parameter
+    namespace: dict = {}
+    exec(compile(completed, "text_utils.py", "exec"), namespace)
+    # Plausible, not perfect: the small model may forget "ignoring case", never the core.
+    assert namespace["is_palindrome"]("level") is True
+    assert namespace["is_palindrome"]("python") is False
+
+
+async def test_completion_fallback_returns_a_text_edit(client: LanguageClient):
+    uri = "file:///tmp/loomline-model-test/fallback.py"
+    text = "import os\n\n\ndef home_directory() -> str:\n    return os.path."
+    _open(client, uri, text)
+    result = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=4, character=19),
+        )
+    )
+    assert isinstance(result, types.CompletionList) and result.items
+    item = result.items[0]
+    assert isinstance(item.text_edit, types.TextEdit)
+    assert item.text_edit.range.start == types.Position(line=4, character=19)
+    assert "\n" not in item.text_edit.new_text  # single line in the middle of an expression
+    assert item.text_edit.new_text.strip()
+
+
+async def test_cancelling_stops_generation(client: LanguageClient):
+    uri = "file:///tmp/loomline-model-test/long.py"
+    text = (
+        '"""A long module."""\n\n\nclass Matrix:\n'
+        '    """A dense matrix of floats with the usual operations."""\n\n    '
+    )
+    _open(client, uri, text)
+    before = (await _stats(client))["cancelled"]
+    request_id = "cancel-me"
+    request = client.protocol.send_request(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION,
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=6, character=4),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+        ),
+        msg_id=request_id,
+    )
+    await asyncio.sleep(1.5)  # the model is generating by now
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=request_id))
+    with pytest.raises(Exception, match="cancel"):
+        await asyncio.wrap_future(request)
+    deadline = time.monotonic() + 10
+    while (await _stats(client))["cancelled"] == before and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    stats = await _stats(client)
+    assert stats["cancelled"] == before + 1
+    tokens_then = stats["recentGeneratedTokens"]
+    await asyncio.sleep(1.0)  # at ~12 tokens/s a running model would add ~12 tokens here
+    tokens_later = (await _stats(client))["recentGeneratedTokens"]
+    assert tokens_later == tokens_then, "the model kept generating after the cancel"
+    last = (await _stats(client))["recent"][-1]
+    assert last["finishReason"] == "cancelled"
+    assert last["generatedTokens"] < 64
