@@ -13,11 +13,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tree_sitter import Node, Tree
+
 from loomline.context.languages import encode, family
-from loomline.context.lexing import open_brackets, state_at_end
+from loomline.context.lexing import keyword_line_starts, open_brackets, state_at_end
 from loomline.context.positions import byte_offset, index_of_byte
 from loomline.context.symbols import SCOPE_KINDS, definition_name, signature_of
-from tree_sitter import Node, Tree
 
 _BLOCK_TYPES = frozenset({
     "block", "statement_block", "compound_statement", "declaration_list", "class_body",
@@ -48,6 +49,11 @@ _IMPORT_TYPES: dict[str, frozenset[str]] = {
     "java": frozenset({"import_declaration"}),
     "c": frozenset({"preproc_include"}),
     "cpp": frozenset({"preproc_include", "using_declaration"}),
+}
+_IMPORT_KEYWORDS: dict[str, tuple[bytes, ...]] = {
+    "python": (b"import",), "javascript": (b"import",), "typescript": (b"import",),
+    "go": (b"import",), "rust": (b"use", b"extern"), "java": (b"import",),
+    "c": (b"include",), "cpp": (b"include", b"using"),
 }
 _IMPORT_REGEX: dict[str, re.Pattern[str]] = {
     "python": re.compile(r"^(?:import\s+\S.*|from\s+\S+\s+import\s+.*)$", re.M),
@@ -131,10 +137,9 @@ def analyze_position(
         info.multiline = False
     elif rest:
         info.multiline = prefix.rstrip().endswith("{") and all(c in "}]);," for c in rest)
-    elif not prefix.strip():
-        info.multiline = info.multiline and True
-    else:
+    elif prefix.strip():
         info.multiline = opened
+    # else: a blank line, judged above (block level -> True, inside brackets -> False)
     return info
 
 
@@ -170,7 +175,7 @@ def _analyze_tree(
         if encloses and node.type in kinds:
             name, _ = definition_name(node, source)
             kind = kinds[node.type]
-            if kind == "function" and scopes == [] and _inside_class(node, kinds):
+            if kind == "function" and _inside_class(node, kinds):
                 kind = "method"
             scopes.append(Scope(name or "<anonymous>", kind, signature_of(node, source, kind),
                                 node.start_point[0], node.end_point[0]))
@@ -231,9 +236,9 @@ def _in_comment(node: Node | None, cursor: int, source: bytes) -> bool:
         if "comment" in node.type and node.start_byte < cursor:
             if cursor < node.end_byte:
                 return True
-            line_comment = source[node.start_byte : node.start_byte + 2] in (b"//", b"#", b"# ")
-            if cursor == node.end_byte and (line_comment or source[node.start_byte:][:1] == b"#"):
-                return True
+            opening = source[node.start_byte : node.start_byte + 2]
+            if cursor == node.end_byte and (opening == b"//" or opening[:1] == b"#"):
+                return True  # a line comment runs to the end of its line
         node = node.parent
     return False
 
@@ -262,20 +267,30 @@ def _in_expression(node: Node | None, cursor: int) -> bool:
 
 
 def _tree_imports(fam: str, root: Node, source: bytes) -> list[str]:
+    """Import statements, found by keyword and confirmed by the tree (not in strings)."""
     wanted = _IMPORT_TYPES.get(fam, frozenset())
-    found: list[str] = []
-    pending = list(root.children)
-    depth_budget = 2000
-    while pending and len(found) < MAX_IMPORTS and depth_budget > 0:
-        node = pending.pop(0)
-        depth_budget -= 1
-        if node.type in wanted:
-            text = source[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
-            found.append(text.strip()[:500])
-        elif node.type.startswith(("preproc_if", "if_statement", "try_statement", "block",
-                                   "else_clause", "except_clause", "preproc_else")):
-            pending[:0] = list(node.children)
-    return found
+    found: dict[int, str] = {}
+    for keyword in _IMPORT_KEYWORDS.get(fam, ()):
+        at = source.find(keyword)
+        while at != -1 and len(found) < MAX_IMPORTS:
+            end = at + len(keyword)
+            if (at == 0 or not _word_byte(source[at - 1])) and (
+                end >= len(source) or not _word_byte(source[end])
+            ):
+                node: Node | None = root.descendant_for_byte_range(at, end)
+                for _ in range(4):
+                    if node is None or node.type in wanted:
+                        break
+                    node = node.parent
+                if node is not None and node.type in wanted and node.start_byte not in found:
+                    text = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+                    found[node.start_byte] = text.strip()[:500]
+            at = source.find(keyword, end)
+    return [found[start] for start in sorted(found)]
+
+
+def _word_byte(value: int) -> bool:
+    return value == 95 or 48 <= value <= 57 or 65 <= value <= 90 or 97 <= value <= 122
 
 
 # -- without a tree ---------------------------------------------------------------------------
@@ -317,7 +332,14 @@ def _text_imports(text: str, fam: str | None) -> list[str]:
     if regex is None:
         return []
     head = text[:200_000]
-    return [m.group().strip()[:500] for m in regex.finditer(head)][:MAX_IMPORTS]
+    keywords = {"rust": ("use",), "c": ("include",), "cpp": ("include",)}.get(fam or "",
+                                                                            ("import",))
+    found = []
+    for start in keyword_line_starts(head, keywords):
+        match = regex.match(head, start)
+        if match is not None:
+            found.append(match.group().strip()[:500])
+    return found[:MAX_IMPORTS]
 
 
 def _text_scopes(text: str, offset: int, fam: str | None) -> list[Scope]:
@@ -370,9 +392,9 @@ def _opens_block(stripped_prefix: str, fam: str | None) -> bool:
 
 def _indent_unit(text: str, around: int) -> str:
     """The file's indentation step, judged from up to 300 lines around ``around``."""
-    start = max(0, around - 12_000)
-    sample = text[start : around + 12_000].split("\n")[1:-1] if start else (
-        text[: around + 12_000].split("\n")[:-1]
+    start = max(0, around - 4_000)
+    sample = text[start : around + 2_000].split("\n")[1:-1] if start else (
+        text[: around + 2_000].split("\n")[:-1]
     )
     tabs = sum(1 for line in sample if line.startswith("\t"))
     spaces = sum(1 for line in sample if line.startswith(" "))

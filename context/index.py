@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pathspec
+
 from loomline.context.languages import language_id_for_path, shared_parser
 from loomline.context.symbols import extract_definitions
 
@@ -193,15 +194,17 @@ class WorkspaceIndex:
         parser = shared_parser(language_id)
         if language_id is None or parser is None:
             return False
+        data: bytes | None = None
         try:
             stat = path.stat()
-            if stat.st_size > self.max_file_bytes:
-                return False
-            data = path.read_bytes()
+            if stat.st_size <= self.max_file_bytes:
+                data = path.read_bytes()
         except OSError:
+            pass
+        if data is None or b"\0" in data[:8192]:  # unreadable, too big or binary
+            with self._lock:
+                self._forget(str(path))
             return False
-        if b"\0" in data[:8192]:
-            return False  # binary
         try:
             tree = parser.parse(data)
             raw = extract_definitions(tree, data, language_id, self.max_definitions_per_file)
@@ -308,6 +311,11 @@ class WorkspaceIndex:
         with self._lock:
             found = list(self._by_name.get(name, ()))
         return sorted(found, key=lambda d: (d.path, d.line))
+
+    def count(self, name: str) -> int:
+        """How many definitions are named ``name`` (cheap; no copy)."""
+        with self._lock:
+            return len(self._by_name.get(name, ()))
 
     def definitions_in(self, path: str | Path) -> list[Definition]:
         with self._lock:

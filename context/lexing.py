@@ -109,3 +109,18 @@ def open_brackets(text: str, language_id: str | None) -> list[str]:
         elif stack and stack[-1] == CLOSERS[token.text]:
             stack.pop()
     return stack
+
+
+def keyword_line_starts(text: str, keywords: tuple[str, ...]) -> list[int]:
+    """Start offsets of the lines that contain any of ``keywords``, in order.
+
+    ``str.find`` locates the keywords far faster than a multi-line regex that tries every
+    position of a large file; the caller then matches its regex at these line starts.
+    """
+    starts: set[int] = set()
+    for keyword in keywords:
+        at = text.find(keyword)
+        while at != -1:
+            starts.add(text.rfind("\n", 0, at) + 1)
+            at = text.find(keyword, at + len(keyword))
+    return sorted(starts)

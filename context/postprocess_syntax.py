@@ -8,11 +8,24 @@ for unknown languages (it then falls back to text rules or leaves the candidate 
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from collections import OrderedDict
 
-from loomline.context.languages import family, parse
+from tree_sitter import Node, Parser, Tree
+
+from loomline.context.languages import (
+    encode,
+    family,
+    normalize_language_id,
+    parse,
+    shared_parser,
+)
 from loomline.context.lexing import CLOSERS, OPENERS, open_brackets, tokens
-from tree_sitter import Node
+from loomline.context.positions import point
+
+log = logging.getLogger(__name__)
 
 MAX_PARSE_CHARS = 1_000_000
 _PREFIX_WINDOW = 50_000
@@ -45,13 +58,79 @@ def _count_errors(root: Node) -> int:
     return count
 
 
-def adds_parse_errors(language_id: str | None, prefix: str, candidate: str, suffix: str) -> bool:
-    """Whether inserting ``candidate`` leaves more parse errors than the document had."""
-    before = parse_error_count(language_id, prefix + suffix)
-    if before is None:
+_TOP_LEVEL_LINE = re.compile(r"^[A-Za-z_#@]", re.M)
+
+
+def _around_cursor(prefix: str, suffix: str, limit: int) -> tuple[str, str]:
+    """Prefix and suffix cut at top-level lines about ``limit`` characters from the cursor.
+
+    Whole top-level definitions stay intact, so the cut adds no errors of its own; a cursor
+    inside one huge definition keeps the whole prefix.
+    """
+    if len(prefix) > limit:
+        match = _TOP_LEVEL_LINE.search(prefix, len(prefix) - limit)
+        if match is not None:
+            prefix = prefix[match.start() :]
+    if len(suffix) > limit:
+        match = _TOP_LEVEL_LINE.search(suffix, limit)
+        if match is not None:
+            suffix = suffix[: match.start()]
+    return prefix, suffix
+
+
+def adds_parse_errors(
+    language_id: str | None, prefix: str, candidate: str, suffix: str,
+    context_chars: int = 20_000,
+) -> bool:
+    """Whether inserting ``candidate`` leaves more parse errors than the document had.
+
+    Only the top-level definitions within about ``context_chars`` of the cursor are parsed.
+    That text without the candidate is parsed once (and kept for the next few candidates of
+    the same request); the candidate is then inserted with an incremental reparse.
+    """
+    prefix, suffix = _around_cursor(prefix, suffix, context_chars)
+    key = normalize_language_id(language_id)
+    parser = shared_parser(key)
+    if parser is None or key is None or not candidate:
         return False
-    after = parse_error_count(language_id, prefix + candidate + suffix)
-    return after is not None and after > before
+    if len(prefix) + len(candidate) + len(suffix) > MAX_PARSE_CHARS:
+        return False
+    try:
+        base, before = _base_tree(key, parser, prefix, suffix)
+        head = encode(prefix)
+        inserted = encode(candidate)
+        start_point = point(prefix, len(prefix))
+        end_text = prefix[prefix.rfind("\n") + 1 :] + candidate
+        end_point = (start_point[0] + candidate.count("\n"), len(encode(
+            end_text[end_text.rfind("\n") + 1 :])))
+        edited = base.copy()
+        edited.edit(len(head), len(head), len(head) + len(inserted),
+                    start_point, start_point, end_point)
+        after = parser.parse(head + inserted + encode(suffix), edited)
+    except Exception:  # a grammar hiccup must not cost the user a completion
+        log.warning("parse check failed for %s", language_id, exc_info=True)
+        return False
+    return _count_errors(after.root_node) > before
+
+
+_BASE_TREES: OrderedDict[tuple[str, str, str], tuple[Tree, int]] = OrderedDict()
+_BASE_LOCK = threading.Lock()
+
+
+def _base_tree(key: str, parser: Parser, prefix: str, suffix: str) -> tuple[Tree, int]:
+    cache_key = (key, prefix, suffix)
+    with _BASE_LOCK:
+        found = _BASE_TREES.get(cache_key)
+        if found is not None:
+            _BASE_TREES.move_to_end(cache_key)
+            return found
+    tree = parser.parse(encode(prefix + suffix))
+    result = (tree, _count_errors(tree.root_node))
+    with _BASE_LOCK:
+        _BASE_TREES[cache_key] = result
+        while len(_BASE_TREES) > 4:
+            _BASE_TREES.popitem(last=False)
+    return result
 
 
 # -- cutting a multi-line answer at the end of its block ---------------------------------------
@@ -242,7 +321,7 @@ def drop_repeated_lines(candidate: str, min_repeats: int = 3, max_unit: int = 8)
     twice; lines made only of brackets and punctuation never count as repetition.
     """
     lines = candidate.split("\n")
-    keys = [line.rstrip() for line in lines]
+    keys = [line.strip() for line in lines]  # the first line lacks the cursor line's indent
     for start in range(len(lines)):
         for unit in range(1, max_unit + 1):
             block = keys[start : start + unit]

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from loomline.context.languages import family, get_language
 from tree_sitter import Node, Query, QueryCursor, Tree
+
+from loomline.context.languages import family, get_language
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,10 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from tree_sitter import Parser, Tree
+
 from loomline.context.documents import Document, DocumentListener, Edit
 from loomline.context.languages import encode, new_parser
-from tree_sitter import Parser, Tree
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loomline.context.postprocess_syntax import (
     adds_parse_errors,
     balance_brackets,
@@ -188,3 +189,70 @@ def test_parse_error_count() -> None:
 def test_adds_parse_errors(language_id: str, marked: str, candidate: str, expected: bool) -> None:
     prefix, suffix = _split(marked)
     assert adds_parse_errors(language_id, prefix, candidate, suffix) is expected
+
+
+_PIECES = st.sampled_from(["x", " ", "\n", "    ", "(", ")", ":", "def ", "return ", "é", "𝄞",
+                           "'", "1", "+", "{", "}", "if y:\n        "])
+
+
+@settings(max_examples=40, deadline=None)
+@given(cut=st.integers(0, 60), cut_end=st.integers(0, 60),
+       candidate=st.lists(_PIECES, max_size=8).map("".join))
+def test_incremental_error_check_matches_fresh_parses(cut: int, cut_end: int, candidate: str
+                                                      ) -> None:
+    text = "def f(a):\n    x = 'é𝄞'\n    return a + 1\n\n\nclass C:\n    y = [1, 2]\n"
+    start, end = sorted((cut, cut_end))
+    prefix, suffix = text[:start], text[end:]
+    before = parse_error_count("python", prefix + suffix)
+    after = parse_error_count("python", prefix + candidate + suffix)
+    assert before is not None and after is not None
+    assert adds_parse_errors("python", prefix, candidate, suffix) is (after > before)
+
+
+def test_parse_check_on_a_long_file_looks_near_the_cursor() -> None:
+    function = "def f_{k}(a):\n    if a:\n        return a + {k}\n    return 0\n\n\n"
+    head = "".join(function.format(k=k) for k in range(800))
+    tail = "".join(function.format(k=k) for k in range(800, 1600))
+    prefix = head + "def target(x):\n    "
+    suffix = "\n    return x\n\n\n" + tail
+    assert len(prefix) > 40_000
+    assert not adds_parse_errors("python", prefix, "y = x * 2", suffix)
+    assert adds_parse_errors("python", prefix, "y = (x * 2", suffix)
+    assert adds_parse_errors("python", prefix, "y = (x * 2", suffix, context_chars=10**9)
+    broken_far_away = "def broken(:\n    pass\n\n\n" + prefix
+    assert not adds_parse_errors("python", broken_far_away, "y = x * 2", suffix)
+
+
+@pytest.mark.parametrize(
+    ("language_id", "marked", "candidate", "expected"),
+    [
+        pytest.param(
+            "python", "def add(a, b):\n    █\n\n\ndef sub(a, b):\n    return a - b\n",
+            "return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\ndef mul(a, b):\n",
+            "return a + b", id="python-runs-into-next-function",
+        ),
+        pytest.param(
+            "typescript", "function f(a: number) {\n  █\n}\n",
+            "const b = a * 2;\n  return b;\n}\n\nfunction g() {\n  return 1;\n}\n",
+            "const b = a * 2;\n  return b;", id="ts-runs-past-block",
+        ),
+        pytest.param(
+            "python", "print(█)\n", "'a', 'b')\nprint('a', 'b')\nprint('a', 'b')",
+            "'a', 'b'", id="single-line-repeats-suffix-closer",
+        ),
+        pytest.param(
+            "go", "func f() {\n\t█\n}\n", "log()\n\tlog()\n\tlog()\n\tlog()\n\tlog()",
+            "log()", id="degenerate-repetition",
+        ),
+    ],
+)
+def test_pipeline(language_id: str, marked: str, candidate: str, expected: str) -> None:
+    """The order the completion pipeline is meant to apply the filters in."""
+    prefix, suffix = _split(marked)
+    text = drop_repeated_lines(candidate)
+    if "\n" in text:
+        text = truncate_to_block(language_id, prefix, text, suffix)
+    text = trim_suffix_overlap(text, suffix)
+    text = balance_brackets(text, prefix, suffix, language_id)
+    assert text == expected
+    assert not adds_parse_errors(language_id, prefix, text, suffix)

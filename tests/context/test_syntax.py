@@ -2,14 +2,24 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from loomline.context.documents import DocumentStore
 from loomline.context.languages import parse
 from loomline.context.positions import Position
 from loomline.context.syntax import SyntaxTrees
 
-PYTHON = 'import os\n\n\ndef f(a, b):\n    """Doc."""\n    return a + b\n\n\nclass C:\n    x = "é𝄞"\n'
+PYTHON = (
+    'import os\n\n\ndef f(a, b):\n    """Doc."""\n    return a + b\n\n\nclass C:\n'
+    '    x = "é𝄞"\n'
+)
 JS = "function f(a) {\n  return [a, 'b'];\n}\nconst g = (x) => x * 2;\n"
+LANGUAGES = [
+    ("python", PYTHON),
+    ("javascript", JS),
+    ("typescriptreact", "const A = (p: P) => <div>{p.x}</div>;\nexport default A;\n"),
+    ("go", "package p\n\nfunc f(a int) int {\n\treturn a * 2 // é\n}\n"),
+    ("rust", "fn f<'a>(x: &'a str) -> usize {\n    x.len()\n}\n"),
+    ("c", "int f(int a) {\n  /* 𝄞 */ return a;\n}\n"),
+]
 
 
 def _store(trees: SyntaxTrees) -> DocumentStore:
@@ -97,8 +107,8 @@ def _edits(draw: st.DrawFn) -> list[tuple[int, int, int, int, str]]:
     ]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(language=st.sampled_from([("python", PYTHON), ("javascript", JS)]), edits=_edits(),
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(language=st.sampled_from(LANGUAGES), edits=_edits(),
        batch=st.booleans())
 def test_incremental_tree_matches_fresh_parse(
     language: tuple[str, str], edits: list[tuple[int, int, int, int, str]], batch: bool
@@ -124,3 +134,14 @@ def test_incremental_tree_matches_fresh_parse(
     assert tree is not None and fresh is not None
     assert str(tree.root_node) == str(fresh.root_node)
     assert tree.root_node.end_byte == fresh.root_node.end_byte
+
+
+def test_full_replacement_change() -> None:
+    trees = SyntaxTrees()
+    store = _store(trees)
+    store.open("file:///r.rs", "rust", 1, "fn a() {}\n")
+    store.change("file:///r.rs", 2, ["struct S;\nfn b() -> S { S }\n"])
+    tree = trees.tree("file:///r.rs")
+    fresh = parse("rust", "struct S;\nfn b() -> S { S }\n")
+    assert tree is not None and fresh is not None
+    assert str(tree.root_node) == str(fresh.root_node)

@@ -1,0 +1,55 @@
+"""Nothing in the context engine raises on odd text, whatever the language."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from loomline.context.analysis import analyze_position
+from loomline.context.languages import parse
+from loomline.context.postprocess_syntax import (
+    adds_parse_errors,
+    balance_brackets,
+    drop_repeated_lines,
+    trim_suffix_overlap,
+    truncate_to_block,
+)
+from loomline.context.retrieval import collect_context
+
+_ALPHABET = st.sampled_from(
+    [*"abc xyz_0\n\t\r(){}[]:;,.'\"`#/*\\-=<>é𝄞", "\ud800", "def ", "fn ", "{\n"]
+)
+_TEXT = st.lists(_ALPHABET, max_size=60).map("".join)
+_LANGUAGES = st.sampled_from(["python", "javascript", "typescriptreact", "go", "rust", "java",
+                              "c", "cpp", "plaintext", None])
+
+
+@settings(max_examples=120, deadline=None)
+@given(language_id=_LANGUAGES, text=_TEXT, offset=st.integers(-2, 70), with_tree=st.booleans())
+def test_analysis_never_raises(language_id: str | None, text: str, offset: int,
+                               with_tree: bool) -> None:
+    tree = parse(language_id, text) if with_tree else None
+    info = analyze_position(language_id, tree, text, offset)
+    assert isinstance(info.multiline, bool)
+    if info.block is not None:
+        assert 0 <= info.block.start_offset <= info.block.end_offset <= len(text)
+
+
+@settings(max_examples=120, deadline=None)
+@given(language_id=_LANGUAGES, prefix=_TEXT, candidate=_TEXT, suffix=_TEXT)
+def test_postprocessing_never_raises(language_id: str | None, prefix: str, candidate: str,
+                                     suffix: str) -> None:
+    cut = truncate_to_block(language_id, prefix, candidate, suffix)
+    assert candidate.startswith(cut.rstrip()) or cut == candidate
+    trimmed = trim_suffix_overlap(candidate, suffix)
+    assert candidate.startswith(trimmed.rstrip())
+    balanced = balance_brackets(candidate, prefix, suffix, language_id)
+    assert candidate.startswith(balanced)
+    assert candidate.startswith(drop_repeated_lines(candidate))
+    adds_parse_errors(language_id, prefix, candidate, suffix)
+
+
+@settings(max_examples=40, deadline=None)
+@given(language_id=_LANGUAGES, text=_TEXT, offset=st.integers(-2, 70))
+def test_collect_context_without_index_never_raises(language_id: str | None, text: str,
+                                                    offset: int) -> None:
+    collect_context(text, "/tmp/doc.txt", language_id, offset, None, {"/tmp/o.py": text}, {})
