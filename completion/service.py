@@ -37,17 +37,23 @@ SUPERSEDED = "superseded"
 _ids = itertools.count(1)
 
 
-class ContextProvider(Protocol):
-    """Cross-file context for a cursor (the context engine), in priority order."""
+class Workspace(Protocol):
+    """What the context engine answers (see ``workspace_context.WorkspaceContext``)."""
 
-    def collect(self, document: Document, offset: int) -> list[PromptPiece]: ...
-
-
-class PositionAnalyzer(Protocol):
     def multiline(self, document: Document, offset: int) -> bool | None: ...
 
     def skip(self, document: Document, offset: int, settings: Settings) -> str | None:
         """A reason not to complete here (inside a comment or string), or None."""
+        ...
+
+    def collect(self, document: Document, offset: int) -> list[PromptPiece]:
+        """Cross-file context for the cursor, in priority order."""
+        ...
+
+    def refine(
+        self, language_id: str, prefix: str, candidate: str, suffix: str, multiline: bool
+    ) -> str:
+        """Syntax-aware clean-up of a finished candidate."""
         ...
 
 
@@ -131,15 +137,13 @@ class CompletionService:
         engine: Engine,
         *,
         counter: TokenCounter | None = None,
-        context: ContextProvider | None = None,
-        analyzer: PositionAnalyzer | None = None,
+        workspace: Workspace | None = None,
         notify: Notify | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.counter: TokenCounter = counter or EstimatedTokens()
-        self.context = context
-        self.analyzer = analyzer
+        self.workspace = workspace
         self._notify = notify or (lambda message: None)
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.metrics = ServiceMetrics()
@@ -182,8 +186,8 @@ class CompletionService:
         mode = self.settings.completion.multiline
         if mode != "auto":
             return mode == "always"
-        if self.analyzer is not None:
-            decided = self.analyzer.multiline(document, offset)
+        if self.workspace is not None:
+            decided = self.workspace.multiline(document, offset)
             if decided is not None:
                 return decided
         return guess_multiline(info)
@@ -195,11 +199,11 @@ class CompletionService:
         multiline = self._multiline(document, offset, info)
         info = cursor_info(document, offset, multiline)
         pieces: list[PromptPiece] = []
-        if self.settings.context.enabled and self.context is not None:
+        if self.settings.context.enabled and self.workspace is not None:
             try:
                 pieces = [
                     p
-                    for p in self.context.collect(document, offset)
+                    for p in self.workspace.collect(document, offset)
                     if not self.is_excluded(p.source)
                 ]
             except Exception:
@@ -213,6 +217,7 @@ class CompletionService:
             budget=c.prompt_tokens,
             suffix_share=c.suffix_share,
             path=self.relative_path(document.path),
+            repo=os.path.basename(self.workspace_root) if self.workspace_root else None,
             pieces=pieces,
             context_share=self.settings.context.budget_share,
         )
@@ -261,6 +266,10 @@ class CompletionService:
         refused = self.refuse(document, position)
         if refused is not None:
             return refused
+        if self.workspace is not None:
+            reason = self.workspace.skip(document, document.offset_at(position), self.settings)
+            if reason is not None:
+                return Skip(reason)
         prompt, info = self.prepare(document, position)
         prepared = time.perf_counter()
         c = self.settings.completion
@@ -289,7 +298,19 @@ class CompletionService:
         except EngineUnavailable as error:
             self._notify(str(error))
             return Skip(str(error))
-        result = process(raw, info, stops, final=True)
+        text = process(raw, info, stops, final=True).text
+        if text and info.multiline and self.workspace is not None:
+            offset = document.offset_at(position)
+            try:
+                text = self.workspace.refine(
+                    document.language_id,
+                    document.text[:offset],
+                    text,
+                    document.text[offset:],
+                    info.multiline,
+                )
+            except Exception:
+                log.exception("syntax clean-up failed; keeping the plain result")
         done = time.perf_counter()
         timings = {
             "prepare_ms": (prepared - started) * 1000,
@@ -297,11 +318,11 @@ class CompletionService:
             "total_ms": (done - started) * 1000,
         }
         log.debug("completion %s: %s tokens, %s", document.uri, stats.generated_tokens, timings)
-        if not result.text:
+        if not text.strip():
             return Skip("the model suggested nothing useful here")
         return Completion(
             id=f"c{next(_ids)}",
-            text=result.text,
+            text=text,
             position=position,
             multiline=info.multiline,
             stats=stats,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import threading
 import time
 from typing import Any
 
@@ -17,6 +19,7 @@ from loomline.completion.engines.base import Engine, EngineState
 from loomline.completion.service import SUPERSEDED, Completion, CompletionService, Skip
 from loomline.completion.settings import Settings, parse_settings, validate
 from loomline.completion.tokens import ModelTokens, load_tokenizer
+from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
 from loomline.server import convert
 from loomline.server.status import Status, StatusReporter
@@ -50,6 +53,9 @@ class LoomlineServer(LanguageServer):
         self.workspace_root: str | None = None
         self.events: list[dict[str, Any]] = []
         self._engine_task: asyncio.Task[None] | None = None
+        self._index_task: asyncio.Task[None] | None = None
+        self.workspace_context = WorkspaceContext(self.settings, None)
+        self.documents.listeners.append(self.workspace_context)
 
     # ---- settings and engine ----------------------------------------------------------
     def apply_settings(self, raw: Any) -> bool:
@@ -66,6 +72,7 @@ class LoomlineServer(LanguageServer):
         logging.getLogger("loomline").setLevel(settings.log_level.upper())
         if self.service is not None:
             self.service.settings = settings
+        self.workspace_context.settings = settings
         return (old.backend, old.model, old.engine, old.fake) != (
             settings.backend,
             settings.model,
@@ -80,7 +87,7 @@ class LoomlineServer(LanguageServer):
 
     def _on_engine_progress(self, message: str, fraction: float | None) -> None:
         self._status("loading", message, None if fraction is None else int(fraction * 100))
-        self.status.progress_report(message, fraction)
+        self.status.progress_report("model", message, fraction)
 
     async def start_engine(self) -> None:
         """(Re)create the engine; loading continues in the background."""
@@ -92,11 +99,12 @@ class LoomlineServer(LanguageServer):
             self.settings,
             engine,
             counter=load_tokenizer(None),
+            workspace=self.workspace_context,
             notify=self.status.problem,
         )
         self.service.workspace_root = self.workspace_root
         self._status("loading", f"starting the {engine.name} engine")
-        self.status.progress_begin(f"Loomline: preparing {self.settings.model.id}")
+        self.status.progress_begin("model", f"Loomline: preparing {self.settings.model.id}")
         await engine.start()
         self._engine_task = asyncio.create_task(self._watch_engine(engine))
 
@@ -114,12 +122,47 @@ class LoomlineServer(LanguageServer):
                 self.service.counter = ModelTokens(tokenizer)
             else:
                 self.service.counter = load_tokenizer(getattr(engine, "model_dir", None))
-            self.status.progress_end("ready")
+            self.status.progress_end("model", "ready")
             self._status("ready", f"{self.settings.model.id} ready ({engine.name})")
         else:
-            self.status.progress_end("failed")
+            self.status.progress_end("model", "failed")
             self._status("error", engine.status_message)
             self.status.problem(engine.status_message, types.MessageType.Error)
+
+    async def index_workspace(self) -> None:
+        """Build the workspace index in a thread, with work-done progress."""
+        if not self.workspace_root or not self.settings.context.enabled:
+            return
+        self.status.progress_begin("index", "Loomline: indexing the workspace")
+        loop = asyncio.get_running_loop()
+        cancelled = threading.Event()
+
+        def progress(done: int, total: int) -> None:
+            if total and (done % 50 == 0 or done == total):
+                loop.call_soon_threadsafe(
+                    self.status.progress_report, "index", f"{done}/{total} files", done / total
+                )
+
+        started = time.perf_counter()
+        try:
+            index = await asyncio.to_thread(
+                self.workspace_context.build_index, progress, cancelled.is_set
+            )
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        except Exception:
+            log.exception("indexing the workspace failed; completing without the index")
+            self.status.progress_end("index", "failed")
+            return
+        elapsed = time.perf_counter() - started
+        if index is not None:
+            message = (
+                f"indexed {index.file_count} files, {index.definition_count} definitions "
+                f"in {elapsed:.1f} s"
+            )
+            log.info("%s", message)
+            self.status.progress_end("index", message)
 
     def record_event(self, event: dict[str, Any]) -> None:
         """Accept/dismiss events stay on this machine: in memory, and in a file if asked."""
@@ -175,12 +218,16 @@ def initialize(ls: LoomlineServer, params: types.InitializeParams) -> None:
         ls.workspace_root = uri_to_path(params.workspace_folders[0].uri)
     elif params.root_uri:
         ls.workspace_root = uri_to_path(params.root_uri)
+    if ls.workspace_root:
+        ls.workspace_root = os.path.abspath(ls.workspace_root)
+    ls.workspace_context.root = ls.workspace_root
     ls.apply_settings(params.initialization_options)
 
 
 @server.feature(types.INITIALIZED)
 async def initialized(ls: LoomlineServer, params: types.InitializedParams) -> None:
     await ls.start_engine()
+    ls._index_task = asyncio.create_task(ls.index_workspace())
 
 
 @server.feature(types.SHUTDOWN)
@@ -207,6 +254,21 @@ def did_open(ls: LoomlineServer, params: types.DidOpenTextDocumentParams) -> Non
 def did_change(ls: LoomlineServer, params: types.DidChangeTextDocumentParams) -> None:
     doc = params.text_document
     ls.documents.change(doc.uri, doc.version, convert.content_changes(params.content_changes))
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: LoomlineServer, params: types.DidSaveTextDocumentParams) -> None:
+    ls.workspace_context.file_saved_or_changed(uri_to_path(params.text_document.uri))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: LoomlineServer, params: types.DidChangeWatchedFilesParams) -> None:
+    for change in params.changes:
+        path = uri_to_path(change.uri)
+        if change.type == types.FileChangeType.Deleted:
+            ls.workspace_context.file_deleted(path)
+        else:
+            ls.workspace_context.file_saved_or_changed(path)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -328,9 +390,11 @@ def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
 
     position = Position(int(pos.get("line", 0)), int(pos.get("character", 0)))
     prompt, info = ls.service.prepare(document, position)
+    refused = ls.service.refuse(document, position)
     return {
         "prompt": prompt.text,
         "template": prompt.template,
+        "skip": refused.reason if refused else None,
         "promptTokens": prompt.tokens,
         "multiline": info.multiline,
         "tokenizer": ls.service.counter.name,

@@ -74,9 +74,7 @@ def actions_for(
         stub = find_python_stub(lines, line)
         if stub is not None:
             argument = _end_of_line(uri, stub.end_line, lines[stub.end_line])
-            argument["instruction"] = (
-                f"Implement the function `{stub.name}` as its signature and docstring describe."
-            )
+            argument["instruction"] = f"Implement the function `{stub.name}`."
             actions.append(_generate(TITLE_IMPLEMENT, CMD_GENERATE, argument))
     return actions
 

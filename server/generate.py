@@ -35,10 +35,10 @@ from loomline.completion.instruct import (
     CodeLines,
     InstructRequest,
     Placement,
+    answer_prefix,
     build_messages,
     join_placed,
     placement_for,
-    python_stub,
     render_prompt,
 )
 from loomline.context.documents import Document
@@ -337,10 +337,8 @@ async def run_generate(ls: LoomlineServer, args: tuple[Any, ...],
     request = instruct_request(ls, document, target, parsed.instruction)
     messages = build_messages(request)
     # At the end of a function stub the answer starts with the stub, for the model to continue.
-    stub = python_stub(request.prefix) if request.selection is None and request.language in (
-        "python", "py") else None
     prompt = render_prompt(messages, getattr(engine, "tokenizer", None), request.language,
-                           answer_prefix=stub or "")
+                           answer_prefix=answer_prefix(request))
     max_tokens = parsed.max_tokens or min(1024, max(32, 2 * ls.settings.completion.max_tokens))
     generation = GenerationRequest(
         prompt, SamplingParams(max_tokens=max_tokens, temperature=0.0, stop=STOP),

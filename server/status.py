@@ -35,7 +35,7 @@ class StatusReporter:
         self._server = server
         self._throttle_s = throttle_s
         self._last_shown: dict[str, float] = {}
-        self._progress_token: str | None = None
+        self._progress_tokens: dict[str, str] = {}  # what is in progress -> its token
         self.current: Status | None = None
 
     def send(self, status: Status) -> None:
@@ -75,11 +75,11 @@ class StatusReporter:
             return False
         return bool(window and window.work_done_progress)
 
-    def progress_begin(self, title: str) -> None:
-        if self._progress_token is not None or not self._client_supports_progress():
+    def progress_begin(self, key: str, title: str) -> None:
+        if key in self._progress_tokens or not self._client_supports_progress():
             return
-        token = f"loomline-{next(_tokens)}"
-        self._progress_token = token
+        token = f"loomline-{key}-{next(_tokens)}"
+        self._progress_tokens[key] = token
         try:
             self._server.work_done_progress.create(token)
             self._server.work_done_progress.begin(
@@ -87,24 +87,25 @@ class StatusReporter:
             )
         except Exception:
             log.debug("work-done progress unavailable", exc_info=True)
-            self._progress_token = None
+            self._progress_tokens.pop(key, None)
 
-    def progress_report(self, message: str, fraction: float | None) -> None:
-        if self._progress_token is None:
+    def progress_report(self, key: str, message: str, fraction: float | None) -> None:
+        token = self._progress_tokens.get(key)
+        if token is None:
             return
         percentage = None if fraction is None else max(0, min(100, int(fraction * 100)))
         try:
             self._server.work_done_progress.report(
-                self._progress_token,
+                token,
                 types.WorkDoneProgressReport(message=message, percentage=percentage),
             )
         except Exception:
             log.debug("progress report failed", exc_info=True)
 
-    def progress_end(self, message: str) -> None:
-        if self._progress_token is None:
+    def progress_end(self, key: str, message: str) -> None:
+        token = self._progress_tokens.pop(key, None)
+        if token is None:
             return
-        token, self._progress_token = self._progress_token, None
         try:
             self._server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
         except Exception:

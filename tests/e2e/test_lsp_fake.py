@@ -131,7 +131,9 @@ async def test_supersede_and_cancel(client: LanguageClient):
     open_doc(client, uri, "def slow():\n    \n")
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(
-            settings={"loomline": {"fake": {"response": " ".join(["x"] * 40), "chunkDelayMs": 50}}}
+            settings={
+                "loomline": {"fake": {"response": "total = 0" + " + 1" * 40, "chunkDelayMs": 50}}
+            }
         )
     )
     await asyncio.sleep(0.3)  # the engine restarts with the new script

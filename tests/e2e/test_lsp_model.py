@@ -179,5 +179,5 @@ async def test_cancelling_stops_generation(client: LanguageClient):
     tokens_later = (await _stats(client))["recentGeneratedTokens"]
     assert tokens_later == tokens_then, "the model kept generating after the cancel"
     last = (await _stats(client))["recent"][-1]
-    assert last["finishReason"] == "cancelled"
+    assert last["finishReason"] == "cancelled", last
     assert last["generatedTokens"] < 64

@@ -1,0 +1,156 @@
+"""What the completion service knows about the workspace, through the context engine.
+
+One object follows the open documents (syntax trees, recently edited files), owns the
+workspace index and answers the service's questions: single or multi-line, skip here or not,
+which context pieces to offer, and the syntax-aware clean-up of a candidate.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from loomline.completion.prompt import PromptPiece
+from loomline.completion.settings import Settings
+from loomline.context.analysis import PositionInfo, analyze_position
+from loomline.context.documents import Document, DocumentListener, Edit
+from loomline.context.index import WorkspaceIndex
+from loomline.context.postprocess_syntax import (
+    adds_parse_errors,
+    balance_brackets,
+    drop_repeated_lines,
+    trim_suffix_overlap,
+    truncate_to_block,
+)
+from loomline.context.retrieval import collect_context
+from loomline.context.syntax import SyntaxTrees
+
+log = logging.getLogger(__name__)
+
+RECENT_FILES = 20
+
+
+class WorkspaceContext(DocumentListener):
+    def __init__(self, settings: Settings, root: str | None) -> None:
+        self.settings = settings
+        self.root = root
+        self.trees = SyntaxTrees()
+        self.index: WorkspaceIndex | None = None
+        self._open: dict[str, Document] = {}
+        # path -> text of files edited lately (kept after they close), newest last
+        self._recent: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # ---- following documents ---------------------------------------------------------
+    def opened(self, document: Document) -> None:
+        self._open[document.uri] = document
+        self.trees.opened(document)
+
+    def changed(self, document: Document, edits: list[Edit]) -> None:
+        self.trees.changed(document, edits)
+        self._recent[document.path] = document.text
+        self._recent.move_to_end(document.path)
+        while len(self._recent) > RECENT_FILES:
+            self._recent.popitem(last=False)
+
+    def closed(self, document: Document) -> None:
+        self._open.pop(document.uri, None)
+        self.trees.closed(document)
+
+    # ---- the index -------------------------------------------------------------------
+    def build_index(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> WorkspaceIndex | None:
+        """Index the workspace (blocking: run it in a thread)."""
+        if not self.root or not self.settings.context.enabled:
+            return None
+        index = WorkspaceIndex(
+            self.root,
+            exclude=self.settings.context.exclude,
+            max_files=self.settings.context.max_index_files,
+        )
+        index.build(progress=progress, cancelled=cancelled)
+        self.index = index
+        return index
+
+    def file_saved_or_changed(self, path: str) -> None:
+        if self.index is not None:
+            self.index.update_file(path)
+
+    def file_deleted(self, path: str) -> None:
+        if self.index is not None:
+            self.index.remove_file(path)
+
+    # ---- questions from the service --------------------------------------------------
+    def analyze(self, document: Document, offset: int) -> PositionInfo:
+        return analyze_position(
+            document.language_id, self.trees.tree_for(document), document.text, offset
+        )
+
+    def multiline(self, document: Document, offset: int) -> bool | None:
+        try:
+            return self.analyze(document, offset).multiline
+        except Exception:
+            log.exception("position analysis failed; using the text rule")
+            return None
+
+    def skip(self, document: Document, offset: int, settings: Settings) -> str | None:
+        c = settings.completion
+        if c.complete_in_comments and c.complete_in_strings:
+            return None
+        try:
+            info = self.analyze(document, offset)
+        except Exception:
+            return None
+        if info.in_comment and not c.complete_in_comments:
+            return "the cursor is in a comment (completion.completeInComments is off)"
+        if info.in_string and not c.complete_in_strings:
+            return "the cursor is in a string (completion.completeInStrings is off)"
+        return None
+
+    def collect(self, document: Document, offset: int) -> list[PromptPiece]:
+        open_documents = {d.path: d.text for d in self._open.values() if d.uri != document.uri}
+        recent = {p: t for p, t in self._recent.items() if p != document.path}
+        pieces = collect_context(
+            document.text,
+            document.path,
+            document.language_id,
+            offset,
+            self.index,
+            open_documents,
+            recent,
+        )
+        return [
+            PromptPiece(
+                source=self.relative(piece.path),
+                text=piece.text,
+                reason=piece.reason,
+                kind=piece.kind,
+            )
+            for piece in pieces
+        ]
+
+    def relative(self, path: str) -> str:
+        if self.root and os.path.commonpath([self.root, os.path.abspath(path)]) == self.root:
+            return os.path.relpath(path, self.root)
+        return os.path.basename(path)
+
+    def refine(
+        self, language_id: str, prefix: str, candidate: str, suffix: str, multiline: bool
+    ) -> str:
+        """Syntax-aware clean-up; a candidate that breaks the file loses lines until it
+        does not (or is dropped)."""
+        text = drop_repeated_lines(candidate)
+        if multiline:
+            text = truncate_to_block(language_id, prefix, text, suffix)
+        text = trim_suffix_overlap(text, suffix)
+        text = balance_brackets(text, prefix, suffix, language_id)
+        lines = text.split("\n")
+        while lines and adds_parse_errors(language_id, prefix, "\n".join(lines), suffix):
+            lines.pop()
+        return "\n".join(lines).rstrip()
