@@ -60,6 +60,9 @@ class TerminalProgress:
 # ---- loomline lsp ---------------------------------------------------------------------
 def cmd_lsp(args: argparse.Namespace) -> int:
     _setup_logging(args.log_level, args.log_file)
+    # Progress bars of the libraries would flood stderr; the editor gets LSP progress instead.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     # `kill -USR1 <pid>` prints every thread's stack to stderr: for "why is it stuck?".
     dump_to = logging.getLogger().handlers[0]
     stream = getattr(dump_to, "stream", sys.stderr)
