@@ -233,9 +233,7 @@ def main() -> None:
     print(f"{'server: request -> answer, cold prompt (s)':50} {cold:8.3f}")
     print(f"{'server: first token, cold prompt (ms)':50} {median(res['cold first token ms']):8.1f}")
     print(f"{'server: request -> answer, same prompt again (s)':50} {median(res['warm']):8.3f}")
-    print(
-        f"{'server: first token, KV cache reused (ms)':50} {median(res['warm first token ms']):8.1f}"
-    )
+    print(f"{'server: first token, KV reused (ms)':50} {median(res['warm first token ms']):8.1f}")
     print(f"{'raw generate(): same prompt and tokens (s)':50} {raw_total:8.3f}")
     print(f"{'raw generate(): first token (ms)':50} {median(raw['first token ms']):8.1f}")
     print(f"{'server tokens/s (cold)':50} {median([float(t) for t in tokens]) / cold:8.2f}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from loomline.context.index import GitIgnoreMatcher, WorkspaceIndex
 
 FILES = {

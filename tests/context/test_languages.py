@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from loomline.context.languages import (
     encode,
     family,

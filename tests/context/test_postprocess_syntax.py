@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from loomline.context.postprocess_syntax import (
     adds_parse_errors,
     balance_brackets,

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from loomline.context.imports import resolve_imports
 from loomline.context.index import WorkspaceIndex
 from loomline.context.retrieval import collect_context, names_near_cursor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from loomline.context.analysis import analyze_position
 from loomline.context.languages import parse
 from loomline.context.postprocess_syntax import (

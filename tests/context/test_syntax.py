@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from loomline.context.documents import DocumentStore
 from loomline.context.languages import parse
 from loomline.context.positions import Position
