@@ -67,6 +67,25 @@ class Completion:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """The last suggestion for a document, for typed-through reuse."""
+
+    prefix: str  # document text before the cursor when it was made
+    suffix: str  # and after
+    text: str
+
+
+def typed_through(shown: _Shown, prefix: str, suffix: str) -> str | None:
+    """The rest of a shown suggestion when the user has typed its beginning, else None."""
+    if suffix != shown.suffix or not prefix.startswith(shown.prefix):
+        return None
+    typed = prefix[len(shown.prefix) :]
+    if not typed or not shown.text.startswith(typed) or len(typed) >= len(shown.text):
+        return None
+    return shown.text[len(typed) :]
+
+
 @dataclass(slots=True)
 class Skip:
     """No completion, and why (for logs and the status line)."""
@@ -81,6 +100,7 @@ Notify = Callable[[str], None]
 class ServiceMetrics:
     requests: int = 0
     completions: int = 0
+    typed_through: int = 0
     skipped: int = 0
     cancelled: int = 0
     # The stats of recent generations, still updated by engines that are winding down.
@@ -90,6 +110,7 @@ class ServiceMetrics:
         return {
             "requests": self.requests,
             "completions": self.completions,
+            "typedThrough": self.typed_through,
             "skipped": self.skipped,
             "cancelled": self.cancelled,
             "recentGeneratedTokens": sum(s.generated_tokens for s in self.recent),
@@ -147,6 +168,7 @@ class CompletionService:
         self._notify = notify or (lambda message: None)
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.metrics = ServiceMetrics()
+        self._shown: dict[str, _Shown] = {}
         self.template: FimTemplate = template_for(settings.model.id, settings.model.template)
         self.workspace_root: str | None = None
 
@@ -270,6 +292,23 @@ class CompletionService:
             reason = self.workspace.skip(document, document.offset_at(position), self.settings)
             if reason is not None:
                 return Skip(reason)
+        offset = document.offset_at(position)
+        # A snapshot: the document may change while the model works.
+        before, after = document.text[:offset], document.text[offset:]
+        shown = self._shown.get(document.uri)
+        if shown is not None:
+            rest = typed_through(shown, before, after)
+            if rest is not None:
+                # The user is typing what we suggested: the rest is still right, no model call.
+                self.metrics.typed_through += 1
+                return Completion(
+                    id=f"c{next(_ids)}",
+                    text=rest,
+                    position=position,
+                    multiline="\n" in rest,
+                    stats=GenerationStats(finish_reason="reused"),
+                    timings_ms={"total_ms": (time.perf_counter() - started) * 1000},
+                )
         prompt, info = self.prepare(document, position)
         prepared = time.perf_counter()
         c = self.settings.completion
@@ -300,14 +339,9 @@ class CompletionService:
             return Skip(str(error))
         text = process(raw, info, stops, final=True).text
         if text and info.multiline and self.workspace is not None:
-            offset = document.offset_at(position)
             try:
                 text = self.workspace.refine(
-                    document.language_id,
-                    document.text[:offset],
-                    text,
-                    document.text[offset:],
-                    info.multiline,
+                    document.language_id, before, text, after, info.multiline
                 )
             except Exception:
                 log.exception("syntax clean-up failed; keeping the plain result")
@@ -320,6 +354,7 @@ class CompletionService:
         log.debug("completion %s: %s tokens, %s", document.uri, stats.generated_tokens, timings)
         if not text.strip():
             return Skip("the model suggested nothing useful here")
+        self._shown[document.uri] = _Shown(before, after, text)
         return Completion(
             id=f"c{next(_ids)}",
             text=text,

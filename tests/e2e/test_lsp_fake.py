@@ -194,3 +194,31 @@ async def test_invalid_settings_keep_defaults_and_tell_the_user(client: Language
     open_doc(client, uri, "def g():\n    \n")
     result = await inline(client, uri, 1, 4)
     assert result is not None and result.items
+
+
+async def test_typing_through_a_suggestion_needs_no_new_generation(client: LanguageClient):
+    uri = "file:///tmp/loomline-test/typed.py"
+    open_doc(client, uri, "def answer():\n    \n")
+    first = await inline(client, uri, 1, 4)
+    assert first is not None and first.items[0].insert_text == "return 42"
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(1, 4), end=types.Position(1, 4)),
+                    text="ret",
+                )
+            ],
+        )
+    )
+    before = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="loomline.stats", arguments=[])
+    )
+    second = await inline(client, uri, 1, 7)
+    assert second is not None and second.items[0].insert_text == "urn 42"
+    after = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="loomline.stats", arguments=[])
+    )
+    assert after["typedThrough"] == before["typedThrough"] + 1
+    assert after["recentGeneratedTokens"] == before["recentGeneratedTokens"]
