@@ -28,8 +28,12 @@ SYSTEM = (
 
 # LSP language ids -> the tag of a Markdown code fence.
 _FENCE_TAGS = {
-    "javascriptreact": "jsx", "typescriptreact": "tsx", "shellscript": "bash",
-    "csharp": "csharp", "cpp": "cpp", "objective-c": "objc",
+    "javascriptreact": "jsx",
+    "typescriptreact": "tsx",
+    "shellscript": "bash",
+    "csharp": "csharp",
+    "cpp": "cpp",
+    "objective-c": "objc",
 }
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _DEF = re.compile(r"^\s*(async\s+)?def\s")
@@ -93,6 +97,15 @@ def build_messages(
             "Rewrite the selected code following the instruction. Answer with the code that "
             "replaces the selection, complete, and nothing else."
         )
+    elif (stub := _stub_of(request)) is not None:
+        # A function to implement: the answer starts with its header (``render_prompt``).
+        before, header = _tail_lines(stub[0], prefix_chars), stub[1]
+        if before.strip():
+            parts.append(f"Code before the function:\n```{tag}\n{before.strip(chr(10))}\n```")
+        if suffix.strip():
+            parts.append(f"Code after the function:\n```{tag}\n{suffix.strip(chr(10))}\n```")
+        parts.append(f"Instruction: {request.instruction.strip()}")
+        parts.append(f"Write the complete function, with its body:\n```{tag}\n{header}```")
     else:
         if prefix.strip():
             parts.append(f"Code before the insertion point:\n```{tag}\n{prefix.rstrip()}\n```")
@@ -107,6 +120,18 @@ def build_messages(
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": "\n\n".join(parts)},
     ]
+
+
+def _stub_of(request: InstructRequest) -> tuple[str, str] | None:
+    if request.selection is not None or request.language not in ("python", "py"):
+        return None
+    return split_stub(request.prefix)
+
+
+def answer_prefix(request: InstructRequest) -> str:
+    """What the answer starts with: the header of a function to implement, else nothing."""
+    stub = _stub_of(request)
+    return stub[1] if stub else ""
 
 
 def render_chatml(messages: Sequence[dict[str, str]]) -> str:
@@ -144,10 +169,17 @@ def render_prompt(
 def python_stub(prefix: str) -> str | None:
     """The signature and docstring of the Python function whose body starts where ``prefix``
     ends (a stub: nothing but a docstring so far), dedented and ending in a newline."""
+    split = split_stub(prefix)
+    return split[1] if split else None
+
+
+def split_stub(prefix: str) -> tuple[str, str] | None:
+    """``prefix`` as (the code before the stub, the stub as ``python_stub`` gives it)."""
     lines = prefix.split("\n")
     for i in range(len(lines) - 1, max(-1, len(lines) - 80), -1):
         if _DEF.match(lines[i]):
-            return _stub_at(lines[i:])
+            stub = _stub_at(lines[i:])
+            return ("\n".join(lines[:i]), stub) if stub is not None else None
     return None
 
 
@@ -168,7 +200,8 @@ def _stub_at(lines: Sequence[str]) -> str | None:
         return None
     body = tree.body[0].body[:-1]
     docstring_only = all(
-        isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
         and isinstance(node.value.value, str)
         for node in body
     )
@@ -251,11 +284,17 @@ def placement_for(line_before: str, line_after: str, selection: str | None) -> P
         indent = leading_whitespace(line_before)
         if line_before.rstrip().endswith((":", "{", "(", "[")):
             indent += "    " if "\t" not in indent else "\t"
-        return Placement(indent=indent, first_prefix=indent, leading_newline=True,
-                         trailing="\n" + leading_whitespace(line_before)
-                         if line_after.strip() else "")
-    return Placement(indent=line_before, first_prefix="",
-                     trailing="\n" + line_before if line_after.strip() else "")
+        return Placement(
+            indent=indent,
+            first_prefix=indent,
+            leading_newline=True,
+            trailing="\n" + leading_whitespace(line_before) if line_after.strip() else "",
+        )
+    return Placement(
+        indent=line_before,
+        first_prefix="",
+        trailing="\n" + line_before if line_after.strip() else "",
+    )
 
 
 def _significant(text: str, first: bool) -> list[str]:
@@ -272,8 +311,13 @@ class CodeLines:
     just before the insertion point (up to it) has that repetition dropped.
     """
 
-    def __init__(self, placement: Placement, context_before: str = "",
-                 context_after: str = "", drop_repeated: bool = True) -> None:
+    def __init__(
+        self,
+        placement: Placement,
+        context_before: str = "",
+        context_after: str = "",
+        drop_repeated: bool = True,
+    ) -> None:
         self.placement = placement
         self._tail = _significant(context_before, first=False) if drop_repeated else []
         after = _significant(context_after, first=True)
@@ -340,7 +384,7 @@ class CodeLines:
         return self._emit(line)
 
     def _repeat_state(self) -> str:
-        """"all" when the held lines repeat the context up to its end, "some" while they may."""
+        """ "all" when the held lines repeat the context up to its end, "some" while they may."""
         held = [ln.strip() for ln in self._held if ln.strip()]
         n, tail = len(held), self._tail
         starts = [k for k in range(len(tail) - n + 1) if tail[k : k + n] == held]
@@ -375,7 +419,7 @@ def join_placed(lines: Sequence[str], placement: Placement, first: bool) -> str:
     pieces: list[str] = []
     for i, line in enumerate(lines):
         if first and i == 0:
-            text = line[len(placement.indent):] if line.startswith(placement.indent) else line
+            text = line[len(placement.indent) :] if line.startswith(placement.indent) else line
             lead = "\n" if placement.leading_newline else ""
             pieces.append(lead + (placement.first_prefix + text if line else ""))
         else:
@@ -383,8 +427,13 @@ def join_placed(lines: Sequence[str], placement: Placement, first: bool) -> str:
     return "".join(pieces)
 
 
-def code_from_answer(answer: str, placement: Placement, context_before: str = "",
-                     context_after: str = "", drop_repeated: bool = True) -> str:
+def code_from_answer(
+    answer: str,
+    placement: Placement,
+    context_before: str = "",
+    context_after: str = "",
+    drop_repeated: bool = True,
+) -> str:
     """The whole answer at once: the text to insert (what the streaming path inserts too)."""
     lines = CodeLines(placement, context_before, context_after, drop_repeated)
     placed = lines.feed(answer) + lines.finish()
@@ -394,9 +443,20 @@ def code_from_answer(answer: str, placement: Placement, context_before: str = ""
 
 # ---- where an instruction is written in the code itself ---------------------------------------
 _LINE_COMMENT = {
-    "python": "#", "ruby": "#", "shellscript": "#", "perl": "#", "r": "#", "yaml": "#",
-    "toml": "#", "dockerfile": "#", "makefile": "#", "elixir": "#", "julia": "#",
-    "lua": "--", "sql": "--", "haskell": "--",
+    "python": "#",
+    "ruby": "#",
+    "shellscript": "#",
+    "perl": "#",
+    "r": "#",
+    "yaml": "#",
+    "toml": "#",
+    "dockerfile": "#",
+    "makefile": "#",
+    "elixir": "#",
+    "julia": "#",
+    "lua": "--",
+    "sql": "--",
+    "haskell": "--",
 }
 _TASK_TAG = re.compile(r"^(?:TODO|FIXME|XXX|HACK)\b[:\s-]*", re.I)
 
@@ -408,7 +468,7 @@ def comment_instruction(line: str, language: str) -> str | None:
     stripped = line.strip()
     if not stripped.startswith(marker) or stripped.startswith("#!"):
         return None
-    text = stripped[len(marker):].lstrip("/#-! ").strip()
+    text = stripped[len(marker) :].lstrip("/#-! ").strip()
     text = _TASK_TAG.sub("", text).strip()
     if len(text.split()) < 2 or re.match(r"^(type|noqa|pragma|pylint|fmt|eslint)\b", text):
         return None

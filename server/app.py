@@ -21,7 +21,7 @@ from loomline.completion.settings import Settings, parse_settings, validate
 from loomline.completion.tokens import ModelTokens, load_tokenizer
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
-from loomline.server import convert
+from loomline.server import completion_items, convert
 from loomline.server.status import Status, StatusReporter
 
 log = logging.getLogger(__name__)
@@ -303,49 +303,17 @@ async def inline_completion(
 )
 async def completion(ls: LoomlineServer, params: types.CompletionParams) -> types.CompletionList:
     result = await ls.completion_for(params.text_document.uri, params.position)
-    if not isinstance(result, Completion):
+    document = ls.documents.get(params.text_document.uri)
+    if not isinstance(result, Completion) or document is None:
         return types.CompletionList(is_incomplete=True, items=[])
-    start = convert.lsp_position(result.position)
-    item = types.CompletionItem(
-        label=convert.first_line(result.text),
-        kind=types.CompletionItemKind.Snippet,
-        detail="Loomline",
-        documentation=_documentation(ls, result.text),
-        insert_text_format=types.InsertTextFormat.PlainText,
-        text_edit=types.TextEdit(range=types.Range(start=start, end=start), new_text=result.text),
-        filter_text=_filter_text(ls, params, result.text),
-        sort_text="0",
-        preselect=True,
+    item = completion_items.completion_item(
+        document,
+        result.position,
+        result.text,
+        formats=completion_items.ClientFormats.of(ls.client_capabilities),
         command=types.Command(title="Accepted", command=CMD_ACCEPT, arguments=[result.id]),
     )
     return types.CompletionList(is_incomplete=True, items=[item])
-
-
-def _documentation(ls: LoomlineServer, text: str) -> types.MarkupContent | str:
-    """The full suggestion, as Markdown where the client renders it, else plain text."""
-    formats: list[types.MarkupKind] = []
-    try:
-        item = ls.client_capabilities.text_document.completion.completion_item  # type: ignore[union-attr]
-        formats = list(item.documentation_format or []) if item else []
-    except AttributeError:
-        pass
-    if types.MarkupKind.Markdown in formats:
-        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{text}\n```")
-    if types.MarkupKind.PlainText in formats:
-        return types.MarkupContent(kind=types.MarkupKind.PlainText, value=text)
-    return text
-
-
-def _filter_text(ls: LoomlineServer, params: types.CompletionParams, text: str) -> str:
-    """The word being typed plus the completion, so the client's fuzzy filter keeps the item."""
-    document = ls.documents.get(params.text_document.uri)
-    if document is None:
-        return text
-    offset = document.offset_at(convert.position(params.position))
-    start = offset
-    while start > 0 and (document.text[start - 1].isalnum() or document.text[start - 1] == "_"):
-        start -= 1
-    return document.text[start:offset] + text
 
 
 @server.command(CMD_ACCEPT)

@@ -6,8 +6,9 @@ All are ``refactor.rewrite`` actions carrying a command (nothing is computed unt
 - on a Python function with only a signature and docstring: implement it (the code goes
   after the docstring);
 - on a non-empty selection: rewrite it (``loomline.rewriteSelection``). LSP has no input box,
-  so the command carries the instruction "Improve this code"; clients that can ask the user
-  (the VS Code extension) replace ``arguments[0].instruction`` with the answer first.
+  so the command carries the instruction "Improve this code", unless the client advertised
+  ``experimental: {loomline: {inputBox: true}}``: then it carries none, and the client asks
+  the user and sets ``arguments[0].instruction`` before running it (the VS Code extension).
 """
 
 from __future__ import annotations
@@ -44,27 +45,46 @@ def _generate(title: str, command: str, argument: dict[str, Any]) -> types.CodeA
 
 
 def _end_of_line(uri: str, line: int, text: str) -> dict[str, Any]:
-    return {"textDocument": {"uri": uri},
-            "position": {"line": line, "character": utf16_length(text)}}
+    return {
+        "textDocument": {"uri": uri},
+        "position": {"line": line, "character": utf16_length(text)},
+    }
 
 
 def actions_for(
-    uri: str, language: str, lines: list[str], selection: types.Range
+    uri: str,
+    language: str,
+    lines: list[str],
+    selection: types.Range,
+    client_asks: bool = False,
 ) -> list[types.CodeAction]:
-    """The actions for a range of a document (as lines); pure, for tests."""
+    """The actions for a range of a document (as lines); pure, for tests.
+
+    ``client_asks``: the client asks the user for a rewrite's instruction itself (it
+    advertised ``experimental.loomline.inputBox``), so the command carries none.
+    """
     actions: list[types.CodeAction] = []
     line = selection.start.line
     if not 0 <= line < len(lines):
         return actions
     if selection.start != selection.end:
-        actions.append(_generate(TITLE_REWRITE, CMD_REWRITE, {
-            "textDocument": {"uri": uri},
-            "range": {
-                "start": {"line": selection.start.line, "character": selection.start.character},
-                "end": {"line": selection.end.line, "character": selection.end.character},
-            },
-            "instruction": DEFAULT_REWRITE_INSTRUCTION,
-        }))
+        actions.append(
+            _generate(
+                TITLE_REWRITE,
+                CMD_REWRITE,
+                {
+                    "textDocument": {"uri": uri},
+                    "range": {
+                        "start": {
+                            "line": selection.start.line,
+                            "character": selection.start.character,
+                        },
+                        "end": {"line": selection.end.line, "character": selection.end.character},
+                    },
+                    **({} if client_asks else {"instruction": DEFAULT_REWRITE_INSTRUCTION}),
+                },
+            )
+        )
     instruction = comment_instruction(lines[line], language)
     if instruction is not None:
         argument = _end_of_line(uri, line, lines[line])
@@ -89,6 +109,17 @@ def code_action(
     document = ls.documents.get(params.text_document.uri)
     if document is None or not _wanted(params.context.only):
         return []
-    lines = document.text.split("\n")
-    return list(actions_for(document.uri, document.language_id,
-                            [ln.rstrip("\r") for ln in lines], params.range))
+    lines = [ln.rstrip("\r") for ln in document.text.split("\n")]
+    return list(
+        actions_for(document.uri, document.language_id, lines, params.range, _client_asks(ls))
+    )
+
+
+def _client_asks(ls: LoomlineServer) -> bool:
+    """Whether the client advertised ``experimental: {loomline: {inputBox: true}}``."""
+    try:
+        experimental = ls.client_capabilities.experimental
+    except Exception:
+        return False
+    loomline = experimental.get("loomline") if isinstance(experimental, dict) else None
+    return isinstance(loomline, dict) and loomline.get("inputBox") is True

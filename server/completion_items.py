@@ -29,6 +29,7 @@ class ClientFormats:
 
     markdown: bool = False
     snippets: bool = False
+    markup: bool = False  # MarkupContent at all (else documentation is a plain string)
 
     @classmethod
     def of(cls, capabilities: types.ClientCapabilities | None) -> ClientFormats:
@@ -39,8 +40,11 @@ class ClientFormats:
         if item is None:
             return cls()
         formats = list(item.documentation_format or [])
-        return cls(markdown=types.MarkupKind.Markdown in formats,
-                   snippets=bool(item.snippet_support))
+        return cls(
+            markdown=types.MarkupKind.Markdown in formats,
+            snippets=bool(item.snippet_support),
+            markup=bool(formats),
+        )
 
 
 def word_start(line: str, index: int) -> int:
@@ -56,7 +60,7 @@ def relative_indentation(text: str, indent: str) -> str:
     if not indent:
         return text
     first, *rest = text.split("\n")
-    return "\n".join([first, *(ln[len(indent):] if ln.startswith(indent) else ln for ln in rest)])
+    return "\n".join([first, *(ln[len(indent) :] if ln.startswith(indent) else ln for ln in rest)])
 
 
 def completion_item(
@@ -74,7 +78,7 @@ def completion_item(
     offset = document.offset_at(position)
     line_start = document.text.rfind("\n", 0, offset) + 1
     line = document.text[line_start:offset]
-    word = line[word_start(line, len(line)):]
+    word = line[word_start(line, len(line)) :]
     start = document.position_at(offset - len(word))
     new_text = word + text
     snippet = prefer_snippet and formats.snippets
@@ -91,8 +95,10 @@ def completion_item(
         documentation = types.MarkupContent(
             kind=types.MarkupKind.Markdown, value=f"{fence}{lang}\n{line}{text}\n{fence}"
         )
-    else:
+    elif formats.markup:
         documentation = types.MarkupContent(kind=types.MarkupKind.PlainText, value=line + text)
+    else:
+        documentation = line + text
     return types.CompletionItem(
         label=convert.first_line(new_text) or new_text.strip() or text,
         kind=types.CompletionItemKind.Snippet if multiline else types.CompletionItemKind.Text,
@@ -105,8 +111,10 @@ def completion_item(
             types.InsertTextFormat.Snippet if snippet else types.InsertTextFormat.PlainText
         ),
         insert_text_mode=(
-            None if not multiline
-            else types.InsertTextMode.AdjustIndentation if snippet
+            None
+            if not multiline
+            else types.InsertTextMode.AdjustIndentation
+            if snippet
             else types.InsertTextMode.AsIs  # the text has the indentation of its place
         ),
         text_edit=types.TextEdit(

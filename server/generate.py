@@ -112,8 +112,11 @@ def parse_args(args: tuple[Any, ...], default_instruction: str | None = None) ->
     arg = args[0] if args else None
     if not isinstance(arg, dict):
         return "expected one argument {textDocument: {uri}, position | range, instruction}"
-    uri = (arg.get("textDocument") or {}).get("uri") if isinstance(
-        arg.get("textDocument"), dict) else None
+    uri = (
+        (arg.get("textDocument") or {}).get("uri")
+        if isinstance(arg.get("textDocument"), dict)
+        else None
+    )
     if not isinstance(uri, str) or not uri:
         return "textDocument.uri is missing"
     instruction = arg.get("instruction")
@@ -210,8 +213,9 @@ def make_target(document: Document, args: GenerateArgs) -> Target:
     )
 
 
-def instruct_request(ls: LoomlineServer, document: Document, target: Target,
-                     instruction: str) -> InstructRequest:
+def instruct_request(
+    ls: LoomlineServer, document: Document, target: Target, instruction: str
+) -> InstructRequest:
     start = document.offset_at(target.start)
     end = document.offset_at(target.end)
     path = ls.service.relative_path(document.path) if ls.service else document.path
@@ -316,8 +320,9 @@ def _error(ls: LoomlineServer, message: str) -> dict[str, Any]:
     return _result(False, "", error=message)
 
 
-async def run_generate(ls: LoomlineServer, args: tuple[Any, ...],
-                       default_instruction: str | None = None) -> dict[str, Any]:
+async def run_generate(
+    ls: LoomlineServer, args: tuple[Any, ...], default_instruction: str | None = None
+) -> dict[str, Any]:
     parsed = parse_args(args, default_instruction)
     if isinstance(parsed, str):
         return _error(ls, f"generate: {parsed}")
@@ -337,15 +342,21 @@ async def run_generate(ls: LoomlineServer, args: tuple[Any, ...],
     request = instruct_request(ls, document, target, parsed.instruction)
     messages = build_messages(request)
     # At the end of a function stub the answer starts with the stub, for the model to continue.
-    prompt = render_prompt(messages, getattr(engine, "tokenizer", None), request.language,
-                           answer_prefix=answer_prefix(request))
+    prompt = render_prompt(
+        messages,
+        getattr(engine, "tokenizer", None),
+        request.language,
+        answer_prefix=answer_prefix(request),
+    )
     max_tokens = parsed.max_tokens or min(1024, max(32, 2 * ls.settings.completion.max_tokens))
     generation = GenerationRequest(
-        prompt, SamplingParams(max_tokens=max_tokens, temperature=0.0, stop=STOP),
+        prompt,
+        SamplingParams(max_tokens=max_tokens, temperature=0.0, stop=STOP),
         affinity_key=document.uri,
     )
-    code = CodeLines(target.placement, request.prefix, request.suffix,
-                     drop_repeated=request.selection is None)
+    code = CodeLines(
+        target.placement, request.prefix, request.suffix, drop_repeated=request.selection is None
+    )
     stop = asyncio.Event()
     stop_reason: list[str] = []
 
@@ -407,17 +418,33 @@ async def run_generate(ls: LoomlineServer, args: tuple[Any, ...],
         progress.end(message)
         if failure and not text:
             return _error(ls, f"generate: {failure}")
-        edit = {"changes": {target.uri: [{
-            "range": {"start": _pos_dict(target.start), "end": _pos_dict(target.end)},
-            "newText": text,
-        }]}} if text else None
+        edit = (
+            {
+                "changes": {
+                    target.uri: [
+                        {
+                            "range": {
+                                "start": _pos_dict(target.start),
+                                "end": _pos_dict(target.end),
+                            },
+                            "newText": text,
+                        }
+                    ]
+                }
+            }
+            if text
+            else None
+        )
         return _result(False, text, edit=edit, **({"cancelled": True} if cancelled else {}))
 
     # Keep the rest of the line apart from the code, also after a stop.
     trailing = target.placement.trailing
-    if applied_any and trailing and failure is None and await _apply(
-        ls, document.uri, target, trailing
-    ) is not None:
+    if (
+        applied_any
+        and trailing
+        and failure is None
+        and await _apply(ls, document.uri, target, trailing) is not None
+    ):
         failure = "the client refused the last edit"
     lines = len(code.lines)
     if cancelled:
@@ -441,8 +468,13 @@ async def run_generate(ls: LoomlineServer, args: tuple[Any, ...],
     return _result(applied_any, target.written, **extra)
 
 
-async def _produce(engine: Any, generation: GenerationRequest, stats: GenerationStats,
-                   code: CodeLines, queue: asyncio.Queue[list[str] | None]) -> None:
+async def _produce(
+    engine: Any,
+    generation: GenerationRequest,
+    stats: GenerationStats,
+    code: CodeLines,
+    queue: asyncio.Queue[list[str] | None],
+) -> None:
     """Engine chunks -> finished lines on ``queue``; None at the end. Cancel to stop."""
     try:
         stream = engine.stream(generation, stats)
@@ -462,8 +494,9 @@ async def _produce(engine: Any, generation: GenerationRequest, stats: Generation
         queue.put_nowait(None)
 
 
-async def _next_batch(queue: asyncio.Queue[list[str] | None],
-                      stop: asyncio.Event) -> list[str] | None:
+async def _next_batch(
+    queue: asyncio.Queue[list[str] | None], stop: asyncio.Event
+) -> list[str] | None:
     """All lines ready now (one edit for many when the client is slower than the model)."""
     if stop.is_set():
         return None

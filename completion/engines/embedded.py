@@ -92,7 +92,10 @@ class _Generator:
     def _forward(self, ids: list[int]) -> Any:
         torch = self.torch
         input_ids = torch.tensor([ids], dtype=torch.long)
-        out = self.model(input_ids=input_ids, past_key_values=self._cache, use_cache=True)
+        # Only the last position's logits are needed: the vocabulary projection is costly.
+        out = self.model(
+            input_ids=input_ids, past_key_values=self._cache, use_cache=True, logits_to_keep=1
+        )
         self._cached_ids.extend(ids)
         return out.logits[0, -1].float()
 

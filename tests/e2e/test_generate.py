@@ -74,15 +74,19 @@ class EditorDocs:
         return types.ApplyWorkspaceEditResult(applied=True)
 
 
-def _capabilities(apply_edit: bool = True) -> types.ClientCapabilities:
+def _capabilities(apply_edit: bool = True, experimental: Any = None) -> types.ClientCapabilities:
     return types.ClientCapabilities(
         window=types.WindowClientCapabilities(work_done_progress=True),
         workspace=types.WorkspaceClientCapabilities(apply_edit=apply_edit),
+        experimental=experimental,
     )
 
 
 async def _start(
-    lsp_client: LanguageClient, options: dict[str, Any], apply_edit: bool = True
+    lsp_client: LanguageClient,
+    options: dict[str, Any],
+    apply_edit: bool = True,
+    experimental: Any = None,
 ) -> None:
     lsp_client.docs = EditorDocs(lsp_client)  # type: ignore[attr-defined]
     lsp_client.statuses = []  # type: ignore[attr-defined]
@@ -97,7 +101,7 @@ async def _start(
 
     await lsp_client.initialize_session(
         types.InitializeParams(
-            capabilities=_capabilities(apply_edit),
+            capabilities=_capabilities(apply_edit, experimental),
             initialization_options=options,
             root_uri=ROOT,
         )
@@ -124,6 +128,14 @@ def _fake(response: str, delay_ms: int = 5) -> dict[str, Any]:
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=server_command("lsp")))
 async def client(lsp_client: LanguageClient):
     await _start(lsp_client, _fake(FENCED))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=server_command("lsp")))
+async def asking_client(lsp_client: LanguageClient):
+    """A client that asks the user for instructions itself (like the VS Code extension)."""
+    await _start(lsp_client, _fake(FENCED), experimental={"loomline": {"inputBox": True}})
     yield
     await lsp_client.shutdown_session()
 
@@ -156,25 +168,33 @@ def _args(
 
 
 async def _generate(client: LanguageClient, arg: dict[str, Any], **params: Any) -> Any:
-    return await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="loomline.generate", arguments=[arg], **params)
+    return await _command(client, "loomline.generate", [arg], **params)
+
+
+async def _command(
+    client: LanguageClient, command: str, arguments: list[Any], **params: Any
+) -> Any:
+    """A command's result (commands answer with JSON objects: Any, never None here)."""
+    result: Any = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command, arguments=arguments, **params)
     )
+    assert result is not None
+    return result
 
 
 async def _server_view(client: LanguageClient, uri: str) -> str:
     """The server's copy of the document, read back through the transparency command."""
     text = client.docs.texts[uri]  # type: ignore[attr-defined]
     lines = text.split("\n")
-    shown = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(
-            command="loomline.showContext",
-            arguments=[
-                {
-                    "textDocument": {"uri": uri},
-                    "position": {"line": len(lines) - 1, "character": len(lines[-1])},
-                }
-            ],
-        )
+    shown = await _command(
+        client,
+        "loomline.showContext",
+        [
+            {
+                "textDocument": {"uri": uri},
+                "position": {"line": len(lines) - 1, "character": len(lines[-1])},
+            }
+        ],
     )
     return str(shown["prompt"])
 
@@ -202,7 +222,7 @@ async def test_generate_streams_lines_into_the_document(client: LanguageClient):
     ast.parse(docs.texts[uri])
     await _consistent(client, uri)
     # Cancellable progress from begin to end.
-    reports = [r for rs in client.progress_reports.values() for r in rs]
+    reports: list[Any] = [r for rs in client.progress_reports.values() for r in rs]
     begins = [r for r in reports if isinstance(r, types.WorkDoneProgressBegin)]
     assert begins and begins[-1].cancellable
     assert isinstance(reports[-1], types.WorkDoneProgressEnd)
@@ -277,13 +297,9 @@ async def test_bad_inputs_answer_with_an_error_not_a_crash(client: LanguageClien
     assert missing["applied"] is False and "not open" in missing["error"]
     empty = await _generate(client, _args(uri, "   ", line=0))
     assert empty["applied"] is False and "instruction" in empty["error"]
-    nothing = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="loomline.generate", arguments=[])
-    )
+    nothing = await _command(client, "loomline.generate", [])
     assert nothing["applied"] is False
-    junk = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="loomline.generate", arguments=["junk"])
-    )
+    junk = await _command(client, "loomline.generate", ["junk"])
     assert junk["applied"] is False
     client.docs.refuse = True  # type: ignore[attr-defined]
     refused = await _generate(client, _args(uri, "add", line=1))
@@ -292,6 +308,96 @@ async def test_bad_inputs_answer_with_an_error_not_a_crash(client: LanguageClien
     assert client.docs.texts[uri] == "x = 1\n"  # type: ignore[attr-defined]
     good = await _generate(client, _args(uri, "add", line=1))
     assert good["applied"]
+
+
+ACTIONS_SOURCE = """import os
+
+# TODO: read the config file into a dict
+
+
+def parse(line: str) -> dict:
+    \"\"\"Split a header line into fields.\"\"\"
+
+
+def done():
+    return 1
+"""
+
+
+async def _code_actions(client: LanguageClient, uri: str, rng: types.Range) -> list[Any]:
+    """Raw code actions: lsprotocol reads any object with a "command" key as a Command."""
+    msg_id = f"actions-{rng.start.line}-{rng.end.line}-{id(rng)}"
+    future = client.protocol.send_request(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=rng,
+            context=types.CodeActionContext(diagnostics=[]),
+        ),
+        msg_id=msg_id,
+    )
+    client.protocol._result_types[msg_id] = None
+    return list(await asyncio.wrap_future(future) or [])
+
+
+def _range(line: int, character: int, end_line: int | None = None, end: int | None = None):
+    return types.Range(
+        start=types.Position(line=line, character=character),
+        end=types.Position(
+            line=line if end_line is None else end_line, character=character if end is None else end
+        ),
+    )
+
+
+async def test_code_actions_and_running_one(client: LanguageClient):
+    await _ready(client)
+    uri = f"{ROOT}/actions.py"
+    client.docs.open(uri, ACTIONS_SOURCE)  # type: ignore[attr-defined]
+    comment = await _code_actions(client, uri, _range(2, 3))
+    assert [a["title"] for a in comment] == ["Loomline: Generate code from this comment"]
+    assert comment[0]["kind"] == "refactor.rewrite"
+    assert comment[0]["command"]["arguments"] == [
+        {
+            "textDocument": {"uri": uri},
+            "position": {"line": 2, "character": 40},
+            "instruction": "read the config file into a dict",
+        }
+    ]
+    stub = await _code_actions(client, uri, _range(5, 0))
+    assert [a["title"] for a in stub] == ["Loomline: Implement this function"]
+    assert stub[0]["command"]["arguments"][0]["position"] == {"line": 6, "character": 42}
+    selected = await _code_actions(client, uri, _range(9, 0, 11, 0))
+    assert [a["title"] for a in selected] == ["Loomline: Rewrite selection…"]
+    rewrite = selected[0]["command"]
+    assert rewrite["command"] == "loomline.rewriteSelection"
+    assert rewrite["arguments"][0]["instruction"] == "Improve this code"
+    assert await _code_actions(client, uri, _range(0, 0)) == []  # nothing to offer
+    # Run the comment's action as an editor would.
+    result = await _command(
+        client, comment[0]["command"]["command"], comment[0]["command"]["arguments"]
+    )
+    assert result["applied"]
+    text = client.docs.texts[uri]  # type: ignore[attr-defined]
+    assert "# TODO: read the config file into a dict\ndef add(a, b):\n" in text
+    ast.parse(text)
+
+
+async def test_rewrite_action_leaves_the_instruction_to_a_client_that_asks(
+    asking_client: LanguageClient,
+):
+    client = asking_client
+    await _ready(client)
+    uri = f"{ROOT}/asking.py"
+    client.docs.open(uri, ACTIONS_SOURCE)  # type: ignore[attr-defined]
+    selected = await _code_actions(client, uri, _range(9, 0, 11, 0))
+    argument = selected[0]["command"]["arguments"][0]
+    assert "instruction" not in argument and argument["range"]["end"] == {
+        "line": 11,
+        "character": 0,
+    }
+    # Run without one, it uses the default instruction.
+    result = await _command(client, "loomline.rewriteSelection", [argument])
+    assert result["applied"]
 
 
 def _slow_script(lines: int = 60, delay_ms: int = 25) -> dict[str, Any]:
@@ -319,7 +425,7 @@ async def test_progress_cancel_stops_and_keeps_the_document_consistent(client: L
     assert result["text"] and text == "import os\n" + result["text"] + "\nprint(1)\n"
     assert "return v0" not in text  # it stopped early
     await _consistent(client, uri)
-    ends = [
+    ends: list[Any] = [
         r for r in client.progress_reports["gen-cancel"] if isinstance(r, types.WorkDoneProgressEnd)
     ]
     assert ends and "stopped" in (ends[-1].message or "")
@@ -423,7 +529,5 @@ async def test_real_model_cancel_leaves_a_consistent_document(model_client: Lang
     body = client.docs.texts[uri]  # type: ignore[attr-defined]
     assert body == text[:-1] + result["text"] + "\n"
     await _consistent(client, uri)
-    stats = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="loomline.stats", arguments=[])
-    )
+    stats = await _command(client, "loomline.stats", [])
     assert stats["state"] == "ready"

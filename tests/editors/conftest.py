@@ -1,0 +1,110 @@
+"""Real editors, headless, against ``loomline lsp``: Neovim 0.11, Emacs 28 + eglot, Vim 9 + ALE.
+
+Each test writes a small project into a temporary directory, starts the editor with a script
+and a timeout, and reads back what the editor saw (a JSON file, or the tmux screen).
+A missing editor skips the test on a developer's machine and fails it in CI ($CI set):
+``.ci/setup.d/30-editors.sh`` installs them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+FAKE = {"backend": "fake", "fake": {"response": "urn 42", "chunkDelayMs": 1}}
+GENERATED = "```python\ndef add(a, b):\n    return a + b\n```"
+# The real model, kept quick: few tokens, and no context engine work.
+MODEL = {"completion": {"maxTokens": 24, "singleLineMaxTokens": 24}}
+
+
+def loomline_command() -> list[str]:
+    """``loomline lsp`` from the environment the tests run in (the repository's .venv);
+    $LOOMLINE_EDITOR_SERVER (a command line) overrides it."""
+    override = os.environ.get("LOOMLINE_EDITOR_SERVER")
+    if override:
+        return shlex.split(override)
+    script = Path(sys.executable).parent / "loomline"
+    if script.exists():
+        return [str(script), "lsp"]
+    found = shutil.which("loomline")
+    return [found, "lsp"] if found else [sys.executable, "-m", "loomline.server.cli", "lsp"]
+
+
+def find_editor(name: str) -> str:
+    """The editor's binary; skips without it, unless in CI, where it fails."""
+    candidates = [Path(sys.executable).parent / name] if name == "nvim" else []
+    for candidate in candidates:
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed (run .ci/setup.d/30-editors.sh)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def require_path(path: str, what: str) -> None:
+    if not Path(path).exists():
+        message = f"{what} is not installed at {path} (run .ci/setup.d/30-editors.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def project(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A small project (with a .git marker, the root editors look for)."""
+    (tmp_path / ".git").mkdir(exist_ok=True)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def run_editor(
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float,
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **env, "LOOMLINE_CACHE": os.environ.get("LOOMLINE_CACHE", "")}
+    if not full_env["LOOMLINE_CACHE"]:
+        del full_env["LOOMLINE_CACHE"]
+    try:
+        return subprocess.run(
+            command,
+            cwd=cwd,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as error:
+        out = (error.stdout or b"").decode() if isinstance(error.stdout, bytes) else error.stdout
+        err = (error.stderr or b"").decode() if isinstance(error.stderr, bytes) else error.stderr
+        pytest.fail(f"{command[0]} timed out after {timeout}s\nstdout:\n{out}\nstderr:\n{err}")
+
+
+def read_results(path: Path, proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    if not path.exists():
+        pytest.fail(
+            f"the editor wrote no results (exit {proc.returncode})\n"
+            f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+        )
+    results: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if results.get("error"):
+        pytest.fail(
+            f"editor script failed: {results['error']}\nresults: {results}\n"
+            f"stderr:\n{proc.stderr[-4000:]}"
+        )
+    return results

@@ -1,0 +1,167 @@
+-- Drives Neovim 0.11 against loomline: run as `nvim --headless --clean -n -l nvim_test.lua`.
+-- $LOOMLINE_SPEC (JSON): {server: [cmd...], settings: {...}, file, out, steps: [...], ...}.
+-- Writes what it saw to spec.out as JSON; {error = ...} when a step failed.
+local spec = vim.json.decode(os.getenv('LOOMLINE_SPEC'))
+local results = { steps = {} }
+local timeout = spec.timeout_ms or 60000
+
+local function write()
+  local f = assert(io.open(spec.out, 'w'))
+  f:write(vim.json.encode(results))
+  f:close()
+end
+
+local function lines()
+  return vim.api.nvim_buf_get_lines(0, 0, -1, false)
+end
+
+local function wait(what, predicate, ms)
+  if not vim.wait(ms or timeout, predicate, 20) then
+    error('timed out waiting for ' .. what)
+  end
+end
+
+-- The configuration a user writes (nvim_config.lua, shown in README-editors.md), plus a
+-- status handler for the test.
+local state = { ready = false, status = nil }
+vim.g.loomline_cmd = spec.server
+vim.g.loomline_settings = spec.settings
+dofile(spec.config)
+vim.lsp.config('loomline', {
+  handlers = {
+    ['loomline/status'] = function(_, result)
+      state.status = result
+      if result.state == 'ready' then state.ready = true end
+    end,
+  },
+})
+
+local client
+local steps = {}
+
+function steps.popup()
+  -- Insert mode at the end of the line, ask vim.lsp.completion, take the first item (<Esc>
+  -- accepts the inserted item; a snippet item is expanded on CompleteDone).
+  local p = spec.popup
+  vim.api.nvim_win_set_cursor(0, { p.line + 1, 0 })
+  _G.loomline_items = nil
+  function _G.loomline_wait_items()
+    vim.wait(timeout, function()
+      local info = vim.fn.complete_info({ 'items' })
+      if #info.items > 0 then
+        _G.loomline_items = info.items
+        return true
+      end
+      return false
+    end, 20)
+  end
+  vim.api.nvim_feedkeys(vim.keycode(
+    'A<Cmd>lua vim.lsp.completion.get()<CR><Cmd>lua _G.loomline_wait_items()<CR><Esc>'), 'x', false)
+  local items = {}
+  for _, item in ipairs(_G.loomline_items or {}) do
+    local lsp_item = vim.tbl_get(item, 'user_data', 'nvim', 'lsp', 'completion_item') or {}
+    table.insert(items, {
+      word = item.word,
+      abbr = item.abbr,
+      label = lsp_item.label,
+      newText = vim.tbl_get(lsp_item, 'textEdit', 'newText'),
+      insertTextFormat = lsp_item.insertTextFormat,
+    })
+  end
+  wait('the accepted item', function() return #items == 0 or lines()[p.line + 1] ~= p.before end, 3000)
+  return { items = items, line = lines()[p.line + 1] }
+end
+
+function steps.inline()
+  local p = spec.inline
+  local response = client:request_sync('textDocument/inlineCompletion', {
+    textDocument = { uri = vim.uri_from_bufnr(0) },
+    position = { line = p.line, character = p.character },
+    context = { triggerKind = 1 },
+  }, timeout, 0)
+  assert(response and not response.err, 'inline completion failed: ' .. vim.inspect(response))
+  local texts = {}
+  for _, item in ipairs((response.result or {}).items or {}) do
+    table.insert(texts, item.insertText)
+  end
+  return { items = texts }
+end
+
+function steps.generate()
+  local g = spec.generate
+  local response = client:request_sync('workspace/executeCommand', {
+    command = 'loomline.generate',
+    arguments = { {
+      textDocument = { uri = vim.uri_from_bufnr(0) },
+      position = { line = g.line, character = g.character },
+      instruction = g.instruction,
+    } },
+  }, timeout, 0)
+  assert(response and not response.err, 'generate failed: ' .. vim.inspect(response))
+  return { result = response.result, lines = lines() }
+end
+
+function steps.code_action()
+  -- What a user does: vim.lsp.buf.code_action on the comment line, applying our action.
+  local c = spec.code_action
+  vim.api.nvim_win_set_cursor(0, { c.line + 1, 0 })
+  local before = table.concat(lines(), '\n')
+  local titles = {}
+  local response = client:request_sync('textDocument/codeAction', {
+    textDocument = { uri = vim.uri_from_bufnr(0) },
+    range = { start = { line = c.line, character = 0 }, ['end'] = { line = c.line, character = 0 } },
+    context = { diagnostics = {} },
+  }, timeout, 0)
+  for _, action in ipairs((response and response.result) or {}) do
+    table.insert(titles, action.title)
+  end
+  vim.lsp.buf.code_action({
+    apply = true,
+    filter = function(action) return action.title == c.title end,
+  })
+  wait('the code action edit', function() return table.concat(lines(), '\n') ~= before end, 20000)
+  vim.wait(300) -- the last edits of the stream
+  return { titles = titles, lines = lines() }
+end
+
+-- The keymaps of nvim_config.lua, as a user presses them.
+function steps.inline_keymap()
+  local k = spec.inline_keymap
+  vim.api.nvim_win_set_cursor(0, { k.line + 1, 0 })
+  local before = lines()[k.line + 1]
+  vim.api.nvim_feedkeys(vim.keycode('A<C-l><Esc>'), 'x', false)
+  wait('the inline completion', function() return lines()[k.line + 1] ~= before end, 20000)
+  return { line = lines()[k.line + 1] }
+end
+
+function steps.generate_keymap()
+  local g = spec.generate_keymap
+  vim.ui.input = function(_, on_confirm) on_confirm(g.instruction) end
+  vim.api.nvim_win_set_cursor(0, { g.line + 1, 0 })
+  local before = table.concat(lines(), '\n')
+  vim.api.nvim_feedkeys(vim.keycode('<Esc>\\lg'), 'x', false)
+  wait('the generated code', function() return table.concat(lines(), '\n') ~= before end, 20000)
+  vim.wait(500) -- the last edits of the stream
+  return { lines = lines() }
+end
+
+local ok, err = xpcall(function()
+  vim.cmd('edit ' .. vim.fn.fnameescape(spec.file))
+  wait('the client to attach', function()
+    client = vim.lsp.get_clients({ bufnr = 0, name = 'loomline' })[1]
+    return client ~= nil
+  end)
+  wait('the engine to be ready', function() return state.ready end)
+  for _, name in ipairs(spec.steps) do
+    local started = vim.uv.hrtime()
+    results.steps[name] = steps[name]()
+    results.steps[name].ms = (vim.uv.hrtime() - started) / 1e6
+    write()
+  end
+end, debug.traceback)
+if not ok then
+  results.error = tostring(err)
+  results.status = state.status
+end
+write()
+vim.cmd('qa!')

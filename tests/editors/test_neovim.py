@@ -1,0 +1,141 @@
+"""Neovim 0.11 (``nvim --headless --clean -n -l``) with the built-in LSP client."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.editors.conftest import (
+    FAKE,
+    GENERATED,
+    HERE,
+    MODEL,
+    find_editor,
+    loomline_command,
+    project,
+    read_results,
+    run_editor,
+)
+
+pytestmark = pytest.mark.editor
+
+SOURCE = """import os
+
+
+def answer():
+    ret
+
+# TODO: add two numbers a and b
+
+
+def main():
+    print(answer())
+"""
+
+
+def _run(
+    tmp_path: Path, settings: dict[str, Any], steps: list[str], timeout: float, **extra: Any
+) -> dict[str, Any]:
+    nvim = find_editor("nvim")
+    root = project(tmp_path, {"demo.py": SOURCE})
+    out = tmp_path / "results.json"
+    spec = {
+        "server": loomline_command(),
+        "config": str(HERE / "nvim_config.lua"),
+        "settings": settings,
+        "file": str(root / "demo.py"),
+        "out": str(out),
+        "steps": steps,
+        "timeout_ms": int(timeout * 1000) - 5000,
+        **extra,
+    }
+    proc = run_editor(
+        [nvim, "--headless", "--clean", "-n", "-l", str(HERE / "nvim_test.lua")],
+        cwd=root,
+        env={"LOOMLINE_SPEC": json.dumps(spec)},
+        timeout=timeout,
+    )
+    return read_results(out, proc)
+
+
+POPUP = {"line": 4, "before": "    ret"}
+
+
+@pytest.mark.timeout(90)
+def test_neovim_inline_generate_and_code_action(tmp_path: Path):
+    settings = {**FAKE, "fake": {"response": GENERATED, "chunkDelayMs": 1}}
+    results = _run(
+        tmp_path,
+        settings,
+        ["inline", "generate", "code_action"],
+        timeout=60,
+        inline={"line": 4, "character": 7},
+        generate={"line": 11, "character": 0, "instruction": "add two numbers"},
+        code_action={"line": 6, "title": "Loomline: Generate code from this comment"},
+    )
+    steps = results["steps"]
+    inline = steps["inline"]["items"]  # the fake answers the same to everything
+    assert len(inline) == 1 and inline[0] and GENERATED.startswith(inline[0])
+    generated = steps["generate"]
+    assert generated["result"]["applied"] is True
+    assert generated["lines"][11:13] == ["def add(a, b):", "    return a + b"]
+    action = steps["code_action"]
+    assert "Loomline: Generate code from this comment" in action["titles"]
+    # Below the comment, and the earlier generated code still in place further down.
+    assert action["lines"][6:9] == [
+        "# TODO: add two numbers a and b",
+        "def add(a, b):",
+        "    return a + b",
+    ]
+    ast.parse("\n".join(action["lines"]).replace("    ret\n", "    return\n"))
+
+
+@pytest.mark.timeout(90)
+def test_neovim_readme_keymaps(tmp_path: Path):
+    """The keymaps of nvim_config.lua (the README's configuration), pressed."""
+    results = _run(
+        tmp_path,
+        FAKE,
+        ["inline_keymap", "generate_keymap"],
+        timeout=60,
+        inline_keymap={"line": 4},
+        generate_keymap={"line": 7, "instruction": "return the answer"},
+    )
+    steps = results["steps"]
+    assert steps["inline_keymap"]["line"] == "    return 42"
+    assert steps["generate_keymap"]["lines"][7] == "urn 42"  # what the fake writes
+
+
+@pytest.mark.timeout(90)
+def test_neovim_completion_popup_accepts_the_whole_suggestion(tmp_path: Path):
+    results = _run(tmp_path, FAKE, ["popup"], timeout=60, popup=POPUP)
+    popup = results["steps"]["popup"]
+    assert popup["items"], "no completion items in the popup"
+    assert popup["items"][0]["label"] == "return 42"
+    assert popup["line"] == "    return 42"
+
+
+@pytest.mark.model
+@pytest.mark.timeout(120)
+def test_neovim_with_the_real_model(tmp_path: Path, model_dir: Path):
+    results = _run(
+        tmp_path,
+        MODEL,
+        ["popup", "inline"],
+        timeout=110,
+        popup=POPUP,
+        inline={"line": 4, "character": 7},
+    )
+    steps = results["steps"]
+    popup = steps["popup"]
+    assert popup["items"], "the real model gave no completion item"
+    label = popup["items"][0]["label"]
+    assert label
+    assert label.startswith("ret"), label
+    assert popup["line"].startswith("    " + label.rstrip("…"))  # the whole suggestion
+    inline = steps["inline"]["items"]
+    assert inline and inline[0].strip(), "the real model gave no inline completion"
