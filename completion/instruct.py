@@ -198,7 +198,10 @@ def _stub_at(lines: Sequence[str]) -> str | None:
         return None
     if len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef | ast.AsyncFunctionDef):
         return None
-    body = tree.body[0].body[:-1]
+    function_body = tree.body[0].body
+    if not isinstance(function_body[-1], ast.Pass):
+        return None  # the added `pass` landed in a nested block: the function has a body
+    body = function_body[:-1]
     docstring_only = all(
         isinstance(node, ast.Expr)
         and isinstance(node.value, ast.Constant)

@@ -85,6 +85,10 @@ def process(
     finished = finished or final
     text = fix_doubled_indent(text, info)
     lines = text.split("\n")
+    # An instruct model may fall into chat mode and open a Markdown fence: code ends there.
+    fence = next((i for i, line in enumerate(lines) if line.lstrip().startswith("```")), None)
+    if fence is not None:
+        lines, finished = lines[:fence], True
     complete = len(lines) - 1  # the last line may still grow
 
     if not info.multiline:

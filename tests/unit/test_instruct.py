@@ -362,3 +362,18 @@ def test_word_start():
     assert word_start("    self.val", 12) == 9
     assert word_start("x", 0) == 0
     assert word_start("a_b1", 4) == 0
+
+
+def test_a_finished_function_is_not_a_stub():
+    from loomline.completion.instruct import _stub_at
+
+    finished = [
+        "def fibonacci(n):",
+        '    """Return the n-th Fibonacci number."""',
+        "    if n < 2:",
+        "        return n",
+        "    else:",
+        "        return fibonacci(n - 1) + fibonacci(n - 2)",
+    ]
+    assert _stub_at(finished) is None
+    assert _stub_at(finished[:2]) is not None

@@ -77,6 +77,18 @@ CASES = [
         id="repeated-lines-are-cut",
     ),
     pytest.param(
+        "def f():\n    █\n\ndef main():\n    f()\n",
+        "```\n\nThis function does nothing.",
+        "",
+        id="a-markdown-fence-is-not-code",
+    ),
+    pytest.param(
+        "def f():\n    █\n",
+        "return 1\n```\nExplanation",
+        "return 1",
+        id="code-ends-at-a-fence",
+    ),
+    pytest.param(
         "function f() {\n  █\n}\n",
         "return 1;\n}\n\nfunction g() {",
         "return 1;",
