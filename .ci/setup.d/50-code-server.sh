@@ -7,6 +7,7 @@
 #   - the extension's npm dependencies (npm ci) and its packaged .vsix
 # Run from the repository root. Re-runs skip what is already there.
 # Cache: $LOOMLINE_CI_CACHE (default ~/.cache/loomline-ci). Prints a line per step.
+# LOOMLINE_SETUP_TOOLS_ONLY=1: only the browser, Node 24 and code-server (not the extension).
 set -euo pipefail
 
 NODE_VERSION=24.21.0
@@ -94,7 +95,12 @@ else
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
   echo "$LOCK_SUM" > node_modules/.loomline-lock
 fi
-say "npm run package (esbuild bundle + vsce package)"
-npm run --silent package >/dev/null
-say "built $(ls -1 "$EXT_DIR"/*.vsix | head -n1)"
+VSIX="$EXT_DIR/loomline.vsix"
+if [ -f "$VSIX" ] && [ -z "$(find src package.json package-lock.json README.md esbuild.mjs tsconfig.json images -newer "$VSIX" -print -quit 2>/dev/null)" ]; then
+  say "loomline.vsix is newer than its sources: not rebuilt"
+else
+  say "npm run package (tsc lint + esbuild bundle + vsce package)"
+  npm run --silent package >/dev/null
+  say "built $VSIX"
+fi
 say "done"

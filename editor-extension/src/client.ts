@@ -31,6 +31,14 @@ import { StatusModel, parseServerStatus } from "./status";
 export const STATUS_NOTIFICATION = "loomline/status";
 export const EVENT_NOTIFICATION = "loomline/event";
 
+/** A LanguageClient that leaves the "could not start" notification to us (ours says how to fix it). */
+class LoomlineLanguageClient extends LanguageClient {
+  override error(message: string, data?: unknown, showNotification: boolean | "force" = true): void {
+    const ours = /couldn't create connection to server/.test(message);
+    super.error(message, data, ours ? false : showNotification);
+  }
+}
+
 export function loomlineConfig(): (key: string) => unknown {
   const cfg = vscode.workspace.getConfiguration("loomline");
   return (key) => cfg.get(key);
@@ -74,6 +82,7 @@ export class LoomlineClient implements vscode.Disposable {
       options: { env: { ...process.env, ...launch.env }, cwd: folder },
     };
     const clientOptions: LanguageClientOptions = {
+      // Files and unsaved new files; not virtual documents such as the context report.
       documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
       initializationOptions: toServerSettings(get),
       outputChannel: this.output,
@@ -91,7 +100,7 @@ export class LoomlineClient implements vscode.Disposable {
     };
     this.output.info(`Starting the server: ${describeLaunch(launch)}`);
     this.status.starting();
-    const client = new LanguageClient("loomline", "Loomline", serverOptions, clientOptions);
+    const client = new LoomlineLanguageClient("loomline", "Loomline", serverOptions, clientOptions);
     this.client = client;
     this.sessionDisposables.push(
       client.onNotification(STATUS_NOTIFICATION, (params: unknown) => {

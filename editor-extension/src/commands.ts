@@ -4,7 +4,8 @@ import * as vscode from "vscode";
 import { LoomlineClient } from "./client";
 import { withLanguageDisabled } from "./config";
 import { ShowContextFeature } from "./contextView";
-import { CompletionEventTracker } from "./events";
+import type { Middleware } from "vscode-languageclient/node";
+import { ACCEPT_COMMAND, CompletionEventTracker } from "./events";
 import { GenerateCodeFeature } from "./generate";
 import { SelectModelFeature } from "./modelPicker";
 
@@ -87,6 +88,16 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
  * it is registered here for the lifetime of the client session.
  */
 export function registerAcceptCommand(serverCommands: readonly string[], tracker: CompletionEventTracker): vscode.Disposable[] {
-  if (serverCommands.includes("loomline.accept")) return [];
-  return [vscode.commands.registerCommand("loomline.accept", (id: unknown) => typeof id === "string" && tracker.accepted(id))];
+  if (serverCommands.includes(ACCEPT_COMMAND)) return [];
+  return [vscode.commands.registerCommand(ACCEPT_COMMAND, (id: unknown) => typeof id === "string" && tracker.accepted(id))];
+}
+
+/** When the server owns `loomline.accept` it records the accept itself: only stop tracking. */
+export function acceptCommandMiddleware(tracker: CompletionEventTracker): Pick<Middleware, "executeCommand"> {
+  return {
+    executeCommand: async (command, args, next) => {
+      if (command === ACCEPT_COMMAND && typeof args[0] === "string") tracker.accepted(args[0], true);
+      return next(command, args);
+    },
+  };
 }

@@ -104,14 +104,17 @@ export class CompletionEventTracker {
     };
   }
 
-  /** The item's accept command ran (Tab): a full accept. */
-  accepted(completionId: string): void {
+  /**
+   * The item's accept command ran (Tab): a full accept. `recordedByServer`: the server ran the
+   * command itself (it advertises `loomline.accept`) and has recorded it, so no event is sent.
+   */
+  accepted(completionId: string, recordedByServer = false): void {
     const p = this.pending;
     if (p && p.completionId === completionId) {
       p.ending?.cancel();
       this.pending = undefined;
     }
-    this.report({ type: "accept", completionId });
+    this.report({ type: "accept", completionId }, !recordedByServer);
   }
 
   /** Escape (or another explicit dismissal) while a suggestion is shown. */
@@ -149,6 +152,13 @@ export class CompletionEventTracker {
     this.endNow();
   }
 
+  /** A new server session: its ids may repeat the old one's, and what was shown is gone. */
+  reset(): void {
+    this.pending?.ending?.cancel();
+    this.pending = undefined;
+    this.reported.clear();
+  }
+
   /** The id still being watched, if any (for tests and logs). */
   get current(): string | undefined {
     return this.pending?.completionId;
@@ -181,13 +191,13 @@ export class CompletionEventTracker {
     }
   }
 
-  private report(event: LoomlineEvent): void {
+  private report(event: LoomlineEvent, send = true): void {
     if (this.reported.has(event.completionId)) return;
     this.reported.add(event.completionId);
     if (this.reported.size > 1000) {
       const oldest = this.reported.values().next().value;
       if (oldest !== undefined) this.reported.delete(oldest);
     }
-    this.send(event);
+    if (send) this.send(event);
   }
 }

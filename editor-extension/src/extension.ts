@@ -2,11 +2,11 @@
 
 import * as vscode from "vscode";
 import { LoomlineClient, loomlineConfig } from "./client";
-import { registerAcceptCommand, registerCommands } from "./commands";
+import { acceptCommandMiddleware, registerAcceptCommand, registerCommands } from "./commands";
 import { ClientSettings, toClientSettings } from "./config";
 import { ConfigSync } from "./configSync";
 import { ShowContextFeature } from "./contextView";
-import { ACCEPT_COMMAND, CompletionEventTracker } from "./events";
+import { CompletionEventTracker } from "./events";
 import { EditorWatcher } from "./editorWatcher";
 import { GenerateCodeFeature } from "./generate";
 import { inlineCompletionMiddleware } from "./inlineCompletion";
@@ -17,7 +17,7 @@ import { StatusBar } from "./statusBar";
 let client: LoomlineClient | undefined;
 let tracker: CompletionEventTracker | undefined;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("Loomline", { log: true });
   let settings: ClientSettings = toClientSettings(loomlineConfig());
   const currentSettings = () => settings;
@@ -30,18 +30,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   client = new LoomlineClient(
     output,
     status,
-    {
-      ...inlineCompletionMiddleware(currentSettings, status, events),
-      executeCommand: async (command, args, next) => {
-        if (command === ACCEPT_COMMAND && typeof args[0] === "string") events.accepted(args[0]);
-        return next(command, args);
-      },
+    { ...inlineCompletionMiddleware(currentSettings, status, events), ...acceptCommandMiddleware(events) },
+    (lc) => {
+      events.reset();
+      return registerAcceptCommand(lc.initializeResult?.capabilities.executeCommandProvider?.commands ?? [], events);
     },
-    (lc) => registerAcceptCommand(lc.initializeResult?.capabilities.executeCommandProvider?.commands ?? [], events),
   );
 
+  const showContext = new ShowContextFeature(client);
   context.subscriptions.push(
     output,
+    showContext,
     statusBar,
     client,
     new EditorWatcher(events),
@@ -54,12 +53,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       output,
       tracker: events,
       generate: new GenerateCodeFeature(client, output),
-      showContext: new ShowContextFeature(client),
+      showContext,
       selectModel: new SelectModelFeature(),
     }),
   );
 
-  await client.start();
+  // Not awaited: activation finishes at once; the status bar follows the start.
+  void client.start();
 }
 
 export async function deactivate(): Promise<void> {

@@ -67,7 +67,7 @@ export class GenerateCodeFeature {
           const increment =
             typeof value.percentage === "number" ? Math.max(0, value.percentage - reported) : undefined;
           if (typeof value.percentage === "number") reported = Math.max(reported, value.percentage);
-          progress.report({ message: value.message ?? "Generating code…", increment });
+          progress.report({ message: value.message ? `Generating code… ${value.message}` : "Generating code…", increment });
         });
         try {
           const result = await this.client.executeServerCommand<GenerateResult | null>(
@@ -81,7 +81,8 @@ export class GenerateCodeFeature {
             return undefined;
           }
           if (!result?.applied) {
-            void vscode.window.showWarningMessage("Loomline: the model produced no code for this instruction.");
+            // The server says why in its own message; a brief note here avoids a second toast.
+            vscode.window.setStatusBarMessage("$(info) Loomline: no code was generated", 8000);
           }
           this.output.info(`Generated ${result?.text.length ?? 0} characters (applied: ${result?.applied ?? false}).`);
           return result ?? undefined;

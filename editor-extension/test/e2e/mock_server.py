@@ -48,9 +48,12 @@ def did_change_configuration(ls: LanguageServer, params: types.DidChangeConfigur
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
 async def inline_completion(ls: LanguageServer, params: types.InlineCompletionParams):
+    print(f"inlineCompletion at {params.position}", file=sys.stderr, flush=True)
     status(ls, "thinking")
-    await asyncio.sleep(0.1)
-    status(ls, "ready")
+    try:
+        await asyncio.sleep(0.1)
+    finally:  # also when the client cancels the request
+        status(ls, "ready")
     cid = f"mock-{next(ids)}"
     return types.InlineCompletionList(items=[types.InlineCompletionItem(
         insert_text="return 42  # loomline-mock",
@@ -65,8 +68,7 @@ def on_event(ls: LanguageServer, params) -> None:
 
 
 @server.command("loomline.generate")
-async def generate(ls: LanguageServer, args):
-    arg = args[0]
+async def generate(ls: LanguageServer, arg: dict):
     uri = arg["textDocument"]["uri"] if isinstance(arg, dict) else arg.textDocument.uri
     pos = arg["position"] if isinstance(arg, dict) else arg.position
     line, ch = (pos["line"], pos["character"]) if isinstance(pos, dict) else (pos.line, pos.character)
@@ -81,7 +83,7 @@ async def generate(ls: LanguageServer, args):
 
 
 @server.command("loomline.showContext")
-def show_context(ls: LanguageServer, args):
+def show_context(ls: LanguageServer, arg: dict):
     return {"prompt": "<|fim_prefix|>...<|fim_suffix|>...<|fim_middle|>", "template": "qwen", "promptTokens": 12,
             "pieces": [{"source": "util.py", "reason": "mock", "kind": "definition", "text": "def f(): pass", "tokens": 5}]}
 

@@ -111,6 +111,31 @@ test("edits in other documents are ignored; flush ends what is shown", () => {
   assert.deepEqual(sent, [{ type: "dismiss", completionId: "o1" }]);
 });
 
+test("an accept the server recorded itself is not sent again, and ends tracking", () => {
+  const { sent, clock, tracker } = setup();
+  tracker.shown({ completionId: "r1", uri: URI, position: at(0, 0), remainingText: "abc" });
+  tracker.documentChanged({ uri: URI, start: at(0, 0), rangeLength: 0, text: "abc" });
+  tracker.accepted("r1", true);
+  clock.run();
+  tracker.flush();
+  assert.deepEqual(sent, []);
+  assert.equal(tracker.current, undefined);
+});
+
+test("after a server restart, repeated ids are tracked again", () => {
+  const { sent, tracker } = setup();
+  const c = { completionId: "mock-1", uri: URI, position: at(0, 0), remainingText: "abc" };
+  tracker.shown(c);
+  tracker.flush();
+  tracker.shown(c);
+  assert.equal(tracker.current, undefined);
+  tracker.reset();
+  tracker.shown(c);
+  assert.equal(tracker.current, "mock-1");
+  tracker.flush();
+  assert.deepEqual(sent.map((e) => e.type), ["dismiss", "dismiss"]);
+});
+
 test("helpers", () => {
   assert.equal(completionIdOf({ command: "loomline.accept", arguments: ["id-1"] }), "id-1");
   assert.equal(completionIdOf({ command: "other", arguments: ["id-1"] }), undefined);
