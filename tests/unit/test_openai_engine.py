@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
+
 from loomline.completion.engines.base import (
     Engine,
     EngineState,
@@ -320,6 +322,7 @@ async def test_closing_the_stream_closes_the_connection(server: FakeOpenAI,
     await asyncio.wait_for(server.disconnected.wait(), 2)
     assert time.perf_counter() - closed_at < 1
     assert stats.finish_reason == "cancelled"
+    assert stats.generated_tokens == 2  # counted, as no usage arrives for a cancelled request
     assert engine.replicas.replicas[0].in_flight == 0
 
 
@@ -662,3 +665,68 @@ async def test_engine_satisfies_the_protocol(engine: OpenAICompletionsEngine) ->
     assert isinstance(engine, Engine)
     assert isinstance(create(Settings()), OpenAICompletionsEngine)
     assert engine.state is EngineState.STARTING
+
+
+# ---- more than four stop strings ----------------------------------------------------------
+async def test_stops_beyond_four_are_applied_locally_across_chunks(
+        server: FakeOpenAI, engine: OpenAICompletionsEngine) -> None:
+    async def long_answer(srv: FakeOpenAI, req: FakeRequest, w: asyncio.StreamWriter) -> bool:
+        events = [choice_event(t) for t in ("x = 1", "\nde", "f g():", " pass")]
+        await send_events(w, events + [choice_event(f" t{i}") for i in range(200)], delay=0.02)
+        return True
+
+    server.script = long_answer
+    stats = GenerationStats()
+    stops = ("<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|im_end|>", "\ndef ", "\nclass ")
+    text = await collect(engine, request(stop=stops), stats)
+    assert text == "x = 1"
+    assert stats.finish_reason == "stop"
+    assert server.completions[0].json()["stop"] == list(stops[:4])
+    await asyncio.wait_for(server.disconnected.wait(), 2)  # the rest was aborted
+
+
+async def test_local_stop_held_back_text_is_flushed_at_the_end(
+        server: FakeOpenAI, engine: OpenAICompletionsEngine) -> None:
+    async def ends_in_prefix(srv: FakeOpenAI, req: FakeRequest, w: asyncio.StreamWriter) -> bool:
+        await send_events(w, [choice_event("a\n"), choice_event("de", finish="length")])
+        return True
+
+    server.script = ends_in_prefix
+    stats = GenerationStats()
+    text = await collect(engine, request(stop=("1", "2", "3", "4", "\ndef ")), stats)
+    assert text == "a\nde" and stats.finish_reason == "length"
+
+
+async def test_candidates_cut_at_local_stops(server: FakeOpenAI,
+                                             engine: OpenAICompletionsEngine) -> None:
+    async def two(srv: FakeOpenAI, req: FakeRequest, w: asyncio.StreamWriter) -> bool:
+        await send_events(w, [choice_event("a\nclass X", 0, finish="length"),
+                              choice_event("b", 1, finish="stop")])
+        return True
+
+    server.script = two
+    got = await engine.candidates(request(stop=("1", "2", "3", "4", "\nclass ")), 2)
+    assert [(c.text, c.finish_reason) for c in got] == [("a", "stop"), ("b", "stop")]
+
+
+async def test_seed_is_sent_only_when_sampling(server: FakeOpenAI,
+                                               engine: OpenAICompletionsEngine) -> None:
+    await collect(engine, request(temperature=0.0, seed=3))
+    await collect(engine, request(temperature=0.7, seed=3))
+    assert ["seed" in r.json() for r in server.completions] == [False, True]
+
+
+def test_tls_verification_follows_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Any] = []
+    real = httpx.AsyncClient
+
+    def spy(*args: Any, **kwargs: Any) -> httpx.AsyncClient:
+        seen.append(kwargs.get("verify"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncClient", spy)
+    for verify in (True, False):
+        settings = Settings(backend="vllm", engine=EngineSettings(
+            urls=["https://engine.example:8443/v1"], verify_tls=verify))
+        OpenAICompletionsEngine(settings)._ensure_client()
+    assert seen == [True, False]

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from loomline.completion.serve import VllmServer
-from vllm_support import start_server
+from tests.vllm.vllm_support import start_server
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+
 from loomline.completion.engines.base import (
     EngineState,
     EngineUnavailable,
@@ -17,18 +18,24 @@ from loomline.completion.engines.base import (
 from loomline.completion.engines.openai import OpenAICompletionsEngine
 from loomline.completion.serve import VllmServer
 from loomline.completion.settings import EngineSettings, Settings
-from vllm_support import SERVED_NAME, metrics, start_server, wait_for
+from tests.vllm.vllm_support import SERVED_NAME, metrics, start_server, wait_for
 
 pytestmark = pytest.mark.vllm
 
 STOPS = ("<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|im_end|>")
+# Long enough (> 2 x 128-token KV blocks, the CPU default) for the prefix cache to show.
+HELPERS = "".join(
+    f"def scale_{i}(values: list[float], factor: float = {i}.0) -> list[float]:\n"
+    f'    """Multiply every value by {i}."""\n'
+    f"    return [v * factor for v in values]\n\n\n"
+    for i in range(8)
+)
 FIM_PROMPT = (
-    "<|fim_prefix|>import math\n\n\n"
-    "def circle_area(radius: float) -> float:\n"
-    '    """Area of a circle with the given radius."""\n'
-    "    return <|fim_suffix|>\n\n\n"
-    "def circle_circumference(radius: float) -> float:\n"
-    "    return 2 * math.pi * radius\n<|fim_middle|>"
+    "<|fim_prefix|>" + HELPERS + "def fibonacci(n: int) -> int:\n"
+    '    """The n-th Fibonacci number."""\n'
+    "    <|fim_suffix|>\n\n\n"
+    "if __name__ == '__main__':\n"
+    "    print(fibonacci(10))\n<|fim_middle|>"
 )
 # Counting goes on for as long as it is allowed to: a request that only a cancel ends.
 ENDLESS_PROMPT = "Numbers: " + ", ".join(str(i) for i in range(1, 40)) + ","
@@ -48,22 +55,22 @@ async def engine(vllm_server: VllmServer) -> AsyncIterator[OpenAICompletionsEngi
 
 
 async def test_streams_a_fim_completion(engine: OpenAICompletionsEngine) -> None:
-    request = GenerationRequest(FIM_PROMPT, SamplingParams(max_tokens=24, stop=(*STOPS, "\n")),
-                                affinity_key="file:///geometry.py")
+    request = GenerationRequest(FIM_PROMPT, SamplingParams(max_tokens=48, stop=STOPS),
+                                affinity_key="file:///fib.py")
     stats = GenerationStats()
     chunks = [c async for c in engine.stream(request, stats)]
     text = "".join(chunks)
-    assert "math.pi" in text and "radius" in text, text
+    assert "return" in text and "fibonacci(n" in text, text
     assert len(chunks) >= 2  # streamed, not one blob
     assert stats.finish_reason in ("stop", "length")
-    assert stats.prompt_tokens > 40 and stats.generated_tokens > 0
+    assert stats.prompt_tokens > 256 and stats.generated_tokens > 0
     assert stats.first_token_s is not None and stats.first_token_s < 10
     assert engine.state is EngineState.READY
 
     # The same prompt again: vLLM's prefix cache serves most of it.
     again = GenerationStats()
     assert "".join([c async for c in engine.stream(request, again)]) == text
-    assert again.cached_prompt_tokens >= 32
+    assert again.cached_prompt_tokens >= 128
 
 
 async def test_special_token_stop_strings_end_the_completion(
@@ -87,18 +94,16 @@ async def test_cancel_aborts_the_sequence_on_the_server(
     assert stats.finish_reason == "cancelled"
 
     def stopped() -> bool:
-        now = metrics(vllm_server)
-        return bool(now["vllm:num_requests_running"] == 0 and now.get(
-            "vllm:request_success_total{abort}", 0) > before.get(
-            "vllm:request_success_total{abort}", 0))
+        return metrics(vllm_server)["vllm:num_requests_running"] == 0
 
     started = time.monotonic()
     assert await asyncio.to_thread(wait_for, stopped, 5.0)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 2  # aborted, not finished: 1500 tokens take minutes
+    settled = (await asyncio.to_thread(metrics, vllm_server))["vllm:generation_tokens_total"]
+    await asyncio.sleep(0.5)
     after = await asyncio.to_thread(metrics, vllm_server)
-    # Far fewer than the 1500 tokens it was allowed.
-    generated = after["vllm:generation_tokens_total"] - before["vllm:generation_tokens_total"]
-    assert generated < 200
+    assert after["vllm:generation_tokens_total"] == settled  # nothing generates any more
+    assert settled - before["vllm:generation_tokens_total"] < 200
 
 
 async def test_cancelling_many_concurrent_requests(engine: OpenAICompletionsEngine,
@@ -130,7 +135,7 @@ async def test_unknown_model_is_a_clear_error(vllm_server: VllmServer) -> None:
 
 async def test_killed_replica_ends_the_stream_and_fails_over(
         vllm_server: VllmServer, tmp_path_factory: pytest.TempPathFactory) -> None:
-    second = await asyncio.to_thread(start_server, 0.5, 4, tmp_path_factory.mktemp("vllm2"))
+    second = await asyncio.to_thread(start_server, 1, 4, tmp_path_factory.mktemp("vllm2"))
     engine = make_engine(vllm_server.url, second.url)
     await engine.start()
     try:

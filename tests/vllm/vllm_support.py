@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from loomline.completion.serve import ServeConfig, VllmServer, default_model_dir, vllm_installed
 
 SERVED_NAME = "loomline-test"
@@ -38,7 +39,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(kv_cache_gib: float = 1.0, max_num_seqs: int = 16,
+def start_server(kv_cache_gib: int = 1, max_num_seqs: int = 16,
                  tmp: Path | None = None) -> VllmServer:
     if not vllm_installed():
         _missing("vllm is not installed (.ci/setup.d/40-vllm.sh installs it)")
