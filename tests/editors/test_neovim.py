@@ -67,19 +67,21 @@ POPUP = {"line": 4, "before": "    ret"}
 
 @pytest.mark.timeout(90)
 def test_neovim_inline_generate_and_code_action(tmp_path: Path):
-    settings = {**FAKE, "fake": {"response": GENERATED, "chunkDelayMs": 1}}
+    # Unfenced, so that it is also a sensible inline completion at the empty top-level line.
+    code = GENERATED.removeprefix("```python\n").removesuffix("\n```")
+    settings = {**FAKE, "fake": {"response": code, "chunkDelayMs": 1}}
     results = _run(
         tmp_path,
         settings,
         ["inline", "generate", "code_action"],
         timeout=60,
-        inline={"line": 4, "character": 7},
+        inline={"line": 7, "character": 0},
         generate={"line": 11, "character": 0, "instruction": "add two numbers"},
         code_action={"line": 6, "title": "Loomline: Generate code from this comment"},
     )
     steps = results["steps"]
     inline = steps["inline"]["items"]  # the fake answers the same to everything
-    assert len(inline) == 1 and inline[0] and GENERATED.startswith(inline[0])
+    assert inline == [code]
     generated = steps["generate"]
     assert generated["result"]["applied"] is True
     assert generated["lines"][11:13] == ["def add(a, b):", "    return a + b"]
