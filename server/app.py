@@ -112,19 +112,27 @@ class LoomlineServer(LanguageServer):
         return self.engine is engine
 
     async def _watch_engine(self, engine: Engine) -> None:
-        while engine.state in (EngineState.STARTING, EngineState.LOADING):
-            await asyncio.sleep(0.1)
-        if not self._is_current(engine) or self.service is None:
-            return
-        if engine.state is EngineState.READY:
+        """Follow the engine's state for as long as it is the current one, so the editor
+        hears when a remote engine goes down and, as soon as it is back, that it is ready."""
+        previous: EngineState | None = None
+        while self._is_current(engine):
+            state = engine.state
+            if state is not previous and self.service is not None:
+                self._on_engine_state(engine, state)
+                previous = state
+            await asyncio.sleep(0.2)
+
+    def _on_engine_state(self, engine: Engine, state: EngineState) -> None:
+        assert self.service is not None
+        if state is EngineState.READY:
             tokenizer = getattr(engine, "tokenizer", None)
             if tokenizer is not None:
                 self.service.counter = ModelTokens(tokenizer)
-            else:
+            elif self.service.counter.name == "estimate":
                 self.service.counter = load_tokenizer(getattr(engine, "model_dir", None))
             self.status.progress_end("model", "ready")
             self._status("ready", f"{self.settings.model.id} ready ({engine.name})")
-        else:
+        elif state is EngineState.ERROR:
             self.status.progress_end("model", "failed")
             self._status("error", engine.status_message)
             self.status.problem(engine.status_message, types.MessageType.Error)
