@@ -96,6 +96,8 @@ def build_prompt(
     pieces: list[PromptPiece] | None = None,
     context_share: float = 0.4,
 ) -> Prompt:
+    """``budget`` is for the cursor window; context pieces may add up to
+    ``budget * context_share / (1 - context_share)`` tokens more."""
     pieces = pieces or []
     use_repo_layout = bool(template.repo_name and (pieces or path))
     header = ""
@@ -105,7 +107,10 @@ def build_prompt(
     fixed = counter.count(header + current) + counter.count(template.fim("", ""))
     available = max(budget - fixed, 16)
 
-    cursor_budget = int(available * (1 - context_share)) if pieces else available
+    # Context comes on top of the cursor window, never out of it: a window shrunk to make room
+    # for other files' code lost more than the context gained (measured on the repo-level set).
+    cursor_budget = available
+    context_budget = int(budget * context_share / (1 - context_share)) if pieces else 0
     suffix_budget = int(cursor_budget * suffix_share)
     suffix_window = _take_suffix_lines(suffix, suffix_budget, counter) if suffix_budget else ""
     prefix_budget = cursor_budget - counter.count(suffix_window)
@@ -117,7 +122,7 @@ def build_prompt(
     for piece in pieces:
         block = template.file.format(path=piece.source, content=piece.text.rstrip("\n"))
         cost = counter.count(block)
-        if used + cost <= budget:
+        if used + cost <= budget + context_budget:
             included.append(IncludedPiece(piece, cost))
             used += cost
         else:

@@ -153,4 +153,20 @@ class WorkspaceContext(DocumentListener):
         lines = text.split("\n")
         while lines and adds_parse_errors(language_id, prefix, "\n".join(lines), suffix):
             lines.pop()
+        if language_id == "python" and lines and _compiles(prefix + suffix):
+            # tree-sitter forgives indentation and block-structure errors that Python does
+            # not ("unexpected indent", a `try` without `except`): check with the compiler.
+            while lines and not _compiles(prefix + "\n".join(lines) + suffix):
+                lines.pop()
         return "\n".join(lines).rstrip()
+
+
+def _compiles(source: str) -> bool:
+    """Whether Python accepts ``source`` (syntax only; nothing is executed)."""
+    if len(source) > 1_000_000:
+        return False  # too big to check on the keystroke path: treat as unknown
+    try:
+        compile(source, "<completion>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
