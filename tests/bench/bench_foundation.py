@@ -62,7 +62,9 @@ def time_preparation(first_run: bool) -> dict[str, float]:
     return out
 
 
-async def server_runs(runs: int, max_tokens: int) -> dict[str, object]:
+async def server_runs(runs: int, max_tokens: int, raw: RawModel) -> dict[str, object]:
+    """Each run: the server on a cold prompt, raw generate() on the same prompt and token
+    count right after (side by side, so machine noise hits both), then the server again."""
     client = LanguageClient("bench", "1")
     statuses: list[object] = []
     client.feature("loomline/status")(lambda params: statuses.append(params))
@@ -129,6 +131,7 @@ async def server_runs(runs: int, max_tokens: int) -> dict[str, object]:
                     )
                 )
                 prompts.append(shown["prompt"])
+                await asyncio.to_thread(raw.run, shown["prompt"], last["generatedTokens"])
             results.setdefault(f"{kind} first token ms", []).append(last["firstTokenMs"] or 0)
         client.text_document_did_close(
             types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
@@ -143,20 +146,26 @@ async def server_runs(runs: int, max_tokens: int) -> dict[str, object]:
     return {"results": results, "prompts": prompts, "tokens": tokens, "peak_mb": peak_kb / 1024}
 
 
-def raw_runs(prompts: list[str], tokens: list[int]) -> dict[str, list[float]]:
-    """The same prompts and token counts through transformers' own generate()."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TextIteratorStreamer
+class RawModel:
+    """The same model through transformers' own generate(), the baseline."""
 
-    from loomline.completion.model_store import ModelStore
-    from loomline.completion.settings import DEFAULT_MODEL_ID
+    def __init__(self) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    directory = ModelStore().resolve(DEFAULT_MODEL_ID)
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.bfloat16)
-    model.generate(**tokenizer("def f():", return_tensors="pt"), max_new_tokens=2)
-    out: dict[str, list[float]] = {"total": [], "first token ms": []}
-    for prompt, count in zip(prompts, tokens, strict=True):
+        from loomline.completion.model_store import ModelStore
+        from loomline.completion.settings import DEFAULT_MODEL_ID
+
+        directory = ModelStore().resolve(DEFAULT_MODEL_ID)
+        self.tokenizer = AutoTokenizer.from_pretrained(directory)
+        self.model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.bfloat16)
+        self.model.generate(**self.tokenizer("def f():", return_tensors="pt"), max_new_tokens=2)
+        self.out: dict[str, list[float]] = {"total": [], "first token ms": []}
+
+    def run(self, prompt: str, count: int) -> None:
+        from transformers import TextIteratorStreamer
+
+        tokenizer, model, out = self.tokenizer, self.model, self.out
         inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True)
         started = time.perf_counter()
@@ -178,7 +187,6 @@ def raw_runs(prompts: list[str], tokens: list[int]) -> dict[str, list[float]]:
         worker.join()
         out["total"].append(time.perf_counter() - started)
         out["first token ms"].append((first or 0) * 1000)
-    return out
 
 
 async def cancel_latency(runs: int) -> list[float]:
@@ -218,8 +226,9 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     prep = time_preparation(args.first_run)
-    served = asyncio.run(server_runs(args.runs, args.max_tokens))
-    raw = raw_runs(served["prompts"], served["tokens"])  # type: ignore[arg-type]
+    raw_model = RawModel()
+    served = asyncio.run(server_runs(args.runs, args.max_tokens, raw_model))
+    raw = raw_model.out
     cancels = asyncio.run(cancel_latency(args.runs))
 
     res = served["results"]  # type: ignore[index]
