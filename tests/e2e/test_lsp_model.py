@@ -16,7 +16,8 @@ from tests.conftest import server_command
 # The client lives for the module (one model load), so the tests share its event loop.
 pytestmark = [pytest.mark.model, pytest.mark.asyncio(loop_scope="module")]
 
-SOURCE = '''import os
+SOURCE = (
+    '''import os
 
 
 def list_python_files(root: str) -> list[str]:
@@ -31,7 +32,9 @@ def list_python_files(root: str) -> list[str]:
 
 def is_palindrome(text: str) -> bool:
     """Return True if text reads the same forwards and backwards, ignoring case."""
-''' + "    \n"  # the cursor's empty, indented line
+'''
+    + "    \n"
+)  # the cursor's empty, indented line
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +155,8 @@ async def test_cancelling_stops_generation(client: LanguageClient):
         '    """A dense matrix of floats with the usual operations."""\n\n    '
     )
     _open(client, uri, text)
-    before = (await _stats(client))["cancelled"]
+    earlier = await _stats(client)
+    before = earlier["cancelled"]
     request_id = "cancel-me"
     request = client.protocol.send_request(
         types.TEXT_DOCUMENT_INLINE_COMPLETION,
@@ -165,7 +169,19 @@ async def test_cancelling_stops_generation(client: LanguageClient):
         ),
         msg_id=request_id,
     )
-    await asyncio.sleep(1.5)  # the model is generating by now
+    # Cancel once the model is generating for this request (not after a fixed sleep, which
+    # a fast machine could outrun and a slow one could undershoot).
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        now = await _stats(client)
+        last = now["recent"][-1] if now["recent"] else {}
+        if (
+            now["requests"] > earlier["requests"]
+            and last.get("finishReason") is None
+            and last.get("generatedTokens", 0) >= 3
+        ):
+            break
+        await asyncio.sleep(0.02)
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=request_id))
     with pytest.raises(Exception, match="cancel"):
         await asyncio.wrap_future(request)
