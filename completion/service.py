@@ -6,6 +6,7 @@ Protocol-free: the server hands in documents and positions and gets plain result
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fnmatch
 import itertools
 import logging
@@ -218,8 +219,7 @@ class CompletionService:
         """Everything up to the prompt: pure, quick, and what the transparency command shows."""
         offset = document.offset_at(position)
         info = cursor_info(document, offset, multiline=False)
-        multiline = self._multiline(document, offset, info)
-        info = cursor_info(document, offset, multiline)
+        info = dataclasses.replace(info, multiline=self._multiline(document, offset, info))
         pieces: list[PromptPiece] = []
         if self.settings.context.enabled and self.workspace is not None:
             try:

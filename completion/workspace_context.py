@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -42,7 +41,7 @@ class WorkspaceContext(DocumentListener):
         self._open: dict[str, Document] = {}
         # path -> text of files edited lately (kept after they close), newest last
         self._recent: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
+        self._last_analysis: tuple[tuple[str, int, int, int], PositionInfo] | None = None
 
     # ---- following documents ---------------------------------------------------------
     def opened(self, document: Document) -> None:
@@ -88,9 +87,14 @@ class WorkspaceContext(DocumentListener):
 
     # ---- questions from the service --------------------------------------------------
     def analyze(self, document: Document, offset: int) -> PositionInfo:
-        return analyze_position(
-            document.language_id, self.trees.tree_for(document), document.text, offset
-        )
+        # One request asks twice (skip here? multi-line?): analyse each position once.
+        key = (document.uri, document.version, len(document.text), offset)
+        if self._last_analysis is None or self._last_analysis[0] != key:
+            info = analyze_position(
+                document.language_id, self.trees.tree_for(document), document.text, offset
+            )
+            self._last_analysis = (key, info)
+        return self._last_analysis[1]
 
     def multiline(self, document: Document, offset: int) -> bool | None:
         try:

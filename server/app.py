@@ -21,6 +21,7 @@ from loomline.completion.settings import Settings, parse_settings, validate
 from loomline.completion.tokens import ModelTokens, load_tokenizer
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
+from loomline.context.positions import Position
 from loomline.server import completion_items, convert
 from loomline.server.status import Status, StatusReporter
 
@@ -362,8 +363,6 @@ def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
     document = ls.documents.get(uri) if isinstance(uri, str) else None
     if document is None:
         return None
-    from loomline.context.positions import Position
-
     position = Position(int(pos.get("line", 0)), int(pos.get("character", 0)))
     prompt, info = ls.service.prepare(document, position)
     refused = ls.service.refuse(document, position)

@@ -14,19 +14,9 @@ T0=$SECONDS
 say() { printf '[30-editors %4ss] %s\n' "$((SECONDS - T0))" "$*"; }
 
 # 1. Debian packages -----------------------------------------------------------------------
-APT_PACKAGES=(emacs-nox elpa-eglot vim vim-ale tmux)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  say "Debian packages present: ${APT_PACKAGES[*]}"
-fi
+# shellcheck source=../lib.sh
+source "$REPO_ROOT/.ci/lib.sh"
+ensure_apt emacs-nox elpa-eglot vim vim-ale tmux
 
 # 2. Neovim 0.11 into the venv (Debian's 0.7 is too old for vim.lsp.config / completion) -----
 if [ ! -x "$VENV/bin/python" ]; then

@@ -29,19 +29,9 @@ fi
 mkdir -p "$CACHE"
 
 # 1. Debian packages -----------------------------------------------------------------------
-APT_PACKAGES=(chromium ripgrep build-essential pkg-config libkrb5-dev fonts-dejavu-core)
-missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  say "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  say "apt packages already installed: ${APT_PACKAGES[*]}"
-fi
+# shellcheck source=../lib.sh
+source "$REPO_ROOT/.ci/lib.sh"
+ensure_apt chromium ripgrep build-essential pkg-config libkrb5-dev fonts-dejavu-core
 
 # 2. Node 24 ---------------------------------------------------------------------------------
 if [ -x "$NODE_HOME/bin/node" ] && [ "$("$NODE_HOME/bin/node" --version)" = "v$NODE_VERSION" ]; then

@@ -158,9 +158,7 @@ async def test_bad_inputs_get_empty_answers(client: LanguageClient):
     uri = "file:///tmp/loomline-test/e.py"
     open_doc(client, uri, "x = 1\n")
     # positions out of range
-    for line, character in [(99, 0), (0, 999), (-1, 0)]:
-        if line < 0:
-            continue
+    for line, character in [(99, 0), (0, 999)]:
         result = await inline(client, uri, line, character)
         assert result is None or not result.items
     # unknown language
