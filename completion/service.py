@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from loomline.completion.debounce import TypingRhythm
 from loomline.completion.engines.base import (
     Engine,
     EngineUnavailable,
@@ -24,17 +25,20 @@ from loomline.completion.engines.base import (
     GenerationStats,
     SamplingParams,
 )
+from loomline.completion.inflight import Generation, agrees, typed_since
 from loomline.completion.postprocess import CursorInfo, process
 from loomline.completion.prompt import Prompt, PromptPiece, build_prompt
 from loomline.completion.settings import Settings
 from loomline.completion.templates import FimTemplate, template_for
 from loomline.completion.tokens import EstimatedTokens, TokenCounter
-from loomline.context.documents import Document
+from loomline.context.documents import Document, DocumentListener, Edit
 from loomline.context.positions import Position
 
 log = logging.getLogger(__name__)
 
 SUPERSEDED = "superseded"
+# How long a generation the user is typing into waits for the editor's next request.
+ORPHAN_GRACE_S = 1.0
 _ids = itertools.count(1)
 
 
@@ -68,25 +72,6 @@ class Completion:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class _Shown:
-    """The last suggestion for a document, for typed-through reuse."""
-
-    prefix: str  # document text before the cursor when it was made
-    suffix: str  # and after
-    text: str
-
-
-def typed_through(shown: _Shown, prefix: str, suffix: str) -> str | None:
-    """The rest of a shown suggestion when the user has typed its beginning, else None."""
-    if suffix != shown.suffix or not prefix.startswith(shown.prefix):
-        return None
-    typed = prefix[len(shown.prefix) :]
-    if not typed or not shown.text.startswith(typed) or len(typed) >= len(shown.text):
-        return None
-    return shown.text[len(typed) :]
-
-
 @dataclass(slots=True)
 class Skip:
     """No completion, and why (for logs and the status line)."""
@@ -101,9 +86,13 @@ Notify = Callable[[str], None]
 class ServiceMetrics:
     requests: int = 0
     completions: int = 0
-    typed_through: int = 0
+    typed_through: int = 0  # answered from a finished suggestion the user typed into
+    joined: int = 0  # answered by a running generation the user typed into
+    debounced: int = 0  # requests held back for a pause
     skipped: int = 0
     cancelled: int = 0
+    generated_tokens: int = 0
+    served_tokens: int = 0  # generated tokens of generations that answered some request
     # The stats of recent generations, still updated by engines that are winding down.
     recent: deque[GenerationStats] = field(default_factory=lambda: deque(maxlen=64))
 
@@ -112,6 +101,10 @@ class ServiceMetrics:
             "requests": self.requests,
             "completions": self.completions,
             "typedThrough": self.typed_through,
+            "joined": self.joined,
+            "debounced": self.debounced,
+            "generatedTokens": self.generated_tokens,
+            "wastedTokens": self.generated_tokens - self.served_tokens,
             "skipped": self.skipped,
             "cancelled": self.cancelled,
             "recentGeneratedTokens": sum(s.generated_tokens for s in self.recent),
@@ -152,7 +145,7 @@ def guess_multiline(info: CursorInfo) -> bool:
     return not stripped or stripped[-1] in ":{([" or stripped.endswith("=>")
 
 
-class CompletionService:
+class CompletionService(DocumentListener):
     def __init__(
         self,
         settings: Settings,
@@ -169,7 +162,12 @@ class CompletionService:
         self._notify = notify or (lambda message: None)
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.metrics = ServiceMetrics()
-        self._shown: dict[str, _Shown] = {}
+        # The running (or last finished) generation per document, and the documents' texts
+        # as the editor last sent them (when the service follows the document store).
+        self._generations: dict[str, Generation] = {}
+        self._texts: dict[str, str] = {}
+        c = settings.completion
+        self.rhythm = TypingRhythm(max_s=c.max_debounce_ms / 1000)
         self.template: FimTemplate = template_for(settings.model.id, settings.model.template)
         self.workspace_root: str | None = None
 
@@ -251,10 +249,13 @@ class CompletionService:
         document: Document,
         position: Position,
         on_update: Callable[[str], None] | None = None,
+        *,
+        explicit: bool = False,
     ) -> Completion | Skip:
         """One completion for the cursor; a newer request for the same document wins.
 
         ``on_update`` sees the cleaned text each time it changes, for streaming displays.
+        ``explicit``: the user asked for it, so no debounce.
         """
         task = asyncio.current_task()
         previous = self._inflight.get(document.uri)
@@ -264,7 +265,7 @@ class CompletionService:
             self._inflight[document.uri] = task
         self.metrics.requests += 1
         try:
-            result = await self._complete(document, position, on_update)
+            result = await self._complete(document, position, on_update, explicit)
         except asyncio.CancelledError:
             self.metrics.cancelled += 1
             raise
@@ -283,6 +284,7 @@ class CompletionService:
         document: Document,
         position: Position,
         on_update: Callable[[str], None] | None,
+        explicit: bool,
     ) -> Completion | Skip:
         started = time.perf_counter()
         refused = self.refuse(document, position)
@@ -295,22 +297,79 @@ class CompletionService:
         offset = document.offset_at(position)
         # A snapshot: the document may change while the model works.
         before, after = document.text[:offset], document.text[offset:]
-        shown = self._shown.get(document.uri)
-        if shown is not None:
-            rest = typed_through(shown, before, after)
-            if rest is not None:
-                # The user is typing what we suggested: the rest is still right, no model call.
+        result: str | Skip | None = None
+        for _attempt in range(2):
+            joinable = self._joinable(document.uri, before, after)
+            reused = joinable is not None
+            if joinable is None:
+                if not explicit and self.settings.completion.adaptive_debounce:
+                    self.rhythm.max_s = self.settings.completion.max_debounce_ms / 1000
+                    delay = self.rhythm.delay(document.uri, time.monotonic())
+                    if delay > 0:
+                        self.metrics.debounced += 1
+                        await asyncio.sleep(delay)
+                        if document.text != before + after:
+                            return Skip("the text changed while waiting for a pause")
+                joinable = self._start(document, position, before, after)
+            generation = joinable
+            typed = before[len(generation.before) :]
+            result = await self._follow(generation, typed, on_update)
+            if result is not None:
+                break
+            # The model went another way than the user typed: ask afresh, once.
+        if result is None:
+            return Skip("the suggestion no longer matches the text")
+        if isinstance(result, Skip):
+            return result
+        if reused:
+            if generation.finished_before_join:
                 self.metrics.typed_through += 1
-                return Completion(
-                    id=f"c{next(_ids)}",
-                    text=rest,
-                    position=position,
-                    multiline="\n" in rest,
-                    stats=GenerationStats(finish_reason="reused"),
-                    timings_ms={"total_ms": (time.perf_counter() - started) * 1000},
-                )
+            else:
+                self.metrics.joined += 1
+        timings = dict(generation.timings_ms)
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        return Completion(
+            id=f"c{next(_ids)}",
+            text=result,
+            position=position,
+            multiline=generation.info.multiline,
+            stats=generation.stats,
+            timings_ms=timings,
+        )
+
+    # ---- generations shared between requests ------------------------------------------
+    def _joinable(self, uri: str, before: str, after: str) -> Generation | None:
+        """The document's current generation if this request can use it, else None."""
+        generation = self._generations.get(uri)
+        if generation is None:
+            return None
+        typed = typed_since(generation.before, generation.after, before, after)
+        usable = (
+            typed is not None
+            and generation.error is None
+            and agrees(generation.text, typed, generation.finished)
+            and (not generation.finished or len(typed) < len(generation.text))
+            # Asking again where nothing was typed since a finished one: a fresh answer.
+            and not (generation.finished and not typed)
+            and (self.settings.completion.reuse_running or generation.finished)
+        )
+        if usable:
+            generation.finished_before_join = generation.finished
+            return generation
+        self._drop(generation)
+        return None
+
+    def _drop(self, generation: Generation) -> None:
+        uri = generation.uri
+        if self._generations.get(uri) is generation:
+            del self._generations[uri]
+        generation.stop()
+
+    def _start(
+        self, document: Document, position: Position, before: str, after: str
+    ) -> Generation:
+        prepared_at = time.perf_counter()
         prompt, info = self.prepare(document, position)
-        prepared = time.perf_counter()
         c = self.settings.completion
         params = SamplingParams(
             max_tokens=c.max_tokens if info.multiline else c.single_line_max_tokens,
@@ -318,48 +377,125 @@ class CompletionService:
             stop=self.template.stop,
         )
         request = GenerationRequest(prompt.text, params, affinity_key=document.uri)
-        stats = GenerationStats()
-        self.metrics.recent.append(stats)
+        generation = Generation(document.uri, before, after, info)
+        generation.timings_ms["prepare_ms"] = (time.perf_counter() - prepared_at) * 1000
+        self.metrics.recent.append(generation.stats)
+        self._generations[document.uri] = generation
+        generation.task = asyncio.create_task(
+            self._generate(generation, request, document.language_id)
+        )
+        return generation
+
+    async def _generate(
+        self, generation: Generation, request: GenerationRequest, language_id: str
+    ) -> None:
+        """Run the engine for a generation, whoever waits for it; publish every step."""
+        started = time.perf_counter()
+        info, stops, stats = generation.info, self.template.stop, generation.stats
         raw = ""
-        stops = self.template.stop
         try:
             stream = self.engine.stream(request, stats)
             try:
                 async for chunk in stream:
                     raw += chunk
                     partial = process(raw, info, stops)
-                    if on_update is not None:
-                        on_update(partial.text)
                     if partial.finished:
                         break  # the completion is done: stop paying for tokens
+                    generation.publish(partial.text)
             finally:
                 await stream.aclose()
         except EngineUnavailable as error:
             self._notify(str(error))
-            return Skip(str(error))
+            generation.fail(str(error))
+            return
+        except asyncio.CancelledError:
+            generation.fail("stopped: the text changed or the request was cancelled")
+            raise
+        except Exception as error:  # a broken engine must not leave requests waiting
+            log.exception("the engine failed")
+            generation.fail(f"the engine failed: {error}")
+            return
+        finally:
+            self.metrics.generated_tokens += stats.generated_tokens
         text = process(raw, info, stops, final=True).text
         if text and info.multiline and self.workspace is not None:
             try:
                 text = self.workspace.refine(
-                    document.language_id, before, text, after, info.multiline
+                    language_id, generation.before, text, generation.after, info.multiline
                 )
             except Exception:
                 log.exception("syntax clean-up failed; keeping the plain result")
-        done = time.perf_counter()
-        timings = {
-            "prepare_ms": (prepared - started) * 1000,
-            "generate_ms": (done - prepared) * 1000,
-            "total_ms": (done - started) * 1000,
-        }
-        log.debug("completion %s: %s tokens, %s", document.uri, stats.generated_tokens, timings)
-        if not text.strip():
+        generation.timings_ms["generate_ms"] = (time.perf_counter() - started) * 1000
+        log.debug("completion %s: %s tokens", generation.uri, stats.generated_tokens)
+        generation.publish(text, finished=True)
+
+    async def _follow(
+        self,
+        generation: Generation,
+        typed: str,
+        on_update: Callable[[str], None] | None,
+    ) -> str | Skip | None:
+        """Wait for a generation: the text after ``typed``, a Skip, or None if it diverged."""
+        generation.waiters += 1
+        generation.keep()
+        try:
+            shown = None
+            while True:
+                if generation.error is not None:
+                    return Skip(generation.error)
+                if not agrees(generation.text, typed, generation.finished):
+                    return None
+                if on_update is not None and generation.text.startswith(typed):
+                    rest = generation.text[len(typed) :]
+                    if rest != shown:
+                        on_update(rest)
+                        shown = rest
+                if generation.finished:
+                    break
+                await generation.next_update()
+        finally:
+            generation.waiters -= 1
+            if generation.waiters == 0 and not generation.finished:
+                self._orphaned(generation)
+        rest = generation.text[len(typed) :]
+        if not rest.strip():
             return Skip("the model suggested nothing useful here")
-        self._shown[document.uri] = _Shown(before, after, text)
-        return Completion(
-            id=f"c{next(_ids)}",
-            text=text,
-            position=position,
-            multiline=info.multiline,
-            stats=stats,
-            timings_ms=timings,
-        )
+        if not generation.served:
+            generation.served = True
+            self.metrics.served_tokens += generation.stats.generated_tokens
+        return rest
+
+    def _orphaned(self, generation: Generation) -> None:
+        """The last request waiting for a generation went away (cancelled or superseded).
+
+        Stop it, unless the user has typed into it: then the editor asks again at the new
+        cursor in a moment, so it keeps running a little while for that request to join.
+        """
+        text = self._texts.get(generation.uri)
+        typed = generation.typed_in(text) if text is not None else None
+        if not typed or not self.settings.completion.reuse_running:
+            self._drop(generation)
+            return
+        generation.expire_later(ORPHAN_GRACE_S, lambda: self._drop(generation))
+
+    # ---- document events (a DocumentListener) -----------------------------------------
+    def opened(self, document: Document) -> None:
+        self._texts[document.uri] = document.text
+
+    def changed(self, document: Document, edits: list[Edit]) -> None:
+        """Learn the typing rhythm; stop a generation the change contradicts right away."""
+        self._texts[document.uri] = document.text
+        self.rhythm.changed(document.uri, time.monotonic())
+        generation = self._generations.get(document.uri)
+        if generation is not None and not generation.finished:
+            if generation.typed_in(document.text) is None:
+                self._drop(generation)
+            elif generation.waiters == 0:
+                generation.expire_later(ORPHAN_GRACE_S, lambda: self._drop(generation))
+
+    def closed(self, document: Document) -> None:
+        self._texts.pop(document.uri, None)
+        self.rhythm.forget(document.uri)
+        generation = self._generations.pop(document.uri, None)
+        if generation is not None:
+            generation.stop()

@@ -66,6 +66,12 @@ class CompletionSettings:
     complete_in_strings: bool = False
     # Documents larger than this get no completion (clear message, empty answer).
     max_file_bytes: int = 2_000_000
+    # Wait until the pause is long for this user's typing speed (twice their median gap
+    # between keys, at most maxDebounceMs) before asking the model; explicit triggers never wait.
+    adaptive_debounce: bool = True
+    max_debounce_ms: int = 350
+    # Keep a running generation while the user types what it says; the next request joins it.
+    reuse_running: bool = True
 
 
 @dataclass(kw_only=True)
@@ -194,6 +200,8 @@ def validate(settings: Settings) -> list[str]:
         problems.append("completion.promptTokens must be between 64 and 32768")
     if not 0.0 <= c.suffix_share <= 0.9:
         problems.append("completion.suffixShare must be between 0 and 0.9")
+    if not 0 <= c.max_debounce_ms <= 2000:
+        problems.append("completion.maxDebounceMs must be between 0 and 2000")
     if not 0.0 <= settings.context.budget_share <= 0.9:
         problems.append("context.budgetShare must be between 0 and 0.9")
     if settings.backend == "vllm" and not settings.engine.urls:

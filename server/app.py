@@ -96,6 +96,8 @@ class LoomlineServer(LanguageServer):
             await self.engine.close()
         engine = create_engine(self.settings, progress=self._on_engine_progress)
         self.engine = engine
+        if self.service is not None:
+            self.documents.listeners.remove(self.service)
         self.service = CompletionService(
             self.settings,
             engine,
@@ -104,6 +106,10 @@ class LoomlineServer(LanguageServer):
             notify=self.status.problem,
         )
         self.service.workspace_root = self.workspace_root
+        # It follows the documents: typing rhythm, and generations the user types into.
+        self.documents.listeners.append(self.service)
+        for document in self.documents:
+            self.service.opened(document)
         self._status("loading", f"starting the {engine.name} engine")
         self.status.progress_begin("model", f"Loomline: preparing {self.settings.model.id}")
         await engine.start()
@@ -186,7 +192,9 @@ class LoomlineServer(LanguageServer):
             with path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(event) + "\n")
 
-    async def completion_for(self, uri: str, position: types.Position) -> Completion | Skip | None:
+    async def completion_for(
+        self, uri: str, position: types.Position, *, explicit: bool = False
+    ) -> Completion | Skip | None:
         """The shared path of both completion methods; None when superseded."""
         document = self.documents.get(uri)
         if document is None:
@@ -203,7 +211,9 @@ class LoomlineServer(LanguageServer):
             return Skip(engine.status_message)
         self._status("thinking", "completing")
         try:
-            result = await self.service.complete(document, convert.position(position))
+            result = await self.service.complete(
+                document, convert.position(position), explicit=explicit
+            )
         except asyncio.CancelledError as error:
             task = asyncio.current_task()
             if error.args and error.args[0] == SUPERSEDED and task is not None:
@@ -289,7 +299,9 @@ def did_close(ls: LoomlineServer, params: types.DidCloseTextDocumentParams) -> N
 async def inline_completion(
     ls: LoomlineServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
-    result = await ls.completion_for(params.text_document.uri, params.position)
+    # Asked for (e.g. Alt+\\) rather than while typing: no debounce, always a fresh answer.
+    explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    result = await ls.completion_for(params.text_document.uri, params.position, explicit=explicit)
     if not isinstance(result, Completion):
         return types.InlineCompletionList(items=[])
     start = convert.lsp_position(result.position)

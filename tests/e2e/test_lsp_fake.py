@@ -142,13 +142,23 @@ async def test_supersede_and_cancel(client: LanguageClient):
     second = await inline(client, uri, 1, 4)
     assert second is not None and second.items
     done = await first
-    # The superseded request answers empty (not an error), and stopped generating.
+    # The superseded request answers empty (not an error); the newer one, at the same place,
+    # joined the generation already running instead of starting the model again.
     assert done is None or not done.items
     stats = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="loomline.stats", arguments=[])
     )
-    assert stats["cancelled"] >= 1
-    assert stats["recent"][-2]["finishReason"] == "cancelled"
+    assert stats["cancelled"] >= 1 and stats["joined"] == 1
+    assert len(stats["recent"]) == 1 and stats["recent"][-1]["finishReason"] == "stop"
+    # Somewhere else: the running generation is stopped, a new one answers.
+    first = asyncio.ensure_future(inline(client, uri, 0, 4))
+    await asyncio.sleep(0.2)
+    second = await inline(client, uri, 1, 4)
+    await first
+    stats = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="loomline.stats", arguments=[])
+    )
+    assert [r["finishReason"] for r in stats["recent"]][-2:] == ["cancelled", "stop"]
 
 
 async def test_bad_inputs_get_empty_answers(client: LanguageClient):

@@ -123,14 +123,3 @@ def test_finished_is_reported_early_so_the_stream_can_stop():
 )
 def test_multiline_guess(document, multiline):
     assert info_for(document).multiline is multiline
-
-
-def test_typed_through_reuses_the_rest_of_a_suggestion():
-    from loomline.completion.service import _Shown, typed_through
-
-    shown = _Shown(prefix="def f():\n    ", suffix="\n", text="return 42")
-    assert typed_through(shown, "def f():\n    ret", "\n") == "urn 42"
-    assert typed_through(shown, "def f():\n    rex", "\n") is None  # typed something else
-    assert typed_through(shown, "def f():\n    ret", "\nx") is None  # suffix changed
-    assert typed_through(shown, "def f():\n    ", "\n") is None  # nothing typed: ask again
-    assert typed_through(shown, "def f():\n    return 42", "\n") is None  # all typed

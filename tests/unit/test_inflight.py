@@ -1,0 +1,199 @@
+"""Generations shared across keystrokes, and the adaptive debounce, with the scripted engine."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from loomline.completion import service as service_module
+from loomline.completion.debounce import TypingRhythm
+from loomline.completion.engines.fake import FakeEngine
+from loomline.completion.inflight import Generation, agrees, typed_since
+from loomline.completion.postprocess import CursorInfo
+from loomline.completion.service import Completion, CompletionService, Skip
+from loomline.completion.settings import FakeSettings, Settings
+from loomline.context.documents import DocumentStore
+from loomline.context.positions import Position
+
+URI = "file:///work/a.py"
+TEXT = "def f(x):\n    \n"
+CURSOR = Position(1, 4)
+
+
+def test_typed_since_and_agrees():
+    assert typed_since("a\n    ", "\n", "a\n    ret", "\n") == "ret"
+    assert typed_since("a\n    ", "\n", "a\n    ret", "\nx") is None  # text after changed
+    assert typed_since("a\n    ", "\n", "a\n   ", "\n") is None  # deleted before the cursor
+    assert agrees("return 42", "ret", finished=True)
+    assert not agrees("return 42", "rex", finished=True)
+    assert agrees("ret", "return", finished=False)  # the model may still say it
+    assert not agrees("ret", "return", finished=True)
+
+
+def test_generation_follows_the_whole_document_text():
+    generation = Generation(URI, "def f(x):\n    ", "\n", CursorInfo("    ", "", "\n", True))
+    generation.text = "return x"
+    assert generation.typed_in("def f(x):\n    \n") == ""
+    assert generation.typed_in("def f(x):\n    retu\n") == "retu"
+    assert generation.typed_in("def f(x):\n    rex\n") is None
+    assert generation.typed_in("def g(x):\n    ret\n") is None
+    assert generation.typed_in("def f(x):\n") is None
+
+
+def test_rhythm_waits_twice_the_median_gap_within_bounds():
+    rhythm = TypingRhythm(min_s=0.0, max_s=0.35)
+    now = 100.0
+    rhythm.changed(URI, now)
+    assert rhythm.quiet_needed(URI) == 0.0  # no rhythm known yet: no extra wait
+    for gap in (0.1, 0.12, 0.1, 0.08, 0.1, 3.0):  # the 3 s pause is not rhythm
+        now += gap
+        rhythm.changed(URI, now)
+    assert rhythm.quiet_needed(URI) == pytest.approx(0.2)
+    assert rhythm.delay(URI, now + 0.15) == pytest.approx(0.05)
+    assert rhythm.delay(URI, now + 0.5) == 0.0
+    slow = TypingRhythm(max_s=0.35)
+    for i in range(8):
+        slow.changed("u", i * 0.4)
+    assert slow.quiet_needed("u") == 0.35  # capped
+    rhythm.forget(URI)
+    assert rhythm.delay(URI, now) == 0.0
+
+
+@pytest.fixture
+def setup():
+    settings = Settings(backend="fake")
+    engine = FakeEngine(FakeSettings(response="return x + 1", chunk_delay_ms=60))
+    service = CompletionService(settings, engine)
+    store = DocumentStore()
+    store.listeners.append(service)
+    document = store.open(URI, "python", 1, TEXT)
+    return settings, engine, service, store, document
+
+
+async def start_engine(engine):
+    await engine.start()
+
+
+async def first_chunk(service):
+    for _ in range(200):
+        generation = service._generations.get(URI)
+        if generation is not None and generation.text:
+            return generation
+        await asyncio.sleep(0.005)
+    raise AssertionError("no chunk")
+
+
+def type_text(store, document, line, character, text, version=2):
+    store.change(URI, version, [(Position(line, character), Position(line, character), text)])
+
+
+async def test_typing_what_the_model_says_joins_the_running_generation(setup):
+    _, engine, service, store, document = setup
+    await start_engine(engine)
+    first = asyncio.create_task(service.complete(document, CURSOR))
+    await first_chunk(service)
+    type_text(store, document, 1, 4, "ret")  # the editor: didChange, then cancels the request
+    first.cancel()
+    result = await service.complete(document, Position(1, 7))
+    assert isinstance(result, Completion)
+    assert result.text == "urn x + 1"
+    assert len(engine.requests) == 1 and engine.cancelled == 0
+    assert service.metrics.joined == 1
+    assert service.metrics.snapshot()["wastedTokens"] == 0
+
+
+async def test_a_contradicting_change_stops_the_model_at_once(setup):
+    _, engine, service, store, document = setup
+    await start_engine(engine)
+    first = asyncio.create_task(service.complete(document, CURSOR))
+    await first_chunk(service)
+    type_text(store, document, 1, 4, "pass")  # not what the model says; no cancel sent
+    await asyncio.sleep(0.01)
+    assert engine.cancelled == 1
+    assert isinstance(await first, Skip)
+    assert service.metrics.snapshot()["wastedTokens"] >= 1
+
+
+async def test_a_cancel_with_nothing_typed_stops_the_model(setup):
+    _, engine, service, _, document = setup
+    await start_engine(engine)
+    first = asyncio.create_task(service.complete(document, CURSOR))
+    await first_chunk(service)
+    first.cancel()
+    await asyncio.sleep(0.01)
+    assert engine.cancelled == 1
+
+
+async def test_a_generation_nobody_joins_is_stopped_after_the_grace(setup, monkeypatch):
+    _, engine, service, store, document = setup
+    monkeypatch.setattr(service_module, "ORPHAN_GRACE_S", 0.03)
+    engine.settings.chunk_delay_ms = 200
+    await start_engine(engine)
+    first = asyncio.create_task(service.complete(document, CURSOR))
+    await first_chunk(service)
+    type_text(store, document, 1, 4, "re")
+    first.cancel()
+    await asyncio.sleep(0.01)
+    assert engine.cancelled == 0  # kept for a request at the new cursor
+    await asyncio.sleep(0.1)
+    assert engine.cancelled == 1
+
+
+async def test_typed_through_a_finished_answer_needs_no_model(setup):
+    _, engine, service, store, document = setup
+    await start_engine(engine)
+    first = await service.complete(document, CURSOR)
+    assert isinstance(first, Completion) and first.text == "return x + 1"
+    type_text(store, document, 1, 4, "return ")
+    second = await service.complete(document, Position(1, 11))
+    assert isinstance(second, Completion) and second.text == "x + 1"
+    assert len(engine.requests) == 1 and service.metrics.typed_through == 1
+    # Asked again where nothing was typed since the answer was made: a fresh answer.
+    store.change(URI, 3, [TEXT])
+    await service.complete(document, CURSOR)
+    assert len(engine.requests) == 2
+
+
+async def test_reuse_can_be_switched_off(setup):
+    settings, engine, service, store, document = setup
+    settings.completion.reuse_running = False
+    await start_engine(engine)
+    first = asyncio.create_task(service.complete(document, CURSOR))
+    await first_chunk(service)
+    type_text(store, document, 1, 4, "ret")
+    first.cancel()
+    result = await service.complete(document, Position(1, 7))
+    assert len(engine.requests) == 2 and isinstance(result, Completion)
+
+
+async def test_fast_typing_holds_the_request_until_a_pause(setup):
+    _, engine, service, store, document = setup
+    await start_engine(engine)
+    now = 50.0
+    for i in range(8):  # 100 ms between keys
+        service.rhythm.changed(URI, now + i * 0.1)
+    service.rhythm.changed(URI, time.monotonic())  # the last key: just now (a long gap: no rhythm)
+    request = asyncio.create_task(service.complete(document, CURSOR))
+    await asyncio.sleep(0.05)
+    assert engine.requests == []  # still waiting for the pause
+    type_text(store, document, 1, 4, "x")  # the user typed on: no model call at all
+    result = await request
+    assert isinstance(result, Skip) and engine.requests == []
+    assert service.metrics.debounced == 1
+    explicit = await service.complete(document, Position(1, 5), explicit=True)
+    assert isinstance(explicit, Completion) and len(engine.requests) == 1
+
+
+async def test_an_engine_that_raises_gives_a_skip_not_a_hang(setup):
+    _, engine, service, _, document = setup
+    await start_engine(engine)
+
+    async def broken(request, stats=None):
+        raise RuntimeError("boom")
+        yield ""  # pragma: no cover
+
+    engine.stream = broken  # type: ignore[method-assign]
+    result = await asyncio.wait_for(service.complete(document, CURSOR), 2)
+    assert isinstance(result, Skip) and "boom" in result.reason
