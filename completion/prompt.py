@@ -99,11 +99,12 @@ def build_prompt(
     """``budget`` is for the cursor window; context pieces may add up to
     ``budget * context_share / (1 - context_share)`` tokens more."""
     pieces = pieces or []
-    use_repo_layout = bool(template.repo_name and (pieces or path))
+    # Repository markers only around other files' code: for a lone file they cost the 0.5B
+    # model most of its single-line accuracy (HumanEval first-line EM 28 -> 11 of 46 tasks).
     header = ""
-    if use_repo_layout and template.repo_name:
+    if pieces and template.repo_name:
         header = template.repo_name.format(repo=repo or "workspace")
-    current = template.current_file.format(path=path or "untitled") if (pieces or path) else ""
+    current = template.current_file.format(path=path or "untitled") if pieces else ""
     fixed = counter.count(header + current) + counter.count(template.fim("", ""))
     available = max(budget - fixed, 16)
 
