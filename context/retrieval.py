@@ -213,7 +213,7 @@ def collect_context(
         hot, cold = imported_definitions(targets, index, used)
         pieces += hot
         covered = {(p.path, p.start_line) for p in pieces}
-        covered_names = set()
+        covered_names: set[str] = set()
         for target in targets:
             covered_names.update(target.names)
         pieces += [

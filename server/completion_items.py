@@ -89,6 +89,7 @@ def completion_item(
         inserted = convert.snippet_escape(relative_indentation(new_text, indent)) + "$0"
     else:
         inserted = new_text
+    documentation: types.MarkupContent | str
     if formats.markdown:
         fence = "````" if "```" in new_text else "```"
         lang = document.language_id if document.language_id != "plaintext" else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lsprotocol import types
 
 from loomline.context.positions import Position
@@ -16,7 +18,7 @@ def lsp_position(p: Position) -> types.Position:
 
 
 def content_changes(
-    changes: list[types.TextDocumentContentChangeEvent],
+    changes: Sequence[types.TextDocumentContentChangeEvent],
 ) -> list[tuple[Position, Position, str] | str]:
     out: list[tuple[Position, Position, str] | str] = []
     for change in changes:
