@@ -547,6 +547,16 @@ async def repo(
     per_held = min(args.heldout_cases, args.limit or args.heldout_cases)
     cases = repo_set.build(tuned, per, args.seed, tok)
     cases += repo_set.build(held, per_held, args.seed, tok)
+    # More cases that need the other file (CrossCodeEval's criterion), scored only in the
+    # "cross-file" groups so that the main groups stay comparable between runs.
+    extra: set[str] = set()
+    if args.cross_file_cases:
+        known = {c.key for c in cases}
+        for case in repo_set.build(tuned + held, args.cross_file_cases, args.seed + 1, tok,
+                                   cross_file=True):
+            if case.key not in known:
+                extra.add(case.key)
+                cases.append(case)
     # Round-robin over packages, so a run cut short by --deadline-s still covers each one.
     by_package: dict[str, list[repo_set.Case]] = {}
     for case in cases:
@@ -590,8 +600,11 @@ async def repo(
             timing[cond] += time.perf_counter() - t0
             s = score(case.answer, got)
             group = "held-out" if case.package in held else "tuned"
-            scores.setdefault((group, cond), []).append(s)
-            scores.setdefault((case.package, cond), []).append(s)
+            if case.key not in extra:
+                scores.setdefault((group, cond), []).append(s)
+                scores.setdefault((case.package, cond), []).append(s)
+            if case.cross_file:
+                scores.setdefault((f"{group} cross-file", cond), []).append(s)
             out.append(
                 {
                     "set": "repo",
@@ -601,6 +614,7 @@ async def repo(
                     "answer": case.answer,
                     "got": got,
                     "names": case.names,
+                    "cross_file": case.cross_file,
                     **s,
                     **meta,
                 }
@@ -617,7 +631,7 @@ async def repo(
         flush=True,
     )
     rows = []
-    groups = ["tuned", *tuned, "held-out", *held]
+    groups = ["tuned", *tuned, "tuned cross-file", "held-out", *held, "held-out cross-file"]
     for g in groups:
         for cond in conditions:
             ss = scores.get((g, cond), [])
@@ -641,7 +655,9 @@ async def repo(
         rows,
     )
     summary = {}
-    for g in ("tuned", "held-out"):
+    for g in ("tuned", "held-out", "tuned cross-file", "held-out cross-file"):
+        if not scores.get((g, conditions[0])):
+            continue
         em = {c: 100 * mean([s["em"] for s in scores.get((g, c), [])]) for c in conditions}
         summary[g] = em
         if {"infile", "retrieval", "oracle"} <= set(conditions):
@@ -765,6 +781,8 @@ def main() -> None:
     parser.add_argument("--heldout", default="requests")
     parser.add_argument("--per-package", type=int, default=40)
     parser.add_argument("--heldout-cases", type=int, default=40)
+    parser.add_argument("--cross-file-cases", type=int, default=20,
+                        help="per package: extra cases that need the other file (CrossCodeEval)")
     parser.add_argument("--conditions", default="infile,retrieval,oracle")
     parser.add_argument(
         "--tasks", type=int, default=6, help="lsp: single-line tasks (+ half as many multi)"

@@ -30,7 +30,7 @@ import time
 import urllib.request
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +227,13 @@ class Bench:
     # Keep a request whose streamed text starts with what the user just typed (the editor
     # shows the rest of it), instead of cancelling it.
     typed_through: bool = True
+    # "service": each user's editor talks to its own Loomline CompletionService (as over the
+    # LSP: didChange + cancel on every keystroke, a request after the client's debounce), all
+    # sharing the engine; "engine": the bench plays the client against the engine directly.
+    client: str = "service"
+    settings: Settings | None = None
+    service_totals: dict[str, int] = field(default_factory=dict)
+    skip_reasons: dict[str, int] = field(default_factory=dict)
 
     async def capacity(self, n: int) -> dict[str, Any]:
         """Throughput of n prompts one after another vs all at once.
@@ -272,9 +279,13 @@ class Bench:
 
     async def typing(self, n: int) -> dict[str, Any]:
         records: list[RequestRecord] = []
+        self.skip_reasons = {}
+        self.service_totals = {"generated": 0, "served": 0, "joined": 0, "typed_through": 0,
+                               "debounced": 0}
+        user = self._user_service if self.client == "service" else self._user
         before = read_metrics(self.metrics_url)
         started = time.perf_counter()
-        await asyncio.gather(*(self._user(u, n, records) for u in range(n)))
+        await asyncio.gather(*(user(u, n, records) for u in range(n)))
         wall = time.perf_counter() - started
         after = read_metrics(self.metrics_url)
 
@@ -282,6 +293,9 @@ class Bench:
         cancelled = [r for r in records if r.cancelled]
         errors = [r for r in records if r.error]
         answered_tokens = sum(r.tokens for r in answered)
+        if self.client == "service":
+            # A generation can answer several requests (joined, typed through): count it once.
+            answered_tokens = self.service_totals["served"]
         server_tokens = delta(after, before, "vllm:generation_tokens_total")
         # Chunks can carry several tokens under load: count what arrived with the tokenizer.
         counter = getattr(self.prompts, "counter", None)
@@ -291,6 +305,9 @@ class Bench:
         if server_tokens is not None:
             total_tokens = server_tokens
             wasted = max(0.0, server_tokens - answered_tokens)
+        elif self.client == "service":
+            total_tokens = self.service_totals["generated"]
+            wasted = total_tokens - answered_tokens
         else:
             wasted = sum(r.tokens for r in cancelled)
             total_tokens = answered_tokens + wasted
@@ -318,9 +335,85 @@ class Bench:
             # Wasted tokens generated after the client had hung up (abort latency), as
             # opposed to those that reached the client before the user typed on.
             "wasted_after_cancel_share": max(0.0, wasted - received_by_cancelled) / total_tokens
-            if total_tokens else 0.0,
+            if total_tokens and self.client == "engine" else None,
             "prefix_hit_rate": hit_rate, "prefix_hit_source": hit_source,
+            "client": self.client, **{f"service_{k}": v for k, v in self.service_totals.items()},
+            "skipped": dict(self.skip_reasons),
         }
+
+    async def _user_service(self, user: int, n: int, records: list[RequestRecord]) -> None:
+        """A user whose editor talks to its own CompletionService (as over the LSP)."""
+        from loomline.completion.service import Completion, CompletionService
+        from loomline.context.documents import DocumentStore
+
+        assert self.settings is not None
+        rng = random.Random(self.seed * 7919 + user)
+        path = self.files[user % len(self.files)]
+        script = TypingScript.from_file(path, self.chars, self.seed * 100_003 + n * 1009 + user)
+        service = CompletionService(self.settings, self.engine,
+                                    counter=getattr(self.prompts, "counter", None))
+        store = DocumentStore()
+        store.listeners.append(service)
+        uri = path.as_uri()
+        document = store.open(uri, "python", 1, script.prefix(0) + script.suffix)
+        pending: asyncio.Task[None] | None = None
+        skips = self.skip_reasons
+
+        async def ask(record: RequestRecord, offset: int) -> None:
+            try:
+                result = await service.complete(document, document.position_at(offset))
+            except asyncio.CancelledError:
+                record.cancelled = True
+                raise
+            if isinstance(result, Completion):
+                record.total_s = time.perf_counter() - record.sent
+                record.first_token_s = result.stats.first_token_s
+                record.tokens = result.stats.generated_tokens
+                record.prompt_tokens = result.stats.prompt_tokens
+                record.cached_tokens = result.stats.cached_prompt_tokens
+                record.text = result.text
+            else:
+                skips[result.reason] = skips.get(result.reason, 0) + 1
+                if "engine" in result.reason or "reach" in result.reason:
+                    record.error = result.reason
+
+        typed_text = script.text[script.start:script.end]
+        await asyncio.sleep(rng.uniform(0, 0.5))
+        for typed in range(1, len(typed_text) + 1):
+            offset = script.start + typed - 1
+            at = document.position_at(offset)
+            store.change(uri, typed + 1, [(at, at, typed_text[typed - 1])])
+            if pending is not None and not pending.done():
+                pending.cancel()  # VS Code cancels the pending inline request on a keystroke
+            char = typed_text[typed - 1]
+            gap = max(0.03, rng.gauss(self.keystroke_s, self.keystroke_s / 3))
+            if char in " \n(.:,=" and rng.random() < (0.5 if char == "\n" else 0.2):
+                gap += rng.uniform(0.5, 1.5)
+            if typed == len(typed_text):
+                gap = max(gap, 1.0)
+            if gap <= self.debounce_s:
+                await asyncio.sleep(gap)
+                continue
+            await asyncio.sleep(self.debounce_s)
+            record = RequestRecord(user, time.perf_counter())
+            records.append(record)
+            pending = asyncio.create_task(ask(record, offset + 1))
+            await asyncio.sleep(gap - self.debounce_s)
+        if pending is not None:
+            await asyncio.wait([pending], timeout=120)
+        # Let generations that outlived their requests end, then count.
+        for _ in range(200):
+            if not any(g.task is not None and not g.task.done()
+                       for g in service._generations.values()):
+                break
+            await asyncio.sleep(0.05)
+        m = service.metrics
+        totals = self.service_totals
+        totals["generated"] += m.generated_tokens
+        totals["served"] += m.served_tokens
+        totals["joined"] += m.joined
+        totals["typed_through"] += m.typed_through
+        totals["debounced"] += m.debounced
 
     async def _user(self, user: int, n: int, records: list[RequestRecord]) -> None:
         rng = random.Random(self.seed * 7919 + user)
@@ -389,18 +482,39 @@ def print_typing(rows: list[dict[str, Any]]) -> None:
           f"{'ttft p50/p90 s':>15} {'tok/s':>7} {'wasted (after cancel)':>22} "
           f"{'prefix hits':>11}")
     for r in rows:
-        wasted = f"{r['wasted_share']:.1%} ({r['wasted_after_cancel_share']:.1%})"
+        after = r["wasted_after_cancel_share"]
+        wasted = f"{r['wasted_share']:.1%} ({'-' if after is None else format(after, '.1%')})"
         print(f"{r['n']:>4} {r['requests']:>8} {r['answered']:>8} "
               f"{fmt(r['latency_p50_s']) + ' / ' + fmt(r['latency_p90_s']):>18} "
               f"{fmt(r['ttft_p50_s']) + ' / ' + fmt(r['ttft_p90_s']):>15} "
               f"{r['tok_s']:>7.1f} "
               f"{wasted:>22} "
               f"{fmt(r['prefix_hit_rate'] and r['prefix_hit_rate'] * 100, '.1f') + '%':>11}")
+        if r.get("client") == "service":
+            print(f"     service: {r['service_joined']} joined a running generation, "
+                  f"{r['service_typed_through']} typed through a finished one, "
+                  f"{r['service_debounced']} held for a pause; empty answers: "
+                  f"{r['skipped'] or 'none'}")
         if r["errors"]:
             print(f"     {r['errors']} errors, first: {r['first_error']}")
 
 
 # ---- main ---------------------------------------------------------------------------------
+def service_settings(args: argparse.Namespace) -> Settings:
+    """Loomline's settings for the service client: the bench's budget, single-line answers."""
+    settings = Settings(backend="embedded" if args.embedded else "vllm",
+                        model=ModelSettings(id=args.model or "Qwen/Qwen2.5-Coder-0.5B"))
+    c = settings.completion
+    c.prompt_tokens, c.suffix_share = args.prompt_tokens, args.suffix_share
+    c.single_line_max_tokens = c.max_tokens = args.max_tokens
+    c.multiline = "never"  # like the engine client: one line per request
+    c.adaptive_debounce = not args.no_adaptive
+    c.reuse_running = not args.no_reuse
+    settings.context.enabled = False
+    settings.context.exclude = []  # the typed sources live in the venv, normally excluded
+    return settings
+
+
 def build_engine(args: argparse.Namespace) -> tuple[Engine, str | None]:
     if args.embedded:
         try:
@@ -429,12 +543,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     bench = Bench(engine, prompts, files, metrics_url, max_tokens=args.max_tokens,
                   chars=args.chars, debounce_s=args.debounce_ms / 1000,
                   keystroke_s=args.keystroke_ms / 1000, seed=args.seed,
-                  typed_through=not args.no_typed_through)
+                  typed_through=not args.no_typed_through, client=args.client,
+                  settings=service_settings(args))
     print(f"engine: {engine.name} {args.url or args.model_dir}; prompts: {prompts.kind}, "
           f"budget {args.prompt_tokens} tokens, suffix share {args.suffix_share}; "
           f"{len(files)} source files; keystrokes {args.keystroke_ms:.0f} ms, debounce "
-          f"{args.debounce_ms:.0f} ms; typed-through "
-          f"{'off' if args.no_typed_through else 'on'}")
+          f"{args.debounce_ms:.0f} ms; client: {args.client}"
+          + (f" (adaptive debounce {'off' if args.no_adaptive else 'on'}, reuse running "
+             f"{'off' if args.no_reuse else 'on'})" if args.client == "service" else
+             f" (typed-through {'off' if args.no_typed_through else 'on'})"))
     # Warm up (first requests pay one-off costs).
     await bench.capacity(1)
     result: dict[str, Any] = {"engine": engine.name, "url": args.url, "capacity": [],
@@ -476,6 +593,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-typed-through", action="store_true",
                    help="cancel on every keystroke, even when the user types what the "
                         "pending completion says")
+    p.add_argument("--client", choices=("service", "engine"), default="service",
+                   help="service: each user's editor talks to a Loomline CompletionService "
+                        "(default); engine: the bench plays the client against the engine")
+    p.add_argument("--no-adaptive", action="store_true",
+                   help="service client: no adaptive debounce")
+    p.add_argument("--no-reuse", action="store_true",
+                   help="service client: never join a running generation")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--skip-capacity", action="store_true")
     p.add_argument("--json", help="also write the figures to this file")

@@ -17,12 +17,15 @@ import ast
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STRING = re.compile(r"[rbuf]*(\"[^\"]*\"|'[^']*')", re.IGNORECASE)
 CACHE = Path(os.environ.get("LOOMLINE_BENCH_CACHE", Path.home() / ".cache" / "loomline-bench"))
 PINNED = {
     "rich": "13.9.4",
@@ -44,6 +47,9 @@ class Case:
     names: list[str]  # imported names used on the line, in order
     def_file: str  # file of the first name's definition
     oracle: list[tuple[str, str]]  # (path, definition text) for each name on the line
+    # CrossCodeEval's criterion: the answer uses an identifier (outside string literals) that
+    # the rest of the file never mentions but the imported definitions do.
+    cross_file: bool = False
 
     @property
     def key(self) -> str:
@@ -185,6 +191,8 @@ def cases_for(package: str, version: str, tokenizer) -> list[Case]:
             count = len(tokenizer.encode(answer, add_special_tokens=False))
             if not 3 <= count <= 30:
                 continue
+            doc = "\n".join([*lines[: lineno - 1], line[:column], *lines[lineno:]])
+            novel = set(_IDENT.findall(_STRING.sub("", answer))) - set(_IDENT.findall(doc))
             names = []
             for n in nodes:
                 if n.id not in names:
@@ -200,17 +208,28 @@ def cases_for(package: str, version: str, tokenizer) -> list[Case]:
                     names=names,
                     def_file=str(imported[names[0]][0]),
                     oracle=[(str(imported[n][0]), imported[n][1]) for n in names],
+                    cross_file=any(
+                        name in _IDENT.findall(imported[n][1]) for name in novel for n in names
+                    ),
                 )
             )
     return out
 
 
-def build(packages: list[str], per_package: int, seed: int, tokenizer) -> list[Case]:
-    """``per_package`` cases from each package, answers unique over the whole set."""
+def build(
+    packages: list[str], per_package: int, seed: int, tokenizer, *, cross_file: bool = False
+) -> list[Case]:
+    """``per_package`` cases from each package, answers unique over the whole set.
+
+    ``cross_file``: only cases that need the other file (see ``Case.cross_file``).
+    """
     chosen: list[Case] = []
     seen: set[str] = set()
     for package in packages:
-        candidates = cases_for(package, PINNED[package], tokenizer)
+        candidates = [
+            c for c in cases_for(package, PINNED[package], tokenizer)
+            if c.cross_file or not cross_file
+        ]
         rng = random.Random(f"{seed}:{package}")
         rng.shuffle(candidates)
         taken = 0
