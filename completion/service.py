@@ -473,10 +473,15 @@ class CompletionService(DocumentListener):
         """
         text = self._texts.get(generation.uri)
         typed = generation.typed_in(text) if text is not None else None
-        if not typed or not self.settings.completion.reuse_running:
+        if not typed or not self._confirmed(generation, typed):
             self._drop(generation)
             return
         generation.expire_later(ORPHAN_GRACE_S, lambda: self._drop(generation))
+
+    def _confirmed(self, generation: Generation, typed: str) -> bool:
+        """Whether to keep a generation nobody waits for: the model has already said what the
+        user typed. (Betting on text it has not produced yet wasted more than it saved.)"""
+        return self.settings.completion.reuse_running and generation.text.startswith(typed)
 
     # ---- document events (a DocumentListener) -----------------------------------------
     def opened(self, document: Document) -> None:
@@ -488,7 +493,9 @@ class CompletionService(DocumentListener):
         self.rhythm.changed(document.uri, time.monotonic())
         generation = self._generations.get(document.uri)
         if generation is not None and not generation.finished:
-            if generation.typed_in(document.text) is None:
+            typed = generation.typed_in(document.text)
+            unwanted = generation.waiters == 0 and not self._confirmed(generation, typed or "")
+            if typed is None or unwanted:
                 self._drop(generation)
             elif generation.waiters == 0:
                 generation.expire_later(ORPHAN_GRACE_S, lambda: self._drop(generation))

@@ -197,3 +197,15 @@ async def test_an_engine_that_raises_gives_a_skip_not_a_hang(setup):
     engine.stream = broken  # type: ignore[method-assign]
     result = await asyncio.wait_for(service.complete(document, CURSOR), 2)
     assert isinstance(result, Skip) and "boom" in result.reason
+
+
+async def test_no_bet_on_text_the_model_has_not_said_yet(setup):
+    _, engine, service, store, document = setup
+    engine.settings.chunk_delay_ms = 200
+    await start_engine(engine)
+    first = asyncio.create_task(service.complete(document, CURSOR))
+    await first_chunk(service)  # "return " so far
+    type_text(store, document, 1, 4, "return x")  # may become right, but not said yet
+    first.cancel()
+    await asyncio.sleep(0.01)
+    assert engine.cancelled == 1
