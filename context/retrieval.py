@@ -38,7 +38,8 @@ signed include define auto
 """.split()  # noqa: SIM905
 )
 _CLASS_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "impl"})
-MAX_MEMBERS = 12
+MAX_MEMBERS = 24
+_MEMBER_KINDS = frozenset({"method", "function", "field"})
 MAX_PIECE_CHARS = 1_500
 _COMMENT = {"python": "#"}
 
@@ -103,16 +104,30 @@ def definition_text(definition: Definition, index: WorkspaceIndex | None) -> str
     lines.append(definition.signature)
     if definition.kind in _CLASS_KINDS and index is not None:
         # Members in the same file: inside a class body, or in impl blocks / receiver
-        # methods elsewhere in the file (Rust, Go).
+        # methods elsewhere in the file (Rust, Go). One line each, public ones and the
+        # constructor, so that a long class still shows the names code calls.
         members = [
             d for d in index.definitions_in(definition.path)
             if d.container == definition.name and d.line != definition.line
-            and d.kind in ("method", "function")
+            and d.kind in _MEMBER_KINDS and _is_public_member(d.name)
         ][:MAX_MEMBERS]
         for member in members:
-            lines.extend("    " + line for line in member.signature.split("\n"))
+            lines.append("    " + _one_line(member.signature))
     text = "\n".join(lines)
     return text if len(text) <= MAX_PIECE_CHARS else text[:MAX_PIECE_CHARS] + "\n..."
+
+
+def _is_public_member(name: str) -> bool:
+    return name in ("__init__", "__call__", "constructor", "new") or not name.startswith("_")
+
+
+def _one_line(signature: str) -> str:
+    """A multi-line header as one line: ``def f(\n    a,\n    b,\n)`` -> ``def f(a, b)``."""
+    if "\n" not in signature:
+        return signature
+    text = " ".join(part.strip() for part in signature.split("\n"))
+    text = re.sub(r"([(\[{]) ", r"\1", text)
+    return re.sub(r",? ([)\]}])", r"\1", text)
 
 
 def _definition_piece(
@@ -136,7 +151,7 @@ def imported_definitions(
         explicit = set(target.names)
         for path in target.paths:
             for definition in index.definitions_in(path):
-                if definition.container is not None and definition.kind == "method":
+                if definition.container is not None and definition.kind in ("method", "field"):
                     continue  # members come with their class
                 key = (definition.path, definition.line)
                 if key in seen:
@@ -170,7 +185,7 @@ def index_lookups(
         if not 0 < index.count(name) <= max_ambiguity + 1:
             continue
         found = [d for d in index.lookup(name) if d.path != current_path and
-                 not (d.kind == "method" and d.container is not None)]
+                 not (d.kind in ("method", "field") and d.container is not None)]
         if not found or len(found) > max_ambiguity:
             continue
         found.sort(key=lambda d: (os.path.dirname(d.path) != here, d.path, d.line))

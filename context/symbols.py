@@ -107,6 +107,9 @@ def name_node(node: Node) -> Node | None:
         if kind is not None and kind.type == "generic_type":
             kind = kind.child_by_field_name("type")
         return kind
+    if node.type == "assignment":  # a Python class attribute
+        left = node.child_by_field_name("left")
+        return left if left is not None and left.type == "identifier" else None
     if node.type in ("function_definition", "declaration", "field_declaration"):
         return _declarator_name(node.child_by_field_name("declarator"))
     if node.type == "type_definition":
@@ -175,6 +178,8 @@ def signature_of(node: Node, source: bytes, kind: str = "") -> str:
         whole = "type " + whole
     if kind in _TYPE_KINDS and whole.count("\n") < MAX_TYPE_LINES:
         return _clip(whole, MAX_TYPE_LINES)
+    if node.type == "assignment":  # a class attribute: its (first) line
+        return _clip(whole.split("\n", 1)[0], 1)
     colon = next((c for c in node.children if c.type == ":"), None)  # Python headers
     if colon is not None and colon.end_byte > start.start_byte:
         header = source[start.start_byte : colon.end_byte].decode("utf-8", errors="replace")

@@ -298,3 +298,40 @@ def test_incremental_windows_match_fresh_ones(edits: list[tuple[int, int, str]])
         fresh = SnippetCache().windows("/doc.py", text)
         assert incremental.lines == text.split("\n")
         assert incremental.sets == fresh.sets
+
+
+def test_class_piece_shows_fields_and_public_members_on_one_line(tmp_path: Path) -> None:
+    from loomline.context.retrieval import definition_text
+
+    (tmp_path / "codes.py").write_text(
+        "class codes(IntEnum):\n"
+        '    """HTTP status codes."""\n'
+        '    OK = 200, "OK"\n'
+        '    MOVED_PERMANENTLY = 301, "Moved Permanently"\n'
+        "    def __init__(self, value: int,\n"
+        '                 phrase: str = "") -> None:\n'
+        "        pass\n"
+        "    def __str__(self) -> str:\n"
+        "        return ''\n"
+        "    def _private(self) -> None:\n"
+        "        pass\n"
+        "    def get_reason_phrase(\n"
+        "        cls,\n"
+        "        value: int,\n"
+        "    ) -> str:\n"
+        "        return ''\n"
+    )
+    index = WorkspaceIndex(str(tmp_path))
+    index.build()
+    [cls] = [d for d in index.definitions_in(str(tmp_path / "codes.py")) if d.kind == "class"]
+    text = definition_text(cls, index)
+    assert text.split("\n") == [
+        "# HTTP status codes.",
+        "class codes(IntEnum):",
+        '    OK = 200, "OK"',
+        '    MOVED_PERMANENTLY = 301, "Moved Permanently"',
+        '    def __init__(self, value: int, phrase: str = "") -> None:',
+        "    def get_reason_phrase(cls, value: int) -> str:",
+    ]
+    # Fields come with their class, never as pieces of their own.
+    assert index.count("OK") == 1
