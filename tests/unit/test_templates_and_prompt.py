@@ -94,6 +94,14 @@ def test_context_pieces_come_first_in_order_and_respect_budget():
     assert prompt.tokens <= 400 / (1 - 0.4)  # context comes on top of the cursor window
 
 
+def test_a_lone_file_gets_the_plain_fim_prompt():
+    prompt = build_prompt(
+        template_for("qwen"), "def f():\n    ", "\n", counter=EstimatedTokens(), budget=400,
+        path="main.py", pieces=[], repo="demo",
+    )
+    assert prompt.text == "<|fim_prefix|>def f():\n    <|fim_suffix|>\n<|fim_middle|>"
+
+
 def test_single_enormous_line_is_cut():
     prompt = build_prompt(template_for("qwen"), "x" * 100_000, "", counter=CharTokens(), budget=300)
     assert len(prompt.text) < 2000
