@@ -374,7 +374,10 @@ class CompletionService(DocumentListener):
         params = SamplingParams(
             max_tokens=c.max_tokens if info.multiline else c.single_line_max_tokens,
             temperature=c.temperature,
-            stop=self.template.stop,
+            # A single line ends at the newline: first, so that a remote engine (which takes
+            # only a few stop strings) stops there itself instead of running on until the
+            # stream is closed.
+            stop=self.template.stop if info.multiline else ("\n", *self.template.stop),
         )
         request = GenerationRequest(prompt.text, params, affinity_key=document.uri)
         generation = Generation(document.uri, before, after, info)
