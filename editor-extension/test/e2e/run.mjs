@@ -488,7 +488,8 @@ async function main() {
       const accepted = events().match(/event: .*partialAccept.*/)?.[0];
       log(`server got: ${accepted}`);
       check(/type='accept'/.test(events()), "no accept event reached the server");
-      check(/type='dismiss'/.test(events()), "no dismiss event reached the server");
+      // The dismiss is reported after the partial accept; on a busy machine it lands later.
+      await waitFor("a dismiss event", () => /type='dismiss'/.test(events()), 10_000);
       await runCommand(page, "File: Revert File");
     });
 
