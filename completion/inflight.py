@@ -51,13 +51,14 @@ class Generation:
 
     def typed_in(self, text: str) -> str | None:
         """Typed text if ``text`` (the whole document) still agrees with this generation."""
-        if len(text) < len(self.before) + len(self.after):
-            return None
         end = len(text) - len(self.after)
-        typed = typed_since(self.before, self.after, text[:end], text[end:])
-        if typed is None or not agrees(self.text, typed, self.finished):
+        # (No slicing of the whole text: this runs on every keystroke.)
+        if end < len(self.before) or not text.startswith(self.before):
             return None
-        return typed
+        if not text.endswith(self.after):
+            return None
+        typed = text[len(self.before) : end]
+        return typed if agrees(self.text, typed, self.finished) else None
 
     def publish(self, text: str, *, finished: bool = False) -> None:
         self.text = text
