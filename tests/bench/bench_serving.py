@@ -386,11 +386,7 @@ class Bench:
             if pending is not None and not pending.done():
                 pending.cancel()  # VS Code cancels the pending inline request on a keystroke
             char = typed_text[typed - 1]
-            gap = max(0.03, rng.gauss(self.keystroke_s, self.keystroke_s / 3))
-            if char in " \n(.:,=" and rng.random() < (0.5 if char == "\n" else 0.2):
-                gap += rng.uniform(0.5, 1.5)
-            if typed == len(typed_text):
-                gap = max(gap, 1.0)
+            gap = self._gap(rng, char, last=typed == len(typed_text))
             if gap <= self.debounce_s:
                 await asyncio.sleep(gap)
                 continue
@@ -415,6 +411,15 @@ class Bench:
         totals["typed_through"] += m.typed_through
         totals["debounced"] += m.debounced
 
+    def _gap(self, rng: random.Random, char: str, *, last: bool) -> float:
+        """Seconds before the next keystroke (both clients draw the same gaps)."""
+        gap = max(0.03, rng.gauss(self.keystroke_s, self.keystroke_s / 3))
+        if char in " \n(.:,=" and rng.random() < (0.5 if char == "\n" else 0.2):
+            gap += rng.uniform(0.5, 1.5)  # a thinking pause
+        if last:
+            gap = max(gap, 1.0)  # done typing: the last request is always sent
+        return gap
+
     async def _user(self, user: int, n: int, records: list[RequestRecord]) -> None:
         rng = random.Random(self.seed * 7919 + user)
         path = self.files[user % len(self.files)]
@@ -436,11 +441,7 @@ class Bench:
                     len(shown) > len(matched))
                 if not still_valid:
                     pending.cancel()  # the user typed on: the answer is stale
-            gap = max(0.03, rng.gauss(self.keystroke_s, self.keystroke_s / 3))
-            if char in " \n(.:,=" and rng.random() < (0.5 if char == "\n" else 0.2):
-                gap += rng.uniform(0.5, 1.5)  # a thinking pause
-            if typed == len(typed_text):
-                gap = max(gap, 1.0)  # done typing: the last request is always sent
+            gap = self._gap(rng, char, last=typed == len(typed_text))
             if gap <= self.debounce_s:
                 await asyncio.sleep(gap)
                 continue
