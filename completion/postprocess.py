@@ -22,6 +22,7 @@ class CursorInfo:
     suffix: str  # everything after the cursor (a window of it)
     multiline: bool
     indent_unit: str = "    "
+    line_above: str = ""  # the nearest non-blank line above the cursor's line
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +41,10 @@ def indent_width(line: str) -> int:
 
 def block_indent(info: CursorInfo) -> int:
     """Lines indented less than this have left the block the cursor is in."""
-    stripped = info.line_prefix.rstrip()
-    if not stripped:
+    if not info.line_prefix.strip():
         return indent_width(info.line_prefix)
     current = indent_width(info.line_prefix)
-    if stripped[-1] in ":{([" or stripped.endswith("=>"):
+    if opens_block(info.line_prefix):
         return current + 1  # the cursor opened a block: its body is deeper
     return current
 
@@ -54,20 +54,45 @@ def cut_at_stops(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
     return (text[:cut], True) if cut >= 0 else (text, False)
 
 
+def opens_block(line: str) -> bool:
+    stripped = line.rstrip()
+    return bool(stripped) and (stripped[-1] in ":{([" or stripped.endswith("=>"))
+
+
+def deepest_plausible_indent(info: CursorInfo) -> int:
+    """The deepest indentation the cursor's line can have: one level into a block the line
+    above opens, else that line's, or the next code line's if it is deeper."""
+    above = info.line_above
+    width = indent_width(above) + (len(info.indent_unit) if opens_block(above) else 0)
+    below = next((line for line in info.suffix.split("\n")[1:] if line.strip()), "")
+    return max(width, indent_width(below))
+
+
 def fix_doubled_indent(text: str, info: CursorInfo) -> str:
-    """After a whitespace-only line prefix the small model may indent once more."""
+    """After a whitespace-only line prefix the small model may indent once more.
+
+    Whitespace that only completes the indentation the user is typing (four of eight
+    spaces so far) is kept: dropping it would contradict the user's next keystrokes.
+    """
     if not info.line_prefix or info.line_prefix.strip():
         return text
     first, sep, rest = text.partition("\n")
     extra = first[: len(first) - len(first.lstrip(" \t"))]
     if not extra or not first.strip():
         return text
-    lines = rest.split("\n") if sep else []
+    deepest = deepest_plausible_indent(info)
+    if indent_width(info.line_prefix + extra) <= deepest:
+        return text
+    # The model wrote the line's whole indentation again: keep what goes beyond the prefix
+    # if that is plausible, else all of it was one indent too many.
     base = info.line_prefix
+    beyond = len(extra) > len(base) and indent_width(extra) <= deepest
+    cut = len(base) if beyond else len(extra)
+    lines = rest.split("\n") if sep else []
     # If the following lines carry the same extra indent, the whole block was shifted.
     shifted = all(not line.strip() or line.startswith(base + extra) for line in lines)
-    fixed_rest = [line[len(extra) :] if shifted and line.strip() else line for line in lines]
-    return "\n".join([first[len(extra) :], *fixed_rest]) if sep else first[len(extra) :]
+    fixed_rest = [line[cut:] if shifted and line.strip() else line for line in lines]
+    return "\n".join([first[cut:], *fixed_rest]) if sep else first[cut:]
 
 
 def _first_suffix_line(info: CursorInfo) -> str:
@@ -97,6 +122,9 @@ def process(
             lines, finished = lines[:1], True
     else:
         limit = block_indent(info)
+        if not info.line_prefix.strip():
+            # The first line may complete the indentation the user was typing.
+            limit = max(limit, indent_width(info.line_prefix + (lines[0] if lines else "")))
         next_suffix_line = _first_suffix_line(info)
         for index in range(1, len(lines)):
             line = lines[index]

@@ -131,7 +131,22 @@ def cursor_info(document: Document, offset: int, multiline: bool) -> CursorInfo:
         line_suffix=text[offset:line_end].rstrip("\r"),
         suffix=text[offset : offset + 2000],
         multiline=multiline,
+        line_above=line_above(text, line_start),
     )
+
+
+def line_above(text: str, line_start: int, look_back: int = 50) -> str:
+    """The nearest non-blank line ending before ``line_start`` (within ``look_back`` lines)."""
+    end = line_start - 1
+    for _ in range(look_back):
+        if end < 0:
+            break
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end].rstrip("\r")
+        if line.strip():
+            return line
+        end = start - 1
+    return ""
 
 
 def guess_multiline(info: CursorInfo) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loomline.completion.postprocess import CursorInfo, process
-from loomline.completion.service import guess_multiline
+from loomline.completion.service import guess_multiline, line_above
 
 STOPS = ("<|endoftext|>", "<|file_sep|>")
 
@@ -16,7 +16,11 @@ def info_for(document: str, multiline: bool | None = None) -> CursorInfo:
     line_suffix = suffix.split("\n", 1)[0]
     probe = CursorInfo(line_prefix, line_suffix, suffix, False)
     return CursorInfo(
-        line_prefix, line_suffix, suffix, guess_multiline(probe) if multiline is None else multiline
+        line_prefix,
+        line_suffix,
+        suffix,
+        guess_multiline(probe) if multiline is None else multiline,
+        line_above=line_above(prefix, len(prefix) - len(line_prefix)),
     )
 
 
@@ -57,6 +61,24 @@ CASES = [
         "    x = 1\n        y = 2\n        return x + y",
         "x = 1\n    y = 2\n    return x + y",
         id="doubled-indentation-of-a-whole-block",
+    ),
+    pytest.param(
+        "def f():\n  █\n",
+        "  return 1",
+        "  return 1",
+        id="indentation-the-user-is-still-typing-is-kept",
+    ),
+    pytest.param(
+        "class A:\n    def f(self):\n        x = 1\n\n    █\n",
+        "    return x\n\n    def g(self):\n        pass",
+        "    return x",
+        id="completing-the-indentation-of-the-block-above",
+    ),
+    pytest.param(
+        "class A:\n    def f(self):\n        x = 1\n    █\n",
+        "        return x",
+        "    return x",
+        id="deeper-than-the-block-above-is-doubled",
     ),
     pytest.param(
         "def f():\n    █\n",
@@ -123,3 +145,10 @@ def test_finished_is_reported_early_so_the_stream_can_stop():
 )
 def test_multiline_guess(document, multiline):
     assert info_for(document).multiline is multiline
+
+
+def test_line_above_skips_blank_lines_and_stops_at_the_top() -> None:
+    text = "def f():\n    x = 1\n\n   \n    y"
+    assert line_above(text, text.rindex("\n") + 1) == "    x = 1"
+    assert line_above(text, 0) == ""
+    assert line_above("\n\nx", 2) == ""
