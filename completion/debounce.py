@@ -43,9 +43,35 @@ class TypingRhythm:
             return self.min_s
         return min(self.max_s, max(self.min_s, self.factor * statistics.median(gaps)))
 
-    def delay(self, uri: str, now: float) -> float:
-        """Seconds still to wait at ``now`` (0 when the pause is already long enough)."""
+    def delay(self, uri: str, now: float, extra_s: float = 0.0) -> float:
+        """Seconds still to wait at ``now`` (0 when the pause is already long enough);
+        ``extra_s`` lengthens the pause needed (see WastePacer)."""
         last = self._last.get(uri)
         if last is None:
             return 0.0
-        return max(0.0, self.quiet_needed(uri) - (now - last))
+        return max(0.0, self.quiet_needed(uri) + extra_s - (now - last))
+
+
+class WastePacer:
+    """Waits longer before asking while generations go to waste, less once they are used.
+
+    A generation nobody saw means the user's pause was shorter than the engine's answer: the
+    engine is slow (a shared server under load) or this user's pauses are short. Neither is
+    known in advance, so the outcome steers: each wasted generation adds ``step_s`` to the
+    pause needed (up to ``max_s``), each used one halves it. On a quiet engine it stays near
+    zero; on a saturated one it stops speculative requests during typing, which lightens the
+    load, until answers come back in time again.
+    """
+
+    def __init__(self, step_s: float = 0.05, max_s: float = 1.0) -> None:
+        self.step_s = step_s
+        self.max_s = max_s
+        self.extra_s = 0.0
+
+    def wasted(self) -> None:
+        self.extra_s = min(self.max_s, self.extra_s + self.step_s)
+
+    def used(self) -> None:
+        self.extra_s /= 2
+        if self.extra_s < self.step_s / 4:
+            self.extra_s = 0.0

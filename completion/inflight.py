@@ -41,7 +41,9 @@ class Generation:
     text: str = ""  # post-processed text so far (the final text once finished)
     finished: bool = False
     error: str | None = None
-    served: bool = False  # some request got a non-empty answer from it
+    served: bool = False  # its answer reached a request (perhaps an empty one)
+    speculative: bool = True  # started for a typing pause, not asked for explicitly
+    settled: bool = False  # its outcome has been counted
     finished_before_join: bool = False
     waiters: int = 0
     task: asyncio.Task[None] | None = None

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from loomline.completion.debounce import TypingRhythm
+from loomline.completion.debounce import TypingRhythm, WastePacer
 from loomline.completion.engines.base import (
     Engine,
     EngineUnavailable,
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 SUPERSEDED = "superseded"
 # How long a generation the user is typing into waits for the editor's next request.
 ORPHAN_GRACE_S = 1.0
+STOPPED = "stopped"
 _ids = itertools.count(1)
 
 
@@ -92,7 +93,9 @@ class ServiceMetrics:
     skipped: int = 0
     cancelled: int = 0
     generated_tokens: int = 0
-    served_tokens: int = 0  # generated tokens of generations that answered some request
+    served_tokens: int = 0  # generated tokens of generations whose answer reached a request
+    wasted_generations: int = 0  # started for a typing pause, dropped before anyone saw them
+    extra_wait_ms: float = 0.0  # the pause the waste pacer adds now
     # The stats of recent generations, still updated by engines that are winding down.
     recent: deque[GenerationStats] = field(default_factory=lambda: deque(maxlen=64))
 
@@ -105,6 +108,8 @@ class ServiceMetrics:
             "debounced": self.debounced,
             "generatedTokens": self.generated_tokens,
             "wastedTokens": self.generated_tokens - self.served_tokens,
+            "wastedGenerations": self.wasted_generations,
+            "extraWaitMs": round(self.extra_wait_ms),
             "skipped": self.skipped,
             "cancelled": self.cancelled,
             "recentGeneratedTokens": sum(s.generated_tokens for s in self.recent),
@@ -183,6 +188,7 @@ class CompletionService(DocumentListener):
         self._texts: dict[str, str] = {}
         c = settings.completion
         self.rhythm = TypingRhythm(max_s=c.max_debounce_ms / 1000)
+        self.pacer = WastePacer()
         self.template: FimTemplate = template_for(settings.model.id, settings.model.template)
         self.workspace_root: str | None = None
 
@@ -319,13 +325,15 @@ class CompletionService(DocumentListener):
             if joinable is None:
                 if not explicit and self.settings.completion.adaptive_debounce:
                     self.rhythm.max_s = self.settings.completion.max_debounce_ms / 1000
-                    delay = self.rhythm.delay(document.uri, time.monotonic())
+                    delay = self.rhythm.delay(
+                        document.uri, time.monotonic(), self.pacer.extra_s
+                    )
                     if delay > 0:
                         self.metrics.debounced += 1
                         await asyncio.sleep(delay)
                         if document.text != before + after:
                             return Skip("the text changed while waiting for a pause")
-                joinable = self._start(document, position, before, after)
+                joinable = self._start(document, position, before, after, explicit)
             generation = joinable
             typed = before[len(generation.before) :]
             result = await self._follow(generation, typed, on_update)
@@ -379,9 +387,21 @@ class CompletionService(DocumentListener):
         if self._generations.get(uri) is generation:
             del self._generations[uri]
         generation.stop()
+        # (An engine failure says nothing about the user's pauses.)
+        stopped = generation.error is None or generation.error.startswith(STOPPED)
+        if generation.speculative and not generation.served and not generation.settled and stopped:
+            self.metrics.wasted_generations += 1
+            self.pacer.wasted()
+            self.metrics.extra_wait_ms = self.pacer.extra_s * 1000
+        generation.settled = True
 
     def _start(
-        self, document: Document, position: Position, before: str, after: str
+        self,
+        document: Document,
+        position: Position,
+        before: str,
+        after: str,
+        explicit: bool = False,
     ) -> Generation:
         prepared_at = time.perf_counter()
         prompt, info = self.prepare(document, position)
@@ -395,7 +415,7 @@ class CompletionService(DocumentListener):
             stop=self.template.stop if info.multiline else ("\n", *self.template.stop),
         )
         request = GenerationRequest(prompt.text, params, affinity_key=document.uri)
-        generation = Generation(document.uri, before, after, info)
+        generation = Generation(document.uri, before, after, info, speculative=not explicit)
         generation.timings_ms["prepare_ms"] = (time.perf_counter() - prepared_at) * 1000
         self.metrics.recent.append(generation.stats)
         self._generations[document.uri] = generation
@@ -427,7 +447,7 @@ class CompletionService(DocumentListener):
             generation.fail(str(error))
             return
         except asyncio.CancelledError:
-            generation.fail("stopped: the text changed or the request was cancelled")
+            generation.fail(f"{STOPPED}: the text changed or the request was cancelled")
             raise
         except Exception as error:  # a broken engine must not leave requests waiting
             log.exception("the engine failed")
@@ -475,12 +495,16 @@ class CompletionService(DocumentListener):
             generation.waiters -= 1
             if generation.waiters == 0 and not generation.finished:
                 self._orphaned(generation)
+        if not generation.served:
+            # Its answer reached a request in time (even if there is nothing to show).
+            generation.served = True
+            self.metrics.served_tokens += generation.stats.generated_tokens
+            if generation.speculative:
+                self.pacer.used()
+                self.metrics.extra_wait_ms = self.pacer.extra_s * 1000
         rest = generation.text[len(typed) :]
         if not rest.strip():
             return Skip("the model suggested nothing useful here")
-        if not generation.served:
-            generation.served = True
-            self.metrics.served_tokens += generation.stats.generated_tokens
         return rest
 
     def _orphaned(self, generation: Generation) -> None:

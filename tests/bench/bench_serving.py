@@ -232,6 +232,7 @@ class Bench:
     # sharing the engine; "engine": the bench plays the client against the engine directly.
     client: str = "service"
     settings: Settings | None = None
+    pacing: bool = True
     service_totals: dict[str, int] = field(default_factory=dict)
     skip_reasons: dict[str, int] = field(default_factory=dict)
 
@@ -281,7 +282,7 @@ class Bench:
         records: list[RequestRecord] = []
         self.skip_reasons = {}
         self.service_totals = {"generated": 0, "served": 0, "joined": 0, "typed_through": 0,
-                               "debounced": 0}
+                               "debounced": 0, "wasted_generations": 0, "extra_wait_ms": 0}
         user = self._user_service if self.client == "service" else self._user
         before = read_metrics(self.metrics_url)
         started = time.perf_counter()
@@ -352,6 +353,8 @@ class Bench:
         script = TypingScript.from_file(path, self.chars, self.seed * 100_003 + n * 1009 + user)
         service = CompletionService(self.settings, self.engine,
                                     counter=getattr(self.prompts, "counter", None))
+        if not self.pacing:
+            service.pacer.max_s = 0.0  # never waits longer after waste
         store = DocumentStore()
         store.listeners.append(service)
         uri = path.as_uri()
@@ -410,6 +413,8 @@ class Bench:
         totals["joined"] += m.joined
         totals["typed_through"] += m.typed_through
         totals["debounced"] += m.debounced
+        totals["wasted_generations"] += m.wasted_generations
+        totals["extra_wait_ms"] = max(totals["extra_wait_ms"], round(m.extra_wait_ms))
 
     def _gap(self, rng: random.Random, char: str, *, last: bool) -> float:
         """Seconds before the next keystroke (both clients draw the same gaps)."""
@@ -494,7 +499,9 @@ def print_typing(rows: list[dict[str, Any]]) -> None:
         if r.get("client") == "service":
             print(f"     service: {r['service_joined']} joined a running generation, "
                   f"{r['service_typed_through']} typed through a finished one, "
-                  f"{r['service_debounced']} held for a pause; empty answers: "
+                  f"{r['service_debounced']} held for a pause, "
+                  f"{r['service_wasted_generations']} generations unseen (extra wait at the end: "
+                  f"up to {r['service_extra_wait_ms']} ms); empty answers: "
                   f"{r['skipped'] or 'none'}")
         if r["errors"]:
             print(f"     {r['errors']} errors, first: {r['first_error']}")
@@ -545,6 +552,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                   chars=args.chars, debounce_s=args.debounce_ms / 1000,
                   keystroke_s=args.keystroke_ms / 1000, seed=args.seed,
                   typed_through=not args.no_typed_through, client=args.client,
+                  pacing=not args.no_pacing,
                   settings=service_settings(args))
     print(f"engine: {engine.name} {args.url or args.model_dir}; prompts: {prompts.kind}, "
           f"budget {args.prompt_tokens} tokens, suffix share {args.suffix_share}; "
@@ -599,6 +607,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "(default); engine: the bench plays the client against the engine")
     p.add_argument("--no-adaptive", action="store_true",
                    help="service client: no adaptive debounce")
+    p.add_argument("--no-pacing", action="store_true",
+                   help="service client: no longer pause after generations nobody saw")
     p.add_argument("--no-reuse", action="store_true",
                    help="service client: never join a running generation")
     p.add_argument("--seed", type=int, default=1)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from loomline.completion import service as service_module
-from loomline.completion.debounce import TypingRhythm
+from loomline.completion.debounce import TypingRhythm, WastePacer
 from loomline.completion.engines.fake import FakeEngine
 from loomline.completion.inflight import Generation, agrees, typed_since
 from loomline.completion.postprocess import CursorInfo
@@ -59,6 +59,25 @@ def test_rhythm_waits_twice_the_median_gap_within_bounds():
     assert slow.quiet_needed("u") == 0.35  # capped
     rhythm.forget(URI)
     assert rhythm.delay(URI, now) == 0.0
+
+
+def test_pacer_waits_longer_after_waste_and_less_after_use():
+    pacer = WastePacer(step_s=0.1, max_s=0.35)
+    assert pacer.extra_s == 0.0
+    pacer.wasted()
+    pacer.wasted()
+    assert pacer.extra_s == pytest.approx(0.2)
+    for _ in range(5):
+        pacer.wasted()
+    assert pacer.extra_s == 0.35  # capped
+    pacer.used()
+    assert pacer.extra_s == pytest.approx(0.175)
+    for _ in range(4):
+        pacer.used()
+    assert pacer.extra_s == 0.0  # back to no extra wait
+    rhythm = TypingRhythm()
+    rhythm.changed(URI, 10.0)
+    assert rhythm.delay(URI, 10.1, extra_s=0.3) == pytest.approx(0.2)
 
 
 @pytest.fixture
@@ -209,3 +228,37 @@ async def test_no_bet_on_text_the_model_has_not_said_yet(setup):
     first.cancel()
     await asyncio.sleep(0.01)
     assert engine.cancelled == 1
+
+
+async def test_wasted_generations_lengthen_the_pause_needed_and_used_ones_shorten_it(setup):
+    _, engine, service, store, document = setup
+    await start_engine(engine)
+    first = asyncio.create_task(service.complete(document, CURSOR))
+    await first_chunk(service)
+    type_text(store, document, 1, 4, "pass")  # contradicts: stopped, nobody saw it
+    await asyncio.sleep(0.01)
+    assert isinstance(await first, Skip)
+    assert service.metrics.wasted_generations == 1
+    assert service.pacer.extra_s == pytest.approx(service.pacer.step_s)
+    # The next request waits for the longer pause (the user just typed) ...
+    service.rhythm.changed(URI, time.monotonic())
+    request = asyncio.create_task(service.complete(document, Position(1, 8)))
+    await asyncio.sleep(service.pacer.extra_s / 3)
+    assert len(engine.requests) == 1  # still waiting
+    result = await request
+    assert isinstance(result, Completion) and len(engine.requests) == 2
+    assert service.metrics.debounced == 1
+    # ... and an answer that was used halves the extra wait.
+    assert service.pacer.extra_s == pytest.approx(service.pacer.step_s / 2)
+    assert service.metrics.snapshot()["wastedGenerations"] == 1
+
+
+async def test_explicit_requests_neither_wait_nor_count_as_waste(setup):
+    _, engine, service, store, document = setup
+    await start_engine(engine)
+    service.pacer.extra_s = 1.0
+    first = asyncio.create_task(service.complete(document, CURSOR, explicit=True))
+    await first_chunk(service)
+    type_text(store, document, 1, 4, "pass")
+    assert isinstance(await first, Skip)
+    assert service.metrics.wasted_generations == 0 and service.pacer.extra_s == 1.0
