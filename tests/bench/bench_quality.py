@@ -798,11 +798,19 @@ def main() -> None:
         help="stop starting new cases after this many seconds (paired results)",
     )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--model",
+        help="model id, e.g. Qwen/Qwen2.5-Coder-1.5B-Instruct (`loomline model pull` it first); "
+        "default: Loomline's default model",
+    )
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args()
 
     global THREADS, T0
     THREADS = args.threads
+    if args.model:
+        model_id = args.model
+        SETTINGS_HOOKS.append(lambda settings: setattr(settings.model, "id", model_id))
 
     async def run() -> None:
         global T0

@@ -558,7 +558,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
           f"budget {args.prompt_tokens} tokens, suffix share {args.suffix_share}; "
           f"{len(files)} source files; keystrokes {args.keystroke_ms:.0f} ms, debounce "
           f"{args.debounce_ms:.0f} ms; client: {args.client}"
-          + (f" (adaptive debounce {'off' if args.no_adaptive else 'on'}, reuse running "
+          + (f" (adaptive debounce {'off' if args.no_adaptive else 'on'}, waste pacing "
+             f"{'off' if args.no_pacing else 'on'}, reuse running "
              f"{'off' if args.no_reuse else 'on'})" if args.client == "service" else
              f" (typed-through {'off' if args.no_typed_through else 'on'})"))
     # Warm up (first requests pay one-off costs).
