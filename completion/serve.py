@@ -336,6 +336,8 @@ class VllmServer:
 
 
 def _progress_display(timeout: float) -> tuple[Any, Any]:
+    if not sys.stderr.isatty():
+        return None, _progress_lines()
     from tqdm import tqdm
 
     bar = tqdm(total=None, desc="starting vLLM", unit="s", file=sys.stderr,
@@ -349,6 +351,20 @@ def _progress_display(timeout: float) -> tuple[Any, Any]:
         bar.refresh()
 
     return bar, update
+
+
+def _progress_lines(every_s: float = 10.0) -> Any:
+    """Progress for a log file (no terminal): a line when vLLM's message changes, at most
+    every ``every_s`` seconds, instead of a redrawn bar written into the file 4 times a second."""
+    last: dict[str, Any] = {"at": -every_s, "message": None}
+
+    def update(elapsed: float, line: str) -> None:
+        message = line.split("] ", 1)[-1] if "] " in line else line
+        if message != last["message"] and elapsed - last["at"] >= every_s:
+            print(f"starting vLLM: {elapsed:.0f} s: {message[:100]}", file=sys.stderr, flush=True)
+            last.update(at=elapsed, message=message)
+
+    return update
 
 
 def serve_main(argv: Sequence[str]) -> int:
