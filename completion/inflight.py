@@ -43,7 +43,6 @@ class Generation:
     error: str | None = None
     served: bool = False  # its answer reached a request (perhaps an empty one)
     speculative: bool = True  # started for a typing pause, not asked for explicitly
-    settled: bool = False  # its outcome has been counted
     finished_before_join: bool = False
     waiters: int = 0
     task: asyncio.Task[None] | None = None

@@ -64,8 +64,7 @@ def deepest_plausible_indent(info: CursorInfo) -> int:
     above opens, else that line's, or the next code line's if it is deeper."""
     above = info.line_above
     width = indent_width(above) + (len(info.indent_unit) if opens_block(above) else 0)
-    below = next((line for line in info.suffix.split("\n")[1:] if line.strip()), "")
-    return max(width, indent_width(below))
+    return max(width, indent_width(next_code_line(info)))
 
 
 def fix_doubled_indent(text: str, info: CursorInfo) -> str:
@@ -95,11 +94,9 @@ def fix_doubled_indent(text: str, info: CursorInfo) -> str:
     return "\n".join([first[cut:], *fixed_rest]) if sep else first[cut:]
 
 
-def _first_suffix_line(info: CursorInfo) -> str:
-    for line in info.suffix.split("\n")[1:]:
-        if line.strip():
-            return line.strip()
-    return ""
+def next_code_line(info: CursorInfo) -> str:
+    """The first non-blank line after the cursor's line (as written, indentation included)."""
+    return next((line for line in info.suffix.split("\n")[1:] if line.strip()), "")
 
 
 def process(
@@ -125,7 +122,7 @@ def process(
         if not info.line_prefix.strip():
             # The first line may complete the indentation the user was typing.
             limit = max(limit, indent_width(info.line_prefix + (lines[0] if lines else "")))
-        next_suffix_line = _first_suffix_line(info)
+        next_suffix_line = next_code_line(info).strip()
         for index in range(1, len(lines)):
             line = lines[index]
             if not line.strip():

@@ -335,6 +335,11 @@ class VllmServer:
         self.stop()
 
 
+def _vllm_message(line: str) -> str:
+    """A vLLM log line's message: ``(EngineCore pid=1) INFO ... [file.py:12] message``."""
+    return line.split("] ", 1)[-1]
+
+
 def _progress_display(timeout: float) -> tuple[Any, Any]:
     if not sys.stderr.isatty():
         return None, _progress_lines()
@@ -344,9 +349,7 @@ def _progress_display(timeout: float) -> tuple[Any, Any]:
                bar_format="{desc}: {elapsed} {postfix}", dynamic_ncols=True)
 
     def update(elapsed: float, line: str) -> None:
-        # "(EngineCore pid=1) INFO 11-28 00:23:59 [file.py:12] message" -> "message"
-        message = line.split("] ", 1)[-1] if "] " in line else line
-        bar.set_postfix_str(message[:80], refresh=False)
+        bar.set_postfix_str(_vllm_message(line)[:80], refresh=False)
         bar.update(0)
         bar.refresh()
 
@@ -359,7 +362,7 @@ def _progress_lines(every_s: float = 10.0) -> Any:
     last: dict[str, Any] = {"at": -every_s, "message": None}
 
     def update(elapsed: float, line: str) -> None:
-        message = line.split("] ", 1)[-1] if "] " in line else line
+        message = _vllm_message(line)
         if message != last["message"] and elapsed - last["at"] >= every_s:
             print(f"starting vLLM: {elapsed:.0f} s: {message[:100]}", file=sys.stderr, flush=True)
             last.update(at=elapsed, message=message)

@@ -26,7 +26,7 @@ from loomline.completion.engines.base import (
     SamplingParams,
 )
 from loomline.completion.inflight import Generation, agrees, typed_since
-from loomline.completion.postprocess import CursorInfo, process
+from loomline.completion.postprocess import CursorInfo, opens_block, process
 from loomline.completion.prompt import Prompt, PromptPiece, build_prompt
 from loomline.completion.settings import Settings
 from loomline.completion.templates import FimTemplate, template_for
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 SUPERSEDED = "superseded"
 # How long a generation the user is typing into waits for the editor's next request.
 ORPHAN_GRACE_S = 1.0
-STOPPED = "stopped"
 _ids = itertools.count(1)
 
 
@@ -95,7 +94,6 @@ class ServiceMetrics:
     generated_tokens: int = 0
     served_tokens: int = 0  # generated tokens of generations whose answer reached a request
     wasted_generations: int = 0  # started for a typing pause, dropped before anyone saw them
-    extra_wait_ms: float = 0.0  # the pause the waste pacer adds now
     # The stats of recent generations, still updated by engines that are winding down.
     recent: deque[GenerationStats] = field(default_factory=lambda: deque(maxlen=64))
 
@@ -109,7 +107,6 @@ class ServiceMetrics:
             "generatedTokens": self.generated_tokens,
             "wastedTokens": self.generated_tokens - self.served_tokens,
             "wastedGenerations": self.wasted_generations,
-            "extraWaitMs": round(self.extra_wait_ms),
             "skipped": self.skipped,
             "cancelled": self.cancelled,
             "recentGeneratedTokens": sum(s.generated_tokens for s in self.recent),
@@ -162,7 +159,7 @@ def guess_multiline(info: CursorInfo) -> bool:
     if rest:
         # Only a block between braces (`{█}`) is multi-line with text after the cursor.
         return bool(stripped) and stripped[-1] == "{" and rest[0] == "}"
-    return not stripped or stripped[-1] in ":{([" or stripped.endswith("=>")
+    return not stripped or opens_block(stripped)
 
 
 class CompletionService(DocumentListener):
@@ -191,6 +188,10 @@ class CompletionService(DocumentListener):
         self.pacer = WastePacer()
         self.template: FimTemplate = template_for(settings.model.id, settings.model.template)
         self.workspace_root: str | None = None
+
+    def stats(self) -> dict[str, object]:
+        """The counters, and the pause the waste pacer adds now."""
+        return {**self.metrics.snapshot(), "extraWaitMs": round(self.pacer.extra_s * 1000)}
 
     # ---- decisions before the model ---------------------------------------------------
     def refuse(self, document: Document, position: Position) -> Skip | None:
@@ -386,14 +387,12 @@ class CompletionService(DocumentListener):
         uri = generation.uri
         if self._generations.get(uri) is generation:
             del self._generations[uri]
+            # Leaving the document's slot happens once: count its outcome here. (An engine
+            # failure says nothing about the user's pauses.)
+            if generation.speculative and not generation.served and generation.error is None:
+                self.metrics.wasted_generations += 1
+                self.pacer.wasted()
         generation.stop()
-        # (An engine failure says nothing about the user's pauses.)
-        stopped = generation.error is None or generation.error.startswith(STOPPED)
-        if generation.speculative and not generation.served and not generation.settled and stopped:
-            self.metrics.wasted_generations += 1
-            self.pacer.wasted()
-            self.metrics.extra_wait_ms = self.pacer.extra_s * 1000
-        generation.settled = True
 
     def _start(
         self,
@@ -447,7 +446,7 @@ class CompletionService(DocumentListener):
             generation.fail(str(error))
             return
         except asyncio.CancelledError:
-            generation.fail(f"{STOPPED}: the text changed or the request was cancelled")
+            generation.fail("stopped: the text changed or the request was cancelled")
             raise
         except Exception as error:  # a broken engine must not leave requests waiting
             log.exception("the engine failed")
@@ -501,7 +500,6 @@ class CompletionService(DocumentListener):
             self.metrics.served_tokens += generation.stats.generated_tokens
             if generation.speculative:
                 self.pacer.used()
-                self.metrics.extra_wait_ms = self.pacer.extra_s * 1000
         rest = generation.text[len(typed) :]
         if not rest.strip():
             return Skip("the model suggested nothing useful here")

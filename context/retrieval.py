@@ -117,6 +117,11 @@ def definition_text(definition: Definition, index: WorkspaceIndex | None) -> str
     return text if len(text) <= MAX_PIECE_CHARS else text[:MAX_PIECE_CHARS] + "\n..."
 
 
+def _is_class_member(definition: Definition) -> bool:
+    """Methods and fields come with their class's piece, not as pieces of their own."""
+    return definition.container is not None and definition.kind in ("method", "field")
+
+
 def _is_public_member(name: str) -> bool:
     return name in ("__init__", "__call__", "constructor", "new") or not name.startswith("_")
 
@@ -151,7 +156,7 @@ def imported_definitions(
         explicit = set(target.names)
         for path in target.paths:
             for definition in index.definitions_in(path):
-                if definition.container is not None and definition.kind in ("method", "field"):
+                if _is_class_member(definition):
                     continue  # members come with their class
                 key = (definition.path, definition.line)
                 if key in seen:
@@ -185,7 +190,7 @@ def index_lookups(
         if not 0 < index.count(name) <= max_ambiguity + 1:
             continue
         found = [d for d in index.lookup(name) if d.path != current_path and
-                 not (d.kind in ("method", "field") and d.container is not None)]
+                 not _is_class_member(d)]
         if not found or len(found) > max_ambiguity:
             continue
         found.sort(key=lambda d: (os.path.dirname(d.path) != here, d.path, d.line))

@@ -360,7 +360,7 @@ def stats(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
         "engine": engine.name if engine else None,
         "state": engine.state.value if engine else None,
         "message": engine.status_message if engine else None,
-        **(ls.service.metrics.snapshot() if ls.service else {}),
+        **(ls.service.stats() if ls.service else {}),
     }
 
 

@@ -414,7 +414,7 @@ class Bench:
         totals["typed_through"] += m.typed_through
         totals["debounced"] += m.debounced
         totals["wasted_generations"] += m.wasted_generations
-        totals["extra_wait_ms"] = max(totals["extra_wait_ms"], round(m.extra_wait_ms))
+        totals["extra_wait_ms"] = max(totals["extra_wait_ms"], round(service.pacer.extra_s * 1000))
 
     def _gap(self, rng: random.Random, char: str, *, last: bool) -> float:
         """Seconds before the next keystroke (both clients draw the same gaps)."""

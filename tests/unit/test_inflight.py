@@ -216,6 +216,9 @@ async def test_an_engine_that_raises_gives_a_skip_not_a_hang(setup):
     engine.stream = broken  # type: ignore[method-assign]
     result = await asyncio.wait_for(service.complete(document, CURSOR), 2)
     assert isinstance(result, Skip) and "boom" in result.reason
+    # Asking again drops the failed generation: an engine failure is not a wasted pause.
+    await asyncio.wait_for(service.complete(document, CURSOR), 2)
+    assert service.metrics.wasted_generations == 0 and service.pacer.extra_s == 0.0
 
 
 async def test_no_bet_on_text_the_model_has_not_said_yet(setup):
@@ -251,6 +254,7 @@ async def test_wasted_generations_lengthen_the_pause_needed_and_used_ones_shorte
     # ... and an answer that was used halves the extra wait.
     assert service.pacer.extra_s == pytest.approx(service.pacer.step_s / 2)
     assert service.metrics.snapshot()["wastedGenerations"] == 1
+    assert service.stats()["extraWaitMs"] == round(service.pacer.extra_s * 1000)
 
 
 async def test_explicit_requests_neither_wait_nor_count_as_waste(setup):
