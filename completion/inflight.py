@@ -10,6 +10,7 @@ rest. A change that contradicts it stops it at once, before the editor even asks
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -45,6 +46,7 @@ class Generation:
     speculative: bool = True  # started for a typing pause, not asked for explicitly
     finished_before_join: bool = False
     waiters: int = 0
+    started_at: float = field(default_factory=time.perf_counter)
     task: asyncio.Task[None] | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     _expiry: asyncio.TimerHandle | None = None

@@ -327,7 +327,7 @@ class CompletionService(DocumentListener):
                 if not explicit and self.settings.completion.adaptive_debounce:
                     self.rhythm.max_s = self.settings.completion.max_debounce_ms / 1000
                     delay = self.rhythm.delay(
-                        document.uri, time.monotonic(), self.pacer.extra_s
+                        document.uri, time.monotonic(), self.pacer.extra_s, self.pacer.answer_s
                     )
                     if delay > 0:
                         self.metrics.debounced += 1
@@ -392,6 +392,8 @@ class CompletionService(DocumentListener):
             if generation.speculative and not generation.served and generation.error is None:
                 self.metrics.wasted_generations += 1
                 self.pacer.wasted()
+            if not generation.finished:
+                self.pacer.unfinished(time.perf_counter() - generation.started_at)
         generation.stop()
 
     def _start(
@@ -454,6 +456,7 @@ class CompletionService(DocumentListener):
             return
         finally:
             self.metrics.generated_tokens += stats.generated_tokens
+        self.pacer.answered(time.perf_counter() - started)
         text = process(raw, info, stops, final=True).text
         if text and info.multiline and self.workspace is not None:
             try:

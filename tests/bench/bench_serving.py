@@ -282,7 +282,8 @@ class Bench:
         records: list[RequestRecord] = []
         self.skip_reasons = {}
         self.service_totals = {"generated": 0, "served": 0, "joined": 0, "typed_through": 0,
-                               "debounced": 0, "wasted_generations": 0, "extra_wait_ms": 0}
+                               "debounced": 0, "wasted_generations": 0, "extra_wait_ms": 0,
+                               "answer_ms": 0}
         user = self._user_service if self.client == "service" else self._user
         before = read_metrics(self.metrics_url)
         started = time.perf_counter()
@@ -354,7 +355,7 @@ class Bench:
         service = CompletionService(self.settings, self.engine,
                                     counter=getattr(self.prompts, "counter", None))
         if not self.pacing:
-            service.pacer.max_s = 0.0  # never waits longer after waste
+            service.pacer.enabled = False  # never waits longer after waste
         store = DocumentStore()
         store.listeners.append(service)
         uri = path.as_uri()
@@ -415,6 +416,7 @@ class Bench:
         totals["debounced"] += m.debounced
         totals["wasted_generations"] += m.wasted_generations
         totals["extra_wait_ms"] = max(totals["extra_wait_ms"], round(service.pacer.extra_s * 1000))
+        totals["answer_ms"] = max(totals["answer_ms"], round((service.pacer.answer_s or 0) * 1000))
 
     def _gap(self, rng: random.Random, char: str, *, last: bool) -> float:
         """Seconds before the next keystroke (both clients draw the same gaps)."""
@@ -501,7 +503,8 @@ def print_typing(rows: list[dict[str, Any]]) -> None:
                   f"{r['service_typed_through']} typed through a finished one, "
                   f"{r['service_debounced']} held for a pause, "
                   f"{r['service_wasted_generations']} generations unseen (extra wait at the end: "
-                  f"up to {r['service_extra_wait_ms']} ms); empty answers: "
+                  f"up to {r['service_extra_wait_ms']} ms, the pacer's answer time up to "
+                  f"{r['service_answer_ms']} ms); empty answers: "
                   f"{r['skipped'] or 'none'}")
         if r["errors"]:
             print(f"     {r['errors']} errors, first: {r['first_error']}")

@@ -80,6 +80,34 @@ def test_pacer_waits_longer_after_waste_and_less_after_use():
     assert rhythm.delay(URI, 10.1, extra_s=0.3) == pytest.approx(0.2)
 
 
+def test_pacer_step_and_cap_grow_with_the_engines_answer_time():
+    pacer = WastePacer(step_s=0.05, max_s=1.0)
+    pacer.answered(0.4)  # a fast engine: the fixed step and cap
+    assert (pacer.step_s, pacer.max_s) == (0.05, 1.0)
+    for _ in range(30):
+        pacer.answered(4.0)  # a saturated one: answers take 4 s
+    assert pacer.answer_s == pytest.approx(4.0, abs=0.01)
+    assert pacer.step_s == pytest.approx(0.2, abs=0.01)
+    assert pacer.max_s == pytest.approx(4.0, abs=0.01)
+    for _ in range(40):
+        pacer.wasted()
+    assert pacer.extra_s == pytest.approx(4.0, abs=0.01)  # no pause shorter could show one
+    for _ in range(30):
+        pacer.answered(60.0)
+    assert pacer.max_s == WastePacer.LIMIT_S  # however slow the engine
+    quick = WastePacer()
+    quick.unfinished(0.05)  # no estimate yet: a lower bound alone is none
+    assert quick.answer_s is None
+    quick.answered(0.3)
+    quick.unfinished(0.1)  # stopped early: says nothing new
+    assert quick.answer_s == pytest.approx(0.3)
+    quick.unfinished(2.0)  # stopped after 2 s without its end: answers take at least that
+    assert quick.answer_s > 0.3
+    off = WastePacer(enabled=False)
+    off.wasted()
+    assert off.extra_s == 0.0
+
+
 @pytest.fixture
 def setup():
     settings = Settings(backend="fake")
@@ -266,3 +294,53 @@ async def test_explicit_requests_neither_wait_nor_count_as_waste(setup):
     type_text(store, document, 1, 4, "pass")
     assert isinstance(await first, Skip)
     assert service.metrics.wasted_generations == 0 and service.pacer.extra_s == 1.0
+
+
+def _rhythm_with_gaps(gaps: list[float]) -> TypingRhythm:
+    rhythm = TypingRhythm()
+    now = 100.0
+    rhythm.changed(URI, now)
+    for gap in gaps:
+        now += gap
+        rhythm.changed(URI, now)
+    return rhythm
+
+
+def test_a_slow_engine_is_asked_once_a_pause_will_likely_outlast_its_answer():
+    # Heavy-tailed pauses: most end soon, the long ones go on.
+    rhythm = _rhythm_with_gaps([0.15] * 40 + [0.5] * 10 + [2.0, 4.0, 8.0, 16.0])
+    assert rhythm.worth_asking_after(0.3, None) == 0.3  # engine speed unknown
+    assert rhythm.worth_asking_after(0.3, 0.1) == 0.3  # a fast engine: at once
+    # Answers take 1 s: 4 of the 14 pauses past 0.3 s outlast one; of those past 2 s, 3 of 4.
+    assert rhythm.worth_asking_after(0.3, 1.0) == 2.0
+    # Answers take 20 s: no pause seen would show one, so wait until the user has clearly
+    # stopped (longer than any pause so far), but never more than MAX_HOLD_S.
+    assert rhythm.worth_asking_after(0.3, 20.0) == 5.0
+    bounded = _rhythm_with_gaps([0.15] * 20 + [1.0] * 10 + [3.0] * 10)
+    assert bounded.worth_asking_after(0.3, 2.5) == 0.3  # half the pauses outlast it
+    assert bounded.worth_asking_after(0.3, 3.0) == 3.0  # none does: the longest pause
+    few = _rhythm_with_gaps([0.15] * 20 + [2.0] * 3)
+    assert few.worth_asking_after(0.3, 5.0) == 0.3  # too few pauses to judge
+    # The delay before asking: the pause needed is the later of the two.
+    assert rhythm.delay(URI, rhythm._last[URI] + 0.5, answer_s=1.0) == pytest.approx(1.5)
+    assert rhythm.delay(URI, rhythm._last[URI] + 0.5, answer_s=0.1) == 0.0
+    # Breaks (the user went away) are not pauses.
+    away = _rhythm_with_gaps([0.15] * 20 + [60.0] * 10)
+    assert away.worth_asking_after(0.3, 5.0) == 0.3
+
+
+async def test_a_slow_engine_is_asked_only_once_the_pause_outlasts_the_users_usual_ones(setup):
+    _, engine, service, store, document = setup
+    await start_engine(engine)
+    now = time.monotonic()
+    # This user's pauses (learnt in another file): never longer than 0.3 s.
+    for i in range(12):
+        service.rhythm.changed("file:///other.py", now - 5 + i * 0.3)
+    service.pacer.answer_s = 2.0  # answers take 2 s: none of those pauses would show one
+    service.rhythm.changed(URI, time.monotonic())
+    request = asyncio.create_task(service.complete(document, CURSOR))
+    await asyncio.sleep(0.15)
+    assert engine.requests == []  # held (the typing rhythm alone would have asked at once)
+    result = await request  # asked once the pause is longer than any seen: the user stopped
+    assert isinstance(result, Completion) and len(engine.requests) == 1
+    assert service.metrics.debounced == 1
