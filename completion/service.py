@@ -190,8 +190,13 @@ class CompletionService(DocumentListener):
         self.workspace_root: str | None = None
 
     def stats(self) -> dict[str, object]:
-        """The counters, and the pause the waste pacer adds now."""
-        return {**self.metrics.snapshot(), "extraWaitMs": round(self.pacer.extra_s * 1000)}
+        """The counters, the pause the waste pacer adds now, and the answer time it expects."""
+        answer_s = self.pacer.answer_s
+        return {
+            **self.metrics.snapshot(),
+            "extraWaitMs": round(self.pacer.extra_s * 1000),
+            "answerMs": None if answer_s is None else round(answer_s * 1000),
+        }
 
     # ---- decisions before the model ---------------------------------------------------
     def refuse(self, document: Document, position: Position) -> Skip | None:

@@ -283,6 +283,7 @@ async def test_wasted_generations_lengthen_the_pause_needed_and_used_ones_shorte
     assert service.pacer.extra_s == pytest.approx(service.pacer.step_s / 2)
     assert service.metrics.snapshot()["wastedGenerations"] == 1
     assert service.stats()["extraWaitMs"] == round(service.pacer.extra_s * 1000)
+    assert service.stats()["answerMs"] == round(service.pacer.answer_s * 1000)  # measured
 
 
 async def test_explicit_requests_neither_wait_nor_count_as_waste(setup):
