@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from loomline.context.languages import line_comment
+
 STOP = ("<|im_end|>", "<|endoftext|>")
 PREFIX_CHARS = 3000  # code before the insertion point shown to the model
 SUFFIX_CHARS = 1000  # code after it
@@ -445,29 +447,13 @@ def code_from_answer(
 
 
 # ---- where an instruction is written in the code itself ---------------------------------------
-_LINE_COMMENT = {
-    "python": "#",
-    "ruby": "#",
-    "shellscript": "#",
-    "perl": "#",
-    "r": "#",
-    "yaml": "#",
-    "toml": "#",
-    "dockerfile": "#",
-    "makefile": "#",
-    "elixir": "#",
-    "julia": "#",
-    "lua": "--",
-    "sql": "--",
-    "haskell": "--",
-}
 _TASK_TAG = re.compile(r"^(?:TODO|FIXME|XXX|HACK)\b[:\s-]*", re.I)
 
 
 def comment_instruction(line: str, language: str) -> str | None:
     """The instruction in a line comment (``# TODO: parse the header`` -> "parse the header"),
     or None when the line is no comment, or one that says nothing."""
-    marker = _LINE_COMMENT.get(language, "//")
+    marker = line_comment(language)
     stripped = line.strip()
     if not stripped.startswith(marker) or stripped.startswith("#!"):
         return None

@@ -54,6 +54,13 @@ SUFFIXES: dict[str, str] = {
     ".hxx": "cpp", ".ipp": "cpp", ".inl": "cpp",
 }
 
+# languageId -> its line-comment marker, where it is not "//" (C, JS/TS, Go, Rust, Java, ...).
+_LINE_COMMENTS: dict[str, str] = {
+    "python": "#", "ruby": "#", "shellscript": "#", "perl": "#", "r": "#", "yaml": "#",
+    "toml": "#", "dockerfile": "#", "makefile": "#", "elixir": "#", "julia": "#",
+    "lua": "--", "sql": "--", "haskell": "--",
+}
+
 _cache: dict[str, Language | None] = {}
 _lock = threading.Lock()
 
@@ -71,6 +78,12 @@ def family(language_id: str | None) -> str | None:
     """The syntax family of a languageId ("javascriptreact" -> "javascript"), or ``None``."""
     key = normalize_language_id(language_id)
     return FAMILIES.get(key) if key else None
+
+
+def line_comment(language_id: str | None) -> str:
+    """The marker that starts a line comment in this language ("#", "--", else "//")."""
+    key = (language_id or "").strip().lower()
+    return _LINE_COMMENTS.get(_ALIASES.get(key, key), "//")
 
 
 def language_id_for_path(path: str | PurePath) -> str | None:

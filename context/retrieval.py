@@ -3,9 +3,11 @@
 ``collect_context`` gathers, in priority order:
 
 1. definitions the file imports whose names are used near the cursor,
-2. workspace definitions of other names used near the cursor (found in the index),
-3. snippets of open or recently edited files similar to the code before the cursor,
-4. the other definitions the file imports by name.
+2. the headers of the other definitions the file imports by name, one line each, one piece
+   per module (code often goes on with a name imported but not yet used nearby; a header costs
+   a tenth of a class with its members),
+3. workspace definitions of other names used near the cursor (found in the index),
+4. snippets of open or recently edited files similar to the code before the cursor.
 
 The order depends only on the inputs (ties broken by path and line), so while the user types
 the pieces, and hence the prompt's head, stay the same and the engine's prefix cache holds.
@@ -21,7 +23,7 @@ from typing import Literal
 
 from loomline.context.imports import ImportTarget, resolve_imports
 from loomline.context.index import Definition, WorkspaceIndex
-from loomline.context.languages import family
+from loomline.context.languages import line_comment
 from loomline.context.snippets import WINDOW, SnippetCache, similar_snippets, token_set
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
@@ -41,7 +43,6 @@ _CLASS_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "impl
 MAX_MEMBERS = 24
 _MEMBER_KINDS = frozenset({"method", "function", "field"})
 MAX_PIECE_CHARS = 1_500
-_COMMENT = {"python": "#"}
 
 Kind = Literal["definition", "snippet"]
 
@@ -99,7 +100,7 @@ def _relative(path: str, index: WorkspaceIndex | None) -> str:
 
 def definition_text(definition: Definition, index: WorkspaceIndex | None) -> str:
     """A definition as prompt text: doc comment, header, and a class's member headers."""
-    comment = _COMMENT.get(family(definition.language_id) or "", "//")
+    comment = line_comment(definition.language_id)
     lines = [f"{comment} {definition.doc}"] if definition.doc else []
     lines.append(definition.signature)
     if definition.kind in _CLASS_KINDS and index is not None:
@@ -147,12 +148,13 @@ def _definition_piece(
 def imported_definitions(
     targets: Iterable[ImportTarget], index: WorkspaceIndex, used: list[str]
 ) -> tuple[list[ContextPiece], list[ContextPiece]]:
-    """(definitions imported and used near the cursor, other definitions imported by name)."""
+    """(definitions imported and used near the cursor, the headers of the other definitions
+    imported by name: one piece per module)."""
     rank = {name: i for i, name in enumerate(used)}
     hot: list[tuple[int, ContextPiece]] = []
-    cold: list[tuple[int, ContextPiece]] = []
+    cold: dict[str, list[Definition]] = {}  # by module, in import order
     seen: set[tuple[str, int]] = set()
-    for order, target in enumerate(targets):
+    for target in targets:
         explicit = set(target.names)
         for path in target.paths:
             for definition in index.definitions_in(path):
@@ -166,17 +168,33 @@ def imported_definitions(
                 if not (named or near):
                     continue
                 seen.add(key)
-                reason = (f"definition of `{definition.name}` imported from "
-                          f"{_relative(path, index)}")
                 if near:
+                    reason = (f"definition of `{definition.name}` imported from "
+                              f"{_relative(path, index)}")
                     piece = _definition_piece(definition, reason,
                                               4.0 - rank[definition.name] / 1000, index)
                     hot.append((rank[definition.name], piece))
                 else:
-                    cold.append((order, _definition_piece(definition, reason, 1.0, index)))
+                    cold.setdefault(definition.path, []).append(definition)
     hot.sort(key=lambda item: (item[0], item[1].path, item[1].start_line))
-    cold.sort(key=lambda item: (item[0], item[1].path, item[1].start_line))
-    return [p for _, p in hot], [p for _, p in cold]
+    return [p for _, p in hot], [_headers_piece(path, defs, index) for path, defs in cold.items()]
+
+
+def _headers_piece(
+    path: str, definitions: list[Definition], index: WorkspaceIndex | None
+) -> ContextPiece:
+    """One line per definition (its header), in file order: what a module offers by name."""
+    definitions = sorted(definitions, key=lambda d: d.line)
+    names = ", ".join(f"`{d.name}`" for d in definitions)
+    return ContextPiece(
+        path=path,
+        text="\n".join(_one_line(d.signature) for d in definitions),
+        reason=f"headers of {names}, imported from {_relative(path, index)}",
+        kind="definition",
+        score=1.0,
+        start_line=definitions[0].line,
+        end_line=definitions[-1].end_line,
+    )
 
 
 def index_lookups(
@@ -227,11 +245,10 @@ def collect_context(
     offset = min(max(offset, 0), len(document_text))
     used = names_near_cursor(document_text, offset)
     pieces: list[ContextPiece] = []
-    cold: list[ContextPiece] = []
     if index is not None:
         targets = resolve_imports(document_text, path, language_id, index)
-        hot, cold = imported_definitions(targets, index, used)
-        pieces += hot
+        hot, headers = imported_definitions(targets, index, used)
+        pieces += hot + headers
         covered = {(p.path, p.start_line) for p in pieces}
         covered_names: set[str] = set()
         for target in targets:
@@ -265,7 +282,6 @@ def collect_context(
             kind="snippet", score=2.0 + snippet.score,
             start_line=snippet.start_line, end_line=snippet.end_line,
         ))
-    pieces += cold
     unique: list[ContextPiece] = []
     seen: set[tuple[str, int, str]] = set()
     for piece in pieces:

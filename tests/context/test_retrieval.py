@@ -180,8 +180,11 @@ def test_collect_context_prefers_used_imports(workspace: tuple[Path, WorkspaceIn
     assert pieces[0].reason == "definition of `Cart` imported from src/shop/cart.py"
     assert pieces[0].text.startswith("# A shopping cart.\nclass Cart:")
     assert "    def add(self, item: str, qty: int = 1) -> None:" in pieces[0].text
-    tail = [p.reason for p in pieces[1:]]
-    assert "definition of `slugify` imported from src/shop/utils.py" in tail
+    # Names imported but not used near the cursor: their headers, one piece per module.
+    headers = pieces[1]
+    assert headers.reason == "headers of `slugify`, `unused`, imported from src/shop/utils.py"
+    assert headers.text.split("\n")[0].startswith("def slugify(")
+    assert len(headers.text.split("\n")) == 2
     again = collect_context(text, path, "python", offset, index, {}, {})
     assert again == pieces  # stable
 
