@@ -29,9 +29,10 @@ from loomline.completion.inflight import Generation, agrees, typed_since
 from loomline.completion.postprocess import CursorInfo, opens_block, process
 from loomline.completion.prompt import Prompt, PromptPiece, build_prompt
 from loomline.completion.settings import Settings
-from loomline.completion.templates import FimTemplate, template_for
+from loomline.completion.templates import FimTemplate, context_layout_for, template_for
 from loomline.completion.tokens import EstimatedTokens, TokenCounter
 from loomline.context.documents import Document, DocumentListener, Edit
+from loomline.context.languages import line_comment
 from loomline.context.positions import Position
 
 log = logging.getLogger(__name__)
@@ -267,8 +268,14 @@ class CompletionService(DocumentListener):
             repo=os.path.basename(self.workspace_root) if self.workspace_root else None,
             pieces=pieces,
             context_share=self.settings.context.budget_share,
+            comment=self._context_comment(document),
         )
         return prompt, info
+
+    def _context_comment(self, document: Document) -> str | None:
+        """The line-comment marker when context goes into the prefix as comments, else None."""
+        layout = context_layout_for(self.settings.model.id, self.settings.context.layout)
+        return line_comment(document.language_id) if layout == "comments" else None
 
     # ---- the request ------------------------------------------------------------------
     async def complete(

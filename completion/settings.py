@@ -79,6 +79,9 @@ class ContextSettings:
     enabled: bool = True
     # Share of the prompt budget for cross-file context and similar snippets.
     budget_share: float = 0.4
+    # How other files' code goes into the prompt: "files" (repository markers), "comments"
+    # (line comments at the head of the prefix), or "auto" (what the model preset says).
+    layout: str = "auto"
     # Globs never read, indexed or sent to an engine (on top of .gitignore).
     exclude: list[str] = field(default_factory=lambda: [
         "**/.env", "**/.env.*", "**/*.pem", "**/*.key", "**/id_rsa*", "**/secrets/**",
@@ -204,6 +207,8 @@ def validate(settings: Settings) -> list[str]:
         problems.append("completion.maxDebounceMs must be between 0 and 2000")
     if not 0.0 <= settings.context.budget_share <= 0.9:
         problems.append("context.budgetShare must be between 0 and 0.9")
+    if settings.context.layout not in ("auto", "files", "comments"):
+        problems.append("context.layout must be 'auto', 'files' or 'comments'")
     if settings.backend == "vllm" and not settings.engine.urls:
         problems.append("backend 'vllm' needs engine.urls")
     return problems

@@ -33,6 +33,9 @@ class ModelPreset:
     match: str
     template: str
     context_tokens: int
+    # How context from other files goes into the prompt: "files" (the family's repository
+    # markers) or "comments" (line comments at the head of the prefix).
+    context_layout: str = "files"
 
 
 @cache
@@ -62,6 +65,17 @@ def model_presets() -> tuple[ModelPreset, ...]:
 def preset_for_model(model_name: str) -> ModelPreset | None:
     lowered = model_name.lower().replace("_", "-")
     return next((p for p in model_presets() if p.match in lowered), None)
+
+
+CONTEXT_LAYOUTS = ("files", "comments")
+
+
+def context_layout_for(model_name: str, setting: str = "auto") -> str:
+    """The layout a setting names, else the model preset's (measured per model), else files."""
+    if setting != "auto":
+        return setting
+    preset = preset_for_model(model_name)
+    return preset.context_layout if preset else "files"
 
 
 def template_for(model_name: str, setting: str = "auto") -> FimTemplate:

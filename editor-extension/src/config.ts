@@ -20,7 +20,12 @@ export interface ServerSettings {
     promptTokens: number;
     temperature: number;
   };
-  context: { enabled: boolean; exclude: string[]; budgetShare: number };
+  context: {
+    enabled: boolean;
+    exclude: string[];
+    budgetShare: number;
+    layout: "auto" | "files" | "comments";
+  };
   recordEvents: boolean;
 }
 
@@ -105,6 +110,7 @@ export function toServerSettings(get: ConfigGetter): ServerSettings {
       enabled: bool(get, "context.enabled", true),
       exclude: strList(get, "context.exclude", DEFAULT_EXCLUDE),
       budgetShare: num(get, "context.budgetShare", 0.4),
+      layout: oneOf(get, "context.layout", ["auto", "files", "comments"] as const, "auto"),
     },
     recordEvents: bool(get, "recordEvents", false),
   };

@@ -293,6 +293,13 @@ def _context_share() -> None:
     SETTINGS_HOOKS.append(lambda settings: setattr(settings.context, "budget_share", 0.2))
 
 
+@variant("files-layout")
+def _files_layout() -> None:
+    """context.layout = files: repository-level file blocks before the current file, whatever
+    the model preset says (the default 0.5B's preset says comments)."""
+    SETTINGS_HOOKS.append(lambda settings: setattr(settings.context, "layout", "files"))
+
+
 # ---- HumanEval ----------------------------------------------------------------------------
 def run_tests(program: str, timeout: float = 10.0) -> bool:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:

@@ -37,9 +37,35 @@ def is_palindrome(text: str) -> bool:
 )  # the cursor's empty, indented line
 
 
+# A small multi-file project: the method the cursor needs is defined only in another file.
+PROJECT = {
+    "shop/__init__.py": "",
+    "shop/pricing.py": (
+        "class PriceBook:\n"
+        '    """Unit prices by SKU, in cents."""\n\n'
+        "    def __init__(self, prices: dict[str, int]) -> None:\n"
+        "        self._prices = prices\n\n"
+        "    def lookup_unit_price_cents(self, sku: str) -> int:\n"
+        '        """The price of one unit of ``sku``, in cents."""\n'
+        "        return self._prices[sku]\n"
+    ),
+    "app/__init__.py": "",
+}
+MAIN = (
+    "from shop.pricing import PriceBook\n\n\n"
+    "def order_total_cents(book: PriceBook, sku: str, quantity: int) -> int:\n"
+    '    """What ``quantity`` units of ``sku`` cost, in cents."""\n'
+    "    return book."
+)
+
+
 @pytest.fixture(scope="module")
-def _prepared(model_dir):
-    return model_dir
+def _prepared(model_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    for name, text in PROJECT.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
 
 
 @pytest_lsp.fixture(
@@ -60,9 +86,10 @@ async def client(lsp_client: LanguageClient, _prepared):
                 window=types.WindowClientCapabilities(work_done_progress=True)
             ),
             initialization_options={"completion": {"maxTokens": 64}},
-            root_uri="file:///tmp/loomline-model-test",
+            root_uri=_prepared.as_uri(),
         )
     )
+    lsp_client.root = _prepared
     for _ in range(600):  # loading a prepared model takes seconds; wait up to a minute
         if any(_state(s) == "ready" for s in lsp_client.statuses):
             break
@@ -197,3 +224,36 @@ async def test_cancelling_stops_generation(client: LanguageClient):
     last = (await _stats(client))["recent"][-1]
     assert last["finishReason"] == "cancelled", last
     assert last["generatedTokens"] < 64
+
+
+async def test_cross_file_completion_uses_the_other_files_definition(client: LanguageClient):
+    """The method name exists only in shop/pricing.py: the index finds the imported class,
+    the transparency command shows why it is in the prompt, and the model uses it."""
+    uri = (client.root / "app" / "main.py").as_uri()
+    _open(client, uri, MAIN)
+    lines = MAIN.split("\n")
+    where = {"line": len(lines) - 1, "character": len(lines[-1])}
+    shown = None
+    for _ in range(100):  # the workspace index is built in the background
+        shown = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="loomline.showContext",
+                arguments=[{"textDocument": {"uri": uri}, "position": where}],
+            )
+        )
+        if shown and shown["pieces"]:
+            break
+        await asyncio.sleep(0.1)
+    assert shown is not None and shown["pieces"], shown
+    piece = shown["pieces"][0]
+    assert piece["source"] == "shop/pricing.py"
+    assert piece["reason"] == "definition of `PriceBook` imported from shop/pricing.py"
+    assert "def lookup_unit_price_cents(self, sku: str) -> int:" in piece["text"]
+    assert "lookup_unit_price_cents" in shown["prompt"]
+    assert shown["prompt"].rstrip().endswith("<|fim_middle|>")
+    result = await _inline(client, uri, where["line"], where["character"])
+    items = result.items if isinstance(result, types.InlineCompletionList) else result
+    assert items, "no completion"
+    text = items[0].insert_text
+    text = text if isinstance(text, str) else text.value
+    assert text.startswith("lookup_unit_price_cents("), text

@@ -331,7 +331,7 @@ def test_a_slow_engine_is_asked_once_a_pause_will_likely_outlast_its_answer():
 
 
 async def test_a_slow_engine_is_asked_only_once_the_pause_outlasts_the_users_usual_ones(setup):
-    _, engine, service, store, document = setup
+    _, engine, service, _store, document = setup
     await start_engine(engine)
     now = time.monotonic()
     # This user's pauses (learnt in another file): never longer than 0.3 s.

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from loomline.completion.prompt import PREFIX_ALIGN_LINES, PromptPiece, build_prompt
-from loomline.completion.templates import template_for, templates
+from loomline.completion.templates import context_layout_for, template_for, templates
 from loomline.completion.tokens import EstimatedTokens
 
 
@@ -92,6 +92,37 @@ def test_context_pieces_come_first_in_order_and_respect_budget():
     assert [p.piece.source for p in prompt.pieces] == ["pkg/a.py", "pkg/b.py"]
     assert [p.source for p in prompt.dropped] == ["pkg/huge.py"]
     assert prompt.tokens <= 400 / (1 - 0.4)  # context comes on top of the cursor window
+
+
+def test_context_as_comments_at_the_head_of_the_prefix():
+    pieces = [
+        PromptPiece("pkg/a.py", "# Adds.\ndef a(x): ...", "definition of a"),
+        PromptPiece("pkg/b.py", "def b(): ...", "definition of b"),
+        PromptPiece("pkg/huge.py", "x" * 5000, "too big"),
+    ]
+    prompt = build_prompt(
+        template_for("qwen"), "import pkg\n", "\n", counter=EstimatedTokens(), budget=400,
+        path="main.py", pieces=pieces, repo="demo", comment="#",
+    )
+    assert prompt.text == (
+        "<|fim_prefix|># from pkg/a.py:\n# # Adds.\n# def a(x): ...\n"
+        "# from pkg/b.py:\n# def b(): ...\n\nimport pkg\n<|fim_suffix|>\n<|fim_middle|>"
+    )
+    assert prompt.prefix == "import pkg\n"  # the document's part, for post-processing
+    assert [p.source for p in prompt.dropped] == ["pkg/huge.py"]
+    alone = build_prompt(
+        template_for("qwen"), "x = 1\n", "", counter=EstimatedTokens(), budget=400,
+        pieces=[], comment="//",
+    )
+    assert alone.text == "<|fim_prefix|>x = 1\n<|fim_suffix|><|fim_middle|>"
+
+
+def test_context_layout_from_the_model_preset_or_the_setting():
+    # Measured on the repository-level set: the 0.5B uses comments better, the 1.5B files.
+    assert context_layout_for("Qwen/Qwen2.5-Coder-0.5B-Instruct") == "comments"
+    assert context_layout_for("Qwen/Qwen2.5-Coder-1.5B-Instruct") == "files"
+    assert context_layout_for("something/unknown") == "files"
+    assert context_layout_for("Qwen/Qwen2.5-Coder-0.5B-Instruct", "files") == "files"
 
 
 def test_a_lone_file_gets_the_plain_fim_prompt():

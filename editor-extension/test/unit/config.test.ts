@@ -26,7 +26,7 @@ test("defaults map to the server's settings object", () => {
       promptTokens: 1024,
       temperature: 0,
     },
-    context: { enabled: true, exclude: DEFAULT_EXCLUDE, budgetShare: 0.4 },
+    context: { enabled: true, exclude: DEFAULT_EXCLUDE, budgetShare: 0.4, layout: "auto" },
     recordEvents: false,
   });
 });
@@ -51,6 +51,7 @@ test("user values land in camelCase nested objects; client-only keys stay out", 
       "context.enabled": false,
       "context.exclude": ["**/*.secret"],
       "context.budgetShare": 0.3,
+      "context.layout": "files",
       recordEvents: true,
       "server.command": ["/x/loomline", "lsp"],
     }),
@@ -61,7 +62,12 @@ test("user values land in camelCase nested objects; client-only keys stay out", 
   assert.equal(s.completion.maxTokens, 64);
   assert.equal(s.completion.multiline, "never");
   assert.equal(s.completion.enabled, false);
-  assert.deepEqual(s.context, { enabled: false, exclude: ["**/*.secret"], budgetShare: 0.3 });
+  assert.deepEqual(s.context, {
+    enabled: false,
+    exclude: ["**/*.secret"],
+    budgetShare: 0.3,
+    layout: "files",
+  });
   assert.equal(s.recordEvents, true);
   const json = JSON.stringify(s);
   assert.ok(!json.includes("debounce") && !json.includes("server"), json);
