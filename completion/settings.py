@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 Backend = Literal["embedded", "vllm", "fake"]
 Multiline = Literal["auto", "always", "never"]
+ContextLayout = Literal["auto", "files", "comments"]
 
 DEFAULT_MODEL_ID = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
 
@@ -81,7 +82,7 @@ class ContextSettings:
     budget_share: float = 0.4
     # How other files' code goes into the prompt: "files" (repository markers), "comments"
     # (line comments at the head of the prefix), or "auto" (what the model preset says).
-    layout: str = "auto"
+    layout: ContextLayout = "auto"
     # Globs never read, indexed or sent to an engine (on top of .gitignore).
     exclude: list[str] = field(default_factory=lambda: [
         "**/.env", "**/.env.*", "**/*.pem", "**/*.key", "**/id_rsa*", "**/secrets/**",
@@ -207,8 +208,6 @@ def validate(settings: Settings) -> list[str]:
         problems.append("completion.maxDebounceMs must be between 0 and 2000")
     if not 0.0 <= settings.context.budget_share <= 0.9:
         problems.append("context.budgetShare must be between 0 and 0.9")
-    if settings.context.layout not in ("auto", "files", "comments"):
-        problems.append("context.layout must be 'auto', 'files' or 'comments'")
     if settings.backend == "vllm" and not settings.engine.urls:
         problems.append("backend 'vllm' needs engine.urls")
     return problems

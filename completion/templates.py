@@ -67,9 +67,6 @@ def preset_for_model(model_name: str) -> ModelPreset | None:
     return next((p for p in model_presets() if p.match in lowered), None)
 
 
-CONTEXT_LAYOUTS = ("files", "comments")
-
-
 def context_layout_for(model_name: str, setting: str = "auto") -> str:
     """The layout a setting names, else the model preset's (measured per model), else files."""
     if setting != "auto":

@@ -32,6 +32,13 @@ def test_invalid_values_keep_defaults_and_are_reported():
     assert any("unknown setting 'x'" in p for p in problems)
 
 
+def test_context_layout_is_one_of_its_names():
+    settings, problems = parse_settings({"context": {"layout": "comments"}})
+    assert settings.context.layout == "comments" and problems == []
+    settings, problems = parse_settings({"context": {"layout": "sideways"}})
+    assert settings.context.layout == "auto" and len(problems) == 1
+
+
 def test_not_an_object():
     settings, problems = parse_settings([1, 2])
     assert settings == Settings() and problems

@@ -69,12 +69,15 @@ def test_prefix_window_start_is_stable_while_typing():
     assert all(int(start.split()[1]) % PREFIX_ALIGN_LINES == 0 for start in starts)
 
 
+# Two pieces that fit and one too big for any budget here.
+PIECES = [
+    PromptPiece("pkg/a.py", "# Adds.\ndef a(x): ...", "definition of a"),
+    PromptPiece("pkg/b.py", "def b(): ...", "definition of b"),
+    PromptPiece("pkg/huge.py", "x" * 5000, "too big"),
+]
+
+
 def test_context_pieces_come_first_in_order_and_respect_budget():
-    pieces = [
-        PromptPiece("pkg/a.py", "def a(): ...", "definition of a"),
-        PromptPiece("pkg/b.py", "def b(): ...", "definition of b"),
-        PromptPiece("pkg/huge.py", "x" * 5000, "too big"),
-    ]
     prompt = build_prompt(
         template_for("qwen"),
         "import pkg\n",
@@ -82,7 +85,7 @@ def test_context_pieces_come_first_in_order_and_respect_budget():
         counter=EstimatedTokens(),
         budget=400,
         path="main.py",
-        pieces=pieces,
+        pieces=PIECES,
         repo="demo",
     )
     text = prompt.text
@@ -95,14 +98,9 @@ def test_context_pieces_come_first_in_order_and_respect_budget():
 
 
 def test_context_as_comments_at_the_head_of_the_prefix():
-    pieces = [
-        PromptPiece("pkg/a.py", "# Adds.\ndef a(x): ...", "definition of a"),
-        PromptPiece("pkg/b.py", "def b(): ...", "definition of b"),
-        PromptPiece("pkg/huge.py", "x" * 5000, "too big"),
-    ]
     prompt = build_prompt(
         template_for("qwen"), "import pkg\n", "\n", counter=EstimatedTokens(), budget=400,
-        path="main.py", pieces=pieces, repo="demo", comment="#",
+        path="main.py", pieces=PIECES, repo="demo", comment="#",
     )
     assert prompt.text == (
         "<|fim_prefix|># from pkg/a.py:\n# # Adds.\n# def a(x): ...\n"
