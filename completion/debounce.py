@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import bisect
 import statistics
+import time
 from collections import deque
+from collections.abc import Sequence
 
 # Gaps longer than this are pauses (thinking, reading), not typing rhythm.
 PAUSE_S = 1.0
@@ -33,6 +35,50 @@ MIN_PAUSES = 5
 SEEN_SHARE = 0.5
 # However slow the engine, never hold a request back longer than this for a pause.
 MAX_HOLD_S = 5.0
+# Gaps at least this long (or the floor, if lower) count towards trusting the pause
+# lengths, however high the floor.
+PAUSE_MIN_S = 0.5
+# Generation lifetimes kept for the answer-time estimate, how long one stays relevant (the
+# load on a shared engine changes), and how many are needed when none ran to its end.
+LIFETIMES_KEPT = 32
+LIFETIME_TTL_S = 60.0
+MIN_LIFETIMES = 4
+
+
+def answer_time_distribution(lifetimes: list[tuple[float, bool]]) -> list[tuple[float, float]]:
+    """How long generations take to their end, as ``(seconds, probability)`` pairs, from
+    ``(seconds, ended)`` observations.
+
+    Most generations are stopped before their end (the user typed on): each says only "at
+    least this long". Ignoring them keeps just the quick answers (too low under load);
+    taking them as answer times counts a pause as an answer (too high on a quiet engine).
+    Kaplan-Meier treats them as what they are, censored observations. The share that no
+    observed end accounts for is put at the longest lifetime seen (a lower bound). Empty when
+    nothing ended and there are fewer than MIN_LIFETIMES observations.
+    """
+    if not any(ended for _, ended in lifetimes) and len(lifetimes) < MIN_LIFETIMES:
+        return []
+    # At equal times an end comes before a stop (the usual convention).
+    ordered = sorted(lifetimes, key=lambda item: (item[0], not item[1]))
+    surviving = 1.0
+    out: list[tuple[float, float]] = []
+    for index, (seconds, ended) in enumerate(ordered):
+        if ended:
+            share = surviving / (len(ordered) - index)
+            out.append((seconds, share))
+            surviving -= share
+    if surviving > 1e-9:
+        out.append((ordered[-1][0], surviving))
+    return out
+
+
+def median_of(times: list[tuple[float, float]]) -> float | None:
+    total = 0.0
+    for seconds, share in times:
+        total += share
+        if total >= 0.5 - 1e-9:
+            return seconds
+    return times[-1][0] if times else None
 
 
 class TypingRhythm:
@@ -65,37 +111,52 @@ class TypingRhythm:
             return self.min_s
         return min(self.max_s, max(self.min_s, self.factor * statistics.median(gaps)))
 
-    def worth_asking_after(self, floor_s: float, answer_s: float | None) -> float:
-        """The quiet time (at least ``floor_s``) after which an answer that takes
-        ``answer_s`` would usually arrive before the user types again.
+    def worth_asking_after(
+        self, floor_s: float, answer_times: Sequence[tuple[float, float]]
+    ) -> float:
+        """The quiet time (at least ``floor_s``) after which an answer would usually arrive
+        before the user types again; ``answer_times``: how long answers take, as
+        ``(seconds, probability)`` pairs (see ``answer_time_distribution``).
 
-        From the user's pauses: the first quiet time t at which at least SEEN_SHARE of
-        the pauses that lasted t also lasted t + answer_s; or, where none does, the longest
-        pause seen (a longer one means the user stopped).
+        From the user's pauses: the first quiet time t at which a pause that lasted t
+        outlasts t + the answer time with a probability of at least SEEN_SHARE (over both
+        the pauses and the answer times); or, where none does, the longest pause seen (a
+        longer one means the user stopped).
         """
-        if not answer_s:
+        if not answer_times:
+            return floor_s
+        # Trust the pauses by how many there are, not by how many outlast the floor (a
+        # floor raised by the waste pacer would otherwise switch this rule off).
+        if sum(g >= min(floor_s, PAUSE_MIN_S) for g in self._all_gaps) < MIN_PAUSES:
             return floor_s
         pauses = sorted(g for g in self._all_gaps if g >= floor_s)
-        if len(pauses) < MIN_PAUSES:
-            return floor_s
+        if not pauses:
+            return floor_s  # no pause lasted this long: the user has stopped
         for quiet in [floor_s, *dict.fromkeys(pauses)]:
             lasted = len(pauses) - bisect.bisect_left(pauses, quiet)
-            outlasted = len(pauses) - bisect.bisect_left(pauses, quiet + answer_s)
-            if outlasted >= SEEN_SHARE * lasted:
+            outlasted = sum(
+                share * (len(pauses) - bisect.bisect_left(pauses, quiet + seconds))
+                for seconds, share in answer_times
+            )
+            if outlasted >= SEEN_SHARE * lasted - 1e-9:
                 return min(quiet, MAX_HOLD_S)
         return min(pauses[-1], MAX_HOLD_S)
 
     def delay(
-        self, uri: str, now: float, extra_s: float = 0.0, answer_s: float | None = None
+        self,
+        uri: str,
+        now: float,
+        extra_s: float = 0.0,
+        answer_times: Sequence[tuple[float, float]] = (),
     ) -> float:
         """Seconds still to wait at ``now`` (0 when the pause is already long enough);
-        ``extra_s`` lengthens the pause needed (see WastePacer); ``answer_s``, how long the
-        engine takes to answer, holds the request until an answer would likely be seen."""
+        ``extra_s`` lengthens the pause needed (see WastePacer); ``answer_times``, how long
+        the engine takes to answer, holds the request until an answer would likely be seen."""
         last = self._last.get(uri)
         if last is None:
             return 0.0
         floor = self.quiet_needed(uri) + extra_s
-        needed = max(floor, self.worth_asking_after(floor, answer_s))
+        needed = max(floor, self.worth_asking_after(floor, answer_times))
         return max(0.0, needed - (now - last))
 
 
@@ -109,7 +170,8 @@ class WastePacer:
     it stops speculative requests during typing, which lightens the load, until answers come
     back in time again.
 
-    The step and the cap grow with how long the engine takes to answer (``answered``): when
+    The step and the cap grow with how long the engine takes to answer (``answer_s``, from
+    the lifetimes of recent generations, see ``answer_time_distribution``): when
     answers take 3 s, no pause shorter than that could have shown one, so waiting up to that
     long costs the user little and spares the shared engine the requests it cannot serve in
     time; on a fast engine they stay at ``step_s`` and ``max_s``.
@@ -120,15 +182,26 @@ class WastePacer:
     LIMIT_S = 5.0
     # Share of the answer time one wasted generation adds to the wait.
     STEP_SHARE = 0.05
-    # Weight of the newest answer time in the running estimate.
-    WEIGHT = 0.3
 
     def __init__(self, step_s: float = 0.05, max_s: float = 1.0, enabled: bool = True) -> None:
         self.min_step_s = step_s
         self.min_cap_s = max_s
         self.enabled = enabled
         self.extra_s = 0.0
-        self.answer_s: float | None = None  # running estimate of the engine's answer time
+        # How long the engine takes to answer a single-line (False) and a multi-line (True)
+        # request: (seconds, probability) pairs, empty while unknown. Kept apart because a
+        # block takes several times as long as the rest of a line.
+        self.answer_times: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        # (when it was seen, seconds, whether the generation ran to its end), per kind
+        self._lifetimes: dict[bool, deque[tuple[float, float, bool]]] = {
+            False: deque(maxlen=LIFETIMES_KEPT),
+            True: deque(maxlen=LIFETIMES_KEPT),
+        }
+
+    @property
+    def answer_s(self) -> float | None:
+        """The engine's median answer time (for the rest of a line, where known)."""
+        return median_of(self.answer_times[False] or self.answer_times[True])
 
     @property
     def step_s(self) -> float:
@@ -138,19 +211,26 @@ class WastePacer:
     def max_s(self) -> float:
         return min(self.LIMIT_S, max(self.min_cap_s, self.answer_s or 0.0))
 
-    def answered(self, seconds: float) -> None:
+    def answered(self, seconds: float, multiline: bool = False, now: float | None = None) -> None:
         """A generation ran to its end in ``seconds`` (from the request to the last token)."""
-        if self.answer_s is None:
-            self.answer_s = seconds
-        else:
-            self.answer_s += self.WEIGHT * (seconds - self.answer_s)
+        self._observe(seconds, True, multiline, now)
 
-    def unfinished(self, seconds: float) -> None:
-        """A generation was stopped ``seconds`` after it started, before its end: answers
-        take at least that long. (Under load most are stopped, and the answers that do
-        arrive are the quick ones: the estimate would stay too low.)"""
-        if self.answer_s is not None and seconds > self.answer_s:
-            self.answered(seconds)
+    def unfinished(
+        self, seconds: float, multiline: bool = False, now: float | None = None
+    ) -> None:
+        """A generation was stopped ``seconds`` after it started, before its end: its answer
+        would have taken at least that long."""
+        self._observe(seconds, False, multiline, now)
+
+    def _observe(self, seconds: float, ended: bool, multiline: bool, now: float | None) -> None:
+        now = time.monotonic() if now is None else now
+        lifetimes = self._lifetimes[multiline]
+        lifetimes.append((now, seconds, ended))
+        while now - lifetimes[0][0] > LIFETIME_TTL_S:
+            lifetimes.popleft()
+        self.answer_times[multiline] = answer_time_distribution(
+            [(s, e) for _, s, e in lifetimes]
+        )
 
     def wasted(self) -> None:
         if self.enabled:

@@ -338,8 +338,14 @@ class CompletionService(DocumentListener):
             if joinable is None:
                 if not explicit and self.settings.completion.adaptive_debounce:
                     self.rhythm.max_s = self.settings.completion.max_debounce_ms / 1000
+                    multiline = self._multiline(
+                        document, offset, cursor_info(document, offset, multiline=False)
+                    )
                     delay = self.rhythm.delay(
-                        document.uri, time.monotonic(), self.pacer.extra_s, self.pacer.answer_s
+                        document.uri,
+                        time.monotonic(),
+                        self.pacer.extra_s,
+                        self.pacer.answer_times[multiline],
                     )
                     if delay > 0:
                         self.metrics.debounced += 1
@@ -405,7 +411,9 @@ class CompletionService(DocumentListener):
                 self.metrics.wasted_generations += 1
                 self.pacer.wasted()
             if not generation.finished:
-                self.pacer.unfinished(time.perf_counter() - generation.started_at)
+                self.pacer.unfinished(
+                    time.perf_counter() - generation.started_at, generation.info.multiline
+                )
         generation.stop()
 
     def _start(
@@ -468,7 +476,7 @@ class CompletionService(DocumentListener):
             return
         finally:
             self.metrics.generated_tokens += stats.generated_tokens
-        self.pacer.answered(time.perf_counter() - started)
+        self.pacer.answered(time.perf_counter() - started, info.multiline)
         text = process(raw, info, stops, final=True).text
         if text and info.multiline and self.workspace is not None:
             try:

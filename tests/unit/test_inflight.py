@@ -8,7 +8,13 @@ import time
 import pytest
 
 from loomline.completion import service as service_module
-from loomline.completion.debounce import TypingRhythm, WastePacer
+from loomline.completion.debounce import (
+    MIN_LIFETIMES,
+    TypingRhythm,
+    WastePacer,
+    answer_time_distribution,
+    median_of,
+)
 from loomline.completion.engines.fake import FakeEngine
 from loomline.completion.inflight import Generation, agrees, typed_since
 from loomline.completion.postprocess import CursorInfo
@@ -84,7 +90,7 @@ def test_pacer_step_and_cap_grow_with_the_engines_answer_time():
     pacer = WastePacer(step_s=0.05, max_s=1.0)
     pacer.answered(0.4)  # a fast engine: the fixed step and cap
     assert (pacer.step_s, pacer.max_s) == (0.05, 1.0)
-    for _ in range(30):
+    for _ in range(40):
         pacer.answered(4.0)  # a saturated one: answers take 4 s
     assert pacer.answer_s == pytest.approx(4.0, abs=0.01)
     assert pacer.step_s == pytest.approx(0.2, abs=0.01)
@@ -92,17 +98,28 @@ def test_pacer_step_and_cap_grow_with_the_engines_answer_time():
     for _ in range(40):
         pacer.wasted()
     assert pacer.extra_s == pytest.approx(4.0, abs=0.01)  # no pause shorter could show one
-    for _ in range(30):
+    for _ in range(40):
         pacer.answered(60.0)
     assert pacer.max_s == WastePacer.LIMIT_S  # however slow the engine
     quick = WastePacer()
     quick.unfinished(0.05)  # no estimate yet: a lower bound alone is none
     assert quick.answer_s is None
     quick.answered(0.3)
-    quick.unfinished(0.1)  # stopped early: says nothing new
+    quick.unfinished(0.1)  # stopped before any end was seen: says nothing about 0.3
     assert quick.answer_s == pytest.approx(0.3)
-    quick.unfinished(2.0)  # stopped after 2 s without its end: answers take at least that
-    assert quick.answer_s > 0.3
+    quick.answered(0.4)
+    quick.unfinished(2.0)  # still running after 2 s: answers take at least that
+    quick.unfinished(2.5)
+    quick.unfinished(3.0)
+    assert quick.answer_s == pytest.approx(3.0)  # over half outlived every end: the longest
+    # Single-line and multi-line answers are kept apart (a block takes longer).
+    assert quick.answer_times[True] == []
+    quick.answered(5.0, multiline=True)
+    assert quick.answer_times[True] == [(5.0, 1.0)] and quick.answer_s == pytest.approx(3.0)
+    # Old lifetimes are forgotten (the load on a shared engine changes).
+    now = time.monotonic()
+    quick.answered(0.2, now=now + 3600)
+    assert quick.answer_times[False] == [(0.2, 1.0)]
     off = WastePacer(enabled=False)
     off.wasted()
     assert off.extra_s == 0.0
@@ -310,24 +327,59 @@ def _rhythm_with_gaps(gaps: list[float]) -> TypingRhythm:
 def test_a_slow_engine_is_asked_once_a_pause_will_likely_outlast_its_answer():
     # Heavy-tailed pauses: most end soon, the long ones go on.
     rhythm = _rhythm_with_gaps([0.15] * 40 + [0.5] * 10 + [2.0, 4.0, 8.0, 16.0])
-    assert rhythm.worth_asking_after(0.3, None) == 0.3  # engine speed unknown
-    assert rhythm.worth_asking_after(0.3, 0.1) == 0.3  # a fast engine: at once
+    assert rhythm.worth_asking_after(0.3, []) == 0.3  # engine speed unknown
+    assert rhythm.worth_asking_after(0.3, [(0.1, 1.0)]) == 0.3  # a fast engine: at once
     # Answers take 1 s: 4 of the 14 pauses past 0.3 s outlast one; of those past 2 s, 3 of 4.
-    assert rhythm.worth_asking_after(0.3, 1.0) == 2.0
+    assert rhythm.worth_asking_after(0.3, [(1.0, 1.0)]) == 2.0
     # Answers take 20 s: no pause seen would show one, so wait until the user has clearly
     # stopped (longer than any pause so far), but never more than MAX_HOLD_S.
-    assert rhythm.worth_asking_after(0.3, 20.0) == 5.0
+    assert rhythm.worth_asking_after(0.3, [(20.0, 1.0)]) == 5.0
     bounded = _rhythm_with_gaps([0.15] * 20 + [1.0] * 10 + [3.0] * 10)
-    assert bounded.worth_asking_after(0.3, 2.5) == 0.3  # half the pauses outlast it
-    assert bounded.worth_asking_after(0.3, 3.0) == 3.0  # none does: the longest pause
+    assert bounded.worth_asking_after(0.3, [(2.5, 1.0)]) == 0.3  # half the pauses outlast it
+    assert bounded.worth_asking_after(0.3, [(3.0, 1.0)]) == 3.0  # none does: the longest pause
     few = _rhythm_with_gaps([0.15] * 20 + [2.0] * 3)
-    assert few.worth_asking_after(0.3, 5.0) == 0.3  # too few pauses to judge
+    assert few.worth_asking_after(0.3, [(5.0, 1.0)]) == 0.3  # too few pauses to judge
     # The delay before asking: the pause needed is the later of the two.
-    assert rhythm.delay(URI, rhythm._last[URI] + 0.5, answer_s=1.0) == pytest.approx(1.5)
-    assert rhythm.delay(URI, rhythm._last[URI] + 0.5, answer_s=0.1) == 0.0
+    last = rhythm._last[URI]
+    assert rhythm.delay(URI, last + 0.5, answer_times=[(1.0, 1.0)]) == pytest.approx(1.5)
+    assert rhythm.delay(URI, last + 0.5, answer_times=[(0.1, 1.0)]) == 0.0
     # Breaks (the user went away) are not pauses.
     away = _rhythm_with_gaps([0.15] * 20 + [60.0] * 10)
-    assert away.worth_asking_after(0.3, 5.0) == 0.3
+    assert away.worth_asking_after(0.3, [(5.0, 1.0)]) == 0.3
+
+
+def test_the_chance_an_answer_is_seen_counts_every_answer_time():
+    rhythm = _rhythm_with_gaps([0.15] * 40 + [0.5] * 10 + [2.0, 4.0, 8.0, 16.0])
+    # Answers take 1 s: past 0.3 s, 4 of the 14 pauses last that long again; wait till 2 s.
+    assert rhythm.worth_asking_after(0.3, [(1.0, 1.0)]) == 2.0
+    # But 30% of them take 0.1 s, which all 14 outlast: 0.3 * 14 + 0.7 * 4 = half of 14.
+    assert rhythm.worth_asking_after(0.3, [(0.1, 0.3), (1.0, 0.7)]) == 0.3
+    # A floor above most pauses does not switch the rule off: the pauses are still known.
+    assert rhythm.worth_asking_after(1.0, [(10.0, 1.0)]) == 5.0  # not 1.0: none would show
+    assert rhythm.worth_asking_after(20.0, [(4.0, 1.0)]) == 20.0  # no pause this long
+
+
+def test_answer_times_treat_stopped_generations_as_lower_bounds():
+    assert answer_time_distribution([]) == []
+    # Nothing ended: too few lower bounds say nothing, enough say "at least the longest".
+    assert answer_time_distribution([(1.0, False)] * (MIN_LIFETIMES - 1)) == []
+    assert answer_time_distribution([(1.0, False), (3.0, False)] * MIN_LIFETIMES) == [
+        (3.0, 1.0)
+    ]
+    # Stopped early (before any end) shifts nothing; the ends share the whole probability.
+    times = answer_time_distribution([(0.1, False), (0.5, True), (0.7, True)])
+    assert times == [(0.5, pytest.approx(0.5)), (0.7, pytest.approx(0.5))]
+    assert median_of(times) == 0.5
+    # Stopped late: half the generations outlived every end seen.
+    times = answer_time_distribution([(0.5, True), (2.0, False), (0.6, True), (3.0, False)])
+    assert [s for s, _ in times] == [0.5, 0.6, 3.0]
+    assert sum(p for _, p in times) == pytest.approx(1.0)
+    assert median_of(times) == 0.6
+    # Kaplan-Meier: a stop at 1 s leaves 2 of 3 at risk, so the end at 2 s weighs more.
+    times = answer_time_distribution([(0.5, True), (1.0, False), (2.0, True), (4.0, True)])
+    assert times == [
+        (0.5, pytest.approx(0.25)), (2.0, pytest.approx(0.375)), (4.0, pytest.approx(0.375))
+    ]
 
 
 async def test_a_slow_engine_is_asked_only_once_the_pause_outlasts_the_users_usual_ones(setup):
@@ -337,7 +389,9 @@ async def test_a_slow_engine_is_asked_only_once_the_pause_outlasts_the_users_usu
     # This user's pauses (learnt in another file): never longer than 0.3 s.
     for i in range(12):
         service.rhythm.changed("file:///other.py", now - 5 + i * 0.3)
-    service.pacer.answer_s = 2.0  # answers take 2 s: none of those pauses would show one
+    # Answers take 2 s: none of those pauses would show one. (The cursor is in an empty
+    # block: a multi-line request; a single-line answer time would not apply.)
+    service.pacer.answer_times[True] = [(2.0, 1.0)]
     service.rhythm.changed(URI, time.monotonic())
     request = asyncio.create_task(service.complete(document, CURSOR))
     await asyncio.sleep(0.15)
