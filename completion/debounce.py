@@ -73,6 +73,7 @@ def answer_time_distribution(lifetimes: list[tuple[float, bool]]) -> list[tuple[
 
 
 def median_of(times: list[tuple[float, float]]) -> float | None:
+    """The median of ``(seconds, probability)`` pairs in ascending order (None if empty)."""
     total = 0.0
     for seconds, share in times:
         total += share

@@ -241,11 +241,18 @@ class CompletionService(DocumentListener):
                 return decided
         return guess_multiline(info)
 
-    def prepare(self, document: Document, position: Position) -> tuple[Prompt, CursorInfo]:
-        """Everything up to the prompt: pure, quick, and what the transparency command shows."""
-        offset = document.offset_at(position)
+    def cursor_at(self, document: Document, offset: int) -> CursorInfo:
+        """What the text says about the cursor, and whether it asks for a block."""
         info = cursor_info(document, offset, multiline=False)
-        info = dataclasses.replace(info, multiline=self._multiline(document, offset, info))
+        return dataclasses.replace(info, multiline=self._multiline(document, offset, info))
+
+    def prepare(
+        self, document: Document, position: Position, info: CursorInfo | None = None
+    ) -> tuple[Prompt, CursorInfo]:
+        """Everything up to the prompt: pure, quick, and what the transparency command shows.
+        ``info``: the cursor as already decided for this very text, if it was."""
+        offset = document.offset_at(position)
+        info = info or self.cursor_at(document, offset)
         pieces: list[PromptPiece] = []
         if self.settings.context.enabled and self.workspace is not None:
             try:
@@ -336,23 +343,24 @@ class CompletionService(DocumentListener):
             joinable = self._joinable(document.uri, before, after)
             reused = joinable is not None
             if joinable is None:
+                # Decided once for the wait and the prompt: the text is still the snapshot's
+                # when the generation starts (a change during the wait ends the request).
+                info = None
                 if not explicit and self.settings.completion.adaptive_debounce:
                     self.rhythm.max_s = self.settings.completion.max_debounce_ms / 1000
-                    multiline = self._multiline(
-                        document, offset, cursor_info(document, offset, multiline=False)
-                    )
+                    info = self.cursor_at(document, offset)
                     delay = self.rhythm.delay(
                         document.uri,
                         time.monotonic(),
                         self.pacer.extra_s,
-                        self.pacer.answer_times[multiline],
+                        self.pacer.answer_times[info.multiline],
                     )
                     if delay > 0:
                         self.metrics.debounced += 1
                         await asyncio.sleep(delay)
                         if document.text != before + after:
                             return Skip("the text changed while waiting for a pause")
-                joinable = self._start(document, position, before, after, explicit)
+                joinable = self._start(document, position, before, after, explicit, info)
             generation = joinable
             typed = before[len(generation.before) :]
             result = await self._follow(generation, typed, on_update)
@@ -423,9 +431,10 @@ class CompletionService(DocumentListener):
         before: str,
         after: str,
         explicit: bool = False,
+        info: CursorInfo | None = None,
     ) -> Generation:
         prepared_at = time.perf_counter()
-        prompt, info = self.prepare(document, position)
+        prompt, info = self.prepare(document, position, info)
         c = self.settings.completion
         params = SamplingParams(
             max_tokens=c.max_tokens if info.multiline else c.single_line_max_tokens,
