@@ -1,6 +1,8 @@
 """The completion pipeline: position -> context -> prompt -> stream -> post-process.
 
 Protocol-free: the server hands in documents and positions and gets plain results back.
+This module holds the request flow (refuse, analyse, wait for a pause, prepare, start or
+join); the running generations live in ``generation_pool``, the counters in ``metrics``.
 """
 
 from __future__ import annotations
@@ -12,22 +14,17 @@ import itertools
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from loomline.completion.debounce import TypingRhythm, WastePacer
-from loomline.completion.engines.base import (
-    Engine,
-    EngineUnavailable,
-    GenerationRequest,
-    GenerationStats,
-    SamplingParams,
-)
-from loomline.completion.inflight import Generation, agrees, typed_since
-from loomline.completion.postprocess import CursorInfo, opens_block, process
+from loomline.completion.engines.base import Engine, GenerationRequest, SamplingParams
+from loomline.completion.generation_pool import GenerationPool, Notify
+from loomline.completion.inflight import Generation
+from loomline.completion.metrics import ServiceMetrics
+from loomline.completion.postprocess import CursorInfo, opens_block
 from loomline.completion.prompt import Prompt, PromptPiece, build_prompt
+from loomline.completion.results import Completion, Skip
 from loomline.completion.settings import Settings
 from loomline.completion.templates import FimTemplate, context_layout_for, template_for
 from loomline.completion.tokens import EstimatedTokens, TokenCounter
@@ -35,11 +32,20 @@ from loomline.context.documents import Document, DocumentListener, Edit
 from loomline.context.languages import line_comment
 from loomline.context.positions import Position
 
+__all__ = [
+    "SUPERSEDED",
+    "Completion",
+    "CompletionService",
+    "Skip",
+    "Workspace",
+    "cursor_info",
+    "guess_multiline",
+    "line_above",
+]
+
 log = logging.getLogger(__name__)
 
 SUPERSEDED = "superseded"
-# How long a generation the user is typing into waits for the editor's next request.
-ORPHAN_GRACE_S = 1.0
 _ids = itertools.count(1)
 
 
@@ -61,67 +67,6 @@ class Workspace(Protocol):
     ) -> str:
         """Syntax-aware clean-up of a finished candidate."""
         ...
-
-
-@dataclass(slots=True)
-class Completion:
-    id: str
-    text: str
-    position: Position
-    multiline: bool
-    stats: GenerationStats
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Skip:
-    """No completion, and why (for logs and the status line)."""
-
-    reason: str
-
-
-Notify = Callable[[str], None]
-
-
-@dataclass(slots=True)
-class ServiceMetrics:
-    requests: int = 0
-    completions: int = 0
-    typed_through: int = 0  # answered from a finished suggestion the user typed into
-    joined: int = 0  # answered by a running generation the user typed into
-    debounced: int = 0  # requests held back for a pause
-    skipped: int = 0
-    cancelled: int = 0
-    generated_tokens: int = 0
-    served_tokens: int = 0  # generated tokens of generations whose answer reached a request
-    wasted_generations: int = 0  # started for a typing pause, dropped before anyone saw them
-    # The stats of recent generations, still updated by engines that are winding down.
-    recent: deque[GenerationStats] = field(default_factory=lambda: deque(maxlen=64))
-
-    def snapshot(self) -> dict[str, object]:
-        return {
-            "requests": self.requests,
-            "completions": self.completions,
-            "typedThrough": self.typed_through,
-            "joined": self.joined,
-            "debounced": self.debounced,
-            "generatedTokens": self.generated_tokens,
-            "wastedTokens": self.generated_tokens - self.served_tokens,
-            "wastedGenerations": self.wasted_generations,
-            "skipped": self.skipped,
-            "cancelled": self.cancelled,
-            "recentGeneratedTokens": sum(s.generated_tokens for s in self.recent),
-            "recent": [
-                {
-                    "promptTokens": s.prompt_tokens,
-                    "cachedPromptTokens": s.cached_prompt_tokens,
-                    "generatedTokens": s.generated_tokens,
-                    "firstTokenMs": None if s.first_token_s is None else s.first_token_s * 1000,
-                    "finishReason": s.finish_reason,
-                }
-                for s in list(self.recent)[-8:]
-            ],
-        }
 
 
 def cursor_info(document: Document, offset: int, multiline: bool) -> CursorInfo:
@@ -163,6 +108,8 @@ def guess_multiline(info: CursorInfo) -> bool:
     return not stripped or opens_block(stripped)
 
 
+
+
 class CompletionService(DocumentListener):
     def __init__(
         self,
@@ -174,21 +121,31 @@ class CompletionService(DocumentListener):
         notify: Notify | None = None,
     ) -> None:
         self.settings = settings
-        self.engine = engine
         self.counter: TokenCounter = counter or EstimatedTokens()
         self.workspace = workspace
-        self._notify = notify or (lambda message: None)
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.metrics = ServiceMetrics()
-        # The running (or last finished) generation per document, and the documents' texts
-        # as the editor last sent them (when the service follows the document store).
-        self._generations: dict[str, Generation] = {}
-        self._texts: dict[str, str] = {}
+        self.pool = GenerationPool(
+            engine,
+            self.metrics,
+            # Read at each decision: the server replaces the settings when they change.
+            reuse_running=lambda: self.settings.completion.reuse_running,
+            refine=workspace.refine if workspace is not None else None,
+            notify=notify,
+        )
         c = settings.completion
         self.rhythm = TypingRhythm(max_s=c.max_debounce_ms / 1000)
-        self.pacer = WastePacer()
         self.template: FimTemplate = template_for(settings.model.id, settings.model.template)
         self.workspace_root: str | None = None
+
+    @property
+    def engine(self) -> Engine:
+        return self.pool.engine
+
+    @property
+    def pacer(self) -> WastePacer:
+        """The waste pacer (fed by the pool; read here for the pause before asking)."""
+        return self.pool.pacer
 
     def stats(self) -> dict[str, object]:
         """The counters, the pause the waste pacer adds now, and the answer time it expects."""
@@ -340,7 +297,7 @@ class CompletionService(DocumentListener):
         before, after = document.text[:offset], document.text[offset:]
         result: str | Skip | None = None
         for _attempt in range(2):
-            joinable = self._joinable(document.uri, before, after)
+            joinable = self.pool.joinable(document.uri, before, after)
             reused = joinable is not None
             if joinable is None:
                 # Decided once for the wait and the prompt: the text is still the snapshot's
@@ -363,7 +320,7 @@ class CompletionService(DocumentListener):
                 joinable = self._start(document, position, before, after, explicit, info)
             generation = joinable
             typed = before[len(generation.before) :]
-            result = await self._follow(generation, typed, on_update)
+            result = await self.pool.follow(generation, typed, on_update)
             if result is not None:
                 break
             # The model went another way than the user typed: ask afresh, once.
@@ -386,43 +343,6 @@ class CompletionService(DocumentListener):
             stats=generation.stats,
             timings_ms=timings,
         )
-
-    # ---- generations shared between requests ------------------------------------------
-    def _joinable(self, uri: str, before: str, after: str) -> Generation | None:
-        """The document's current generation if this request can use it, else None."""
-        generation = self._generations.get(uri)
-        if generation is None:
-            return None
-        typed = typed_since(generation.before, generation.after, before, after)
-        usable = (
-            typed is not None
-            and generation.error is None
-            and agrees(generation.text, typed, generation.finished)
-            and (not generation.finished or len(typed) < len(generation.text))
-            # Asking again where nothing was typed since a finished one: a fresh answer.
-            and not (generation.finished and not typed)
-            and (self.settings.completion.reuse_running or generation.finished)
-        )
-        if usable:
-            generation.finished_before_join = generation.finished
-            return generation
-        self._drop(generation)
-        return None
-
-    def _drop(self, generation: Generation) -> None:
-        uri = generation.uri
-        if self._generations.get(uri) is generation:
-            del self._generations[uri]
-            # Leaving the document's slot happens once: count its outcome here. (An engine
-            # failure says nothing about the user's pauses.)
-            if generation.speculative and not generation.served and generation.error is None:
-                self.metrics.wasted_generations += 1
-                self.pacer.wasted()
-            if not generation.finished:
-                self.pacer.unfinished(
-                    time.perf_counter() - generation.started_at, generation.info.multiline
-                )
-        generation.stop()
 
     def _start(
         self,
@@ -447,134 +367,19 @@ class CompletionService(DocumentListener):
         request = GenerationRequest(prompt.text, params, affinity_key=document.uri)
         generation = Generation(document.uri, before, after, info, speculative=not explicit)
         generation.timings_ms["prepare_ms"] = (time.perf_counter() - prepared_at) * 1000
-        self.metrics.recent.append(generation.stats)
-        self._generations[document.uri] = generation
-        generation.task = asyncio.create_task(
-            self._generate(generation, request, document.language_id)
+        return self.pool.start(
+            generation, request, stops=self.template.stop, language_id=document.language_id
         )
-        return generation
-
-    async def _generate(
-        self, generation: Generation, request: GenerationRequest, language_id: str
-    ) -> None:
-        """Run the engine for a generation, whoever waits for it; publish every step."""
-        started = time.perf_counter()
-        info, stops, stats = generation.info, self.template.stop, generation.stats
-        raw = ""
-        try:
-            stream = self.engine.stream(request, stats)
-            try:
-                async for chunk in stream:
-                    raw += chunk
-                    partial = process(raw, info, stops)
-                    if partial.finished:
-                        break  # the completion is done: stop paying for tokens
-                    generation.publish(partial.text)
-            finally:
-                await stream.aclose()
-        except EngineUnavailable as error:
-            self._notify(str(error))
-            generation.fail(str(error))
-            return
-        except asyncio.CancelledError:
-            generation.fail("stopped: the text changed or the request was cancelled")
-            raise
-        except Exception as error:  # a broken engine must not leave requests waiting
-            log.exception("the engine failed")
-            generation.fail(f"the engine failed: {error}")
-            return
-        finally:
-            self.metrics.generated_tokens += stats.generated_tokens
-        self.pacer.answered(time.perf_counter() - started, info.multiline)
-        text = process(raw, info, stops, final=True).text
-        if text and info.multiline and self.workspace is not None:
-            try:
-                text = self.workspace.refine(
-                    language_id, generation.before, text, generation.after, info.multiline
-                )
-            except Exception:
-                log.exception("syntax clean-up failed; keeping the plain result")
-        generation.timings_ms["generate_ms"] = (time.perf_counter() - started) * 1000
-        log.debug("completion %s: %s tokens", generation.uri, stats.generated_tokens)
-        generation.publish(text, finished=True)
-
-    async def _follow(
-        self,
-        generation: Generation,
-        typed: str,
-        on_update: Callable[[str], None] | None,
-    ) -> str | Skip | None:
-        """Wait for a generation: the text after ``typed``, a Skip, or None if it diverged."""
-        generation.waiters += 1
-        generation.keep()
-        try:
-            shown = None
-            while True:
-                if generation.error is not None:
-                    return Skip(generation.error)
-                if not agrees(generation.text, typed, generation.finished):
-                    return None
-                if on_update is not None and generation.text.startswith(typed):
-                    rest = generation.text[len(typed) :]
-                    if rest != shown:
-                        on_update(rest)
-                        shown = rest
-                if generation.finished:
-                    break
-                await generation.next_update()
-        finally:
-            generation.waiters -= 1
-            if generation.waiters == 0 and not generation.finished:
-                self._orphaned(generation)
-        if not generation.served:
-            # Its answer reached a request in time (even if there is nothing to show).
-            generation.served = True
-            self.metrics.served_tokens += generation.stats.generated_tokens
-            if generation.speculative:
-                self.pacer.used()
-        rest = generation.text[len(typed) :]
-        if not rest.strip():
-            return Skip("the model suggested nothing useful here")
-        return rest
-
-    def _orphaned(self, generation: Generation) -> None:
-        """The last request waiting for a generation went away (cancelled or superseded).
-
-        Stop it, unless the user has typed into it: then the editor asks again at the new
-        cursor in a moment, so it keeps running a little while for that request to join.
-        """
-        text = self._texts.get(generation.uri)
-        typed = generation.typed_in(text) if text is not None else None
-        if not typed or not self._confirmed(generation, typed):
-            self._drop(generation)
-            return
-        generation.expire_later(ORPHAN_GRACE_S, lambda: self._drop(generation))
-
-    def _confirmed(self, generation: Generation, typed: str) -> bool:
-        """Whether to keep a generation nobody waits for: the model has already said what the
-        user typed. (Betting on text it has not produced yet wasted more than it saved.)"""
-        return self.settings.completion.reuse_running and generation.text.startswith(typed)
 
     # ---- document events (a DocumentListener) -----------------------------------------
     def opened(self, document: Document) -> None:
-        self._texts[document.uri] = document.text
+        self.pool.opened(document.uri, document.text)
 
     def changed(self, document: Document, edits: list[Edit]) -> None:
         """Learn the typing rhythm; stop a generation the change contradicts right away."""
-        self._texts[document.uri] = document.text
+        self.pool.changed(document.uri, document.text)
         self.rhythm.changed(document.uri, time.monotonic())
-        generation = self._generations.get(document.uri)
-        if generation is not None and not generation.finished:
-            typed = generation.typed_in(document.text)
-            unwanted = generation.waiters == 0 and not self._confirmed(generation, typed or "")
-            if typed is None or unwanted:
-                self._drop(generation)
-            elif generation.waiters == 0:
-                generation.expire_later(ORPHAN_GRACE_S, lambda: self._drop(generation))
 
     def closed(self, document: Document) -> None:
-        self._texts.pop(document.uri, None)
+        self.pool.closed(document.uri)
         self.rhythm.forget(document.uri)
-        generation = self._generations.pop(document.uri, None)
-        if generation is not None:
-            generation.stop()

@@ -404,7 +404,7 @@ class Bench:
         # Let generations that outlived their requests end, then count.
         for _ in range(200):
             if not any(g.task is not None and not g.task.done()
-                       for g in service._generations.values()):
+                       for g in service.pool.generations()):
                 break
             await asyncio.sleep(0.05)
         m = service.metrics

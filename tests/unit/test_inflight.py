@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from loomline.completion import service as service_module
+from loomline.completion import generation_pool
 from loomline.completion.debounce import (
     MIN_LIFETIMES,
     TypingRhythm,
@@ -142,7 +142,7 @@ async def start_engine(engine):
 
 async def first_chunk(service):
     for _ in range(200):
-        generation = service._generations.get(URI)
+        generation = service.pool.current(URI)
         if generation is not None and generation.text:
             return generation
         await asyncio.sleep(0.005)
@@ -192,7 +192,7 @@ async def test_a_cancel_with_nothing_typed_stops_the_model(setup):
 
 async def test_a_generation_nobody_joins_is_stopped_after_the_grace(setup, monkeypatch):
     _, engine, service, store, document = setup
-    monkeypatch.setattr(service_module, "ORPHAN_GRACE_S", 0.03)
+    monkeypatch.setattr(generation_pool, "ORPHAN_GRACE_S", 0.03)
     engine.settings.chunk_delay_ms = 200
     await start_engine(engine)
     first = asyncio.create_task(service.complete(document, CURSOR))

@@ -1,0 +1,251 @@
+"""The running generations, one per document, shared by the requests that join them.
+
+A generation outlives the request that started it while the user types what it says (see
+``inflight``). The pool decides when a request may join one, runs each on the engine, follows
+it for a request, and drops it when the text contradicts it or nobody waits for it any more.
+Leaving the pool is where a generation's outcome is known (used, wasted, stopped early), so
+the pool is the only thing that feeds the waste pacer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from loomline.completion.debounce import WastePacer
+from loomline.completion.engines.base import Engine, EngineUnavailable, GenerationRequest
+from loomline.completion.inflight import Generation, agrees, typed_since
+from loomline.completion.metrics import ServiceMetrics
+from loomline.completion.postprocess import process
+from loomline.completion.results import Skip
+
+log = logging.getLogger(__name__)
+
+# How long a generation the user is typing into waits for the editor's next request.
+ORPHAN_GRACE_S = 1.0
+
+Notify = Callable[[str], None]
+# Syntax-aware clean-up of a finished multi-line candidate:
+# (language_id, prefix, candidate, suffix, multiline) -> candidate.
+Refine = Callable[[str, str, str, str, bool], str]
+
+
+class GenerationPool:
+    """The running (or last finished) generation per document URI.
+
+    ``reuse_running`` is read at each decision (the settings may change): whether a request
+    may join a generation that is still running. ``refine`` (optional) cleans up finished
+    multi-line candidates; ``notify`` tells the user when the engine is unavailable.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        metrics: ServiceMetrics,
+        *,
+        reuse_running: Callable[[], bool],
+        refine: Refine | None = None,
+        notify: Notify | None = None,
+    ) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        self.pacer = WastePacer()
+        self._reuse_running = reuse_running
+        self._refine = refine
+        self._notify = notify or (lambda message: None)
+        self._generations: dict[str, Generation] = {}
+        # The documents' texts as the editor last sent them (when the pool follows them).
+        self._texts: dict[str, str] = {}
+
+    def current(self, uri: str) -> Generation | None:
+        """The document's running (or last finished) generation, if any."""
+        return self._generations.get(uri)
+
+    def generations(self) -> list[Generation]:
+        return list(self._generations.values())
+
+    # ---- joining, starting and dropping ------------------------------------------------
+    def joinable(self, uri: str, before: str, after: str) -> Generation | None:
+        """The document's current generation if this request can use it, else None."""
+        generation = self._generations.get(uri)
+        if generation is None:
+            return None
+        typed = typed_since(generation.before, generation.after, before, after)
+        usable = (
+            typed is not None
+            and generation.error is None
+            and agrees(generation.text, typed, generation.finished)
+            and (not generation.finished or len(typed) < len(generation.text))
+            # Asking again where nothing was typed since a finished one: a fresh answer.
+            and not (generation.finished and not typed)
+            and (self._reuse_running() or generation.finished)
+        )
+        if usable:
+            generation.finished_before_join = generation.finished
+            return generation
+        self.drop(generation)
+        return None
+
+    def drop(self, generation: Generation) -> None:
+        """Stop a generation and, if it still held its document's slot, count its outcome."""
+        uri = generation.uri
+        if self._generations.get(uri) is generation:
+            del self._generations[uri]
+            # Leaving the document's slot happens once: count its outcome here. (An engine
+            # failure says nothing about the user's pauses.)
+            if generation.speculative and not generation.served and generation.error is None:
+                self.metrics.wasted_generations += 1
+                self.pacer.wasted()
+            if not generation.finished:
+                self.pacer.unfinished(
+                    time.perf_counter() - generation.started_at, generation.info.multiline
+                )
+        generation.stop()
+
+    def start(
+        self,
+        generation: Generation,
+        request: GenerationRequest,
+        *,
+        stops: tuple[str, ...],
+        language_id: str,
+    ) -> Generation:
+        """Make ``generation`` its document's current one and run ``request`` for it.
+
+        ``stops``: the template's stop strings, for post-processing the stream."""
+        self.metrics.recent.append(generation.stats)
+        self._generations[generation.uri] = generation
+        generation.task = asyncio.create_task(
+            self._generate(generation, request, stops, language_id)
+        )
+        return generation
+
+    async def _generate(
+        self,
+        generation: Generation,
+        request: GenerationRequest,
+        stops: tuple[str, ...],
+        language_id: str,
+    ) -> None:
+        """Run the engine for a generation, whoever waits for it; publish every step."""
+        started = time.perf_counter()
+        info, stats = generation.info, generation.stats
+        raw = ""
+        try:
+            stream = self.engine.stream(request, stats)
+            try:
+                async for chunk in stream:
+                    raw += chunk
+                    partial = process(raw, info, stops)
+                    if partial.finished:
+                        break  # the completion is done: stop paying for tokens
+                    generation.publish(partial.text)
+            finally:
+                await stream.aclose()
+        except EngineUnavailable as error:
+            self._notify(str(error))
+            generation.fail(str(error))
+            return
+        except asyncio.CancelledError:
+            generation.fail("stopped: the text changed or the request was cancelled")
+            raise
+        except Exception as error:  # a broken engine must not leave requests waiting
+            log.exception("the engine failed")
+            generation.fail(f"the engine failed: {error}")
+            return
+        finally:
+            self.metrics.generated_tokens += stats.generated_tokens
+        self.pacer.answered(time.perf_counter() - started, info.multiline)
+        text = process(raw, info, stops, final=True).text
+        if text and info.multiline and self._refine is not None:
+            try:
+                text = self._refine(
+                    language_id, generation.before, text, generation.after, info.multiline
+                )
+            except Exception:
+                log.exception("syntax clean-up failed; keeping the plain result")
+        generation.timings_ms["generate_ms"] = (time.perf_counter() - started) * 1000
+        log.debug("completion %s: %s tokens", generation.uri, stats.generated_tokens)
+        generation.publish(text, finished=True)
+
+    # ---- following one for a request ---------------------------------------------------
+    async def follow(
+        self,
+        generation: Generation,
+        typed: str,
+        on_update: Callable[[str], None] | None,
+    ) -> str | Skip | None:
+        """Wait for a generation: the text after ``typed``, a Skip, or None if it diverged."""
+        generation.waiters += 1
+        generation.keep()
+        try:
+            shown = None
+            while True:
+                if generation.error is not None:
+                    return Skip(generation.error)
+                if not agrees(generation.text, typed, generation.finished):
+                    return None
+                if on_update is not None and generation.text.startswith(typed):
+                    rest = generation.text[len(typed) :]
+                    if rest != shown:
+                        on_update(rest)
+                        shown = rest
+                if generation.finished:
+                    break
+                await generation.next_update()
+        finally:
+            generation.waiters -= 1
+            if generation.waiters == 0 and not generation.finished:
+                self._orphaned(generation)
+        if not generation.served:
+            # Its answer reached a request in time (even if there is nothing to show).
+            generation.served = True
+            self.metrics.served_tokens += generation.stats.generated_tokens
+            if generation.speculative:
+                self.pacer.used()
+        rest = generation.text[len(typed) :]
+        if not rest.strip():
+            return Skip("the model suggested nothing useful here")
+        return rest
+
+    def _orphaned(self, generation: Generation) -> None:
+        """The last request waiting for a generation went away (cancelled or superseded).
+
+        Stop it, unless the user has typed into it: then the editor asks again at the new
+        cursor in a moment, so it keeps running a little while for that request to join.
+        """
+        text = self._texts.get(generation.uri)
+        typed = generation.typed_in(text) if text is not None else None
+        if not typed or not self._confirmed(generation, typed):
+            self.drop(generation)
+            return
+        generation.expire_later(ORPHAN_GRACE_S, lambda: self.drop(generation))
+
+    def _confirmed(self, generation: Generation, typed: str) -> bool:
+        """Whether to keep a generation nobody waits for: the model has already said what the
+        user typed. (Betting on text it has not produced yet wasted more than it saved.)"""
+        return self._reuse_running() and generation.text.startswith(typed)
+
+    # ---- document events -----------------------------------------------------------------
+    def opened(self, uri: str, text: str) -> None:
+        self._texts[uri] = text
+
+    def changed(self, uri: str, text: str) -> None:
+        """Stop a generation the change contradicts right away."""
+        self._texts[uri] = text
+        generation = self._generations.get(uri)
+        if generation is not None and not generation.finished:
+            typed = generation.typed_in(text)
+            unwanted = generation.waiters == 0 and not self._confirmed(generation, typed or "")
+            if typed is None or unwanted:
+                self.drop(generation)
+            elif generation.waiters == 0:
+                generation.expire_later(ORPHAN_GRACE_S, lambda: self.drop(generation))
+
+    def closed(self, uri: str) -> None:
+        self._texts.pop(uri, None)
+        generation = self._generations.pop(uri, None)
+        if generation is not None:
+            generation.stop()
