@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from tests.conftest import server_command
+from tests.lsp_client import Session, inline, loomline_client, open_doc
 
 FAKE = {"backend": "fake", "fake": {"response": "return 42", "chunkDelayMs": 20}}
 
-
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=server_command("lsp")))
-async def client(lsp_client: LanguageClient):
-    params = types.InitializeParams(
+client = loomline_client(
+    Session(
+        options=FAKE,
+        root_uri="file:///tmp/loomline-test",
         capabilities=types.ClientCapabilities(
             window=types.WindowClientCapabilities(work_done_progress=True),
             general=types.GeneralClientCapabilities(
@@ -25,41 +24,8 @@ async def client(lsp_client: LanguageClient):
                 ]
             ),
         ),
-        initialization_options=FAKE,
-        root_uri="file:///tmp/loomline-test",
     )
-    lsp_client.statuses = []
-
-    @lsp_client.feature("loomline/status")
-    def on_status(params):
-        lsp_client.statuses.append(params)
-
-    result = await lsp_client.initialize_session(params)
-    lsp_client.server_capabilities = result.capabilities
-    yield
-    await lsp_client.shutdown_session()
-
-
-def open_doc(client: LanguageClient, uri: str, text: str, language: str = "python") -> None:
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=uri, language_id=language, version=1, text=text
-            )
-        )
-    )
-
-
-async def inline(client: LanguageClient, uri: str, line: int, character: int):
-    return await client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=types.Position(line=line, character=character),
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Invoked
-            ),
-        )
-    )
+)
 
 
 async def test_capabilities_advertise_inline_and_completion(client: LanguageClient):

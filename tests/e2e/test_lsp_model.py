@@ -5,13 +5,13 @@ from __future__ import annotations
 import ast
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from tests.conftest import server_command
+from tests.lsp_client import Session, inline, loomline_client, open_doc, stats, status_state
 
 # The client lives for the module (one model load), so the tests share its event loop.
 pytestmark = [pytest.mark.model, pytest.mark.asyncio(loop_scope="module")]
@@ -60,7 +60,7 @@ MAIN = (
 
 
 @pytest.fixture(scope="module")
-def _prepared(model_dir, tmp_path_factory):
+def project_root(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("project")
     for name, text in PROJECT.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -68,72 +68,27 @@ def _prepared(model_dir, tmp_path_factory):
     return root
 
 
-@pytest_lsp.fixture(
-    scope="module",
-    config=ClientServerConfig(server_command=server_command("lsp")),
-)
-async def client(lsp_client: LanguageClient, _prepared):
-    lsp_client.statuses = []
-    lsp_client.progress_seen = []
-
-    @lsp_client.feature("loomline/status")
-    def on_status(params):
-        lsp_client.statuses.append(params)
-
-    await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(
-                window=types.WindowClientCapabilities(work_done_progress=True)
-            ),
-            initialization_options={"completion": {"maxTokens": 64}},
-            root_uri=_prepared.as_uri(),
-        )
+@pytest.fixture(scope="module")
+def lsp_session(project_root: Path) -> Session:
+    # Loading a prepared model takes seconds; the bound only ends a broken run.
+    return Session(
+        options={"completion": {"maxTokens": 64}},
+        root_uri=project_root.as_uri(),
+        ready_within_s=180,
     )
-    lsp_client.root = _prepared
-    for _ in range(600):  # loading a prepared model takes seconds; wait up to a minute
-        if any(_state(s) == "ready" for s in lsp_client.statuses):
-            break
-        if any(_state(s) == "error" for s in lsp_client.statuses):
-            raise AssertionError(f"the engine failed: {lsp_client.statuses[-1]}")
-        await asyncio.sleep(0.1)
-    yield
-    await lsp_client.shutdown_session()
 
 
-def _state(status) -> str:
-    return status["state"] if isinstance(status, dict) else getattr(status, "state", "")
-
-
-def _open(client: LanguageClient, uri: str, text: str) -> None:
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=uri, language_id="python", version=1, text=text
-            )
-        )
-    )
+client = loomline_client("lsp_session", scope="module")
+_open = open_doc
+_stats = stats
 
 
 def _inline(client: LanguageClient, uri: str, line: int, character: int):
-    return client.text_document_inline_completion_async(
-        types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=types.Position(line=line, character=character),
-            context=types.InlineCompletionContext(
-                trigger_kind=types.InlineCompletionTriggerKind.Automatic
-            ),
-        )
-    )
-
-
-async def _stats(client: LanguageClient) -> dict:
-    return await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="loomline.stats", arguments=[])
-    )
+    return inline(client, uri, line, character, types.InlineCompletionTriggerKind.Automatic)
 
 
 async def test_server_reports_loading_then_ready(client: LanguageClient):
-    states = [_state(s) for s in client.statuses]
+    states = [status_state(s) for s in client.statuses]
     assert "loading" in states and "ready" in states
     assert states.index("loading") < states.index("ready")
 
@@ -226,10 +181,12 @@ async def test_cancelling_stops_generation(client: LanguageClient):
     assert last["generatedTokens"] < 64
 
 
-async def test_cross_file_completion_uses_the_other_files_definition(client: LanguageClient):
+async def test_cross_file_completion_uses_the_other_files_definition(
+    client: LanguageClient, project_root: Path
+):
     """The method name exists only in shop/pricing.py: the index finds the imported class,
     the transparency command shows why it is in the prompt, and the model uses it."""
-    uri = (client.root / "app" / "main.py").as_uri()
+    uri = (project_root / "app" / "main.py").as_uri()
     _open(client, uri, MAIN)
     lines = MAIN.split("\n")
     where = {"line": len(lines) - 1, "character": len(lines[-1])}

@@ -24,6 +24,20 @@ FAKE = {"backend": "fake", "fake": {"response": "urn 42", "chunkDelayMs": 1}}
 GENERATED = "```python\ndef add(a, b):\n    return a + b\n```"
 # The real model, kept quick: few tokens, and no context engine work.
 MODEL = {"completion": {"maxTokens": 24, "singleLineMaxTokens": 24}}
+# The file the scripted editors (Neovim, Emacs) open: a word to complete on line 4 (0-based),
+# a comment to generate from on line 6.
+SCRIPTED_SOURCE = """import os
+
+
+def answer():
+    ret
+
+# TODO: add two numbers a and b
+
+
+def main():
+    print(answer())
+"""
 
 
 def loomline_command() -> list[str]:
@@ -108,3 +122,40 @@ def read_results(path: Path, proc: subprocess.CompletedProcess[str]) -> dict[str
             f"stderr:\n{proc.stderr[-4000:]}"
         )
     return results
+
+
+def run_scripted_editor(
+    editor: list[str],
+    tmp_path: Path,
+    settings: dict[str, Any],
+    steps: list[str],
+    timeout: float,
+    *,
+    spec_in_file: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Run an editor that follows a script (nvim_test.lua, emacs_test.el) on ``demo.py``
+    (SCRIPTED_SOURCE) in a new project; what it wrote to its results file.
+
+    The script reads its spec (the server command, ``settings``, ``steps`` and their
+    ``extra`` arguments) from $LOOMLINE_SPEC, or with ``spec_in_file`` from the file named
+    by $LOOMLINE_SPEC_FILE; it has ``timeout`` less 5 s before it must write its results."""
+    root = project(tmp_path, {"demo.py": SCRIPTED_SOURCE})
+    out = tmp_path / "results.json"
+    spec = {
+        "server": loomline_command(),
+        "settings": settings,
+        "file": str(root / "demo.py"),
+        "out": str(out),
+        "steps": steps,
+        "timeout_ms": int(timeout * 1000) - 5000,
+        **extra,
+    }
+    if spec_in_file:
+        spec_file = tmp_path / "spec.json"
+        spec_file.write_text(json.dumps(spec))
+        env = {"LOOMLINE_SPEC_FILE": str(spec_file)}
+    else:
+        env = {"LOOMLINE_SPEC": json.dumps(spec)}
+    proc = run_editor(editor, cwd=root, env=env, timeout=timeout)
+    return read_results(out, proc)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +14,11 @@ from tests.editors.conftest import (
     HERE,
     MODEL,
     find_editor,
-    loomline_command,
-    project,
-    read_results,
     require_path,
-    run_editor,
+    run_scripted_editor,
 )
 
 pytestmark = pytest.mark.editor
-
-SOURCE = """import os
-
-
-def answer():
-    ret
-
-# TODO: add two numbers a and b
-
-
-def main():
-    print(answer())
-"""
 
 
 def _run(
@@ -43,29 +26,15 @@ def _run(
 ) -> dict[str, Any]:
     emacs = find_editor("emacs")
     require_path("/usr/share/emacs/site-lisp/elpa/eglot-1.9", "eglot (elpa-eglot)")
-    root = project(tmp_path, {"demo.py": SOURCE})
-    out = tmp_path / "results.json"
-    spec_file = tmp_path / "spec.json"
-    spec_file.write_text(
-        json.dumps(
-            {
-                "server": loomline_command(),
-                "settings": settings,
-                "file": str(root / "demo.py"),
-                "out": str(out),
-                "steps": steps,
-                "timeout_ms": int(timeout * 1000) - 5000,
-                **extra,
-            }
-        )
-    )
-    proc = run_editor(
+    return run_scripted_editor(
         [emacs, "--batch", "-Q", "-l", str(HERE / "emacs_test.el")],
-        cwd=root,
-        env={"LOOMLINE_SPEC_FILE": str(spec_file)},
-        timeout=timeout,
+        tmp_path,
+        settings,
+        steps,
+        timeout,
+        spec_in_file=True,
+        **extra,
     )
-    return read_results(out, proc)
 
 
 @pytest.mark.timeout(90)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,51 +14,25 @@ from tests.editors.conftest import (
     HERE,
     MODEL,
     find_editor,
-    loomline_command,
-    project,
-    read_results,
-    run_editor,
+    run_scripted_editor,
 )
 
 pytestmark = pytest.mark.editor
-
-SOURCE = """import os
-
-
-def answer():
-    ret
-
-# TODO: add two numbers a and b
-
-
-def main():
-    print(answer())
-"""
 
 
 def _run(
     tmp_path: Path, settings: dict[str, Any], steps: list[str], timeout: float, **extra: Any
 ) -> dict[str, Any]:
     nvim = find_editor("nvim")
-    root = project(tmp_path, {"demo.py": SOURCE})
-    out = tmp_path / "results.json"
-    spec = {
-        "server": loomline_command(),
-        "config": str(HERE / "nvim_config.lua"),
-        "settings": settings,
-        "file": str(root / "demo.py"),
-        "out": str(out),
-        "steps": steps,
-        "timeout_ms": int(timeout * 1000) - 5000,
-        **extra,
-    }
-    proc = run_editor(
+    return run_scripted_editor(
         [nvim, "--headless", "--clean", "-n", "-l", str(HERE / "nvim_test.lua")],
-        cwd=root,
-        env={"LOOMLINE_SPEC": json.dumps(spec)},
-        timeout=timeout,
+        tmp_path,
+        settings,
+        steps,
+        timeout,
+        config=str(HERE / "nvim_config.lua"),
+        **extra,
     )
-    return read_results(out, proc)
 
 
 POPUP = {"line": 4, "before": "    ret"}

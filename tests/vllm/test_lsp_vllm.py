@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
 
 from loomline.completion.serve import VllmServer
-from tests.conftest import server_command
+from tests.lsp_client import LoomlineClient, Session, inline, loomline_client, open_doc
 from tests.vllm.vllm_support import SERVED_NAME
 
 pytestmark = pytest.mark.vllm
@@ -26,47 +23,24 @@ SOURCE = (
 )
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=server_command("lsp")))
-async def client(lsp_client: LanguageClient,
-                 vllm_server: VllmServer) -> AsyncIterator[None]:
-    params = types.InitializeParams(
-        capabilities=types.ClientCapabilities(),
-        initialization_options={
+@pytest.fixture
+def lsp_session(vllm_server: VllmServer) -> Session:
+    return Session(
+        options={
             "backend": "vllm",
             "engine": {"urls": [vllm_server.url], "servedModel": SERVED_NAME},
         },
         root_uri="file:///tmp/loomline-vllm-test",
+        capabilities=types.ClientCapabilities(),
     )
-    statuses: list[object] = []
-    lsp_client.loomline_statuses = statuses  # type: ignore[attr-defined]
-
-    @lsp_client.feature("loomline/status")
-    def on_status(*args: object) -> None:  # (params) or (client, params)
-        statuses.append(args[-1])
-
-    await lsp_client.initialize_session(params)
-    yield
-    await lsp_client.shutdown_session()
 
 
-async def inline(client: LanguageClient, uri: str, line: int,
-                 character: int) -> types.InlineCompletionList | None:
-    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        position=types.Position(line=line, character=character),
-        context=types.InlineCompletionContext(
-            trigger_kind=types.InlineCompletionTriggerKind.Invoked),
-    ))
-    if result is None or isinstance(result, types.InlineCompletionList):
-        return result
-    return types.InlineCompletionList(items=list(result))
+client = loomline_client("lsp_session")
 
 
-async def test_inline_completion_from_vllm(client: LanguageClient) -> None:
+async def test_inline_completion_from_vllm(client: LoomlineClient) -> None:
     uri = "file:///tmp/loomline-vllm-test/circle.py"
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        text_document=types.TextDocumentItem(uri=uri, language_id="python", version=1,
-                                             text=SOURCE)))
+    open_doc(client, uri, SOURCE)
     # The engine becomes ready after its first health probe.
     deadline = time.monotonic() + 30
     result = None
@@ -76,7 +50,7 @@ async def test_inline_completion_from_vllm(client: LanguageClient) -> None:
             break
         await asyncio.sleep(0.5)
     assert result is not None and result.items, (
-        f"no inline completion from vLLM; statuses: {client.loomline_statuses[-5:]}; "  # type: ignore[attr-defined]
+        f"no inline completion from vLLM; statuses: {client.statuses[-5:]}; "
         f"messages: {[m.message for m in client.messages][-5:]}")
     text = str(result.items[0].insert_text)
     assert "math.pi" in text and "radius" in text, text

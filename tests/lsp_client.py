@@ -1,0 +1,203 @@
+"""The one way the end-to-end tests start ``loomline lsp`` under pytest-lsp, and talk to it.
+
+A test module declares how its client initializes the server (a ``Session``, or a fixture that
+gives one, for sessions that need other fixtures) and takes its client fixture from
+``loomline_client``::
+
+    client = loomline_client(Session(options={"backend": "fake"}, root_uri=ROOT))
+
+The client is a ``LoomlineClient``: pytest-lsp's client that also keeps every
+``loomline/status`` notification and the server's capabilities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.client import JsonRPCClient
+from pygls.protocol import default_converter
+from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp.client import register_lsp_features
+
+from tests.conftest import server_command
+
+STATUS_METHOD = "loomline/status"
+T = TypeVar("T")
+
+
+class LoomlineClient(LanguageClient):
+    """pytest-lsp's test client, keeping what Loomline tells it besides LSP's own messages."""
+
+    def __init__(self) -> None:
+        super().__init__(converter_factory=default_converter)  # as make_test_lsp_client
+        register_lsp_features(self)
+        self.statuses: list[Any] = []  # every loomline/status notification, in order
+        self.server_capabilities: types.ServerCapabilities | None = None
+
+        @self.feature(STATUS_METHOD)
+        def on_status(params: Any) -> None:
+            self.statuses.append(params)
+
+    def states(self) -> list[str]:
+        """The ``state`` of every status so far (loading, ready, thinking, error, disabled)."""
+        return [status_state(s) for s in self.statuses]
+
+
+def _make_client() -> JsonRPCClient:
+    return LoomlineClient()
+
+
+SERVER = ClientServerConfig(server_command=server_command("lsp"), client_factory=_make_client)
+
+
+def progress_capabilities() -> types.ClientCapabilities:
+    """A client that shows work-done progress, and nothing more."""
+    return types.ClientCapabilities(
+        window=types.WindowClientCapabilities(work_done_progress=True)
+    )
+
+
+@dataclass(frozen=True)
+class Session:
+    """How a test client initializes the server.
+
+    ``options``: the ``initializationOptions`` (Loomline's settings).
+    ``ready_within_s``: when set, the fixture waits (at most this long) for the engine's
+    ``ready`` status before the test starts, and fails on ``error``.
+    """
+
+    options: dict[str, Any]
+    root_uri: str | None = None
+    capabilities: types.ClientCapabilities = field(default_factory=progress_capabilities)
+    ready_within_s: float | None = None
+
+
+async def start_session(client: LoomlineClient, session: Session) -> types.InitializeResult:
+    """``initialize`` + ``initialized`` as ``session`` says; keeps the server's capabilities."""
+    result = await client.initialize_session(
+        types.InitializeParams(
+            capabilities=session.capabilities,
+            initialization_options=session.options,
+            root_uri=session.root_uri,
+        )
+    )
+    client.server_capabilities = result.capabilities
+    if session.ready_within_s is not None:
+        await wait_ready(client, session.ready_within_s)
+    return result
+
+
+def loomline_client(session: Session | str, *, scope: str | None = None) -> Any:
+    """A pytest fixture: ``loomline lsp`` over stdio with a ``LoomlineClient`` initialized as
+    ``session`` says (a ``Session``, or the name of a fixture that returns one), shut down
+    after. ``scope`` as pytest's (the event loop follows it); the default is per test."""
+
+    async def client(lsp_client: LoomlineClient, request: pytest.FixtureRequest) -> Any:
+        chosen = request.getfixturevalue(session) if isinstance(session, str) else session
+        await start_session(lsp_client, chosen)
+        yield
+        await lsp_client.shutdown_session()
+
+    options = {} if scope is None else {"scope": scope}
+    return pytest_lsp.fixture(config=SERVER, **options)(client)
+
+
+# ---- waiting for events, never for a clock ------------------------------------------------
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool],
+    *,
+    within_s: float = 30.0,
+    every_s: float = 0.02,
+    what: str = "the condition",
+) -> T:
+    """``probe()`` again until ``accept`` takes its value; that value. The bound is generous:
+    it is there to end a broken test, not to time a working one.
+
+    Raises AssertionError (with the last value) when ``within_s`` passes first."""
+    deadline = time.monotonic() + within_s
+    while True:
+        value = await probe()
+        if accept(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {within_s}s; last: {value!r}")
+        await asyncio.sleep(every_s)
+
+
+def status_state(status: Any) -> str:
+    """A status' ``state`` (the client may hand it over as a dict or as an object)."""
+    return status["state"] if isinstance(status, dict) else getattr(status, "state", "")
+
+
+async def wait_ready(client: LoomlineClient, within_s: float, since: int = 0) -> None:
+    """Until a ``ready`` status arrives after ``client.statuses[since]``; fails on ``error``."""
+
+    async def states() -> list[str]:
+        found = client.states()[since:]
+        if "error" in found:
+            raise AssertionError(f"the engine failed: {client.statuses[-1]}")
+        return found
+
+    await eventually(states, lambda found: "ready" in found, within_s=within_s,
+                     every_s=0.05, what="the engine's ready status")
+
+
+# ---- requests, as an editor sends them ----------------------------------------------------
+def open_doc(client: LanguageClient, uri: str, text: str, language: str = "python") -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id=language, version=1, text=text
+            )
+        )
+    )
+
+
+async def inline(
+    client: LanguageClient,
+    uri: str,
+    line: int,
+    character: int,
+    trigger: types.InlineCompletionTriggerKind = types.InlineCompletionTriggerKind.Invoked,
+) -> types.InlineCompletionList | None:
+    """An inline completion request; the answer as an ``InlineCompletionList`` (or None)."""
+    result = await client.text_document_inline_completion_async(
+        types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=character),
+            context=types.InlineCompletionContext(trigger_kind=trigger),
+        )
+    )
+    if result is None or isinstance(result, types.InlineCompletionList):
+        return result
+    return types.InlineCompletionList(items=list(result))
+
+
+async def command(client: LanguageClient, name: str, *arguments: Any) -> Any:
+    """``workspace/executeCommand``; the command's result."""
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=name, arguments=list(arguments))
+    )
+
+
+async def stats(client: LanguageClient) -> dict[str, Any]:
+    """The ``loomline.stats`` counters."""
+    result: dict[str, Any] = await command(client, "loomline.stats")
+    return result
+
+
+async def show_context(client: LanguageClient, uri: str, line: int, character: int) -> Any:
+    """What ``loomline.showContext`` says a completion at this place would send."""
+    return await command(
+        client,
+        "loomline.showContext",
+        {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}},
+    )
