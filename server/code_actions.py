@@ -18,7 +18,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from loomline.completion.instruct import comment_instruction, find_python_stub
+from loomline.completion.instruct_targets import comment_instruction, find_python_stub
 from loomline.context.positions import utf16_length
 from loomline.server.app import LoomlineServer, server
 from loomline.server.generate import CMD_GENERATE, CMD_REWRITE, DEFAULT_REWRITE_INSTRUCTION

@@ -30,17 +30,15 @@ from loomline.completion.engines.base import (
     GenerationStats,
     SamplingParams,
 )
-from loomline.completion.instruct import (
+from loomline.completion.instruct_answer import CodeLines, join_placed
+from loomline.completion.instruct_prompt import (
     STOP,
-    CodeLines,
     InstructRequest,
-    Placement,
     answer_prefix,
     build_messages,
-    join_placed,
-    placement_for,
     render_prompt,
 )
+from loomline.completion.instruct_targets import Placement, placement_for
 from loomline.context.documents import Document
 from loomline.context.positions import Position, utf16_length
 from loomline.server.app import LoomlineServer, server

@@ -7,21 +7,26 @@ import ast
 import pytest
 from lsprotocol.types import CompletionItemKind, InsertTextFormat, InsertTextMode
 
-from loomline.completion.instruct import (
+from loomline.completion.instruct_answer import (
     CodeLines,
-    InstructRequest,
-    Placement,
-    build_messages,
     code_from_answer,
-    comment_instruction,
-    find_python_stub,
     join_placed,
-    placement_for,
-    python_stub,
     reindent,
+    strip_fences,
+)
+from loomline.completion.instruct_prompt import (
+    InstructRequest,
+    build_messages,
     render_chatml,
     render_prompt,
-    strip_fences,
+)
+from loomline.completion.instruct_targets import (
+    Placement,
+    comment_instruction,
+    find_python_stub,
+    placement_for,
+    python_stub,
+    stub_at,
 )
 from loomline.context.documents import Document
 from loomline.context.positions import Position
@@ -365,8 +370,6 @@ def test_word_start():
 
 
 def test_a_finished_function_is_not_a_stub():
-    from loomline.completion.instruct import _stub_at
-
     finished = [
         "def fibonacci(n):",
         '    """Return the n-th Fibonacci number."""',
@@ -375,5 +378,5 @@ def test_a_finished_function_is_not_a_stub():
         "    else:",
         "        return fibonacci(n - 1) + fibonacci(n - 2)",
     ]
-    assert _stub_at(finished) is None
-    assert _stub_at(finished[:2]) is not None
+    assert stub_at(finished) is None
+    assert stub_at(finished[:2]) is not None
