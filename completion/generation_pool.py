@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 # How long a generation the user is typing into waits for the editor's next request.
 ORPHAN_GRACE_S = 1.0
+STOPPED = "stopped: the text changed or the request was cancelled"
 
 Notify = Callable[[str], None]
 # Syntax-aware clean-up of a finished multi-line candidate:
@@ -120,7 +121,15 @@ class GenerationPool:
         generation.task = asyncio.create_task(
             self._generate(generation, request, stops, language_id)
         )
+        generation.task.add_done_callback(lambda _task: self._ended(generation))
         return generation
+
+    @staticmethod
+    def _ended(generation: Generation) -> None:
+        """End a generation whose task ended without saying so: a task cancelled before its
+        first step never runs its body, and its followers would wait for ever."""
+        if not generation.finished:
+            generation.fail(STOPPED)
 
     async def _generate(
         self,
@@ -149,7 +158,7 @@ class GenerationPool:
             generation.fail(str(error))
             return
         except asyncio.CancelledError:
-            generation.fail("stopped: the text changed or the request was cancelled")
+            generation.fail(STOPPED)
             raise
         except Exception as error:  # a broken engine must not leave requests waiting
             log.exception("the engine failed")
