@@ -23,15 +23,17 @@ from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
 from loomline.context.positions import Position
 from loomline.server import completion_items, convert
+from loomline.server.methods import (
+    ACCEPT_COMMAND,
+    EVENT_NOTIFICATION,
+    SHOW_CONTEXT_COMMAND,
+    STATS_COMMAND,
+)
 from loomline.server.status import Status, StatusReporter
 
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-CMD_ACCEPT = "loomline.accept"
-CMD_SHOW_CONTEXT = "loomline.showContext"
-CMD_STATS = "loomline.stats"
-EVENT_METHOD = "loomline/event"
 
 
 class LoomlineProtocol(LanguageServerProtocol):
@@ -310,7 +312,9 @@ async def inline_completion(
             types.InlineCompletionItem(
                 insert_text=result.text,
                 range=types.Range(start=start, end=start),
-                command=types.Command(title="Accepted", command=CMD_ACCEPT, arguments=[result.id]),
+                command=types.Command(
+                    title="Accepted", command=ACCEPT_COMMAND, arguments=[result.id]
+                ),
             )
         ]
     )
@@ -332,17 +336,17 @@ async def completion(ls: LoomlineServer, params: types.CompletionParams) -> type
         result.position,
         result.text,
         formats=completion_items.ClientFormats.of(ls.client_capabilities),
-        command=types.Command(title="Accepted", command=CMD_ACCEPT, arguments=[result.id]),
+        command=types.Command(title="Accepted", command=ACCEPT_COMMAND, arguments=[result.id]),
     )
     return types.CompletionList(is_incomplete=True, items=[item])
 
 
-@server.command(CMD_ACCEPT)
+@server.command(ACCEPT_COMMAND)
 def accept(ls: LoomlineServer, *args: Any) -> None:
     ls.record_event({"type": "accept", "completionId": str(args[0]) if args else None})
 
 
-@server.feature(EVENT_METHOD)
+@server.feature(EVENT_NOTIFICATION)
 def on_event(ls: LoomlineServer, params: Any) -> None:
     try:
         raw = params if isinstance(params, dict) else vars(params)
@@ -352,7 +356,7 @@ def on_event(ls: LoomlineServer, params: Any) -> None:
     ls.record_event(event)
 
 
-@server.command(CMD_STATS)
+@server.command(STATS_COMMAND)
 def stats(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
     """Counters of recent work, for troubleshooting ("why did nothing show?") and tests."""
     engine = ls.engine
@@ -364,7 +368,7 @@ def stats(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
     }
 
 
-@server.command(CMD_SHOW_CONTEXT)
+@server.command(SHOW_CONTEXT_COMMAND)
 def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
     """The exact prompt a completion here would send, and where each piece came from."""
     if not args or not isinstance(args[0], dict) or ls.service is None:

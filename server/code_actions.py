@@ -21,7 +21,8 @@ from lsprotocol import types
 from loomline.completion.instruct_targets import comment_instruction, find_python_stub
 from loomline.context.positions import utf16_length
 from loomline.server.app import LoomlineServer, server
-from loomline.server.generate import CMD_GENERATE, CMD_REWRITE, DEFAULT_REWRITE_INSTRUCTION
+from loomline.server.generate import DEFAULT_REWRITE_INSTRUCTION
+from loomline.server.methods import GENERATE_COMMAND, REWRITE_SELECTION_COMMAND
 
 KIND = types.CodeActionKind.RefactorRewrite
 TITLE_COMMENT = "Loomline: Generate code from this comment"
@@ -71,7 +72,7 @@ def actions_for(
         actions.append(
             _generate(
                 TITLE_REWRITE,
-                CMD_REWRITE,
+                REWRITE_SELECTION_COMMAND,
                 {
                     "textDocument": {"uri": uri},
                     "range": {
@@ -89,13 +90,13 @@ def actions_for(
     if instruction is not None:
         argument = _end_of_line(uri, line, lines[line])
         argument["instruction"] = instruction
-        actions.append(_generate(TITLE_COMMENT, CMD_GENERATE, argument))
+        actions.append(_generate(TITLE_COMMENT, GENERATE_COMMAND, argument))
     if language in ("python", "py"):
         stub = find_python_stub(lines, line)
         if stub is not None:
             argument = _end_of_line(uri, stub.end_line, lines[stub.end_line])
             argument["instruction"] = f"Implement the function `{stub.name}`."
-            actions.append(_generate(TITLE_IMPLEMENT, CMD_GENERATE, argument))
+            actions.append(_generate(TITLE_IMPLEMENT, GENERATE_COMMAND, argument))
     return actions
 
 

@@ -42,11 +42,10 @@ from loomline.completion.instruct_targets import Placement, placement_for
 from loomline.context.documents import Document
 from loomline.context.positions import Position, utf16_length
 from loomline.server.app import LoomlineServer, server
+from loomline.server.methods import GENERATE_COMMAND, REWRITE_SELECTION_COMMAND
 
 log = logging.getLogger(__name__)
 
-CMD_GENERATE = "loomline.generate"
-CMD_REWRITE = "loomline.rewriteSelection"
 DEFAULT_REWRITE_INSTRUCTION = "Improve this code"
 RESYNC_WAIT_S = 2.0  # how long a lagging didChange may take before we call it a conflict
 _tokens = itertools.count(1)
@@ -563,12 +562,12 @@ def _show(ls: LoomlineServer, message: str) -> None:
 
 
 # ---- the commands ------------------------------------------------------------------------------
-@server.command(CMD_GENERATE)
+@server.command(GENERATE_COMMAND)
 async def generate(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
     return await run_generate(ls, args)
 
 
-@server.command(CMD_REWRITE)
+@server.command(REWRITE_SELECTION_COMMAND)
 async def rewrite_selection(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
     """Like generate with a range; the instruction defaults to "Improve this code"."""
     return await run_generate(ls, args, default_instruction=DEFAULT_REWRITE_INSTRUCTION)

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from loomline.server.methods import STATUS_NOTIFICATION
+
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
 
 log = logging.getLogger(__name__)
 
-STATUS_METHOD = "loomline/status"
 _tokens = itertools.count(1)
 
 
@@ -49,7 +50,7 @@ class StatusReporter:
         if status.progress is not None:
             params["progress"] = status.progress
         try:
-            self._server.protocol.notify(STATUS_METHOD, params)
+            self._server.protocol.notify(STATUS_NOTIFICATION, params)
         except Exception:  # the transport may be closing; status is best effort
             log.debug("could not send status", exc_info=True)
 

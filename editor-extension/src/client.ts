@@ -25,11 +25,8 @@ import {
   toClientSettings,
   toServerSettings,
 } from "./config";
-import { LoomlineEvent } from "./events";
+import { EVENT_NOTIFICATION, LoomlineEvent, STATUS_NOTIFICATION, ServerCommand, ServerCommands } from "./protocol";
 import { StatusModel, parseServerStatus } from "./status";
-
-export const STATUS_NOTIFICATION = "loomline/status";
-export const EVENT_NOTIFICATION = "loomline/event";
 
 /** A LanguageClient that leaves the "could not start" notification to us (ours says how to fix it). */
 class LoomlineLanguageClient extends LanguageClient {
@@ -186,15 +183,21 @@ export class LoomlineClient implements vscode.Disposable {
   }
 
   /** workspace/executeCommand on the server, cancellable, with an optional work-done token. */
-  async executeServerCommand<T>(
-    command: string,
-    args: unknown[],
+  async executeServerCommand<C extends ServerCommand>(
+    command: C,
+    args: ServerCommands[C]["args"],
     token?: vscode.CancellationToken,
     workDoneToken?: string,
-  ): Promise<T> {
+  ): Promise<ServerCommands[C]["result"]> {
     const client = this.languageClient;
     if (!client) throw new Error('The Loomline server is not running (see "Loomline: Restart Server").');
-    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args, workDoneToken }, token)) as T;
+    const result: unknown = await client.sendRequest(
+      ExecuteCommandRequest.type,
+      { command, arguments: args, workDoneToken },
+      token,
+    );
+    // The server's answer is trusted to have its documented shape (see protocol.ts).
+    return result as ServerCommands[C]["result"];
   }
 
   dispose(): void {

@@ -5,9 +5,10 @@ import { LoomlineClient } from "./client";
 import { withLanguageDisabled } from "./config";
 import { ShowContextFeature } from "./contextView";
 import type { Middleware } from "vscode-languageclient/node";
-import { ACCEPT_COMMAND, CompletionEventTracker } from "./events";
+import { CompletionEventTracker } from "./events";
 import { GenerateCodeFeature } from "./generate";
 import { SelectModelFeature } from "./modelPicker";
+import { ACCEPT_COMMAND } from "./protocol";
 
 export interface CommandDeps {
   client: LoomlineClient;

@@ -1,23 +1,13 @@
 // Formats the server's `loomline.showContext` answer as a readable Markdown document.
 // No vscode import here.
 
-export interface ContextPiece {
-  source: string;
-  reason: string;
-  kind: string;
-  text: string;
-  tokens: number;
-}
+import { ContextResult } from "./protocol";
 
-export interface ContextResult {
-  prompt: string;
-  pieces: ContextPiece[];
-  template: string;
-  promptTokens: number;
-}
+/** The part of the answer the report shows. */
+export type ContextReport = Pick<ContextResult, "prompt" | "pieces" | "template" | "promptTokens">;
 
 /** Validates the answer's shape; missing fields become empty values. */
-export function parseContextResult(raw: unknown): ContextResult {
+export function parseContextResult(raw: unknown): ContextReport {
   const r = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
   const pieces = Array.isArray(r.pieces) ? r.pieces : [];
   return {
@@ -56,7 +46,7 @@ export interface ReportMeta {
   languageId?: string;
 }
 
-export function formatContextReport(result: ContextResult, meta: ReportMeta): string {
+export function formatContextReport(result: ContextReport, meta: ReportMeta): string {
   const lang = meta.languageId ?? "";
   const out: string[] = [];
   out.push(`# Loomline completion context`);

@@ -5,8 +5,7 @@
 import * as vscode from "vscode";
 import { LoomlineClient } from "./client";
 import { formatContextReport, parseContextResult } from "./contextReport";
-
-export const SHOW_CONTEXT_COMMAND = "loomline.showContext";
+import { SHOW_CONTEXT_COMMAND } from "./protocol";
 
 export const CONTEXT_SCHEME = "loomline-context";
 

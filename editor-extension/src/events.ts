@@ -8,13 +8,7 @@
 // command (which VS Code runs right after inserting the text) wins over the edit it follows.
 // No vscode import here.
 
-export type EventType = "accept" | "dismiss" | "partialAccept";
-
-export interface LoomlineEvent {
-  type: EventType;
-  completionId: string;
-  acceptedLength?: number;
-}
+import { ACCEPT_COMMAND, LoomlineEvent } from "./protocol";
 
 export interface Pos {
   line: number;
@@ -43,8 +37,6 @@ export const defaultScheduler: Scheduler = (fn, ms) => {
   const t = setTimeout(fn, ms);
   return { cancel: () => clearTimeout(t) };
 };
-
-export const ACCEPT_COMMAND = "loomline.accept";
 
 /** The completion id from an item's command `{command: "loomline.accept", arguments: [id]}`. */
 export function completionIdOf(command: { command?: string; arguments?: unknown[] } | undefined): string | undefined {

@@ -6,13 +6,7 @@ import { randomUUID } from "crypto";
 import * as vscode from "vscode";
 import { WorkDoneProgress } from "vscode-languageclient/node";
 import { LoomlineClient } from "./client";
-
-export const GENERATE_COMMAND = "loomline.generate";
-
-export interface GenerateResult {
-  applied: boolean;
-  text: string;
-}
+import { GENERATE_COMMAND, GenerateArgs, GenerateResult } from "./protocol";
 
 export class GenerateCodeFeature {
   private lastInstruction = "";
@@ -49,7 +43,7 @@ export class GenerateCodeFeature {
     this.lastInstruction = instruction;
 
     const c2p = lc.code2ProtocolConverter;
-    const args: Record<string, unknown> = {
+    const args: GenerateArgs = {
       textDocument: { uri: c2p.asUri(editor.document.uri) },
       instruction,
     };
@@ -70,7 +64,7 @@ export class GenerateCodeFeature {
           progress.report({ message: value.message ? `Generating code… ${value.message}` : "Generating code…", increment });
         });
         try {
-          const result = await this.client.executeServerCommand<GenerateResult | null>(
+          const result = await this.client.executeServerCommand(
             GENERATE_COMMAND,
             [args],
             token,

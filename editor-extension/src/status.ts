@@ -2,16 +2,7 @@
 // cycle and in-flight requests in, one view (text, tooltip, click command) out.
 // No vscode import: statusBar.ts renders the view.
 
-export type ServerStateName = "loading" | "ready" | "thinking" | "error" | "disabled";
-
-/** Params of the server's `loomline/status` notification. */
-export interface ServerStatus {
-  state: ServerStateName;
-  message?: string;
-  model?: string;
-  backend?: string;
-  progress?: number;
-}
+import { ServerStateName, ServerStatus } from "./protocol";
 
 export type Phase = "starting" | "running" | "stopped" | "failed";
 export type Severity = "normal" | "warning" | "error";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CompletionEventTracker, LoomlineEvent, Scheduler, advance, completionIdOf, remainingText } from "../../src/events";
+import { CompletionEventTracker, Scheduler, advance, completionIdOf, remainingText } from "../../src/events";
+import type { LoomlineEvent } from "../../src/protocol";
 
 /** A scheduler the test runs by hand. */
 function manual(): { scheduler: Scheduler; run(): void; pending(): number } {

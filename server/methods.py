@@ -1,0 +1,46 @@
+"""Loomline's own protocol on top of LSP: the name of every custom notification and command.
+
+The client's mirror is ``editor-extension/src/protocol.ts`` (the same constant names and
+values, with the params and results as TypeScript types); ``tests/unit/test_protocol_names.py``
+holds the two files to each other and checks that no other module spells a name out.
+"""
+
+from __future__ import annotations
+
+# ---- notifications ----------------------------------------------------------------------
+#: Server -> client: ``{state, message, model, backend, progress?}`` (state: loading, ready,
+#: thinking, error or disabled; progress 0-100 while loading). Sent by ``status.py``.
+STATUS_NOTIFICATION = "loomline/status"
+
+#: Client -> server: ``{type, completionId, acceptedLength?}`` (type: accept, dismiss or
+#: partialAccept). Kept on this machine only.
+EVENT_NOTIFICATION = "loomline/event"
+
+# ---- commands (workspace/executeCommand) ------------------------------------------------
+#: The command each completion item carries. Arguments: ``[completionId]``. Result: null.
+ACCEPT_COMMAND = "loomline.accept"
+
+#: The prompt a completion at a position would send. Arguments:
+#: ``[{textDocument: {uri}, position}]``. Result: ``{prompt, template, promptTokens, pieces,
+#: skip, multiline, tokenizer, dropped}`` or null.
+SHOW_CONTEXT_COMMAND = "loomline.showContext"
+
+#: Counters of recent work. Arguments: ``[]``. Result: ``{engine, state, message, ...}``.
+STATS_COMMAND = "loomline.stats"
+
+#: Code from an instruction, streamed in with workspace/applyEdit. Arguments:
+#: ``[{textDocument: {uri}, instruction, position? | range?, maxTokens?}]``.
+#: Result: ``{applied, text, cancelled?, edit?, error?}``.
+GENERATE_COMMAND = "loomline.generate"
+
+#: Like generate with a range; the instruction defaults to "Improve this code".
+REWRITE_SELECTION_COMMAND = "loomline.rewriteSelection"
+
+NOTIFICATIONS = (STATUS_NOTIFICATION, EVENT_NOTIFICATION)
+COMMANDS = (
+    ACCEPT_COMMAND,
+    SHOW_CONTEXT_COMMAND,
+    STATS_COMMAND,
+    GENERATE_COMMAND,
+    REWRITE_SELECTION_COMMAND,
+)
