@@ -1,0 +1,161 @@
+"""server/completion_items.py: the completion-popup fallback item (cursor marked with █).
+
+The first cases (the word being typed, escaped snippets, absolute indentation) are in
+tests/unit/test_instruct.py; these cover the client formats and the rest of the item."""
+
+from __future__ import annotations
+
+import pytest
+from lsprotocol import types
+
+from loomline.context.positions import Position
+from loomline.server.completion_items import (
+    ClientFormats,
+    completion_item,
+    relative_indentation,
+    word_start,
+)
+from tests.server.cursor import document_at
+
+
+def _capabilities(item: types.ClientCompletionItemOptions | None) -> types.ClientCapabilities:
+    return types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            completion=types.CompletionClientCapabilities(completion_item=item)
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "expected"),
+    [
+        (None, ClientFormats()),
+        (types.ClientCapabilities(), ClientFormats()),
+        (_capabilities(None), ClientFormats()),
+        (_capabilities(types.ClientCompletionItemOptions()), ClientFormats()),
+        (
+            _capabilities(
+                types.ClientCompletionItemOptions(
+                    snippet_support=True,
+                    documentation_format=[types.MarkupKind.Markdown, types.MarkupKind.PlainText],
+                )
+            ),
+            ClientFormats(markdown=True, snippets=True, markup=True),
+        ),
+        (
+            _capabilities(
+                types.ClientCompletionItemOptions(
+                    documentation_format=[types.MarkupKind.PlainText]
+                )
+            ),
+            ClientFormats(markdown=False, snippets=False, markup=True),
+        ),
+    ],
+)
+def test_client_formats_from_capabilities(
+    capabilities: types.ClientCapabilities | None, expected: ClientFormats
+):
+    assert ClientFormats.of(capabilities) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "index", "start"),
+    [
+        ("", 0, 0),
+        ("x = $value", 10, 4),  # $ belongs to the word (PHP, shell, JavaScript)
+        ("foo(bar_2", 9, 4),
+        ("foo(", 4, 4),  # nothing typed yet
+        ("abc", 99, 0),  # past the end: from the end
+        ("ünïcode", 7, 0),
+    ],
+)
+def test_word_start(line: str, index: int, start: int):
+    assert word_start(line, index) == start
+
+
+@pytest.mark.parametrize(
+    ("text", "indent", "expected"),
+    [
+        ("a\n    b\n    c", "    ", "a\nb\nc"),
+        ("a\n        b", "    ", "a\n    b"),  # only the cursor line's indentation comes off
+        ("a\nb\n  c", "    ", "a\nb\n  c"),  # lines without it stay
+        ("    a\n    b", "    ", "    a\nb"),  # never the first line
+        ("a\n    b", "", "a\n    b"),
+    ],
+)
+def test_relative_indentation(text: str, indent: str, expected: str):
+    assert relative_indentation(text, indent) == expected
+
+
+def test_single_line_plain_item_at_a_word():
+    document, position = document_at("def f(a, b):\n    ret█\n")
+    command = types.Command(title="Accepted", command="loomline.accept", arguments=["7"])
+    item = completion_item(document, position, "urn a + b", command=command)
+    assert item == types.CompletionItem(
+        label="return a + b",
+        kind=types.CompletionItemKind.Text,
+        detail="Loomline",
+        documentation="    return a + b",  # no markup: a plain string
+        filter_text="return a + b",
+        sort_text="0",
+        preselect=True,
+        insert_text_format=types.InsertTextFormat.PlainText,
+        insert_text_mode=None,  # single line: nothing to indent
+        text_edit=types.TextEdit(
+            range=types.Range(start=types.Position(1, 4), end=types.Position(1, 7)),
+            new_text="return a + b",
+        ),
+        command=command,
+    )
+
+
+def test_plain_text_markup_documentation():
+    document, position = document_at("x = █\n")
+    item = completion_item(document, position, "1", formats=ClientFormats(markup=True))
+    assert item.documentation == types.MarkupContent(
+        kind=types.MarkupKind.PlainText, value="x = 1"
+    )
+
+
+def test_markdown_fence_outgrows_a_fence_in_the_text():
+    document, position = document_at('doc = █\n')
+    item = completion_item(
+        document, position, '"```py"', formats=ClientFormats(markdown=True, markup=True)
+    )
+    assert item.documentation == types.MarkupContent(
+        kind=types.MarkupKind.Markdown, value='````python\ndoc = "```py"\n````'
+    )
+
+
+def test_markdown_for_plaintext_names_no_language():
+    document, position = document_at("note: █", language="plaintext")
+    item = completion_item(document, position, "done", formats=ClientFormats(markdown=True))
+    assert isinstance(item.documentation, types.MarkupContent)
+    assert item.documentation.value == "```\nnote: done\n```"
+
+
+def test_a_position_past_the_line_is_clamped_to_its_end():
+    document, _ = document_at("ret█\n")
+    item = completion_item(document, Position(0, 99), "urn")
+    assert item.text_edit is not None
+    assert item.text_edit.range == types.Range(
+        start=types.Position(0, 0), end=types.Position(0, 3)
+    )
+    assert item.text_edit.new_text == "return"
+
+
+def test_positions_are_utf16_after_an_emoji():
+    document, position = document_at("s = '😀'; val█\n")
+    assert position == Position(0, 13)  # the emoji is two UTF-16 code units
+    item = completion_item(document, position, "ue")
+    assert item.text_edit is not None
+    assert item.text_edit.range == types.Range(
+        start=types.Position(0, 10), end=types.Position(0, 13)
+    )
+    assert item.text_edit.new_text == "value"
+
+
+def test_a_whitespace_answer_keeps_a_label():
+    document, position = document_at("x = █\n")
+    item = completion_item(document, position, "  ")
+    assert item.label == "  "  # never an empty label (clients drop those)
