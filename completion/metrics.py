@@ -10,6 +10,10 @@ from loomline.completion.engines.base import GenerationStats
 
 @dataclass(slots=True)
 class ServiceMetrics:
+    """Counts since the service started. The request flow (``CompletionService``) writes the
+    request counters, requests to cancelled; the pool (``GenerationPool``) the generation
+    ones, generated_tokens to recent."""
+
     requests: int = 0
     completions: int = 0
     typed_through: int = 0  # answered from a finished suggestion the user typed into

@@ -304,19 +304,9 @@ class CompletionService(DocumentListener):
                 # when the generation starts (a change during the wait ends the request).
                 info = None
                 if not explicit and self.settings.completion.adaptive_debounce:
-                    self.rhythm.max_s = self.settings.completion.max_debounce_ms / 1000
                     info = self.cursor_at(document, offset)
-                    delay = self.rhythm.delay(
-                        document.uri,
-                        time.monotonic(),
-                        self.pacer.extra_s,
-                        self.pacer.answer_times[info.multiline],
-                    )
-                    if delay > 0:
-                        self.metrics.debounced += 1
-                        await asyncio.sleep(delay)
-                        if document.text != before + after:
-                            return Skip("the text changed while waiting for a pause")
+                    if not await self._paused(document, info, before + after):
+                        return Skip("the text changed while waiting for a pause")
                 joinable = self._start(document, position, before, after, explicit, info)
             generation = joinable
             typed = before[len(generation.before) :]
@@ -343,6 +333,22 @@ class CompletionService(DocumentListener):
             stats=generation.stats,
             timings_ms=timings,
         )
+
+    async def _paused(self, document: Document, info: CursorInfo, text: str) -> bool:
+        """Hold a typed request until the user's pause is long enough to ask (see
+        ``debounce``); False if the document no longer reads ``text`` after the wait."""
+        self.rhythm.max_s = self.settings.completion.max_debounce_ms / 1000
+        delay = self.rhythm.delay(
+            document.uri,
+            time.monotonic(),
+            self.pacer.extra_s,
+            self.pacer.answer_times[info.multiline],
+        )
+        if delay <= 0:
+            return True
+        self.metrics.debounced += 1
+        await asyncio.sleep(delay)
+        return document.text == text
 
     def _start(
         self,
