@@ -26,9 +26,9 @@ from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
 
+from loomline.server.methods import SHOW_CONTEXT_COMMAND, STATS_COMMAND, STATUS_NOTIFICATION
 from tests.conftest import server_command
 
-STATUS_METHOD = "loomline/status"
 T = TypeVar("T")
 
 
@@ -41,7 +41,7 @@ class LoomlineClient(LanguageClient):
         self.statuses: list[Any] = []  # every loomline/status notification, in order
         self.server_capabilities: types.ServerCapabilities | None = None
 
-        @self.feature(STATUS_METHOD)
+        @self.feature(STATUS_NOTIFICATION)
         def on_status(params: Any) -> None:
             self.statuses.append(params)
 
@@ -190,7 +190,7 @@ async def command(client: LanguageClient, name: str, *arguments: Any) -> Any:
 
 async def stats(client: LanguageClient) -> dict[str, Any]:
     """The ``loomline.stats`` counters."""
-    result: dict[str, Any] = await command(client, "loomline.stats")
+    result: dict[str, Any] = await command(client, STATS_COMMAND)
     return result
 
 
@@ -198,6 +198,6 @@ async def show_context(client: LanguageClient, uri: str, line: int, character: i
     """What ``loomline.showContext`` says a completion at this place would send."""
     return await command(
         client,
-        "loomline.showContext",
+        SHOW_CONTEXT_COMMAND,
         {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}},
     )

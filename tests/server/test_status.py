@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
-from loomline.server.status import STATUS_METHOD, Status, StatusReporter
+from loomline.server.methods import STATUS_NOTIFICATION
+from loomline.server.status import Status, StatusReporter
 
 
 class _Protocol:
@@ -68,9 +69,9 @@ def test_status_is_sent_without_progress_unless_given():
     reporter.send(Status("loading", "starting", "m", "fake"))
     reporter.send(Status("loading", "weights", "m", "fake", progress=40))
     assert server.protocol.sent == [
-        (STATUS_METHOD, {"state": "loading", "message": "starting", "model": "m",
+        (STATUS_NOTIFICATION, {"state": "loading", "message": "starting", "model": "m",
                          "backend": "fake"}),
-        (STATUS_METHOD, {"state": "loading", "message": "weights", "model": "m",
+        (STATUS_NOTIFICATION, {"state": "loading", "message": "weights", "model": "m",
                          "backend": "fake", "progress": 40}),
     ]
     assert reporter.current == Status("loading", "weights", "m", "fake", progress=40)
