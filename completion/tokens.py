@@ -7,6 +7,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from loomline.completion.model_store import ModelStore
+from loomline.completion.settings import ModelSettings
+
 log = logging.getLogger(__name__)
 
 
@@ -60,3 +63,22 @@ def load_tokenizer(model_dir: str | Path | None) -> TokenCounter:
     except Exception as error:
         log.warning("could not load %s (%s); estimating token counts", path, error)
         return EstimatedTokens()
+
+
+def counter_for(tokenizer: Any | None, model_dir: str | Path | None) -> TokenCounter:
+    """The one choice of counter for prompt budgets: the engine's loaded ``tokenizer``, else
+    the ``tokenizer.json`` in ``model_dir``, else the estimate."""
+    if tokenizer is not None:
+        return ModelTokens(tokenizer)
+    return load_tokenizer(model_dir)
+
+
+def local_tokenizer_dir(model: ModelSettings) -> Path | None:
+    """A local directory with ``model``'s ``tokenizer.json`` (``model.path``, else the prepared
+    copy in the model cache), or None: lets a remote engine's prompts be budgeted exactly."""
+    try:
+        candidates = [Path(model.path).expanduser()] if model.path else []
+        candidates.append(ModelStore(model.cache_dir).prepared_dir(model.id))
+    except (OSError, ValueError, RuntimeError):
+        return None
+    return next((c for c in candidates if (c / "tokenizer.json").is_file()), None)

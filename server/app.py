@@ -15,10 +15,10 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from loomline.completion.engines import create_engine
-from loomline.completion.engines.base import Engine, EngineState
+from loomline.completion.engines.base import Engine, EngineState, Unsubscribe
 from loomline.completion.service import SUPERSEDED, Completion, CompletionService, Skip
 from loomline.completion.settings import Settings, parse_settings, validate
-from loomline.completion.tokens import ModelTokens, load_tokenizer
+from loomline.completion.tokens import counter_for, load_tokenizer
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
 from loomline.context.positions import Position
@@ -55,7 +55,9 @@ class LoomlineServer(LanguageServer):
         self.service: CompletionService | None = None
         self.workspace_root: str | None = None
         self.events: list[dict[str, Any]] = []
-        self._engine_task: asyncio.Task[None] | None = None
+        # Stops hearing the current engine's state changes.
+        self._unsubscribe_engine: Unsubscribe = lambda: None
+        self._engine_state: EngineState | None = None
         self._index_task: asyncio.Task[None] | None = None
         self.workspace_context = WorkspaceContext(self.settings, None)
         self.documents.listeners.append(self.workspace_context)
@@ -95,6 +97,7 @@ class LoomlineServer(LanguageServer):
     async def start_engine(self) -> None:
         """(Re)create the engine; loading continues in the background."""
         if self.engine is not None:
+            self._unsubscribe_engine()
             await self.engine.close()
         engine = create_engine(self.settings, progress=self._on_engine_progress)
         self.engine = engine
@@ -114,31 +117,25 @@ class LoomlineServer(LanguageServer):
             self.service.opened(document)
         self._status("loading", f"starting the {engine.name} engine")
         self.status.progress_begin("model", f"Loomline: preparing {self.settings.model.id}")
+        # For as long as it is the current engine, so the editor hears when a remote engine
+        # goes down and, as soon as it is back, that it is ready.
+        self._engine_state = None
+        self._unsubscribe_engine = engine.subscribe(
+            lambda state, _message: self._on_engine_state(engine, state)
+        )
         await engine.start()
-        self._engine_task = asyncio.create_task(self._watch_engine(engine))
 
     def _is_current(self, engine: Engine) -> bool:
         return self.engine is engine
 
-    async def _watch_engine(self, engine: Engine) -> None:
-        """Follow the engine's state for as long as it is the current one, so the editor
-        hears when a remote engine goes down and, as soon as it is back, that it is ready."""
-        previous: EngineState | None = None
-        while self._is_current(engine):
-            state = engine.state
-            if state is not previous and self.service is not None:
-                self._on_engine_state(engine, state)
-                previous = state
-            await asyncio.sleep(0.2)
-
     def _on_engine_state(self, engine: Engine, state: EngineState) -> None:
-        assert self.service is not None
+        if not self._is_current(engine) or state is self._engine_state or self.service is None:
+            return
+        self._engine_state = state
         if state is EngineState.READY:
-            tokenizer = getattr(engine, "tokenizer", None)
-            if tokenizer is not None:
-                self.service.counter = ModelTokens(tokenizer)
-            elif self.service.counter.name == "estimate":
-                self.service.counter = load_tokenizer(getattr(engine, "model_dir", None))
+            tokenizer = engine.tokenizer
+            if tokenizer is not None or self.service.counter.name == "estimate":
+                self.service.counter = counter_for(tokenizer, engine.model_dir)
             self.status.progress_end("model", "ready")
             self._status("ready", f"{self.settings.model.id} ready ({engine.name})")
         elif state is EngineState.ERROR:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from collections.abc import AsyncGenerator
+import logging
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+log = logging.getLogger(__name__)
 
 
 class EngineState(enum.Enum):
@@ -51,12 +56,52 @@ class EngineUnavailable(Exception):
     """The engine cannot serve now (loading, down, unreachable). Expected; not a bug."""
 
 
+# Hears ``(state, status_message)``.
+StateListener = Callable[[EngineState, str], None]
+Unsubscribe = Callable[[], None]
+
+
+class StateBroadcast:
+    """An engine's listeners: each hears the current ``(state, message)`` when it subscribes,
+    then every change once. A failing listener is logged and does not stop the others."""
+
+    def __init__(self) -> None:
+        self._listeners: list[StateListener] = []
+        self._last: tuple[EngineState, str] | None = None
+
+    def subscribe(self, listener: StateListener, state: EngineState, message: str) -> Unsubscribe:
+        self._listeners.append(listener)
+        self._call(listener, state, message)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, state: EngineState, message: str) -> None:
+        if (state, message) == self._last:
+            return
+        self._last = (state, message)
+        for listener in list(self._listeners):
+            self._call(listener, state, message)
+
+    @staticmethod
+    def _call(listener: StateListener, state: EngineState, message: str) -> None:
+        try:
+            listener(state, message)
+        except Exception:
+            log.exception("engine state listener failed")
+
+
 @runtime_checkable
 class Engine(Protocol):
     """A code model that streams text for a prompt.
 
     ``stream`` is an async generator: closing it (``aclose``, or cancelling the task that
     iterates it) must stop generation promptly, so no tokens are burnt for nothing.
+    Callers learn of state changes through ``subscribe`` (no polling) and read the model's
+    tokenizer from ``tokenizer`` / ``model_dir`` (no probing for attributes).
     """
 
     name: str
@@ -66,6 +111,23 @@ class Engine(Protocol):
 
     @property
     def status_message(self) -> str: ...
+
+    @property
+    def tokenizer(self) -> Any | None:
+        """The model's tokenizer once loaded in this process (a transformers tokenizer:
+        ``encode(text, add_special_tokens=False)``, ``apply_chat_template``), else None."""
+        ...
+
+    @property
+    def model_dir(self) -> Path | None:
+        """A local directory holding the model's ``tokenizer.json``, or None when there is none
+        (or, for the embedded engine, not yet: it is known once the model is resolved)."""
+        ...
+
+    def subscribe(self, listener: StateListener) -> Unsubscribe:
+        """Call ``listener(state, status_message)`` now and on every change after, on the event
+        loop, until the returned function is called."""
+        ...
 
     async def start(self) -> None:
         """Begin preparing (load weights, connect). Returns once started, not once ready."""
@@ -77,3 +139,21 @@ class Engine(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+async def wait_settled(engine: Engine, timeout: float | None = None) -> EngineState:
+    """Wait until ``engine`` is neither starting nor loading; returns that state.
+
+    Raises ``TimeoutError`` after ``timeout`` seconds (None: no limit).
+    """
+    settled = asyncio.Event()
+    unsubscribe = engine.subscribe(
+        lambda state, _: settled.set()
+        if state not in (EngineState.STARTING, EngineState.LOADING)
+        else None
+    )
+    try:
+        await asyncio.wait_for(settled.wait(), timeout)
+    finally:
+        unsubscribe()
+    return engine.state

@@ -24,6 +24,9 @@ from loomline.completion.engines.base import (
     GenerationRequest,
     GenerationStats,
     SamplingParams,
+    StateBroadcast,
+    StateListener,
+    Unsubscribe,
 )
 from loomline.completion.model_store import ModelStore, ProgressCallback
 from loomline.completion.settings import Settings
@@ -200,9 +203,10 @@ class EmbeddedEngine:
         self._generator: _Generator | None = None
         self._state = EngineState.STARTING
         self._message = "starting"
+        self._listeners = StateBroadcast()
         self._ready = asyncio.Event()
         self._load_task: asyncio.Task[None] | None = None
-        self.model_dir: Path | None = None
+        self._model_dir: Path | None = None
 
     @property
     def state(self) -> EngineState:
@@ -213,13 +217,24 @@ class EmbeddedEngine:
         return self._message
 
     @property
-    def tokenizer(self) -> Any:
+    def tokenizer(self) -> Any | None:
         return self._generator.tokenizer if self._generator else None
+
+    @property
+    def model_dir(self) -> Path | None:
+        return self._model_dir
+
+    def subscribe(self, listener: StateListener) -> Unsubscribe:
+        return self._listeners.subscribe(listener, self._state, self._message)
+
+    def _set_state(self, state: EngineState, message: str) -> None:
+        self._state = state
+        self._message = message
+        self._listeners.publish(state, message)
 
     async def start(self) -> None:
         if self._load_task is None:
-            self._state = EngineState.LOADING
-            self._message = f"loading {self._settings.model.id}"
+            self._set_state(EngineState.LOADING, f"loading {self._settings.model.id}")
             self._load_task = asyncio.create_task(self._load())
 
     async def wait_ready(self, timeout: float | None = None) -> None:
@@ -232,6 +247,8 @@ class EmbeddedEngine:
         self._message = message
         if self._progress:
             self._progress(message, fraction)
+        # After the progress callback: a listener's "ready" is the last word, not its 100 %.
+        self._listeners.publish(self._state, message)
 
     async def _load(self) -> None:
         loop = asyncio.get_running_loop()
@@ -242,7 +259,7 @@ class EmbeddedEngine:
 
         def load() -> _Generator:
             directory = self._store.resolve(model.id, model.path, progress=report)
-            self.model_dir = directory
+            self._model_dir = directory
             report(f"loading {model.id} from {directory}", None)
             generator = _Generator(directory, model.threads)
             generator.warm_up()
@@ -253,12 +270,10 @@ class EmbeddedEngine:
         except Exception as error:
             log.exception("the embedded model failed to load")
             self._state = EngineState.ERROR
-            self._message = f"the embedded model failed to load: {error}"
-            self._report(self._message, None)
+            self._report(f"the embedded model failed to load: {error}", None)
         else:
             self._state = EngineState.READY
-            self._message = f"{model.id} ready"
-            self._report(self._message, 1.0)
+            self._report(f"{model.id} ready", 1.0)
         finally:
             self._ready.set()
 

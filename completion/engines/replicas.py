@@ -8,14 +8,15 @@ replica with the fewest requests in flight.
 
 Health is passive and active: a connection failure marks a replica down at once; a down
 replica is probed (``GET <base>/models``) with a short backoff and rejoins on the first
-success. Nothing here does I/O: the engine runs the probes and reports the outcomes.
+success; a replica that is serving a request is not probed. Nothing here does I/O:
+``health.HealthProbe`` runs the probes and reports the outcomes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -131,12 +132,21 @@ class ReplicaSet:
         replica.next_probe_at = self.clock() + delay
         return went_down
 
-    def due_for_probe(self) -> list[Replica]:
-        now = self.clock()
-        return [r for r in self.replicas if r.next_probe_at <= now]
+    def _probeable(self, probing: Collection[Replica]) -> list[Replica]:
+        # A replica serving a request is alive, and some servers (llama.cpp's) interrupt the
+        # running request for any new one: never probe it while it streams.
+        return [r for r in self.replicas if not r.in_flight and r not in probing]
 
-    def seconds_to_next_probe(self) -> float:
-        if not self.replicas:
+    def due_for_probe(self, probing: Collection[Replica] = ()) -> list[Replica]:
+        """Replicas to probe now: due, idle, and not among ``probing`` (probes under way)."""
+        now = self.clock()
+        return [r for r in self._probeable(probing) if r.next_probe_at <= now]
+
+    def seconds_to_next_probe(self, probing: Collection[Replica] = ()) -> float:
+        """Seconds until ``due_for_probe(probing)`` has a replica (``PROBE_HEALTHY_S`` if
+        none can be probed: all busy)."""
+        candidates = self._probeable(probing)
+        if not candidates:
             return PROBE_HEALTHY_S
         now = self.clock()
-        return max(0.0, min(r.next_probe_at for r in self.replicas) - now)
+        return max(0.0, min(r.next_probe_at for r in candidates) - now)

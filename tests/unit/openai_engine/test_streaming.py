@@ -1,18 +1,11 @@
-"""OpenAICompletionsEngine against a scripted OpenAI-compatible server on 127.0.0.1.
-
-The fake server (asyncio streams, HTTP/1.1, chunked SSE) records each request and notices
-when the client hangs up mid-answer, which is how cancellation is checked.
-"""
+"""OpenAICompletionsEngine against a scripted server: streaming, cancellation, timeouts and
+retries, error statuses, the API key, log probabilities and candidates, local stop strings."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -24,236 +17,26 @@ from loomline.completion.engines.base import (
     EngineUnavailable,
     GenerationRequest,
     GenerationStats,
-    SamplingParams,
 )
-from loomline.completion.engines.openai import (
-    Candidate,
-    EngineRequestError,
-    LogprobStats,
-    OpenAICompletionsEngine,
-    create,
-)
-from loomline.completion.engines.replicas import ReplicaSet, normalize_base_url, redact_url
+from loomline.completion.engines.candidates import Candidate, LogprobStats
+from loomline.completion.engines.openai import OpenAICompletionsEngine, create
+from loomline.completion.engines.wire import EngineRequestError
 from loomline.completion.settings import EngineSettings, Settings
-
-
-@dataclass
-class FakeRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-Script = Callable[["FakeOpenAI", FakeRequest, asyncio.StreamWriter], Awaitable[bool]]
-
-
-def sse_event(payload: Any) -> bytes:
-    data = payload if isinstance(payload, str) else json.dumps(payload)
-    return f"data: {data}\n\n".encode()
-
-
-def chunk(data: bytes) -> bytes:
-    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
-
-
-def choice_event(text: str, index: int = 0, finish: str | None = None,
-                 logprob: float | None = None) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": index, "text": text, "finish_reason": finish}
-    if logprob is not None:
-        choice["logprobs"] = {"tokens": [text], "token_logprobs": [logprob]}
-    return {"object": "text_completion", "choices": [choice]}
-
-
-def usage_event(prompt: int, completion: int, cached: int | None = None) -> dict[str, Any]:
-    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
-                             "total_tokens": prompt + completion}
-    if cached is not None:
-        usage["prompt_tokens_details"] = {"cached_tokens": cached}
-    return {"object": "text_completion", "choices": [], "usage": usage}
-
-
-SSE_HEADERS = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-               b"Transfer-Encoding: chunked\r\n\r\n")
-
-
-async def send_events(writer: asyncio.StreamWriter, events: list[Any],
-                      delay: float = 0.0, done: bool = True) -> None:
-    writer.write(SSE_HEADERS)
-    await writer.drain()
-    for event in events:
-        writer.write(chunk(sse_event(event)))
-        await writer.drain()
-        if delay:
-            await asyncio.sleep(delay)
-    if done:
-        writer.write(chunk(sse_event("[DONE]")) + b"0\r\n\r\n")
-        await writer.drain()
-
-
-async def stream_words(server: FakeOpenAI, request: FakeRequest,
-                       writer: asyncio.StreamWriter) -> bool:
-    """The default answer: three chunks, a finish reason and usage."""
-    await send_events(writer, [
-        choice_event("return"), choice_event(" a +"), choice_event(" b", finish="stop"),
-        usage_event(11, 4, cached=8),
-    ])
-    return True
-
-
-async def stream_forever(server: FakeOpenAI, request: FakeRequest,
-                         writer: asyncio.StreamWriter) -> bool:
-    """One token every 20 ms for a long time: only a disconnect ends it early."""
-    await send_events(writer, [choice_event(f" t{i}") for i in range(500)], delay=0.02)
-    return True
-
-
-async def json_answer(writer: asyncio.StreamWriter, status: int, payload: Any) -> None:
-    body = json.dumps(payload).encode()
-    reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-              500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "X")
-    writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-                 f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    await writer.drain()
-
-
-@dataclass
-class FakeOpenAI:
-    script: Script = stream_words
-    models: list[str] = field(default_factory=lambda: ["test-model"])
-    port: int = 0
-    requests: list[FakeRequest] = field(default_factory=list)
-    probes: int = 0
-    disconnects: int = 0
-    disconnected: asyncio.Event = field(default_factory=asyncio.Event)
-    _server: asyncio.Server | None = None
-    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def completions(self) -> list[FakeRequest]:
-        return [r for r in self.requests if r.path.endswith("/completions")]
-
-    async def start(self) -> FakeOpenAI:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        """Stop listening and drop every open connection (a crashed server)."""
-        if self._server is not None:
-            self._server.close()
-            for writer in list(self._writers):
-                writer.transport.abort()
-            with contextlib.suppress(Exception):
-                await self._server.wait_closed()
-            self._server = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            while True:
-                request = await _read_request(reader)
-                if request is None:
-                    break
-                self.requests.append(request)
-                if request.path.endswith("/models"):
-                    self.probes += 1
-                    await json_answer(writer, 200, {
-                        "object": "list", "data": [{"id": m} for m in self.models]})
-                    continue
-                watcher = asyncio.create_task(self._watch(reader))
-                try:
-                    keep = await self.script(self, request, writer)
-                except (ConnectionError, OSError):
-                    keep = False
-                if not keep or watcher.done():
-                    watcher.cancel()
-                    break
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
-        except (ConnectionError, OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.transport.abort()
-
-    async def _watch(self, reader: asyncio.StreamReader) -> None:
-        # The client sends nothing while it reads an answer: EOF means it hung up.
-        data = await reader.read(1)
-        if not data:
-            self.disconnects += 1
-            self.disconnected.set()
-
-
-async def _read_request(reader: asyncio.StreamReader) -> FakeRequest | None:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, ConnectionError):
-        return None
-    lines = head.decode("latin-1").split("\r\n")
-    method, path, _ = lines[0].split(" ", 2)
-    headers = {}
-    for line in lines[1:]:
-        if ":" in line:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    body = await reader.readexactly(length) if length else b""
-    return FakeRequest(method, path, headers, body)
-
-
-def unused_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-# ---- engine helpers -----------------------------------------------------------------------
-KEY_ENV = "LOOMLINE_TEST_API_KEY"
-SECRET = "sk-loomline-test-7f3a9c1e"
-
-
-def make_engine(*urls: str, read_ms: int = 2000, connect_ms: int = 500,
-                served: str | None = "test-model", **kwargs: Any) -> OpenAICompletionsEngine:
-    settings = Settings(backend="vllm", engine=EngineSettings(
-        urls=list(urls), served_model=served, api_key_env=KEY_ENV,
-        connect_timeout_ms=connect_ms, read_timeout_ms=read_ms))
-    return OpenAICompletionsEngine(settings, **kwargs)
-
-
-def request(key: str | None = "file:///src/app.py", **params: Any) -> GenerationRequest:
-    return GenerationRequest(
-        prompt="<|fim_prefix|>def add(a, b):\n    <|fim_suffix|>\n<|fim_middle|>",
-        params=SamplingParams(**params), affinity_key=key)
-
-
-async def collect(engine: OpenAICompletionsEngine, req: GenerationRequest,
-                  stats: GenerationStats | None = None) -> str:
-    return "".join([text async for text in engine.stream(req, stats)])
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAI]:
-    fake = await FakeOpenAI().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def engine(server: FakeOpenAI) -> AsyncIterator[OpenAICompletionsEngine]:
-    eng = make_engine(server.url)
-    yield eng
-    await eng.close()
+from tests.unit.openai_engine.fake_server import (
+    KEY_ENV,
+    SECRET,
+    FakeOpenAI,
+    FakeRequest,
+    choice_event,
+    collect,
+    json_answer,
+    make_engine,
+    request,
+    send_events,
+    stream_forever,
+    stream_words,
+    usage_event,
+)
 
 
 # ---- streaming ----------------------------------------------------------------------------
@@ -447,142 +230,6 @@ async def test_error_statuses_map_to_exceptions(server: FakeOpenAI,
     status = 401
     with pytest.raises(EngineUnavailable, match=f"set \\${KEY_ENV}"):
         await collect(engine, request())
-
-
-# ---- down, failover, affinity -------------------------------------------------------------
-async def test_engine_down_fails_fast_then_recovers() -> None:
-    port = unused_port()
-    engine = make_engine(f"http://127.0.0.1:{port}/v1")
-    await engine.start()
-    try:
-        started = time.perf_counter()
-        with pytest.raises(EngineUnavailable):
-            await collect(engine, request())
-        assert time.perf_counter() - started < 0.5
-        assert engine.state is EngineState.ERROR
-        assert "cannot reach" in engine.status_message
-        # While it is known down, requests fail without touching the network.
-        started = time.perf_counter()
-        for _ in range(20):
-            with pytest.raises(EngineUnavailable):
-                await collect(engine, request())
-        assert time.perf_counter() - started < 0.5
-
-        server = await FakeOpenAI(port=port).start()
-        try:
-            deadline = time.monotonic() + 5
-            while engine.state is not EngineState.READY and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            assert engine.state is EngineState.READY
-            assert server.probes >= 1
-            assert await collect(engine, request()) == "return a + b"
-        finally:
-            await server.stop()
-    finally:
-        await engine.close()
-
-
-async def test_status_listener_hears_down_and_back() -> None:
-    port = unused_port()
-    heard: list[EngineState] = []
-    engine = make_engine(f"http://127.0.0.1:{port}", on_status_change=lambda s, m: heard.append(s))
-    await engine.start()
-    try:
-        while EngineState.ERROR not in heard:
-            await asyncio.sleep(0.02)
-        server = await FakeOpenAI(port=port).start()
-        try:
-            deadline = time.monotonic() + 5
-            while EngineState.READY not in heard and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
-        finally:
-            await server.stop()
-    finally:
-        await engine.close()
-    assert heard[-1] is EngineState.READY
-
-
-async def test_affinity_failover_and_rejoin() -> None:
-    a, b = await FakeOpenAI().start(), await FakeOpenAI().start()
-    engine = make_engine(a.url, b.url)
-    await engine.start()
-    keys = [f"file:///src/module_{i}.py" for i in range(24)]
-    try:
-        for key in keys:
-            for _ in range(2):
-                await collect(engine, request(key))
-        owners = {key: engine.replicas.owner(key) for key in keys}
-        by_a = [k for k in keys if owners[k] is engine.replicas.replicas[0]]
-        assert 0 < len(by_a) < len(keys)  # both replicas get documents
-        assert len(a.completions) == 2 * len(by_a)
-        assert len(b.completions) == 2 * (len(keys) - len(by_a))
-        # Each request for a document went to the same replica.
-        prompts_a = {r.json()["prompt"] for r in a.completions}
-        assert prompts_a  # (same prompt text; ownership checked by counts)
-
-        # A goes away: its documents fail over to B, with no error to the caller.
-        await a.stop()
-        before_b = len(b.completions)
-        for key in by_a:
-            assert await collect(engine, request(key)) == "return a + b"
-        assert len(b.completions) == before_b + len(by_a)
-        assert engine.state is EngineState.READY
-        assert "down:" in engine.status_message
-
-        # A comes back on the same port and gets its documents back.
-        a2 = await FakeOpenAI(port=a.port).start()
-        try:
-            deadline = time.monotonic() + 5
-            while not engine.replicas.replicas[0].healthy and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            for key in by_a:
-                await collect(engine, request(key))
-            assert len(a2.completions) == len(by_a)
-        finally:
-            await a2.stop()
-    finally:
-        await engine.close()
-        await b.stop()
-
-
-async def test_requests_without_key_spread_by_load() -> None:
-    a, b = await FakeOpenAI(script=stream_forever).start(), await FakeOpenAI(
-        script=stream_forever).start()
-    engine = make_engine(a.url, b.url)
-    streams = [engine.stream(request(None)) for _ in range(4)]
-    try:
-        for s in streams:
-            await anext(s)
-        assert len(a.completions) == 2 and len(b.completions) == 2
-    finally:
-        for s in streams:
-            await s.aclose()
-        await engine.close()
-        await a.stop()
-        await b.stop()
-
-
-def test_rendezvous_moves_only_the_lost_replicas_keys() -> None:
-    three = ReplicaSet.from_urls(["http://h1:8000", "http://h2:8000/v1/", "h3:8000"])
-    assert [r.base_url for r in three.replicas] == [
-        "http://h1:8000/v1", "http://h2:8000/v1", "http://h3:8000/v1"]
-    keys = [f"k{i}" for i in range(300)]
-    before = {k: three.owner(k) for k in keys}
-    counts = {r.base_url: sum(1 for k in keys if before[k] is r) for r in three.replicas}
-    assert all(60 < c < 140 for c in counts.values()), counts
-    lost = three.replicas[1]
-    three.mark_failed(lost, "gone")
-    after = {k: three.owner(k) for k in keys}
-    moved = [k for k in keys if after[k] is not before[k]]
-    assert moved and all(before[k] is lost for k in moved)
-    three.mark_ok(lost)
-    assert {k: three.owner(k) for k in keys} == before
-
-
-def test_url_helpers() -> None:
-    assert normalize_base_url("http://127.0.0.1:8000") == "http://127.0.0.1:8000/v1"
-    assert normalize_base_url("https://x.example/openai/v1/") == "https://x.example/openai/v1"
-    assert redact_url("https://user:pw@x.example/v1") == "https://x.example/v1"
 
 
 # ---- API key ------------------------------------------------------------------------------
