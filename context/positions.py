@@ -6,6 +6,7 @@ UTF-8 bytes. Every conversion between them goes through this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -18,8 +19,10 @@ class Position:
 
 
 def utf16_length(text: str) -> int:
-    """Number of UTF-16 code units in ``text``."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    """Number of UTF-16 code units in ``text`` (a lone surrogate counts as one)."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
 
 
 def utf16_to_index(line_text: str, utf16_col: int) -> int:
@@ -29,6 +32,10 @@ def utf16_to_index(line_text: str, utf16_col: int) -> int:
     """
     if utf16_col <= 0:
         return 0
+    if utf16_col >= len(line_text) and utf16_length(line_text) <= utf16_col:
+        return len(line_text)
+    if line_text.isascii() or utf16_length(line_text) == len(line_text):
+        return utf16_col  # no surrogate pairs: columns are code points
     units = 0
     for index, ch in enumerate(line_text):
         width = 2 if ord(ch) > 0xFFFF else 1
@@ -49,12 +56,19 @@ def utf8_length(text: str) -> int:
 
 
 class LineIndex:
-    """Start offsets of every line of a text, for fast position <-> offset conversion."""
+    """Start offsets of every line of a text, for fast position <-> offset conversion.
+
+    Lines end as the LSP says: at ``\n``, ``\r\n`` or a lone ``\r`` (and nowhere else: form
+    feed, ``\v``, U+0085 and U+2028 are ordinary characters, unlike ``str.splitlines``).
+    """
 
     __slots__ = ("_starts", "_text")
 
     def __init__(self, text: str) -> None:
         self._text = text
+        if "\r" in text:
+            self._starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
+            return
         starts = [0]
         find = text.find
         pos = find("\n")
@@ -70,15 +84,28 @@ class LineIndex:
     def line_start(self, line: int) -> int:
         return self._starts[line]
 
+    def line_end(self, line: int) -> int:
+        """Offset where the text of ``line`` ends (before its line break)."""
+        start = self._starts[line]
+        if line + 1 >= len(self._starts):
+            return len(self._text)
+        end = self._starts[line + 1] - 1
+        if end > start and self._text[end] == "\n" and self._text[end - 1] == "\r":
+            end -= 1
+        return end
+
+    def line_of(self, offset: int) -> int:
+        """The line holding code-point ``offset`` (clamped into the text)."""
+        offset = min(max(offset, 0), len(self._text))
+        return _bisect_right(self._starts, offset) - 1
+
     def line_text(self, line: int) -> str:
         """The text of ``line`` without its line break."""
-        start = self._starts[line]
-        end = self._starts[line + 1] - 1 if line + 1 < len(self._starts) else len(self._text)
-        text = self._text[start:end]
-        return text[:-1] if text.endswith("\r") else text
+        return self._text[self._starts[line] : self.line_end(line)]
 
     def clamp(self, position: Position) -> Position:
-        """The nearest valid position: lines past the end go to the end of the text."""
+        """The nearest valid position: lines past the end go to the end of the text, columns
+        past the end of a line to the end of that line (as the LSP says)."""
         if position.line < 0:
             return Position(0, 0)
         if position.line >= len(self._starts):
@@ -89,22 +116,29 @@ class LineIndex:
 
     def offset(self, position: Position) -> int:
         """Code-point offset of an LSP position, clamped into the text."""
-        position = self.clamp(position)
+        if position.line >= len(self._starts):
+            return len(self._text)
+        if position.line < 0:
+            return 0
         line_text = self.line_text(position.line)
         return self._starts[position.line] + utf16_to_index(line_text, position.character)
 
     def position(self, offset: int) -> Position:
-        """LSP position of a code-point offset."""
-        offset = min(max(offset, 0), len(self._text))
-        line = _bisect_right(self._starts, offset) - 1
+        """LSP position of a code-point offset (one inside a line break counts as the end of
+        its line)."""
+        line = self.line_of(offset)
         start = self._starts[line]
-        return Position(line, utf16_length(self._text[start:offset]))
+        end = min(max(offset, start), self.line_end(line))
+        return Position(line, utf16_length(self._text[start:end]))
 
     def contains(self, position: Position) -> bool:
         """Whether ``position`` lies inside the text (no clamping needed)."""
         if not 0 <= position.line < len(self._starts) or position.character < 0:
             return False
         return position.character <= utf16_length(self.line_text(position.line))
+
+
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 def _bisect_right(values: list[int], x: int) -> int:
@@ -124,7 +158,10 @@ def byte_offset(text: str, index: int) -> int:
 
 
 def point(text: str, index: int) -> tuple[int, int]:
-    """tree-sitter point (row, byte column) of code-point ``index`` in ``text``."""
+    """tree-sitter point (row, byte column) of code-point ``index`` in ``text``.
+
+    tree-sitter counts rows at ``\n`` only (a lone ``\r`` does not start a row for it).
+    """
     row = text.count("\n", 0, index)
     line_start = text.rfind("\n", 0, index) + 1
     return row, utf8_length(text[line_start:index])
