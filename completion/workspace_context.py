@@ -1,21 +1,26 @@
 """What the completion service knows about the workspace, through the context engine.
 
-One object follows the open documents (syntax trees, recently edited files), owns the
-workspace index and answers the service's questions: single or multi-line, skip here or not,
-which context pieces to offer, and the syntax-aware clean-up of a candidate.
+One object follows the document store (syntax trees, which documents were edited lately: URIs
+and their order, never copies of text), owns the workspace index and answers the service's
+questions: single or multi-line, skip here or not, which context pieces to offer, and the
+syntax-aware clean-up of a candidate.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Callable
 
 from loomline.completion.prompt import PromptPiece
 from loomline.completion.settings import Settings
 from loomline.context.analysis import PositionInfo, analyze_position
-from loomline.context.documents import Document, DocumentListener, Edit
+from loomline.context.documents import (
+    Document,
+    DocumentChanged,
+    DocumentEvent,
+    DocumentStore,
+)
 from loomline.context.index import WorkspaceIndex
 from loomline.context.postprocess_syntax import (
     adds_parse_errors,
@@ -26,38 +31,39 @@ from loomline.context.postprocess_syntax import (
 )
 from loomline.context.retrieval import collect_context
 from loomline.context.syntax import SyntaxTrees
+from loomline.context.workspace_folders import WorkspaceFolders
 
 log = logging.getLogger(__name__)
 
 RECENT_FILES = 20
 
 
-class WorkspaceContext(DocumentListener):
-    def __init__(self, settings: Settings, root: str | None) -> None:
+class WorkspaceContext:
+    def __init__(
+        self,
+        settings: Settings,
+        documents: DocumentStore | None = None,
+        folders: WorkspaceFolders | None = None,
+    ) -> None:
         self.settings = settings
-        self.root = root
+        self.documents = documents if documents is not None else DocumentStore()
+        self.folders = folders if folders is not None else WorkspaceFolders()
         self.trees = SyntaxTrees()
         self.index: WorkspaceIndex | None = None
-        self._open: dict[str, Document] = {}
-        # path -> text of files edited lately (kept after they close), newest last
-        self._recent: OrderedDict[str, str] = OrderedDict()
+        # URIs of the documents edited lately (they may have closed since), newest last
+        self._recent: OrderedDict[str, None] = OrderedDict()
         self._last_analysis: tuple[tuple[str, int, int, int], PositionInfo] | None = None
+        self.documents.subscribe(self.trees)
+        self.documents.subscribe(self._follow)
 
     # ---- following documents ---------------------------------------------------------
-    def opened(self, document: Document) -> None:
-        self._open[document.uri] = document
-        self.trees.opened(document)
-
-    def changed(self, document: Document, edits: list[Edit]) -> None:
-        self.trees.changed(document, edits)
-        self._recent[document.path] = document.text
-        self._recent.move_to_end(document.path)
-        while len(self._recent) > RECENT_FILES:
-            self._recent.popitem(last=False)
-
-    def closed(self, document: Document) -> None:
-        self._open.pop(document.uri, None)
-        self.trees.closed(document)
+    def _follow(self, event: DocumentEvent) -> None:
+        if isinstance(event, DocumentChanged):
+            uri = event.document.uri
+            self._recent[uri] = None
+            self._recent.move_to_end(uri)
+            while len(self._recent) > RECENT_FILES:
+                self._recent.popitem(last=False)
 
     # ---- the index -------------------------------------------------------------------
     def build_index(
@@ -66,10 +72,11 @@ class WorkspaceContext(DocumentListener):
         cancelled: Callable[[], bool] | None = None,
     ) -> WorkspaceIndex | None:
         """Index the workspace (blocking: run it in a thread)."""
-        if not self.root or not self.settings.context.enabled:
+        root = self.folders.root
+        if not root or not self.settings.context.enabled:
             return None
         index = WorkspaceIndex(
-            self.root,
+            root,
             exclude=self.settings.context.exclude,
             max_files=self.settings.context.max_index_files,
         )
@@ -118,8 +125,14 @@ class WorkspaceContext(DocumentListener):
         return None
 
     def collect(self, document: Document, offset: int) -> list[PromptPiece]:
-        open_documents = {d.path: d.text for d in self._open.values() if d.uri != document.uri}
-        recent = {p: t for p, t in self._recent.items() if p != document.path}
+        open_documents = {
+            _source_key(d): d.text for d in self.documents if d.uri != document.uri
+        }
+        recent: dict[str, str] = {}
+        for uri in self._recent:
+            known = self.documents.last_known(uri)
+            if known is not None and known.uri != document.uri:
+                recent[_source_key(known)] = known.text
         pieces = collect_context(
             document.text,
             document.path,
@@ -131,18 +144,13 @@ class WorkspaceContext(DocumentListener):
         )
         return [
             PromptPiece(
-                source=self.relative(piece.path),
+                source=self.folders.relative(piece.path),
                 text=piece.text,
                 reason=piece.reason,
                 kind=piece.kind,
             )
             for piece in pieces
         ]
-
-    def relative(self, path: str) -> str:
-        if self.root and os.path.commonpath([self.root, os.path.abspath(path)]) == self.root:
-            return os.path.relpath(path, self.root)
-        return os.path.basename(path)
 
     def refine(
         self, language_id: str, prefix: str, candidate: str, suffix: str, multiline: bool
@@ -163,6 +171,12 @@ class WorkspaceContext(DocumentListener):
             while lines and not _compiles(prefix + "\n".join(lines) + suffix):
                 lines.pop()
         return "\n".join(lines).rstrip()
+
+
+def _source_key(document: Document) -> str:
+    """How retrieval tells documents apart: a file by its path (as the index does), any other
+    document by its URI (notebook cells share their notebook's path)."""
+    return document.path if document.uri.startswith("file:") else document.uri
 
 
 def _compiles(source: str) -> bool:

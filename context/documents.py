@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from loomline.context.positions import LineIndex, Position, byte_offset, point
+from loomline.context.text_style import LineEnding, document_indent_unit, line_ending_of
+
+log = logging.getLogger(__name__)
 
 # Extensions for clients that send no languageId we know (or "plaintext").
 _LANGUAGE_BY_SUFFIX = {
@@ -46,13 +51,25 @@ class Edit:
     new_end_point: tuple[int, int]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Document:
+    """One open document: the only copy of its text on the server.
+
+    ``version`` is the editor's; ``line_ending`` and ``indent_unit`` are the document's habits,
+    judged when it opens and kept current cheaply as it changes.
+    """
+
     uri: str
     language_id: str
     version: int
     text: str
     _index: LineIndex | None = field(default=None, repr=False)
+    _line_ending: LineEnding | None = field(default=None, repr=False)
+    _indent: str | None = field(default=None, repr=False)
+    _indent_known: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._line_ending = line_ending_of(self.text)
 
     @property
     def path(self) -> str:
@@ -63,6 +80,20 @@ class Document:
         if self._index is None:
             self._index = LineIndex(self.text)
         return self._index
+
+    @property
+    def line_ending(self) -> LineEnding:
+        """The document's line ending (``\n`` until it has a line break)."""
+        return self._line_ending or "\n"
+
+    @property
+    def indent_unit(self) -> str | None:
+        """The document's indentation step (``"\t"``, or spaces), ``None`` while no line is
+        indented. Judged again only after a change that touched whitespace."""
+        if not self._indent_known:
+            self._indent = document_indent_unit(self.text)
+            self._indent_known = True
+        return self._indent
 
     def offset_at(self, position: Position) -> int:
         return self.lines.offset(position)
@@ -79,6 +110,7 @@ class Document:
         old_end_byte = start_byte + byte_offset(old[start_index:end_index], end_index - start_index)
         start_point = point(old, start_index)
         old_end_point = point(old, end_index)
+        self._forget_style(old[start_index:end_index], new_text)
         self.text = old[:start_index] + new_text + old[end_index:]
         self._index = None
         new_end_index = start_index + len(new_text)
@@ -93,11 +125,56 @@ class Document:
 
     def replace_all(self, new_text: str) -> Edit:
         end = self.position_at(len(self.text))
-        return self.apply_change(Position(0, 0), end, new_text)
+        edit = self.apply_change(Position(0, 0), end, new_text)
+        self._line_ending = line_ending_of(new_text)
+        return edit
+
+    def _forget_style(self, removed: str, inserted: str) -> None:
+        """Keep the style facts current for the cost of looking at the edit alone."""
+        if self._line_ending is None:
+            self._line_ending = line_ending_of(inserted)
+        if not (_only_words(removed) and _only_words(inserted)):
+            self._indent_known = False
+
+
+def _only_words(text: str) -> bool:
+    """Whether ``text`` holds no whitespace (so it cannot change how lines are indented)."""
+    return not text or (text.isprintable() and " " not in text)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentOpened:
+    document: Document
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChanged:
+    """``edits``: the changes applied, in order, each relative to the text the one before
+    it left."""
+
+    document: Document
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentClosed:
+    document: Document
+
+
+DocumentEvent = DocumentOpened | DocumentChanged | DocumentClosed
+Listener = Callable[[DocumentEvent], None]
 
 
 class DocumentListener:
-    """Hooks for things that follow documents (syntax trees, recent-edit history)."""
+    """A listener with one method per kind of event (for code that prefers methods)."""
+
+    def __call__(self, event: DocumentEvent) -> None:
+        if isinstance(event, DocumentOpened):
+            self.opened(event.document)
+        elif isinstance(event, DocumentChanged):
+            self.changed(event.document, list(event.edits))
+        else:
+            self.closed(event.document)
 
     def opened(self, document: Document) -> None: ...
 
@@ -105,13 +182,23 @@ class DocumentListener:
 
     def closed(self, document: Document) -> None: ...
 
+# Closed documents that stay readable (``last_known``): recently edited files feed the
+# context for a while after their tab closes.
+KEEP_CLOSED = 20
+
 
 class DocumentStore:
-    """The documents the editor has open, by URI."""
+    """The documents the editor has open, by URI: the one owner of their text.
 
-    def __init__(self) -> None:
+    Listeners (``subscribe``) hear of every open, change and close, in order, right after the
+    store has applied it; one that raises is logged and the others still hear.
+    """
+
+    def __init__(self, keep_closed: int = KEEP_CLOSED) -> None:
         self._documents: dict[str, Document] = {}
-        self.listeners: list[DocumentListener] = []
+        self._closed: OrderedDict[str, Document] = OrderedDict()
+        self._keep_closed = keep_closed
+        self.listeners: list[Listener] = []
 
     def __contains__(self, uri: str) -> bool:
         return uri in self._documents
@@ -120,41 +207,62 @@ class DocumentStore:
         return iter(list(self._documents.values()))
 
     def get(self, uri: str) -> Document | None:
+        """The open document at ``uri``, or ``None``."""
         return self._documents.get(uri)
+
+    def last_known(self, uri: str) -> Document | None:
+        """The open document at ``uri``, else its last text if it closed lately, else None."""
+        return self._documents.get(uri) or self._closed.get(uri)
+
+    def subscribe(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self.listeners:
+            self.listeners.remove(listener)
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> Document:
         if not language_id or language_id == "plaintext":
             language_id = language_from_path(uri_to_path(uri))
         document = Document(uri=uri, language_id=language_id, version=version, text=text)
+        self._closed.pop(uri, None)
         self._documents[uri] = document
-        self._notify(lambda listener: listener.opened(document))
+        self._notify(DocumentOpened(document))
         return document
 
     def change(
         self,
         uri: str,
         version: int,
-        changes: list[tuple[Position, Position, str] | str],
+        changes: Sequence[tuple[Position, Position, str] | str],
     ) -> Document | None:
-        """Apply changes in order; a plain string replaces the whole text."""
+        """Apply changes in order; a plain string replaces the whole text. ``None`` for a
+        document that is not open."""
         document = self._documents.get(uri)
         if document is None:
             return None
-        edits = [
+        edits = tuple(
             document.replace_all(change)
             if isinstance(change, str)
             else document.apply_change(*change)
             for change in changes
-        ]
+        )
         document.version = version
-        self._notify(lambda listener: listener.changed(document, edits))
+        self._notify(DocumentChanged(document, edits))
         return document
 
     def close(self, uri: str) -> None:
         document = self._documents.pop(uri, None)
-        if document is not None:
-            self._notify(lambda listener: listener.closed(document))
+        if document is None:
+            return
+        self._closed[uri] = document
+        while len(self._closed) > self._keep_closed:
+            self._closed.popitem(last=False)
+        self._notify(DocumentClosed(document))
 
-    def _notify(self, call: Callable[[DocumentListener], None]) -> None:
-        for listener in self.listeners:
-            call(listener)
+    def _notify(self, event: DocumentEvent) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("a document listener failed on %s", type(event).__name__)

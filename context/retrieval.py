@@ -25,6 +25,7 @@ from loomline.context.imports import ImportTarget, resolve_imports
 from loomline.context.index import Definition, WorkspaceIndex
 from loomline.context.languages import line_comment
 from loomline.context.snippets import WINDOW, SnippetCache, similar_snippets, token_set
+from loomline.context.workspace_folders import display_name, is_uri, relative_to
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 _IMPORT_LINE = re.compile(r"^\s*(?:import|from|use|#\s*include|package|export\s+\*)\b")
@@ -90,12 +91,8 @@ def names_near_cursor(
 
 
 def _relative(path: str, index: WorkspaceIndex | None) -> str:
-    if index is not None:
-        try:
-            return os.path.relpath(path, index.root)
-        except ValueError:
-            pass
-    return os.path.basename(path)
+    relative = relative_to(path, str(index.root)) if index is not None else None
+    return relative or display_name(path)
 
 
 def definition_text(definition: Definition, index: WorkspaceIndex | None) -> str:
@@ -239,7 +236,8 @@ def collect_context(
 ) -> list[ContextPiece]:
     """Context pieces for a completion at code-point ``offset`` of the document at ``path``.
 
-    ``open_documents`` and ``recent`` map paths to texts (recently edited files may be closed).
+    ``open_documents`` and ``recent`` map paths to texts (recently edited files may be closed);
+    a document that is not a file goes by its URI instead.
     """
     path = os.path.abspath(path)
     offset = min(max(offset, 0), len(document_text))
@@ -268,7 +266,7 @@ def collect_context(
     documents: dict[str, str] = {}
     for source in (open_documents, recent or {}):
         for doc_path, text in source.items():
-            documents.setdefault(os.path.abspath(doc_path), text)
+            documents.setdefault(doc_path if is_uri(doc_path) else os.path.abspath(doc_path), text)
     documents[path] = document_text
     snippets = similar_snippets(
         query, sorted(documents.items()), snippet_cache or _DEFAULT_CACHE,

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from tree_sitter import Parser, Tree
 
-from loomline.context.documents import Document, DocumentListener, Edit
+from loomline.context.documents import (
+    Document,
+    DocumentChanged,
+    DocumentClosed,
+    DocumentEvent,
+    DocumentOpened,
+    Edit,
+)
 from loomline.context.languages import encode, new_parser
 
 log = logging.getLogger(__name__)
@@ -19,13 +26,15 @@ DEFAULT_MAX_BYTES = 2_000_000
 @dataclass(slots=True)
 class _Entry:
     parser: Parser
-    tree: Tree | None
+    tree: Tree
     version: int
-    source: bytes
 
 
-class SyntaxTrees(DocumentListener):
-    """Keeps a syntax tree for every open document whose language has a grammar.
+class SyntaxTrees:
+    """Keeps a syntax tree for every open document whose language has a grammar, by URI.
+
+    A listener of the document store (call it with the store's events); it holds trees only,
+    never text: the document is the store's.
 
     Each change is applied with ``Tree.edit`` and the document re-parsed against the old tree,
     so a keystroke costs a fraction of a full parse. Documents over ``max_bytes``, in languages
@@ -37,15 +46,20 @@ class SyntaxTrees(DocumentListener):
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
 
-    # -- DocumentListener -------------------------------------------------------------------
+    # -- following the document store ------------------------------------------------------
 
-    def opened(self, document: Document) -> None:
-        self._full_parse(document)
+    def __call__(self, event: DocumentEvent) -> None:
+        if isinstance(event, DocumentOpened):
+            self._full_parse(event.document)
+        elif isinstance(event, DocumentChanged):
+            self._changed(event.document, event.edits)
+        elif isinstance(event, DocumentClosed):
+            self._drop(event.document.uri)
 
-    def changed(self, document: Document, edits: list[Edit]) -> None:
+    def _changed(self, document: Document, edits: tuple[Edit, ...]) -> None:
         with self._lock:
             entry = self._entries.get(document.uri)
-        if entry is None or entry.tree is None:
+        if entry is None:
             self._full_parse(document)
             return
         source = encode(document.text)
@@ -70,10 +84,7 @@ class SyntaxTrees(DocumentListener):
             self._full_parse(document)
             return
         with self._lock:
-            self._entries[document.uri] = _Entry(entry.parser, new_tree, document.version, source)
-
-    def closed(self, document: Document) -> None:
-        self._drop(document.uri)
+            self._entries[document.uri] = _Entry(entry.parser, new_tree, document.version)
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -82,12 +93,6 @@ class SyntaxTrees(DocumentListener):
         with self._lock:
             entry = self._entries.get(uri)
         return entry.tree if entry is not None else None
-
-    def source(self, uri: str) -> bytes | None:
-        """The bytes the current tree was parsed from."""
-        with self._lock:
-            entry = self._entries.get(uri)
-        return entry.source if entry is not None and entry.tree is not None else None
 
     def version(self, uri: str) -> int | None:
         with self._lock:
@@ -124,7 +129,7 @@ class SyntaxTrees(DocumentListener):
             self._drop(document.uri)
             return
         with self._lock:
-            self._entries[document.uri] = _Entry(parser, tree, document.version, source)
+            self._entries[document.uri] = _Entry(parser, tree, document.version)
 
     def _drop(self, uri: str) -> None:
         with self._lock:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import threading
 import time
 from typing import Any
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol import lsp_method
 
 from loomline.completion.engines import create_engine
 from loomline.completion.engines.base import Engine, EngineState, Unsubscribe
@@ -22,9 +21,11 @@ from loomline.completion.tokens import counter_for, load_tokenizer
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
 from loomline.context.positions import Position
-from loomline.server import completion_items, convert
+from loomline.context.workspace_folders import WorkspaceFolders
+from loomline.server import completion_items, convert, document_sync
 from loomline.server.methods import (
     ACCEPT_COMMAND,
+    DOCUMENT_TEXT_COMMAND,
     EVENT_NOTIFICATION,
     SHOW_CONTEXT_COMMAND,
     STATS_COMMAND,
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 
 
-class LoomlineProtocol(LanguageServerProtocol):
+class LoomlineProtocol(document_sync.OwnDocumentsProtocol):
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
         # Positions are UTF-16 throughout (context/positions.py): never negotiate another.
@@ -50,17 +51,17 @@ class LoomlineServer(LanguageServer):
         super().__init__("loomline", VERSION, protocol_cls=LoomlineProtocol)
         self.settings = Settings()
         self.documents = DocumentStore()
+        self.folders = WorkspaceFolders()
         self.status = StatusReporter(self)
         self.engine: Engine | None = None
         self.service: CompletionService | None = None
-        self.workspace_root: str | None = None
         self.events: list[dict[str, Any]] = []
         # Stops hearing the current engine's state changes.
         self._unsubscribe_engine: Unsubscribe = lambda: None
         self._engine_state: EngineState | None = None
         self._index_task: asyncio.Task[None] | None = None
-        self.workspace_context = WorkspaceContext(self.settings, None)
-        self.documents.listeners.append(self.workspace_context)
+        # It follows the documents itself (syntax trees, recently edited documents).
+        self.workspace_context = WorkspaceContext(self.settings, self.documents, self.folders)
 
     # ---- settings and engine ----------------------------------------------------------
     def apply_settings(self, raw: Any) -> bool:
@@ -110,7 +111,7 @@ class LoomlineServer(LanguageServer):
             workspace=self.workspace_context,
             notify=self.status.problem,
         )
-        self.service.workspace_root = self.workspace_root
+        self.service.workspace_root = self.folders.root
         # It follows the documents: typing rhythm, and generations the user types into.
         self.documents.listeners.append(self.service)
         for document in self.documents:
@@ -145,7 +146,7 @@ class LoomlineServer(LanguageServer):
 
     async def index_workspace(self) -> None:
         """Build the workspace index in a thread, with work-done progress."""
-        if not self.workspace_root or not self.settings.context.enabled:
+        if not self.folders.root or not self.settings.context.enabled:
             return
         self.status.progress_begin("index", "Loomline: indexing the workspace")
         loop = asyncio.get_running_loop()
@@ -232,13 +233,7 @@ server = LoomlineServer()
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: LoomlineServer, params: types.InitializeParams) -> None:
-    if params.workspace_folders:
-        ls.workspace_root = uri_to_path(params.workspace_folders[0].uri)
-    elif params.root_uri:
-        ls.workspace_root = uri_to_path(params.root_uri)
-    if ls.workspace_root:
-        ls.workspace_root = os.path.abspath(ls.workspace_root)
-    ls.workspace_context.root = ls.workspace_root
+    document_sync.initial_folders(ls.folders, params)
     ls.apply_settings(params.initialization_options)
 
 
@@ -264,14 +259,13 @@ async def did_change_configuration(
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: LoomlineServer, params: types.DidOpenTextDocumentParams) -> None:
-    doc = params.text_document
-    ls.documents.open(doc.uri, doc.language_id, doc.version, doc.text)
+    document_sync.open_document(ls.documents, params)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: LoomlineServer, params: types.DidChangeTextDocumentParams) -> None:
-    doc = params.text_document
-    ls.documents.change(doc.uri, doc.version, convert.content_changes(params.content_changes))
+    if not document_sync.change_document(ls.documents, params):
+        log.info("change to a document that is not open: %s", params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -291,7 +285,14 @@ def did_change_watched_files(ls: LoomlineServer, params: types.DidChangeWatchedF
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: LoomlineServer, params: types.DidCloseTextDocumentParams) -> None:
-    ls.documents.close(params.text_document.uri)
+    document_sync.close_document(ls.documents, params)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+def did_change_workspace_folders(
+    ls: LoomlineServer, params: types.DidChangeWorkspaceFoldersParams
+) -> None:
+    document_sync.change_folders(ls.folders, params)
 
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
@@ -362,6 +363,24 @@ def stats(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
         "state": engine.state.value if engine else None,
         "message": engine.status_message if engine else None,
         **(ls.service.stats() if ls.service else {}),
+    }
+
+
+@server.command(DOCUMENT_TEXT_COMMAND)
+def document_text(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
+    """The server's copy of a document, to check it against the editor's (troubleshooting,
+    tests): ``{textDocument: {uri}}`` -> ``{text, version, languageId, lineEnding}``."""
+    arg = args[0] if args and isinstance(args[0], dict) else {}
+    uri = (arg.get("textDocument") or {}).get("uri")
+    document = ls.documents.get(uri) if isinstance(uri, str) else None
+    if document is None:
+        return None
+    return {
+        "text": document.text,
+        "version": document.version,
+        "languageId": document.language_id,
+        "lineEnding": document.line_ending,
+        "indentUnit": document.indent_unit,
     }
 
 

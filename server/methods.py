@@ -28,6 +28,11 @@ SHOW_CONTEXT_COMMAND = "loomline.showContext"
 #: Counters of recent work. Arguments: ``[]``. Result: ``{engine, state, message, ...}``.
 STATS_COMMAND = "loomline.stats"
 
+#: The server's copy of a document, to check it against the editor's (troubleshooting, tests).
+#: Arguments: ``[{textDocument: {uri}}]``. Result: ``{text, version, languageId, lineEnding,
+#: indentUnit}`` or null for a document that is not open.
+DOCUMENT_TEXT_COMMAND = "loomline.documentText"
+
 #: Code from an instruction, streamed in with workspace/applyEdit. Arguments:
 #: ``[{textDocument: {uri}, instruction, position? | range?, maxTokens?}]``.
 #: Result: ``{applied, text, cancelled?, edit?, error?}``.
@@ -41,6 +46,7 @@ COMMANDS = (
     ACCEPT_COMMAND,
     SHOW_CONTEXT_COMMAND,
     STATS_COMMAND,
+    DOCUMENT_TEXT_COMMAND,
     GENERATE_COMMAND,
     REWRITE_SELECTION_COMMAND,
 )

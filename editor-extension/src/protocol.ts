@@ -44,6 +44,9 @@ export const SHOW_CONTEXT_COMMAND = "loomline.showContext";
 /** Counters of recent work, for troubleshooting and tests. Arguments: `[]`. */
 export const STATS_COMMAND = "loomline.stats";
 
+/** The server's copy of a document, to check against the editor's. Arguments: `[{textDocument}]`. */
+export const DOCUMENT_TEXT_COMMAND = "loomline.documentText";
+
 /** Code from an instruction, streamed into the document with workspace/applyEdit. */
 export const GENERATE_COMMAND = "loomline.generate";
 
@@ -97,6 +100,15 @@ export interface GenerateResult {
   error?: string;
 }
 
+export interface DocumentTextResult {
+  text: string;
+  version: number;
+  languageId: string;
+  lineEnding: "\n" | "\r\n" | "\r";
+  /** The document's indentation step ("\t" or spaces); null while no line is indented. */
+  indentUnit: string | null;
+}
+
 export interface StatsResult {
   engine: string | null;
   state: string | null;
@@ -110,6 +122,7 @@ export interface ServerCommands {
   [ACCEPT_COMMAND]: { args: [completionId: string]; result: null };
   [SHOW_CONTEXT_COMMAND]: { args: [ShowContextArgs]; result: ContextResult | null };
   [STATS_COMMAND]: { args: []; result: StatsResult };
+  [DOCUMENT_TEXT_COMMAND]: { args: [{ textDocument: TextDocumentRef }]; result: DocumentTextResult | null };
   [GENERATE_COMMAND]: { args: [GenerateArgs]; result: GenerateResult };
   [REWRITE_SELECTION_COMMAND]: { args: [GenerateArgs]; result: GenerateResult };
 }

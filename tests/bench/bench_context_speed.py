@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from loomline.context.analysis import analyze_position
-from loomline.context.documents import Document, DocumentStore, Edit
+from loomline.context.documents import DocumentChanged, DocumentEvent, DocumentStore
 from loomline.context.index import WorkspaceIndex
 from loomline.context.positions import Position
 from loomline.context.postprocess_syntax import adds_parse_errors
@@ -146,10 +146,11 @@ class _TimedTrees(SyntaxTrees):
         super().__init__()
         self.times: list[float] = []
 
-    def changed(self, document: Document, edits: list[Edit]) -> None:
+    def __call__(self, event: DocumentEvent) -> None:
         start = time.perf_counter()
-        super().changed(document, edits)
-        self.times.append(time.perf_counter() - start)
+        super().__call__(event)
+        if isinstance(event, DocumentChanged):
+            self.times.append(time.perf_counter() - start)
 
 
 def bench_keystrokes(main: Path, count: int = 400) -> tuple[float, float]:

@@ -61,6 +61,7 @@ from loomline.completion.settings import Settings  # noqa: E402
 from loomline.completion.tokens import ModelTokens  # noqa: E402
 from loomline.completion.workspace_context import WorkspaceContext  # noqa: E402
 from loomline.context.documents import DocumentStore, path_to_uri  # noqa: E402
+from loomline.context.workspace_folders import WorkspaceFolders  # noqa: E402
 
 
 # ---- small helpers ----------------------------------------------------------------------
@@ -129,8 +130,8 @@ class Pipeline:
     @classmethod
     def create(cls, settings: Settings, engine: EmbeddedEngine, root: str | None) -> Pipeline:
         p = cls(settings, engine)
-        p.workspace = WorkspaceContext(settings, root)
-        p.documents.listeners.append(p.workspace)
+        folders = WorkspaceFolders.of(root) if root else WorkspaceFolders()
+        p.workspace = WorkspaceContext(settings, p.documents, folders)
         p.service = CompletionService(
             settings, engine, counter=ModelTokens(engine.tokenizer), workspace=p.workspace
         )

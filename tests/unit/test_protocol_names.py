@@ -29,7 +29,7 @@ def _py_names() -> dict[str, str]:
 
 def test_both_sides_name_the_same_methods() -> None:
     ts, py = _ts_names(), _py_names()
-    assert len(py) == 7, py
+    assert len(py) == 8, py
     assert ts == py
 
 

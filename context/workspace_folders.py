@@ -1,0 +1,138 @@
+"""The workspace folders the editor has open, and the names documents go by in prompts."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlparse
+
+from loomline.context.documents import path_to_uri, uri_to_path
+
+# A URI's scheme: two characters at least, so that a Windows drive ("C:") is not one.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+# Schemes whose path is a file's path: files, and notebook cells (the notebook's path).
+_FILE_SCHEMES = ("file:", "vscode-notebook-cell:")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceFolder:
+    uri: str
+    name: str
+    path: str | None  # absolute file-system path; None for a folder that is not a file: URI
+
+
+def is_uri(text: str) -> bool:
+    return bool(_SCHEME.match(text))
+
+
+def file_path(uri: str) -> str | None:
+    """The absolute file-system path of a ``file:`` URI (or of a plain path; a notebook cell's
+    is its notebook's); None for any other scheme (``untitled:`` ...)."""
+    if not is_uri(uri):
+        return os.path.abspath(uri) if uri else None
+    if not uri.lower().startswith(_FILE_SCHEMES):
+        return None
+    path = uri_to_path(uri)
+    return os.path.abspath(path) if path else None
+
+
+def relative_to(path: str, root: str) -> str | None:
+    """``path`` relative to ``root`` with ``/`` separators, or None when it lies outside (or
+    one of them is not absolute). Never raises."""
+    if not (os.path.isabs(path) and os.path.isabs(root)):
+        return None
+    try:
+        relative = os.path.relpath(path, root)
+    except ValueError:  # another drive
+        return None
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    return relative.replace(os.sep, "/")
+
+
+def display_name(uri: str) -> str:
+    """The last part of a URI's path (``untitled:Untitled-1`` -> ``Untitled-1``), or
+    ``untitled`` when it has none."""
+    if is_uri(uri):
+        parsed = urlparse(uri)
+        path = unquote(parsed.path or parsed.netloc or uri.split(":", 1)[1])
+    else:
+        path = uri
+    return path.rstrip("/").rsplit("/", 1)[-1] or "untitled"
+
+
+class WorkspaceFolders:
+    """The folders of the workspace, by URI, in the order the editor gave them.
+
+    The one owner of "where is the workspace" and of relative paths: everything that names a
+    document to the model, or needs the folder to index, asks here.
+    """
+
+    def __init__(self, folders: list[WorkspaceFolder] | None = None) -> None:
+        self._folders: list[WorkspaceFolder] = list(folders or [])
+
+    @classmethod
+    def of(cls, *uris_or_paths: str) -> WorkspaceFolders:
+        folders = cls()
+        for uri in uris_or_paths:
+            folders.add(uri)
+        return folders
+
+    @property
+    def folders(self) -> list[WorkspaceFolder]:
+        return list(self._folders)
+
+    @property
+    def root(self) -> str | None:
+        """The path of the first folder on disk (the one indexed), or None."""
+        return next((f.path for f in self._folders if f.path is not None), None)
+
+    @property
+    def name(self) -> str | None:
+        """The workspace's name as the model sees it (the first folder's), or None."""
+        return self._folders[0].name if self._folders else None
+
+    def add(self, uri: str, name: str | None = None) -> None:
+        """Add a folder (a URI or a path); one already there is replaced in place."""
+        path = file_path(uri)
+        if not is_uri(uri) and path is not None:
+            uri = path_to_uri(path)
+        folder = WorkspaceFolder(uri, name or display_name(path or uri), path)
+        for i, existing in enumerate(self._folders):
+            if existing.uri == uri:
+                self._folders[i] = folder
+                return
+        self._folders.append(folder)
+
+    def remove(self, uri: str) -> None:
+        self._folders = [f for f in self._folders if f.uri != uri]
+
+    def clear(self) -> None:
+        self._folders = []
+
+    def folder_for(self, uri: str) -> WorkspaceFolder | None:
+        """The innermost folder holding the document at ``uri`` (a URI or a path), or None."""
+        path = file_path(uri)
+        if path is None:
+            return None
+        best: WorkspaceFolder | None = None
+        for folder in self._folders:
+            if folder.path is None or relative_to(path, folder.path) is None:
+                continue
+            if best is None or len(folder.path) > len(best.path or ""):
+                best = folder
+        return best
+
+    def relative(self, uri: str) -> str:
+        """The name the model sees for the document at ``uri`` (any scheme, or a path): its
+        path relative to its folder, else its last path part; never the user's home layout.
+        Never raises."""
+        path = file_path(uri)
+        folder = self.folder_for(uri) if path is not None else None
+        if path is not None and folder is not None and folder.path is not None:
+            relative = relative_to(path, folder.path)
+            if relative and relative != ".":
+                return relative
+        return display_name(path or uri)
+

@@ -1,0 +1,90 @@
+"""Document synchronisation without pygls' own copy of the documents.
+
+pygls' built-in ``didOpen`` / ``didChange`` / ``didClose`` handlers keep every document in its
+workspace too. Nothing here reads that copy, and keeping it costs twice: it splits lines with
+``str.splitlines()`` (form feed, U+2028 ... end a line there, not in the LSP) and, applying a
+change, rewrites ``position.character`` in place in the very params our handler receives
+afterwards. The protocol below hands the params to our handlers untouched and applies nothing
+itself: ``DocumentStore`` is the one owner of the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from lsprotocol import types
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+from loomline.context.documents import DocumentStore
+from loomline.context.workspace_folders import WorkspaceFolders
+from loomline.server import convert
+
+
+class OwnDocumentsProtocol(LanguageServerProtocol):
+    """A protocol whose text-document notifications reach the server's handlers only."""
+
+    def _user_handler(self, method: str, params: Any) -> Generator[Any, Any, None]:
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(
+        self, params: types.DidOpenTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: types.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(
+        self, params: types.DidCloseTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+    @lsp_method(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def lsp_workspace__did_change_workspace_folders(
+        self, params: types.DidChangeWorkspaceFoldersParams
+    ) -> Generator[Any, Any, None]:
+        yield from self._user_handler(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, params)
+
+
+def open_document(documents: DocumentStore, params: types.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    documents.open(item.uri, item.language_id, item.version, item.text)
+
+
+def change_document(documents: DocumentStore, params: types.DidChangeTextDocumentParams) -> bool:
+    """Apply the changes as sent; False for a document that is not open."""
+    identifier = params.text_document
+    changes = convert.content_changes(params.content_changes)
+    return documents.change(identifier.uri, identifier.version, changes) is not None
+
+
+def close_document(documents: DocumentStore, params: types.DidCloseTextDocumentParams) -> None:
+    documents.close(params.text_document.uri)
+
+
+def initial_folders(folders: WorkspaceFolders, params: types.InitializeParams) -> None:
+    """The workspace folders ``initialize`` names (else its root URI, else its root path)."""
+    folders.clear()
+    if params.workspace_folders:
+        for folder in params.workspace_folders:
+            folders.add(folder.uri)
+    elif params.root_uri:
+        folders.add(params.root_uri)
+    elif params.root_path:
+        folders.add(params.root_path)
+
+
+def change_folders(
+    folders: WorkspaceFolders, params: types.DidChangeWorkspaceFoldersParams
+) -> None:
+    for removed in params.event.removed:
+        folders.remove(removed.uri)
+    for added in params.event.added:
+        folders.add(added.uri)
