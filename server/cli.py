@@ -213,7 +213,7 @@ def cmd_model(args: argparse.Namespace) -> int:
 
 def cmd_engine_serve(args: argparse.Namespace, rest: list[str]) -> int:
     try:
-        from loomline.completion.serve import serve_main
+        from loomline.server.engine_serve import serve_main
     except ImportError as error:
         print(f"loomline: engine serve is unavailable: {error}", file=sys.stderr)
         return 2

@@ -33,13 +33,13 @@ if ! "$PYTHON" -c "import vllm.entrypoints.openai.api_server" 2>/dev/null; then
   echo "vLLM is not importable with $PYTHON (pip install vllm)" >&2
   exit 2
 fi
-if ! "$PYTHON" -c "import loomline.completion.serve" 2>/dev/null; then
+if ! "$PYTHON" -c "import loomline.server.engine_serve" 2>/dev/null; then
   echo "installing loomline (editable, no dependencies) into $PYTHON's environment"
   "$PYTHON" -m pip install -q --no-deps --no-build-isolation -e "$REPO_ROOT"
 fi
 
 export HF_HUB_OFFLINE=1 VLLM_NO_USAGE_STATS=1
-"$PYTHON" -m loomline.completion.serve --model "$MODEL_DIR" --served-model-name "$SERVED_NAME" \
+"$PYTHON" -m loomline.server.engine_serve --model "$MODEL_DIR" --served-model-name "$SERVED_NAME" \
   --port "$PORT" --max-model-len 4096 --max-num-seqs "$MAX_NUM_SEQS" \
   --gpu-memory-utilization "$GPU_MEMORY_UTILIZATION" --log-file "$LOG" --startup-timeout 900 &
 SERVER_PID=$!

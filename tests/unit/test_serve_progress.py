@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loomline.completion.serve import _progress_lines
+from loomline.server.engine_serve import _progress_lines
 
 
 def test_progress_lines_only_when_the_message_changes_and_not_too_often(capsys):

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from loomline.completion.serve import VllmServer
+from loomline.server.vllm_server import VllmServer
 from tests.vllm.vllm_support import start_server
 
 

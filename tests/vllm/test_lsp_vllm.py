@@ -8,7 +8,7 @@ import time
 import pytest
 from lsprotocol import types
 
-from loomline.completion.serve import VllmServer
+from loomline.server.vllm_server import VllmServer
 from tests.lsp_client import LoomlineClient, Session, inline, loomline_client, open_doc
 from tests.vllm.vllm_support import SERVED_NAME
 

@@ -16,8 +16,8 @@ from loomline.completion.engines.base import (
     SamplingParams,
 )
 from loomline.completion.engines.openai import OpenAICompletionsEngine
-from loomline.completion.serve import VllmServer
 from loomline.completion.settings import EngineSettings, Settings
+from loomline.server.vllm_server import VllmServer
 from tests.vllm.vllm_support import SERVED_NAME, metrics, start_server, wait_for
 
 pytestmark = pytest.mark.vllm

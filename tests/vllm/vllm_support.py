@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from loomline.completion.serve import ServeConfig, VllmServer, default_model_dir, vllm_installed
+from loomline.server.vllm_server import ServeConfig, VllmServer, default_model_dir, vllm_installed
 
 SERVED_NAME = "loomline-test"
 IN_CI = bool(os.environ.get("CI"))

