@@ -104,8 +104,9 @@ class PositionInfo:
     line_prefix: str = ""
     line_suffix: str = ""
     line_indent: str = ""
+    line_above: str = ""  # the nearest non-blank line above the cursor's line
     block_indent: str = ""  # the indentation new lines at the cursor should get
-    indent_unit: str = "    "
+    indent_unit: str = "    "  # the file's indentation step: a tab or 2, 3, 4 or 8 spaces
     block: BlockRange | None = None
     has_tree: bool = False
 
@@ -130,8 +131,9 @@ def analyze_position(
     info.line_prefix, info.line_suffix, info.line_indent, info.indent_unit = (
         prefix, suffix, indent, unit
     )
-    info.block_indent = _block_indent(text, line_start, prefix, indent, unit, fam)
-    opened = _opens_block(prefix.rstrip(), fam)
+    info.line_above = line_above(text, line_start)
+    info.block_indent = _block_indent(prefix, indent, info.line_above, unit, fam)
+    opened = opens_block(prefix.rstrip(), fam)
     rest = suffix.strip()
     if info.in_comment or info.in_string:
         info.multiline = False
@@ -382,7 +384,8 @@ def _text_scopes(text: str, offset: int, fam: str | None) -> list[Scope]:
 # -- shared -----------------------------------------------------------------------------------
 
 
-def _opens_block(stripped_prefix: str, fam: str | None) -> bool:
+def opens_block(stripped_prefix: str, fam: str | None) -> bool:
+    """Whether a line (right-stripped) opens a block in language family ``fam``."""
     if not stripped_prefix:
         return False
     if stripped_prefix.endswith(("{", "(", "[")):
@@ -413,19 +416,25 @@ def _indent_unit(text: str, around: int) -> str:
     return " " * (common[0] if common else 4)
 
 
-def _block_indent(
-    text: str, line_start: int, prefix: str, indent: str, unit: str, fam: str | None
-) -> str:
+def _block_indent(prefix: str, indent: str, above: str, unit: str, fam: str | None) -> str:
     if prefix.strip():
-        return indent + unit if _opens_block(prefix.rstrip(), fam) else indent
+        return indent + unit if opens_block(prefix.rstrip(), fam) else indent
     if prefix:
         return prefix
-    previous_end = line_start - 1
-    while previous_end > 0:
-        previous_start = text.rfind("\n", 0, previous_end) + 1
-        line = text[previous_start:previous_end].rstrip("\r")
+    above_indent = above[: len(above) - len(above.lstrip(" \t"))]
+    return above_indent + unit if opens_block(above.rstrip(), fam) else above_indent
+
+
+def line_above(text: str, line_start: int, look_back: int = 50) -> str:
+    """The nearest non-blank line ending before ``line_start`` (within ``look_back`` lines),
+    without its line break; "" when there is none."""
+    end = line_start - 1
+    for _ in range(look_back):
+        if end < 0:
+            break
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end].rstrip("\r")
         if line.strip():
-            line_indent = line[: len(line) - len(line.lstrip(" \t"))]
-            return line_indent + unit if _opens_block(line.rstrip(), fam) else line_indent
-        previous_end = previous_start - 1
+            return line
+        end = start - 1
     return ""

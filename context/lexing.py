@@ -7,7 +7,7 @@ Good enough for bracket matching and "is the cursor in a comment" when there is 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -98,17 +98,34 @@ def state_at_end(text: str, language_id: str | None) -> State:
     return last.kind
 
 
+class BracketStack:
+    """The brackets open so far, innermost last: the one bracket matcher of the code base."""
+
+    def __init__(self, opened: Iterable[str] = ()) -> None:
+        self.open: list[str] = list(opened)
+
+    def __bool__(self) -> bool:
+        return bool(self.open)
+
+    def push_or_pop(self, bracket: str, strict: bool = True) -> bool:
+        """Open or close ``bracket``. False (and the stack unchanged) for a closer that closes
+        nothing open or, when ``strict``, a different kind than the innermost open bracket."""
+        if bracket in OPENERS:
+            self.open.append(bracket)
+            return True
+        if self.open and (not strict or self.open[-1] == CLOSERS[bracket]):
+            self.open.pop()
+            return True
+        return False
+
+
 def open_brackets(text: str, language_id: str | None) -> list[str]:
     """The brackets still open at the end of ``text`` (outermost first); strays are ignored."""
-    stack: list[str] = []
+    stack = BracketStack()
     for token in tokens(text, language_id):
-        if token.kind != "bracket":
-            continue
-        if token.text in OPENERS:
-            stack.append(token.text)
-        elif stack and stack[-1] == CLOSERS[token.text]:
-            stack.pop()
-    return stack
+        if token.kind == "bracket":
+            stack.push_or_pop(token.text)
+    return stack.open
 
 
 def keyword_line_starts(text: str, keywords: tuple[str, ...]) -> list[int]:
