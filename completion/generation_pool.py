@@ -14,11 +14,11 @@ import logging
 import time
 from collections.abc import Callable
 
+from loomline.completion.cleanup import clean, clean_partial
 from loomline.completion.debounce import WastePacer
 from loomline.completion.engines.base import Engine, EngineUnavailable, GenerationRequest
 from loomline.completion.inflight import Generation, agrees, typed_since
 from loomline.completion.metrics import ServiceMetrics
-from loomline.completion.postprocess import process
 from loomline.completion.results import Skip
 
 log = logging.getLogger(__name__)
@@ -28,17 +28,14 @@ ORPHAN_GRACE_S = 1.0
 STOPPED = "stopped: the text changed or the request was cancelled"
 
 Notify = Callable[[str], None]
-# Syntax-aware clean-up of a finished multi-line candidate:
-# (language_id, prefix, candidate, suffix, multiline) -> candidate.
-Refine = Callable[[str, str, str, str, bool], str]
 
 
 class GenerationPool:
     """The running (or last finished) generation per document URI.
 
     ``reuse_running`` is read at each decision (the settings may change): whether a request
-    may join a generation that is still running. ``refine`` (optional) cleans up finished
-    multi-line candidates; ``notify`` tells the user when the engine is unavailable.
+    may join a generation that is still running; ``notify`` tells the user when the engine
+    is unavailable.
     """
 
     def __init__(
@@ -47,14 +44,12 @@ class GenerationPool:
         metrics: ServiceMetrics,
         *,
         reuse_running: Callable[[], bool],
-        refine: Refine | None = None,
         notify: Notify | None = None,
     ) -> None:
         self.engine = engine
         self.metrics = metrics
         self.pacer = WastePacer()
         self._reuse_running = reuse_running
-        self._refine = refine
         self._notify = notify or (lambda message: None)
         self._generations: dict[str, Generation] = {}
         # The documents' texts as the editor last sent them (when the pool follows them).
@@ -101,7 +96,7 @@ class GenerationPool:
                 self.pacer.wasted()
             if not generation.finished:
                 self.pacer.unfinished(
-                    time.perf_counter() - generation.started_at, generation.info.multiline
+                    time.perf_counter() - generation.started_at, generation.cursor.multiline
                 )
         generation.stop()
 
@@ -111,7 +106,6 @@ class GenerationPool:
         request: GenerationRequest,
         *,
         stops: tuple[str, ...],
-        language_id: str,
     ) -> Generation:
         """Make ``generation`` its document's current one and run ``request`` for it.
 
@@ -119,7 +113,7 @@ class GenerationPool:
         self.metrics.recent.append(generation.stats)
         self._generations[generation.uri] = generation
         generation.task = asyncio.create_task(
-            self._generate(generation, request, stops, language_id)
+            self._generate(generation, request, stops)
         )
         generation.task.add_done_callback(lambda _task: self._ended(generation))
         return generation
@@ -136,18 +130,17 @@ class GenerationPool:
         generation: Generation,
         request: GenerationRequest,
         stops: tuple[str, ...],
-        language_id: str,
     ) -> None:
         """Run the engine for a generation, whoever waits for it; publish every step."""
         started = time.perf_counter()
-        info, stats = generation.info, generation.stats
+        cursor, stats = generation.cursor, generation.stats
         raw = ""
         try:
             stream = self.engine.stream(request, stats)
             try:
                 async for chunk in stream:
                     raw += chunk
-                    partial = process(raw, info, stops)
+                    partial = clean_partial(raw, cursor, stops)
                     if partial.finished:
                         break  # the completion is done: stop paying for tokens
                     generation.publish(partial.text)
@@ -166,15 +159,8 @@ class GenerationPool:
             return
         finally:
             self.metrics.generated_tokens += stats.generated_tokens
-        self.pacer.answered(time.perf_counter() - started, info.multiline)
-        text = process(raw, info, stops, final=True).text
-        if text and info.multiline and self._refine is not None:
-            try:
-                text = self._refine(
-                    language_id, generation.before, text, generation.after, info.multiline
-                )
-            except Exception:
-                log.exception("syntax clean-up failed; keeping the plain result")
+        self.pacer.answered(time.perf_counter() - started, cursor.multiline)
+        text = clean(raw, cursor, stops)
         generation.timings_ms["generate_ms"] = (time.perf_counter() - started) * 1000
         log.debug("completion %s: %s tokens", generation.uri, stats.generated_tokens)
         generation.publish(text, finished=True)

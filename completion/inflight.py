@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loomline.completion.cursor import Cursor
 from loomline.completion.engines.base import GenerationStats
-from loomline.completion.postprocess import CursorInfo
 
 
 def typed_since(before: str, after: str, now_before: str, now_after: str) -> str | None:
@@ -35,9 +35,7 @@ class Generation:
     """One engine stream for one document, shared by the requests that join it."""
 
     uri: str
-    before: str  # document text before the cursor when it started
-    after: str  # and after it
-    info: CursorInfo
+    cursor: Cursor  # where it was asked for, with the document's text then
     stats: GenerationStats = field(default_factory=GenerationStats)
     text: str = ""  # post-processed text so far (the final text once finished)
     finished: bool = False
@@ -51,6 +49,16 @@ class Generation:
     timings_ms: dict[str, float] = field(default_factory=dict)
     _expiry: asyncio.TimerHandle | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def before(self) -> str:
+        """The document's text before the cursor when it started."""
+        return self.cursor.before
+
+    @property
+    def after(self) -> str:
+        """The document's text after the cursor when it started."""
+        return self.cursor.after
 
     def typed_in(self, text: str) -> str | None:
         """Typed text if ``text`` (the whole document) still agrees with this generation."""

@@ -8,7 +8,6 @@ join); the running generations live in ``generation_pool``, the counters in ``me
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import fnmatch
 import itertools
 import logging
@@ -17,17 +16,18 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from loomline.completion.cursor import Cursor, cursor_at, skip_reason
 from loomline.completion.debounce import TypingRhythm, WastePacer
 from loomline.completion.engines.base import Engine, GenerationRequest, SamplingParams
 from loomline.completion.generation_pool import GenerationPool, Notify
 from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
-from loomline.completion.postprocess import CursorInfo, opens_block
 from loomline.completion.prompt import Prompt, PromptPiece, build_prompt
 from loomline.completion.results import Completion, Skip
 from loomline.completion.settings import Settings
 from loomline.completion.templates import FimTemplate, context_layout_for, template_for
 from loomline.completion.tokens import EstimatedTokens, TokenCounter
+from loomline.context.analysis import PositionInfo
 from loomline.context.documents import Document, DocumentListener, Edit
 from loomline.context.languages import line_comment
 from loomline.context.positions import Position
@@ -38,9 +38,6 @@ __all__ = [
     "CompletionService",
     "Skip",
     "Workspace",
-    "cursor_info",
-    "guess_multiline",
-    "line_above",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,62 +49,13 @@ _ids = itertools.count(1)
 class Workspace(Protocol):
     """What the context engine answers (see ``workspace_context.WorkspaceContext``)."""
 
-    def multiline(self, document: Document, offset: int) -> bool | None: ...
-
-    def skip(self, document: Document, offset: int, settings: Settings) -> str | None:
-        """A reason not to complete here (inside a comment or string), or None."""
+    def analyze(self, document: Document, offset: int) -> PositionInfo:
+        """The analysis of the code-point ``offset`` from the document's syntax tree."""
         ...
 
     def collect(self, document: Document, offset: int) -> list[PromptPiece]:
         """Cross-file context for the cursor, in priority order."""
         ...
-
-    def refine(
-        self, language_id: str, prefix: str, candidate: str, suffix: str, multiline: bool
-    ) -> str:
-        """Syntax-aware clean-up of a finished candidate."""
-        ...
-
-
-def cursor_info(document: Document, offset: int, multiline: bool) -> CursorInfo:
-    text = document.text
-    line_start = text.rfind("\n", 0, offset) + 1
-    line_end = text.find("\n", offset)
-    line_end = len(text) if line_end < 0 else line_end
-    return CursorInfo(
-        line_prefix=text[line_start:offset],
-        line_suffix=text[offset:line_end].rstrip("\r"),
-        suffix=text[offset : offset + 2000],
-        multiline=multiline,
-        line_above=line_above(text, line_start),
-    )
-
-
-def line_above(text: str, line_start: int, look_back: int = 50) -> str:
-    """The nearest non-blank line ending before ``line_start`` (within ``look_back`` lines)."""
-    end = line_start - 1
-    for _ in range(look_back):
-        if end < 0:
-            break
-        start = text.rfind("\n", 0, end) + 1
-        line = text[start:end].rstrip("\r")
-        if line.strip():
-            return line
-        end = start - 1
-    return ""
-
-
-def guess_multiline(info: CursorInfo) -> bool:
-    """Text-only rule: at an empty line or after a block opener, with nothing after the cursor
-    but closers, the user wants a block; in the middle of a line, the rest of that line."""
-    rest = info.line_suffix.strip()
-    stripped = info.line_prefix.rstrip()
-    if rest:
-        # Only a block between braces (`{█}`) is multi-line with text after the cursor.
-        return bool(stripped) and stripped[-1] == "{" and rest[0] == "}"
-    return not stripped or opens_block(stripped)
-
-
 
 
 class CompletionService(DocumentListener):
@@ -130,7 +78,6 @@ class CompletionService(DocumentListener):
             self.metrics,
             # Read at each decision: the server replaces the settings when they change.
             reuse_running=lambda: self.settings.completion.reuse_running,
-            refine=workspace.refine if workspace is not None else None,
             notify=notify,
         )
         c = settings.completion
@@ -188,28 +135,25 @@ class CompletionService(DocumentListener):
             return os.path.relpath(path, root)
         return os.path.basename(path)
 
-    def _multiline(self, document: Document, offset: int, info: CursorInfo) -> bool:
-        mode = self.settings.completion.multiline
-        if mode != "auto":
-            return mode == "always"
+    def cursor_at(self, document: Document, offset: int) -> Cursor:
+        """The cursor of a request, analysed once: what the wait for a pause, the prompt and
+        the clean-up of the answer read. Without a syntax tree the text rules decide."""
+        analysis = None
         if self.workspace is not None:
-            decided = self.workspace.multiline(document, offset)
-            if decided is not None:
-                return decided
-        return guess_multiline(info)
-
-    def cursor_at(self, document: Document, offset: int) -> CursorInfo:
-        """What the text says about the cursor, and whether it asks for a block."""
-        info = cursor_info(document, offset, multiline=False)
-        return dataclasses.replace(info, multiline=self._multiline(document, offset, info))
+            try:
+                analysis = self.workspace.analyze(document, offset)
+            except Exception:
+                log.exception("position analysis failed; using the text rules")
+        mode = self.settings.completion.multiline
+        return cursor_at(document.text, offset, document.language_id, analysis, mode)
 
     def prepare(
-        self, document: Document, position: Position, info: CursorInfo | None = None
-    ) -> tuple[Prompt, CursorInfo]:
+        self, document: Document, position: Position, cursor: Cursor | None = None
+    ) -> tuple[Prompt, Cursor]:
         """Everything up to the prompt: pure, quick, and what the transparency command shows.
-        ``info``: the cursor as already decided for this very text, if it was."""
+        ``cursor``: the request's cursor, if it was made already (its text is the prompt's)."""
         offset = document.offset_at(position)
-        info = info or self.cursor_at(document, offset)
+        cursor = cursor or self.cursor_at(document, offset)
         pieces: list[PromptPiece] = []
         if self.settings.context.enabled and self.workspace is not None:
             try:
@@ -223,8 +167,8 @@ class CompletionService(DocumentListener):
         c = self.settings.completion
         prompt = build_prompt(
             self.template,
-            document.text[:offset],
-            document.text[offset:],
+            cursor.before,
+            cursor.after,
             counter=self.counter,
             budget=c.prompt_tokens,
             suffix_share=c.suffix_share,
@@ -234,7 +178,7 @@ class CompletionService(DocumentListener):
             context_share=self.settings.context.budget_share,
             comment=self._context_comment(document),
         )
-        return prompt, info
+        return prompt, cursor
 
     def _context_comment(self, document: Document) -> str | None:
         """The line-comment marker when context goes into the prefix as comments, else None."""
@@ -288,26 +232,23 @@ class CompletionService(DocumentListener):
         refused = self.refuse(document, position)
         if refused is not None:
             return refused
-        if self.workspace is not None:
-            reason = self.workspace.skip(document, document.offset_at(position), self.settings)
-            if reason is not None:
-                return Skip(reason)
-        offset = document.offset_at(position)
-        # A snapshot: the document may change while the model works.
-        before, after = document.text[:offset], document.text[offset:]
+        # Decided once for the wait, the prompt and the clean-up; its text is a snapshot (the
+        # document may change while the model works).
+        cursor = self.cursor_at(document, document.offset_at(position))
+        c = self.settings.completion
+        reason = skip_reason(cursor, c.complete_in_comments, c.complete_in_strings)
+        if reason is not None:
+            return Skip(reason)
+        before, after = cursor.before, cursor.after
         result: str | Skip | None = None
         for _attempt in range(2):
             joinable = self.pool.joinable(document.uri, before, after)
             reused = joinable is not None
             if joinable is None:
-                # Decided once for the wait and the prompt: the text is still the snapshot's
-                # when the generation starts (a change during the wait ends the request).
-                info = None
-                if not explicit and self.settings.completion.adaptive_debounce:
-                    info = self.cursor_at(document, offset)
-                    if not await self._paused(document, info, before + after):
-                        return Skip("the text changed while waiting for a pause")
-                joinable = self._start(document, position, before, after, explicit, info)
+                waits = not explicit and self.settings.completion.adaptive_debounce
+                if waits and not await self._paused(document, cursor, before + after):
+                    return Skip("the text changed while waiting for a pause")
+                joinable = self._start(document, position, cursor, explicit)
             generation = joinable
             typed = before[len(generation.before) :]
             result = await self.pool.follow(generation, typed, on_update)
@@ -329,12 +270,12 @@ class CompletionService(DocumentListener):
             id=f"c{next(_ids)}",
             text=result,
             position=position,
-            multiline=generation.info.multiline,
+            multiline=generation.cursor.multiline,
             stats=generation.stats,
             timings_ms=timings,
         )
 
-    async def _paused(self, document: Document, info: CursorInfo, text: str) -> bool:
+    async def _paused(self, document: Document, cursor: Cursor, text: str) -> bool:
         """Hold a typed request until the user's pause is long enough to ask (see
         ``debounce``); False if the document no longer reads ``text`` after the wait."""
         self.rhythm.max_s = self.settings.completion.max_debounce_ms / 1000
@@ -342,7 +283,7 @@ class CompletionService(DocumentListener):
             document.uri,
             time.monotonic(),
             self.pacer.extra_s,
-            self.pacer.answer_times[info.multiline],
+            self.pacer.answer_times[cursor.multiline],
         )
         if delay <= 0:
             return True
@@ -354,28 +295,24 @@ class CompletionService(DocumentListener):
         self,
         document: Document,
         position: Position,
-        before: str,
-        after: str,
+        cursor: Cursor,
         explicit: bool = False,
-        info: CursorInfo | None = None,
     ) -> Generation:
         prepared_at = time.perf_counter()
-        prompt, info = self.prepare(document, position, info)
+        prompt, cursor = self.prepare(document, position, cursor)
         c = self.settings.completion
         params = SamplingParams(
-            max_tokens=c.max_tokens if info.multiline else c.single_line_max_tokens,
+            max_tokens=c.max_tokens if cursor.multiline else c.single_line_max_tokens,
             temperature=c.temperature,
             # A single line ends at the newline: first, so that a remote engine (which takes
             # only a few stop strings) stops there itself instead of running on until the
             # stream is closed.
-            stop=self.template.stop if info.multiline else ("\n", *self.template.stop),
+            stop=self.template.stop if cursor.multiline else ("\n", *self.template.stop),
         )
         request = GenerationRequest(prompt.text, params, affinity_key=document.uri)
-        generation = Generation(document.uri, before, after, info, speculative=not explicit)
+        generation = Generation(document.uri, cursor, speculative=not explicit)
         generation.timings_ms["prepare_ms"] = (time.perf_counter() - prepared_at) * 1000
-        return self.pool.start(
-            generation, request, stops=self.template.stop, language_id=document.language_id
-        )
+        return self.pool.start(generation, request, stops=self.template.stop)
 
     # ---- document events (a DocumentListener) -----------------------------------------
     def opened(self, document: Document) -> None:

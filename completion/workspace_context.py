@@ -2,8 +2,8 @@
 
 One object follows the document store (syntax trees, which documents were edited lately: URIs
 and their order, never copies of text), owns the workspace index and answers the service's
-questions: single or multi-line, skip here or not, which context pieces to offer, and the
-syntax-aware clean-up of a candidate.
+questions: what the syntax tree says about a position (see ``completion.cursor``) and which
+context pieces to offer.
 """
 
 from __future__ import annotations
@@ -22,13 +22,6 @@ from loomline.context.documents import (
     DocumentStore,
 )
 from loomline.context.index import WorkspaceIndex
-from loomline.context.postprocess_syntax import (
-    adds_parse_errors,
-    balance_brackets,
-    drop_repeated_lines,
-    trim_suffix_overlap,
-    truncate_to_block,
-)
 from loomline.context.retrieval import collect_context
 from loomline.context.syntax import SyntaxTrees
 from loomline.context.workspace_folders import WorkspaceFolders
@@ -94,7 +87,8 @@ class WorkspaceContext:
 
     # ---- questions from the service --------------------------------------------------
     def analyze(self, document: Document, offset: int) -> PositionInfo:
-        # One request asks twice (skip here? multi-line?): analyse each position once.
+        """The analysis of ``offset`` in ``document`` from its syntax tree (the request's
+        cursor is built from it; the transparency command asks again for the same text)."""
         key = (document.uri, document.version, len(document.text), offset)
         if self._last_analysis is None or self._last_analysis[0] != key:
             info = analyze_position(
@@ -102,27 +96,6 @@ class WorkspaceContext:
             )
             self._last_analysis = (key, info)
         return self._last_analysis[1]
-
-    def multiline(self, document: Document, offset: int) -> bool | None:
-        try:
-            return self.analyze(document, offset).multiline
-        except Exception:
-            log.exception("position analysis failed; using the text rule")
-            return None
-
-    def skip(self, document: Document, offset: int, settings: Settings) -> str | None:
-        c = settings.completion
-        if c.complete_in_comments and c.complete_in_strings:
-            return None
-        try:
-            info = self.analyze(document, offset)
-        except Exception:
-            return None
-        if info.in_comment and not c.complete_in_comments:
-            return "the cursor is in a comment (completion.completeInComments is off)"
-        if info.in_string and not c.complete_in_strings:
-            return "the cursor is in a string (completion.completeInStrings is off)"
-        return None
 
     def collect(self, document: Document, offset: int) -> list[PromptPiece]:
         open_documents = {
@@ -152,39 +125,8 @@ class WorkspaceContext:
             for piece in pieces
         ]
 
-    def refine(
-        self, language_id: str, prefix: str, candidate: str, suffix: str, multiline: bool
-    ) -> str:
-        """Syntax-aware clean-up; a candidate that breaks the file loses lines until it
-        does not (or is dropped)."""
-        text = drop_repeated_lines(candidate)
-        if multiline:
-            text = truncate_to_block(language_id, prefix, text, suffix)
-        text = trim_suffix_overlap(text, suffix)
-        text = balance_brackets(text, prefix, suffix, language_id)
-        lines = text.split("\n")
-        while lines and adds_parse_errors(language_id, prefix, "\n".join(lines), suffix):
-            lines.pop()
-        if language_id == "python" and lines and _compiles(prefix + suffix):
-            # tree-sitter forgives indentation and block-structure errors that Python does
-            # not ("unexpected indent", a `try` without `except`): check with the compiler.
-            while lines and not _compiles(prefix + "\n".join(lines) + suffix):
-                lines.pop()
-        return "\n".join(lines).rstrip()
-
 
 def _source_key(document: Document) -> str:
     """How retrieval tells documents apart: a file by its path (as the index does), any other
     document by its URI (notebook cells share their notebook's path)."""
     return document.path if document.uri.startswith("file:") else document.uri
-
-
-def _compiles(source: str) -> bool:
-    """Whether Python accepts ``source`` (syntax only; nothing is executed)."""
-    if len(source) > 1_000_000:
-        return False  # too big to check on the keystroke path: treat as unknown
-    try:
-        compile(source, "<completion>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return False
-    return True

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from loomline.completion.cleanup.stops import StopHoldback, cut_at_stops
 from loomline.completion.engines.base import (
     EngineState,
     EngineUnavailable,
@@ -179,7 +180,7 @@ class OpenAICompletionsEngine:
         stats = stats if stats is not None else GenerationStats()
         logprobs = 1 if isinstance(stats, LogprobStats) else None
         body = completions_body(request, self._model, 1, logprobs)
-        stops = _LocalStops(request.params.stop[MAX_SERVER_STOPS:])
+        stops = StopHoldback(request.params.stop[MAX_SERVER_STOPS:])
         stopped = False
         async with contextlib.aclosing(self._choices(request, body, stats)) as choices:
             async for choice in choices:
@@ -213,7 +214,7 @@ class OpenAICompletionsEngine:
             async for choice in choices:
                 collector.add(choice)
         stops = request.params.stop[MAX_SERVER_STOPS:]
-        return collector.candidates(lambda text: _cut_at_stop(text, stops))
+        return collector.candidates(lambda text: cut_at_stops(text, stops))
 
     # ---- the request --------------------------------------------------------------------
     async def _choices(
@@ -354,37 +355,6 @@ class OpenAICompletionsEngine:
 def create(settings: Settings) -> OpenAICompletionsEngine:
     """The engine for ``backend: "vllm"``."""
     return OpenAICompletionsEngine(settings)
-
-
-class _LocalStops:
-    """Stop strings the server was not given: cut the text at the first one, across chunks."""
-
-    def __init__(self, stops: tuple[str, ...]) -> None:
-        self.stops = tuple(s for s in stops if s)
-        self.held = ""
-
-    def feed(self, text: str) -> tuple[str, bool]:
-        """The text that is safe to show now, and whether a stop string was reached."""
-        if not self.stops:
-            return text, False
-        buffer = self.held + text
-        cut, found = _cut_at_stop(buffer, self.stops)
-        if found:
-            self.held = ""
-            return cut, True
-        keep = max((k for s in self.stops for k in range(1, len(s))
-                    if buffer.endswith(s[:k])), default=0)
-        self.held = buffer[len(buffer) - keep:] if keep else ""
-        return buffer[: len(buffer) - keep], False
-
-    def flush(self) -> str:
-        rest, self.held = self.held, ""
-        return rest
-
-
-def _cut_at_stop(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
-    positions = [i for i in (text.find(s) for s in stops if s) if i >= 0]
-    return (text[: min(positions)], True) if positions else (text, False)
 
 
 def _log_generation(replica: Replica, stats: GenerationStats, started: float) -> None:

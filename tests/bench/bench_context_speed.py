@@ -25,8 +25,8 @@ from pathlib import Path
 from loomline.context.analysis import analyze_position
 from loomline.context.documents import DocumentChanged, DocumentEvent, DocumentStore
 from loomline.context.index import WorkspaceIndex
+from loomline.context.parse_errors import adds_parse_errors
 from loomline.context.positions import Position
-from loomline.context.postprocess_syntax import adds_parse_errors
 from loomline.context.retrieval import collect_context
 from loomline.context.snippets import SnippetCache
 from loomline.context.syntax import SyntaxTrees

@@ -53,6 +53,7 @@ BENCH_DIR = Path(tempfile.gettempdir()) / "loomline-bench-quality"
 
 from quality import repo_set  # noqa: E402
 
+from loomline.completion.cursor import Cursor  # noqa: E402
 from loomline.completion.engines.base import GenerationRequest, GenerationStats, SamplingParams  # noqa: E402
 from loomline.completion.engines.embedded import EmbeddedEngine  # noqa: E402
 from loomline.completion.prompt import PromptPiece  # noqa: E402
@@ -257,20 +258,23 @@ def _context_keeps_window() -> None:
 
 @variant("refine-parse")
 def _refine_parse() -> None:
-    """WorkspaceContext.refine, then: if the refined text leaves the (Python) file unparseable,
-    take the longest line-prefix of the de-duplicated, suffix-trimmed candidate that makes the
-    whole file parse (e.g. keep the `except:` clause after a `try:` body)."""
-    from loomline.context.postprocess_syntax import drop_repeated_lines, trim_suffix_overlap
+    """The syntax filters (cleanup.refine), then: if the refined text leaves the (Python) file
+    unparseable, take the longest line-prefix of the de-duplicated, suffix-trimmed candidate
+    that makes the whole file parse (e.g. keep the `except:` clause after a `try:` body)."""
+    from loomline.completion import cleanup
+    from loomline.completion.cleanup.repeats import drop_repeated_lines
+    from loomline.completion.cleanup.suffix_overlap import trim_suffix_overlap
 
-    original = WorkspaceContext.refine
+    original = cleanup.refine
 
-    def refine(self, language_id, prefix, candidate, suffix, multiline):  # type: ignore[no-untyped-def]
-        refined = original(self, language_id, prefix, candidate, suffix, multiline)
-        if language_id != "python" or not multiline or not refined:
+    def refine(candidate: str, cursor: Cursor) -> str:
+        refined = original(candidate, cursor)
+        prefix, suffix = cursor.before, cursor.after
+        if cursor.language_id != "python" or not cursor.multiline or not refined:
             return refined
         if parses(prefix + refined + "\n" + suffix.lstrip("\n")):
             return refined
-        lines = trim_suffix_overlap(drop_repeated_lines(candidate), suffix).split("\n")
+        lines = trim_suffix_overlap(drop_repeated_lines(candidate), cursor).split("\n")
         # Never leave the enclosing function: stop at the first line not deeper than its `def`.
         defs = [m.group(1) for m in re.finditer(r"(?m)^([ \t]*)(?:async[ \t]+)?def ", prefix)]
         if defs:
@@ -285,7 +289,7 @@ def _refine_parse() -> None:
                 return text
         return refined
 
-    WorkspaceContext.refine = refine  # type: ignore[method-assign]
+    cleanup.refine = refine
 
 
 @variant("ctx-share-0.2")

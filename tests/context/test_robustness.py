@@ -7,13 +7,7 @@ from hypothesis import strategies as st
 
 from loomline.context.analysis import analyze_position
 from loomline.context.languages import parse
-from loomline.context.postprocess_syntax import (
-    adds_parse_errors,
-    balance_brackets,
-    drop_repeated_lines,
-    trim_suffix_overlap,
-    truncate_to_block,
-)
+from loomline.context.parse_errors import adds_parse_errors
 from loomline.context.retrieval import collect_context
 
 _ALPHABET = st.sampled_from(
@@ -37,15 +31,8 @@ def test_analysis_never_raises(language_id: str | None, text: str, offset: int,
 
 @settings(max_examples=120, deadline=None)
 @given(language_id=_LANGUAGES, prefix=_TEXT, candidate=_TEXT, suffix=_TEXT)
-def test_postprocessing_never_raises(language_id: str | None, prefix: str, candidate: str,
-                                     suffix: str) -> None:
-    cut = truncate_to_block(language_id, prefix, candidate, suffix)
-    assert candidate.startswith(cut.rstrip()) or cut == candidate
-    trimmed = trim_suffix_overlap(candidate, suffix)
-    assert candidate.startswith(trimmed.rstrip())
-    balanced = balance_brackets(candidate, prefix, suffix, language_id)
-    assert candidate.startswith(balanced)
-    assert candidate.startswith(drop_repeated_lines(candidate))
+def test_parse_check_never_raises(language_id: str | None, prefix: str, candidate: str,
+                                  suffix: str) -> None:
     adds_parse_errors(language_id, prefix, candidate, suffix)
 
 

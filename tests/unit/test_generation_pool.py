@@ -6,18 +6,18 @@ import asyncio
 
 import pytest
 
+from loomline.completion.cursor import cursor_at
 from loomline.completion.engines.base import GenerationRequest, SamplingParams
 from loomline.completion.engines.fake import FakeEngine
 from loomline.completion.generation_pool import GenerationPool
 from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
-from loomline.completion.postprocess import CursorInfo
 from loomline.completion.results import Skip
 from loomline.completion.settings import FakeSettings
 
 URI = "file:///work/a.py"
 BEFORE, AFTER = "def f(x):\n    ", "\n"  # the cursor: def f(x):\n    █\n
-BLOCK = CursorInfo("    ", "", "\n", multiline=True)
+BLOCK = cursor_at(BEFORE + AFTER, len(BEFORE), "python", mode="always")
 REQUEST = GenerationRequest("<prompt>", SamplingParams(max_tokens=64))
 
 
@@ -31,13 +31,13 @@ def make_pool(
 
 async def started(pool: GenerationPool, engine: FakeEngine, *, speculative: bool = True):
     await engine.start()
-    generation = Generation(URI, BEFORE, AFTER, BLOCK, speculative=speculative)
-    return pool.start(generation, REQUEST, stops=(), language_id="python")
+    generation = Generation(URI, BLOCK, speculative=speculative)
+    return pool.start(generation, REQUEST, stops=())
 
 
 def finished_generation(pool: GenerationPool, text: str = "return x") -> Generation:
     """A document's generation that has already said ``text`` and ended (no engine task)."""
-    generation = Generation(URI, BEFORE, AFTER, BLOCK)
+    generation = Generation(URI, BLOCK)
     generation.publish(text, finished=True)
     pool._generations[URI] = generation
     return generation

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from loomline.completion import generation_pool
+from loomline.completion.cursor import cursor_at
 from loomline.completion.debounce import (
     MIN_LIFETIMES,
     TypingRhythm,
@@ -17,7 +18,6 @@ from loomline.completion.debounce import (
 )
 from loomline.completion.engines.fake import FakeEngine
 from loomline.completion.inflight import Generation, agrees, typed_since
-from loomline.completion.postprocess import CursorInfo
 from loomline.completion.service import Completion, CompletionService, Skip
 from loomline.completion.settings import FakeSettings, Settings
 from loomline.context.documents import DocumentStore
@@ -39,7 +39,7 @@ def test_typed_since_and_agrees():
 
 
 def test_generation_follows_the_whole_document_text():
-    generation = Generation(URI, "def f(x):\n    ", "\n", CursorInfo("    ", "", "\n", True))
+    generation = Generation(URI, cursor_at("def f(x):\n    \n", 14, "python"))
     generation.text = "return x"
     assert generation.typed_in("def f(x):\n    \n") == ""
     assert generation.typed_in("def f(x):\n    retu\n") == "retu"

@@ -1,0 +1,109 @@
+"""Where the answer ends: at the end of the cursor's line (single-line requests), or where the
+block the cursor is in ends (multi-line requests).
+
+``end_at_line_end`` and ``end_at_dedent`` run while the model writes (text rules, so the
+stream can stop early); ``truncate_to_block`` runs on the finished answer with the language's
+brackets, strings and comments in view.
+"""
+
+from __future__ import annotations
+
+from loomline.completion.cleanup.answer import Answer
+from loomline.completion.cleanup.indent import block_floor, indent_width
+from loomline.completion.cursor import Cursor
+from loomline.context.analysis import opens_block
+from loomline.context.languages import family
+from loomline.context.lexing import CLOSERS, BracketStack, tokens
+
+MAX_LINES = 40
+
+
+def end_at_line_end(answer: Answer, cursor: Cursor) -> Answer:
+    """Single line: up to the end of the cursor's line (a leading newline means nothing)."""
+    if cursor.multiline or "\n" not in answer.text:
+        return answer
+    return answer.cut(answer.text.split("\n", 1)[0])
+
+
+def end_at_dedent(answer: Answer, cursor: Cursor) -> Answer:
+    """Multi-line: cut at the first line that leaves the cursor's block (indented less), that
+    repeats the next line of code after the cursor, or past ``MAX_LINES``."""
+    if not cursor.multiline:
+        return answer
+    lines = answer.text.split("\n")
+    complete = len(lines) - 1  # the last line may still grow
+    limit = block_floor(cursor)
+    if not cursor.line_prefix.strip():
+        # The first line may complete the indentation the user was typing.
+        limit = max(limit, indent_width(cursor.line_prefix + lines[0]))
+    next_suffix_line = cursor.next_code_line().strip()
+    for index in range(1, len(lines)):
+        line = lines[index]
+        if not line.strip():
+            continue
+        is_complete = index < complete or answer.finished
+        dedented = indent_width(line) < limit
+        repeats_suffix = bool(next_suffix_line) and line.strip() == next_suffix_line
+        if dedented or (repeats_suffix and is_complete) or index >= MAX_LINES:
+            return answer.cut("\n".join(lines[:index]))
+    return answer
+
+
+def truncate_to_block(candidate: str, cursor: Cursor) -> str:
+    """Cut ``candidate`` where the block or statement the cursor is in ends.
+
+    A closing bracket that closes a bracket opened before the cursor ends the block (kept only
+    when the suffix does not already close it); in Python a line indented less than the block
+    ends it; a line at the cursor line's level after a statement ends the statement.
+    """
+    if "\n" not in candidate:
+        return candidate
+    language_id = cursor.language_id
+    fam = family(language_id)
+    line_prefix = cursor.line_prefix
+    lines = candidate.split("\n")
+    first = line_prefix + lines[0]
+    if not line_prefix.strip():
+        threshold = indent_width(first) if first.strip() else indent_width(line_prefix)
+        statement_mode = False
+    else:
+        threshold = indent_width(line_prefix) + 1
+        statement_mode = not opens_block(first.rstrip(), fam)
+    indentation_rules = fam == "python" or (fam is None and _looks_indented(cursor.before))
+
+    opened = BracketStack()  # brackets the candidate opened itself
+    offset = 0  # start of the current line in candidate
+    for number, line in enumerate(lines):
+        line_end = offset + len(line)
+        if number > 0 and line.strip() and not opened and indentation_rules:
+            starts_with_closer = line.lstrip()[:1] in CLOSERS
+            if indent_width(line) < threshold and not starts_with_closer:
+                return candidate[:offset].rstrip()
+        for token in tokens(line, language_id):
+            if token.kind == "bracket" and not opened.push_or_pop(token.text, strict=False):
+                return _cut_at_escaping_closer(candidate, offset, offset + token.start, cursor)
+        if (
+            statement_mode
+            and not opened
+            and fam not in ("python", None)
+            and line.rstrip().endswith((";", "}"))
+        ):
+            return candidate[:line_end].rstrip()
+        offset = line_end + 1
+    return candidate
+
+
+def _cut_at_escaping_closer(candidate: str, line_start: int, index: int, cursor: Cursor) -> str:
+    closer = candidate[index]
+    if cursor.after.lstrip()[:1] == closer:  # the editor already closed it
+        before = candidate[:index]
+        return before.rstrip() if not candidate[line_start:index].strip() else before
+    rest = candidate[index:].split("\n", 1)[0]
+    tail = len(rest) - len(rest.lstrip(")]};,"))
+    return candidate[: index + max(tail, 1)].rstrip()
+
+
+def _looks_indented(prefix: str) -> bool:
+    tail = prefix[-4000:]
+    return tail.count("{") + tail.count("}") == 0 and (":\n" in tail or tail.endswith(":"))
+

@@ -1,0 +1,42 @@
+"""Answers that break the file: lines are dropped from the end until they no longer do."""
+
+from __future__ import annotations
+
+from loomline.completion.cursor import Cursor
+from loomline.context.parse_errors import adds_parse_errors
+
+MAX_COMPILE_CHARS = 1_000_000
+
+
+def drop_lines_that_break_the_parse(candidate: str, cursor: Cursor) -> str:
+    """``candidate`` less its last lines until it adds no parse errors (tree-sitter)."""
+    lines = candidate.split("\n")
+    while lines and adds_parse_errors(cursor.language_id, cursor.before, "\n".join(lines),
+                                      cursor.after):
+        lines.pop()
+    return "\n".join(lines)
+
+
+def drop_lines_python_rejects(candidate: str, cursor: Cursor) -> str:
+    """tree-sitter forgives indentation and block-structure errors that Python does not
+    ("unexpected indent", a `try` without `except`): in a Python file that compiles, drop
+    last lines until it still does."""
+    if cursor.language_id != "python" or not candidate:
+        return candidate
+    if not _compiles(cursor.before + cursor.after):
+        return candidate
+    lines = candidate.split("\n")
+    while lines and not _compiles(cursor.before + "\n".join(lines) + cursor.after):
+        lines.pop()
+    return "\n".join(lines)
+
+
+def _compiles(source: str) -> bool:
+    """Whether Python accepts ``source`` (syntax only; nothing is executed)."""
+    if len(source) > MAX_COMPILE_CHARS:
+        return False  # too big to check on the keystroke path: treat as unknown
+    try:
+        compile(source, "<completion>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True

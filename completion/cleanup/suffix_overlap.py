@@ -1,0 +1,97 @@
+"""Text the answer repeats from after the cursor: the rest of the line, the next lines,
+closers the editor already typed."""
+
+from __future__ import annotations
+
+import re
+
+from loomline.completion.cleanup.answer import Answer
+from loomline.completion.cleanup.repeats import TRIVIAL_LINE
+from loomline.completion.cursor import Cursor
+from loomline.context.lexing import open_brackets
+
+_CLOSERS = ")]}"
+_SUFFIX_WINDOW = 4000
+
+
+def trim_line_suffix_overlap(answer: Answer, cursor: Cursor) -> Answer:
+    """Drop closing characters the rest of the cursor line already has."""
+    text, tail = answer.text, cursor.line_suffix.strip()
+    if not tail or not text:
+        return answer
+    stripped = text.rstrip()
+    if stripped.endswith(tail):
+        return answer.with_text(stripped[: -len(tail)].rstrip() if "\n" in text
+                                else stripped[: -len(tail)])
+    # Only closers in the suffix: remove the same closers the completion ends with.
+    if all(ch in _CLOSERS + ";:, " for ch in tail):
+        trimmed = stripped
+        for ch in reversed(tail.replace(" ", "")):
+            if not trimmed.endswith(ch):
+                break
+            trimmed = trimmed[:-1]
+        return answer.with_text(trimmed)
+    return answer
+
+
+def trim_suffix_overlap(candidate: str, cursor: Cursor, min_overlap: int = 8) -> str:
+    """Drop the tail of ``candidate`` that repeats the start of the text after the cursor.
+
+    Whitespace is ignored in the comparison. Long overlaps must start at a line start in the
+    candidate; a tail equal to the rest of the cursor's line is dropped whatever its length;
+    trailing closing brackets are dropped when the suffix starts with them. A drop is never
+    allowed to unbalance a bracket the candidate itself opened.
+    """
+    suffix = cursor.after
+    if not candidate or not suffix.strip():
+        return candidate
+    unclosed = _unclosed(candidate)
+
+    def valid(cut: int) -> bool:
+        return _unclosed(candidate[:cut]) == unclosed
+
+    norm_candidate, where = _without_blanks(candidate)
+    norm_suffix, _ = _without_blanks(suffix[:_SUFFIX_WINDOW])
+    longest = min(len(norm_candidate), len(norm_suffix))
+    first_line = next((line for line in suffix.split("\n") if line.strip()), "")
+    if not TRIVIAL_LINE.match(first_line):  # a whole repeated line counts, however short
+        min_overlap = min(min_overlap, len(_without_blanks(first_line)[0]))
+    for k in range(longest, min_overlap - 1, -1):
+        if not norm_candidate.endswith(norm_suffix[:k]):
+            continue
+        cut = where[len(norm_candidate) - k]
+        line_start = candidate.rfind("\n", 0, cut) + 1
+        if not candidate[line_start:cut].strip() and valid(cut):
+            return candidate[:cut].rstrip()
+    rest_of_line = suffix.split("\n", 1)[0].strip()
+    stripped = candidate.rstrip()
+    if rest_of_line and stripped.endswith(rest_of_line):
+        cut = len(stripped) - len(rest_of_line)
+        if valid(cut):
+            return candidate[:cut].rstrip()
+    leading = re.match(r"[\s)\]}]*", suffix)
+    suffix_closers = re.sub(r"\s", "", leading.group()) if leading else ""
+    run = re.search(r"[)\]}]+\s*$", candidate)
+    if suffix_closers and run:
+        closers = run.group().rstrip()
+        for size in range(min(len(closers), len(suffix_closers)), 0, -1):
+            if closers.endswith(suffix_closers[:size]):
+                cut = run.start() + len(closers) - size
+                if valid(cut):
+                    return candidate[:cut].rstrip()
+    return candidate
+
+
+def _unclosed(text: str) -> int:
+    return len(open_brackets(text, None))
+
+
+def _without_blanks(text: str) -> tuple[str, list[int]]:
+    """``text`` without whitespace, and where each remaining character was."""
+    chars: list[str] = []
+    where: list[int] = []
+    for index, ch in enumerate(text):
+        if not ch.isspace():
+            chars.append(ch)
+            where.append(index)
+    return "".join(chars), where

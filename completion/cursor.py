@@ -1,0 +1,99 @@
+"""The cursor of one request: what the text and its syntax say about the position, decided once.
+
+``cursor_at`` builds a :class:`Cursor` from the document's text, the offset and (when there is
+a syntax tree) the context engine's analysis; without one, the analysis falls back to text
+heuristics. Prompt building, the wait for a pause and the clean-up of the answer all read this
+one object, so the multi-line decision, the indent unit and the lines around the cursor are
+the same for each of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from loomline.context.analysis import PositionInfo, analyze_position
+
+MultilineMode = Literal["auto", "always", "never"]
+# How far after the cursor the clean-up looks for the next line of code.
+_NEXT_LINE_WINDOW = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A position in a document, with the text on either side as it was when asked.
+
+    ``before`` and ``after`` are the whole text before and after the cursor (code points);
+    ``position`` is the analysis (comment/string, scopes, block, indent unit, line prefix);
+    ``multiline`` is this request's decision: a block, or the rest of the line.
+    """
+
+    language_id: str | None
+    before: str
+    after: str
+    position: PositionInfo
+    multiline: bool
+
+    @property
+    def line_prefix(self) -> str:
+        """The cursor's line before the cursor."""
+        return self.position.line_prefix
+
+    @property
+    def line_suffix(self) -> str:
+        """The cursor's line after the cursor (without its line break)."""
+        return self.position.line_suffix
+
+    @property
+    def line_above(self) -> str:
+        """The nearest non-blank line above the cursor's line (indentation included)."""
+        return self.position.line_above
+
+    @property
+    def indent_unit(self) -> str:
+        """The file's indentation step: a tab or a run of spaces."""
+        return self.position.indent_unit
+
+    @property
+    def in_comment(self) -> bool:
+        return self.position.in_comment
+
+    @property
+    def in_string(self) -> bool:
+        return self.position.in_string
+
+    def next_code_line(self) -> str:
+        """The first non-blank line after the cursor's line (as written, indentation included)."""
+        window = self.after[:_NEXT_LINE_WINDOW]
+        return next((line for line in window.split("\n")[1:] if line.strip()), "")
+
+
+def cursor_at(
+    text: str,
+    offset: int,
+    language_id: str | None,
+    analysis: PositionInfo | None = None,
+    mode: MultilineMode = "auto",
+) -> Cursor:
+    """The cursor at code-point ``offset`` of ``text``.
+
+    ``analysis``: the context engine's analysis of this very text and offset (from a syntax
+    tree), if there is one; else the text heuristics decide. ``mode`` is the
+    ``completion.multiline`` setting: "always" or "never" overrule the analysis.
+    """
+    offset = min(max(offset, 0), len(text))
+    if analysis is None:
+        analysis = analyze_position(language_id, None, text, offset)
+    multiline = analysis.multiline if mode == "auto" else mode == "always"
+    return Cursor(language_id, text[:offset], text[offset:], analysis, multiline)
+
+
+def skip_reason(
+    cursor: Cursor, complete_in_comments: bool, complete_in_strings: bool
+) -> str | None:
+    """Why not to complete at ``cursor`` (inside a comment or a string), or None."""
+    if cursor.in_comment and not complete_in_comments:
+        return "the cursor is in a comment (completion.completeInComments is off)"
+    if cursor.in_string and not complete_in_strings:
+        return "the cursor is in a string (completion.completeInStrings is off)"
+    return None

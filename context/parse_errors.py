@@ -1,0 +1,128 @@
+"""Parse errors of a candidate answer: the tree-sitter primitives of the clean-up.
+
+``adds_parse_errors`` says whether inserting a candidate at the cursor leaves more ERROR and
+MISSING nodes than the document had; it never raises, and without a grammar it says no.
+(The clean-up filters themselves live in ``loomline.completion.cleanup``.)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+
+from tree_sitter import Node, Parser, Tree
+
+from loomline.context.languages import (
+    encode,
+    normalize_language_id,
+    parse,
+    shared_parser,
+)
+from loomline.context.positions import point
+
+log = logging.getLogger(__name__)
+
+MAX_PARSE_CHARS = 1_000_000
+
+
+def parse_error_count(language_id: str | None, text: str) -> int | None:
+    """ERROR and MISSING nodes in the parse of ``text``; ``None`` without a grammar."""
+    if len(text) > MAX_PARSE_CHARS:
+        return None
+    tree = parse(language_id, text)
+    if tree is None:
+        return None
+    return _count_errors(tree.root_node)
+
+
+def _count_errors(root: Node) -> int:
+    if not root.has_error:
+        return 0
+    count = 0
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.is_missing:
+            count += 1
+        elif node.is_error:
+            count += 1 + sum(1 for child in node.children if child.is_missing)
+        elif node.has_error:
+            stack.extend(node.children)
+    return count
+
+
+_TOP_LEVEL_LINE = re.compile(r"^[A-Za-z_#@]", re.M)
+
+
+def _around_cursor(prefix: str, suffix: str, limit: int) -> tuple[str, str]:
+    """Prefix and suffix cut at top-level lines about ``limit`` characters from the cursor.
+
+    Whole top-level definitions stay intact, so the cut adds no errors of its own; a cursor
+    inside one huge definition keeps the whole prefix.
+    """
+    if len(prefix) > limit:
+        match = _TOP_LEVEL_LINE.search(prefix, len(prefix) - limit)
+        if match is not None:
+            prefix = prefix[match.start() :]
+    if len(suffix) > limit:
+        match = _TOP_LEVEL_LINE.search(suffix, limit)
+        if match is not None:
+            suffix = suffix[: match.start()]
+    return prefix, suffix
+
+
+def adds_parse_errors(
+    language_id: str | None, prefix: str, candidate: str, suffix: str,
+    context_chars: int = 20_000,
+) -> bool:
+    """Whether inserting ``candidate`` leaves more parse errors than the document had.
+
+    Only the top-level definitions within about ``context_chars`` of the cursor are parsed.
+    That text without the candidate is parsed once (and kept for the next few candidates of
+    the same request); the candidate is then inserted with an incremental reparse.
+    """
+    prefix, suffix = _around_cursor(prefix, suffix, context_chars)
+    key = normalize_language_id(language_id)
+    parser = shared_parser(key)
+    if parser is None or key is None or not candidate:
+        return False
+    if len(prefix) + len(candidate) + len(suffix) > MAX_PARSE_CHARS:
+        return False
+    try:
+        base, before = _base_tree(key, parser, prefix, suffix)
+        head = encode(prefix)
+        inserted = encode(candidate)
+        start_point = point(prefix, len(prefix))
+        end_text = prefix[prefix.rfind("\n") + 1 :] + candidate
+        end_point = (start_point[0] + candidate.count("\n"), len(encode(
+            end_text[end_text.rfind("\n") + 1 :])))
+        edited = base.copy()
+        edited.edit(len(head), len(head), len(head) + len(inserted),
+                    start_point, start_point, end_point)
+        after = parser.parse(head + inserted + encode(suffix), edited)
+    except Exception:  # a grammar hiccup must not cost the user a completion
+        log.warning("parse check failed for %s", language_id, exc_info=True)
+        return False
+    return _count_errors(after.root_node) > before
+
+
+_BASE_TREES: OrderedDict[tuple[str, str, str], tuple[Tree, int]] = OrderedDict()
+_BASE_LOCK = threading.Lock()
+
+
+def _base_tree(key: str, parser: Parser, prefix: str, suffix: str) -> tuple[Tree, int]:
+    cache_key = (key, prefix, suffix)
+    with _BASE_LOCK:
+        found = _BASE_TREES.get(cache_key)
+        if found is not None:
+            _BASE_TREES.move_to_end(cache_key)
+            return found
+    tree = parser.parse(encode(prefix + suffix))
+    result = (tree, _count_errors(tree.root_node))
+    with _BASE_LOCK:
+        _BASE_TREES[cache_key] = result
+        while len(_BASE_TREES) > 4:
+            _BASE_TREES.popitem(last=False)
+    return result
