@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from loomline.completion.cleanup.block_end import truncate_to_block
+from loomline.completion.cleanup.answer import Answer
+from loomline.completion.cleanup.block_end import end_at_dedent, end_at_line_end, truncate_to_block
 from tests.unit.cleanup.marks import cursor_for
 
 TRUNCATE_CASES = [
@@ -91,3 +92,34 @@ TRUNCATE_CASES = [
 @pytest.mark.parametrize(("language_id", "marked", "candidate", "expected"), TRUNCATE_CASES)
 def test_truncate_to_block(language_id: str, marked: str, candidate: str, expected: str) -> None:
     assert truncate_to_block(candidate, cursor_for(marked, language_id)) == expected
+
+
+STREAMING_CASES = [
+    # (document, language, model output so far, finished so far, expected answer)
+    pytest.param("x = █\n", "python", "compute(a)\ny = 2", False, Answer("compute(a)", True),
+                 id="single-line-ends-at-the-line-break"),
+    pytest.param("x = █\n", "python", "compute(a", False, Answer("compute(a", False),
+                 id="single-line-still-growing"),
+    pytest.param("def f(n):\n    █\n", "python", "a = 1\n    return a\nx = 2", False,
+                 Answer("a = 1\n    return a", True), id="dedent-ends-the-block"),
+    pytest.param("def f(n):\n    █\n", "python", "a = 1\n    retu", False,
+                 Answer("a = 1\n    retu", False), id="block-still-growing"),
+    pytest.param("def f(n):\n    █\n    return n\n", "python", "n += 1\n    return n\n", False,
+                 Answer("n += 1", True), id="repeats-the-next-line-after-the-cursor"),
+    pytest.param("def f(n):\n    █\n    return n\n", "python", "n += 1\n    return n", False,
+                 Answer("n += 1\n    return n", False), id="a-repeat-may-still-grow"),
+    pytest.param("if x:█\n", "python", "\n    y = 1\n    z = 2\nw = 3", False,
+                 Answer("\n    y = 1\n    z = 2", True), id="a-block-the-cursor-opened"),
+    pytest.param("def f():\n    █\n", "python", "\n    ".join(f"x = {i}" for i in range(45)),
+                 False, Answer("\n    ".join(f"x = {i}" for i in range(40)), True),
+                 id="at-most-40-lines"),
+]
+
+
+@pytest.mark.parametrize(("marked", "language_id", "raw", "finished", "expected"),
+                         STREAMING_CASES)
+def test_end_of_line_or_block(marked: str, language_id: str, raw: str, finished: bool,
+                              expected: Answer) -> None:
+    cursor = cursor_for(marked, language_id)
+    answer = end_at_dedent(end_at_line_end(Answer(raw, finished), cursor), cursor)
+    assert answer == expected
