@@ -10,11 +10,10 @@ the same for each of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from loomline.completion.settings import Multiline
 from loomline.context.analysis import PositionInfo, analyze_position
 
-MultilineMode = Literal["auto", "always", "never"]
 # How far after the cursor the clean-up looks for the next line of code.
 _NEXT_LINE_WINDOW = 2_000
 
@@ -73,17 +72,20 @@ def cursor_at(
     offset: int,
     language_id: str | None,
     analysis: PositionInfo | None = None,
-    mode: MultilineMode = "auto",
+    mode: Multiline = "auto",
+    indent_unit: str | None = None,
 ) -> Cursor:
     """The cursor at code-point ``offset`` of ``text``.
 
     ``analysis``: the context engine's analysis of this very text and offset (from a syntax
     tree), if there is one; else the text heuristics decide. ``mode`` is the
     ``completion.multiline`` setting: "always" or "never" overrule the analysis.
+    ``indent_unit``: the document's indentation step, if its store knows it (used when the
+    analysis is made here; else judged from the lines around the cursor).
     """
     offset = min(max(offset, 0), len(text))
     if analysis is None:
-        analysis = analyze_position(language_id, None, text, offset)
+        analysis = analyze_position(language_id, None, text, offset, indent_unit)
     multiline = analysis.multiline if mode == "auto" else mode == "always"
     return Cursor(language_id, text[:offset], text[offset:], analysis, multiline)
 

@@ -145,7 +145,8 @@ class CompletionService(DocumentListener):
             except Exception:
                 log.exception("position analysis failed; using the text rules")
         mode = self.settings.completion.multiline
-        return cursor_at(document.text, offset, document.language_id, analysis, mode)
+        return cursor_at(document.text, offset, document.language_id, analysis, mode,
+                         document.indent_unit)
 
     def prepare(
         self, document: Document, position: Position, cursor: Cursor | None = None

@@ -91,8 +91,9 @@ class WorkspaceContext:
         cursor is built from it; the transparency command asks again for the same text)."""
         key = (document.uri, document.version, len(document.text), offset)
         if self._last_analysis is None or self._last_analysis[0] != key:
+            tree = self.trees.tree_for(document)
             info = analyze_position(
-                document.language_id, self.trees.tree_for(document), document.text, offset
+                document.language_id, tree, document.text, offset, document.indent_unit
             )
             self._last_analysis = (key, info)
         return self._last_analysis[1]

@@ -10,7 +10,6 @@ text heuristics, never an error.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
@@ -19,6 +18,8 @@ from loomline.context.languages import encode, family
 from loomline.context.lexing import keyword_line_starts, open_brackets, state_at_end
 from loomline.context.positions import byte_offset, index_of_byte
 from loomline.context.symbols import SCOPE_KINDS, definition_name, signature_of
+from loomline.context.text_style import DEFAULT_INDENT
+from loomline.context.text_style import indent_unit as indent_unit_of
 
 _BLOCK_TYPES = frozenset({
     "block", "statement_block", "compound_statement", "declaration_list", "class_body",
@@ -112,9 +113,16 @@ class PositionInfo:
 
 
 def analyze_position(
-    language_id: str | None, tree: Tree | None, text: str, offset: int
+    language_id: str | None,
+    tree: Tree | None,
+    text: str,
+    offset: int,
+    indent_unit: str | None = None,
 ) -> PositionInfo:
-    """Describe the code-point ``offset`` in ``text`` (``tree`` parsed from ``text`` or None)."""
+    """Describe the code-point ``offset`` in ``text`` (``tree`` parsed from ``text`` or None).
+
+    ``indent_unit``: the document's indentation step when its store knows it; else it is
+    judged from the lines around the cursor (four spaces when none is indented)."""
     offset = min(max(offset, 0), len(text))
     fam = family(language_id)
     line_start = text.rfind("\n", 0, offset) + 1
@@ -123,7 +131,7 @@ def analyze_position(
     prefix = text[line_start:offset]
     suffix = text[offset:line_end].rstrip("\r")
     indent = prefix[: len(prefix) - len(prefix.lstrip(" \t"))]
-    unit = _indent_unit(text, line_start)
+    unit = indent_unit or _indent_unit_near(text, line_start)
     if tree is not None and fam is not None:
         info = _analyze_tree(fam, tree, text, offset, prefix, suffix)
     else:
@@ -393,27 +401,13 @@ def opens_block(stripped_prefix: str, fam: str | None) -> bool:
     return fam == "python" and stripped_prefix.endswith(":")
 
 
-def _indent_unit(text: str, around: int) -> str:
+def _indent_unit_near(text: str, around: int) -> str:
     """The file's indentation step, judged from up to 300 lines around ``around``."""
     start = max(0, around - 4_000)
     sample = text[start : around + 2_000].split("\n")[1:-1] if start else (
         text[: around + 2_000].split("\n")[:-1]
     )
-    tabs = sum(1 for line in sample if line.startswith("\t"))
-    spaces = sum(1 for line in sample if line.startswith(" "))
-    if tabs > spaces:
-        return "\t"
-    deltas: Counter[int] = Counter()
-    previous = 0
-    for line in sample:
-        if not line.strip():
-            continue
-        width = len(line) - len(line.lstrip(" "))
-        if width > previous:
-            deltas[width - previous] += 1
-        previous = width
-    common = [d for d, _ in deltas.most_common(3) if d in (2, 3, 4, 8)]
-    return " " * (common[0] if common else 4)
+    return indent_unit_of(sample) or DEFAULT_INDENT
 
 
 def _block_indent(prefix: str, indent: str, above: str, unit: str, fam: str | None) -> str:
