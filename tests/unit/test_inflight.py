@@ -399,3 +399,23 @@ async def test_a_slow_engine_is_asked_only_once_the_pause_outlasts_the_users_usu
     result = await request  # asked once the pause is longer than any seen: the user stopped
     assert isinstance(result, Completion) and len(engine.requests) == 1
     assert service.metrics.debounced == 1
+
+
+async def test_a_cancelled_or_superseded_request_raises_and_is_counted_once(setup):
+    _, engine, service, _, document = setup
+    await start_engine(engine)
+    first = asyncio.create_task(service.complete(document, CURSOR))
+    await first_chunk(service)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first  # never swallowed into a Skip
+    assert (service.metrics.requests, service.metrics.cancelled) == (1, 1)
+    # A newer request for the same document supersedes the older one (and joins its model).
+    older = asyncio.create_task(service.complete(document, CURSOR))
+    await first_chunk(service)
+    newer = await service.complete(document, CURSOR)
+    with pytest.raises(asyncio.CancelledError):
+        await older
+    assert isinstance(newer, Completion) and newer.text == "return x + 1"
+    assert (service.metrics.cancelled, service.metrics.joined) == (2, 1)
+    assert service._inflight == {}
