@@ -3,8 +3,9 @@
 Where an instruction is written in the code itself: a line comment that says something
 (``comment_instruction``), a Python function with only a signature and a docstring
 (``find_python_stub``; ``split_stub`` for the prompt, whose answer starts with the stub).
-Where the code goes: ``placement_for`` decides how lines are written at a place from the
-text around it on its line.
+Where the code goes: ``edit_target`` finds the place in a document (a point, or a selection
+to rewrite) and ``placement_for`` decides how lines are written there from the text around
+it on its line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from loomline.context.documents import Document
 from loomline.context.languages import line_comment
+from loomline.context.positions import Position
 
 _DEF = re.compile(r"^\s*(async\s+)?def\s")
 
@@ -72,6 +75,39 @@ def placement_for(line_before: str, line_after: str, selection: str | None) -> P
         indent=line_before,
         first_prefix="",
         trailing="\n" + line_before if line_after.strip() else "",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EditTarget:
+    """Where the code for an instruction goes in a document, as it was when asked."""
+
+    start: Position
+    end: Position  # the end of the selection; == ``start`` when inserting
+    selection: str | None  # the text to rewrite; None when inserting
+    line_before: str  # the line's text before ``start``
+    placement: Placement
+
+
+def edit_target(document: Document, start: Position, end: Position | None) -> EditTarget:
+    """The target at ``start`` (``end`` None: insert there; else rewrite start..end), with
+    both positions clamped into the document."""
+    lines = document.lines
+    start = lines.clamp(start)
+    end_at = lines.clamp(end) if end is not None else start
+    text = document.text
+    start_offset, end_offset = document.offset_at(start), document.offset_at(end_at)
+    line_start = text.rfind("\n", 0, start_offset) + 1
+    line_end = text.find("\n", end_offset)
+    line_end = len(text) if line_end < 0 else line_end
+    line_before = text[line_start:start_offset]
+    selection = text[start_offset:end_offset] if end is not None else None
+    return EditTarget(
+        start=start,
+        end=end_at,
+        selection=selection,
+        line_before=line_before,
+        placement=placement_for(line_before, text[end_offset:line_end], selection),
     )
 
 
