@@ -22,7 +22,8 @@ from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
 from loomline.context.positions import Position
 from loomline.context.workspace_folders import WorkspaceFolders
-from loomline.server import completion_items, convert, document_sync
+from loomline.server import code_actions, completion_items, convert, document_sync, generate
+from loomline.server.commands import CommandProtocol
 from loomline.server.methods import (
     ACCEPT_COMMAND,
     DOCUMENT_TEXT_COMMAND,
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 VERSION = "0.1.0"
 
 
-class LoomlineProtocol(document_sync.OwnDocumentsProtocol):
+class LoomlineProtocol(CommandProtocol, document_sync.OwnDocumentsProtocol):
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Any:
         # Positions are UTF-16 throughout (context/positions.py): never negotiate another.
@@ -419,4 +420,6 @@ def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
     }
 
 
-from loomline.server import code_actions, generate  # noqa: E402,F401  (registers features)
+# The features that live in modules of their own.
+code_actions.register(server, server.documents)
+generate.register(server, server)

@@ -14,20 +14,37 @@ All are ``refactor.rewrite`` actions carrying a command (nothing is computed unt
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from lsprotocol import types
+from pygls.lsp.server import LanguageServer
 
 from loomline.completion.instruct_targets import comment_instruction, find_python_stub
-from loomline.context.positions import utf16_length
-from loomline.server.app import LoomlineServer, server
-from loomline.server.generate import DEFAULT_REWRITE_INSTRUCTION
+from loomline.context.documents import DocumentStore
+from loomline.context.positions import Position, utf16_length
+from loomline.server.convert import position
+from loomline.server.generate_args import DEFAULT_REWRITE_INSTRUCTION, GenerateArgs
 from loomline.server.methods import GENERATE_COMMAND, REWRITE_SELECTION_COMMAND
 
 KIND = types.CodeActionKind.RefactorRewrite
 TITLE_COMMENT = "Loomline: Generate code from this comment"
 TITLE_IMPLEMENT = "Loomline: Implement this function"
 TITLE_REWRITE = "Loomline: Rewrite selection…"
+
+
+def register(server: LanguageServer, documents: DocumentStore) -> None:
+    """Offer the actions on ``server`` for the documents in ``documents``."""
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[KIND], resolve_provider=False),
+    )
+    def code_action(params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
+        document = documents.get(params.text_document.uri)
+        if document is None or not _wanted(params.context.only):
+            return []
+        lines = [ln.rstrip("\r") for ln in document.text.split("\n")]
+        asks = _client_asks(server)
+        return list(actions_for(document.uri, document.language_id, lines, params.range, asks))
 
 
 def _wanted(only: Sequence[str] | None) -> bool:
@@ -37,19 +54,16 @@ def _wanted(only: Sequence[str] | None) -> bool:
     return any(kind == KIND or KIND.startswith(f"{kind}.") for kind in only)
 
 
-def _generate(title: str, command: str, argument: dict[str, Any]) -> types.CodeAction:
+def _generate(title: str, command: str, argument: GenerateArgs) -> types.CodeAction:
     return types.CodeAction(
         title=title,
         kind=KIND,
-        command=types.Command(title=title, command=command, arguments=[argument]),
+        command=types.Command(title=title, command=command, arguments=[argument.to_json()]),
     )
 
 
-def _end_of_line(uri: str, line: int, text: str) -> dict[str, Any]:
-    return {
-        "textDocument": {"uri": uri},
-        "position": {"line": line, "character": utf16_length(text)},
-    }
+def _end_of_line(uri: str, line: int, text: str, instruction: str) -> GenerateArgs:
+    return GenerateArgs(uri, instruction, Position(line, utf16_length(text)))
 
 
 def actions_for(
@@ -69,57 +83,30 @@ def actions_for(
     if not 0 <= line < len(lines):
         return actions
     if selection.start != selection.end:
-        actions.append(
-            _generate(
-                TITLE_REWRITE,
-                REWRITE_SELECTION_COMMAND,
-                {
-                    "textDocument": {"uri": uri},
-                    "range": {
-                        "start": {
-                            "line": selection.start.line,
-                            "character": selection.start.character,
-                        },
-                        "end": {"line": selection.end.line, "character": selection.end.character},
-                    },
-                    **({} if client_asks else {"instruction": DEFAULT_REWRITE_INSTRUCTION}),
-                },
-            )
-        )
+        asked = "" if client_asks else DEFAULT_REWRITE_INSTRUCTION
+        rewrite = GenerateArgs(uri, asked, position(selection.start), position(selection.end))
+        actions.append(_generate(TITLE_REWRITE, REWRITE_SELECTION_COMMAND, rewrite))
     instruction = comment_instruction(lines[line], language)
     if instruction is not None:
-        argument = _end_of_line(uri, line, lines[line])
-        argument["instruction"] = instruction
+        argument = _end_of_line(uri, line, lines[line], instruction)
         actions.append(_generate(TITLE_COMMENT, GENERATE_COMMAND, argument))
     if language in ("python", "py"):
         stub = find_python_stub(lines, line)
         if stub is not None:
-            argument = _end_of_line(uri, stub.end_line, lines[stub.end_line])
-            argument["instruction"] = f"Implement the function `{stub.name}`."
+            argument = _end_of_line(
+                uri,
+                stub.end_line,
+                lines[stub.end_line],
+                f"Implement the function `{stub.name}`.",
+            )
             actions.append(_generate(TITLE_IMPLEMENT, GENERATE_COMMAND, argument))
     return actions
 
 
-@server.feature(
-    types.TEXT_DOCUMENT_CODE_ACTION,
-    types.CodeActionOptions(code_action_kinds=[KIND], resolve_provider=False),
-)
-def code_action(
-    ls: LoomlineServer, params: types.CodeActionParams
-) -> list[types.CodeAction | types.Command] | None:
-    document = ls.documents.get(params.text_document.uri)
-    if document is None or not _wanted(params.context.only):
-        return []
-    lines = [ln.rstrip("\r") for ln in document.text.split("\n")]
-    return list(
-        actions_for(document.uri, document.language_id, lines, params.range, _client_asks(ls))
-    )
-
-
-def _client_asks(ls: LoomlineServer) -> bool:
+def _client_asks(server: LanguageServer) -> bool:
     """Whether the client advertised ``experimental: {loomline: {inputBox: true}}``."""
     try:
-        experimental = ls.client_capabilities.experimental
+        experimental = server.client_capabilities.experimental
     except Exception:
         return False
     loomline = experimental.get("loomline") if isinstance(experimental, dict) else None
