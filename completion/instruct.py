@@ -68,7 +68,7 @@ def start_instruction(
     # At the end of a function stub the answer starts with the stub, for the model to continue.
     prompt = render_prompt(
         build_messages(request),
-        getattr(engine, "tokenizer", None),
+        engine.tokenizer,
         request.language,
         answer_prefix=answer_prefix(request),
     )

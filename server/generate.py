@@ -26,9 +26,9 @@ from loomline.completion.engines.base import Engine
 from loomline.completion.instruct import Instruction, InstructStream, Refused, start_instruction
 from loomline.completion.instruct_answer import join_placed
 from loomline.completion.instruct_targets import EditTarget, edit_target
-from loomline.completion.service import CompletionService
 from loomline.completion.settings import Settings
 from loomline.context.documents import DocumentStore
+from loomline.context.workspace_folders import WorkspaceFolders
 from loomline.server.commands import add_request_command
 from loomline.server.document_writer import DocumentWriter
 from loomline.server.generate_args import (
@@ -47,9 +47,9 @@ class Host(Protocol):
     """What the commands read of Loomline's server (``app.LoomlineServer`` is one)."""
 
     documents: DocumentStore
+    folders: WorkspaceFolders
     settings: Settings
     engine: Engine | None
-    service: CompletionService | None
     status: StatusReporter
 
 
@@ -78,14 +78,14 @@ async def run_generate(
     document = host.documents.get(parsed.uri)
     if document is None:
         return _error(host, f"generate: {parsed.uri} is not open")
-    if host.engine is None or host.service is None:
+    if host.engine is None:
         return _error(host, "generate: the server is not initialized")
     target = edit_target(document, parsed.start, parsed.end)
     instruction = Instruction(
         parsed.instruction,
         document,
         target,
-        path=host.service.relative_path(document.path),
+        path=host.folders.relative(document.uri),
         max_tokens=parsed.max_tokens,
     )
     stream = start_instruction(host.engine, instruction, host.settings)
