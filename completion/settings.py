@@ -1,26 +1,41 @@
-"""Typed settings, parsed from the client's camelCase JSON.
+"""Typed settings, parsed from the client's camelCase JSON, and the one store that owns them.
 
-Invalid values never fail the session: each problem is reported and the default kept.
+Parsing is pydantic's (strict types, ranges declared on the fields); this module adds what a
+language server needs on top: invalid values never fail the session. Each invalid value is
+reported once and replaced by the current value (the default on the first parse), unknown keys
+are reported and ignored, and everything else still applies.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
-import types
-import typing
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from loomline.completion.templates import templates
 
 Backend = Literal["embedded", "vllm", "fake"]
 Multiline = Literal["auto", "always", "never"]
 ContextLayout = Literal["auto", "files", "comments"]
+LogLevel = Literal["error", "warning", "info", "debug"]
 
 DEFAULT_MODEL_ID = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
 
 
-@dataclass(kw_only=True)
-class ModelSettings:
+class _Section(BaseModel):
+    # camelCase from clients, snake_case from Python; no coercion ("5" is not 5, true is not 1).
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        strict=True,
+        extra="forbid",
+    )
+
+
+class ModelSettings(_Section):
     # Hugging Face repository id; for the embedded backend the offline mirror covers this id.
     id: str = DEFAULT_MODEL_ID
     # A local directory (safetensors or GGUF) that overrides ``id`` for the embedded backend.
@@ -30,184 +45,320 @@ class ModelSettings:
     # Where prepared models live; default: $LOOMLINE_CACHE or ~/.cache/loomline.
     cache_dir: str | None = None
     # Threads for the embedded model; 0 = torch's default.
-    threads: int = 0
+    threads: int = Field(0, ge=0)
+
+    @field_validator("template")
+    @classmethod
+    def _known_template(cls, value: str) -> str:
+        # An unknown name would only fail when the engine starts, leaving it "starting".
+        known = sorted(templates())
+        if value != "auto" and value not in known:
+            raise ValueError(f"unknown template (known: auto, {', '.join(known)})")
+        return value
 
 
-@dataclass(kw_only=True)
-class EngineSettings:
+class EngineSettings(_Section):
     # OpenAI-compatible completion endpoints (vLLM), e.g. "http://127.0.0.1:8000/v1".
-    urls: list[str] = field(default_factory=list)
+    urls: list[str] = Field(default_factory=list)
     # The model name the server knows (vLLM's --served-model-name); default: model.id.
     served_model: str | None = None
     # Name of the environment variable that holds the API key (never the key itself).
     api_key_env: str = "LOOMLINE_API_KEY"
-    connect_timeout_ms: int = 2000
-    read_timeout_ms: int = 10000
+    connect_timeout_ms: int = Field(2000, ge=1)
+    read_timeout_ms: int = Field(10000, ge=1)
     # Candidates per request, ranked by post-processing.
-    candidates: int = 1
+    candidates: int = Field(1, ge=1)
     # LoRA adapter per repository: {"/path/to/repo": "adapter-name"}; "*" for all.
-    adapters: dict[str, str] = field(default_factory=dict)
+    adapters: dict[str, str] = Field(default_factory=dict)
     verify_tls: bool = True
 
 
-@dataclass(kw_only=True)
-class CompletionSettings:
+class CompletionSettings(_Section):
     enabled: bool = True
     # Languages where completion is off, e.g. ["markdown", "plaintext"].
-    disabled_languages: list[str] = field(default_factory=list)
+    disabled_languages: list[str] = Field(default_factory=list)
     multiline: Multiline = "auto"
-    max_tokens: int = 128
-    single_line_max_tokens: int = 48
-    temperature: float = 0.0
+    max_tokens: int = Field(128, ge=1, le=4096)
+    single_line_max_tokens: int = Field(48, ge=1, le=4096)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
     # Prompt budget in tokens (context + prefix + suffix).
-    prompt_tokens: int = 1024
+    prompt_tokens: int = Field(1024, ge=64, le=32768)
     # Share of the cursor window given to the text after the cursor.
-    suffix_share: float = 0.25
+    suffix_share: float = Field(0.25, ge=0.0, le=0.9)
     complete_in_comments: bool = True
     complete_in_strings: bool = False
     # Documents larger than this get no completion (clear message, empty answer).
-    max_file_bytes: int = 2_000_000
+    max_file_bytes: int = Field(2_000_000, ge=0)
     # Wait until the pause is long for this user's typing speed (twice their median gap
     # between keys, at most maxDebounceMs) before asking the model; explicit triggers never wait.
     adaptive_debounce: bool = True
-    max_debounce_ms: int = 350
+    max_debounce_ms: int = Field(350, ge=0, le=2000)
     # Keep a running generation while the user types what it says; the next request joins it.
     reuse_running: bool = True
 
 
-@dataclass(kw_only=True)
-class ContextSettings:
+class ContextSettings(_Section):
     enabled: bool = True
     # Share of the prompt budget for cross-file context and similar snippets.
-    budget_share: float = 0.4
+    budget_share: float = Field(0.4, ge=0.0, le=0.9)
     # How other files' code goes into the prompt: "files" (repository markers), "comments"
     # (line comments at the head of the prefix), or "auto" (what the model preset says).
     layout: ContextLayout = "auto"
     # Globs never read, indexed or sent to an engine (on top of .gitignore).
-    exclude: list[str] = field(default_factory=lambda: [
+    exclude: list[str] = Field(default_factory=lambda: [
         "**/.env", "**/.env.*", "**/*.pem", "**/*.key", "**/id_rsa*", "**/secrets/**",
         "**/node_modules/**", "**/.git/**", "**/.venv/**",
     ])
-    max_index_files: int = 20_000
+    max_index_files: int = Field(20_000, ge=0)
 
 
-@dataclass(kw_only=True)
-class FakeSettings:
+class FakeSettings(_Section):
     """The scripted backend, for tests and client development: no model, instant answers."""
 
     response: str = "return 42"
-    chunk_delay_ms: int = 5
-    load_delay_ms: int = 0
+    chunk_delay_ms: int = Field(5, ge=0)
+    load_delay_ms: int = Field(0, ge=0)
 
 
-@dataclass(kw_only=True)
-class Settings:
+class Settings(_Section):
     backend: Backend = "embedded"
-    model: ModelSettings = field(default_factory=ModelSettings)
-    engine: EngineSettings = field(default_factory=EngineSettings)
-    completion: CompletionSettings = field(default_factory=CompletionSettings)
-    context: ContextSettings = field(default_factory=ContextSettings)
-    fake: FakeSettings = field(default_factory=FakeSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    completion: CompletionSettings = Field(default_factory=CompletionSettings)
+    context: ContextSettings = Field(default_factory=ContextSettings)
+    fake: FakeSettings = Field(default_factory=FakeSettings)
     # Keep accept/dismiss events in a local file (they never leave the machine).
     record_events: bool = False
-    log_level: Literal["error", "warning", "info", "debug"] = "info"
+    log_level: LogLevel = "info"
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
+# ---- parsing -----------------------------------------------------------------------------
 def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
     """Settings from camelCase JSON over ``base`` (defaults if none), plus problems found.
 
-    Accepts both ``{"backend": ...}`` and ``{"loomline": {"backend": ...}}``.
+    Accepts both ``{"backend": ...}`` and ``{"loomline": {"backend": ...}}``. Keys absent from
+    ``raw`` keep their ``base`` value. Problems are sentences naming the key (``completion.
+    maxTokens``); they quote numbers and choices but never free text, which may hold a URL
+    with credentials or a key pasted by mistake.
     """
-    problems: list[str] = []
-    settings = dataclasses.replace(base) if base is not None else Settings()
+    base = base if base is not None else Settings()
     if raw is None:
-        return settings, problems
+        return base.model_copy(deep=True), []
     if isinstance(raw, dict) and isinstance(raw.get("loomline"), dict):
         raw = raw["loomline"]
     if not isinstance(raw, dict):
-        return settings, [f"settings must be an object, got {type(raw).__name__}"]
-    return _merge(settings, raw, "", problems), problems
+        return base.model_copy(deep=True), [f"settings must be an object, got {_kind(raw)}"]
+    current = base.model_dump()
+    merged = _overlay(Settings, current, raw)
+    problems: list[str] = []
+    # Each round drops the values pydantic refused; a dropped value falls back to ``current``,
+    # which is valid, so the second round passes. The bound only guards against surprises.
+    for _round in range(3):
+        try:
+            settings = Settings.model_validate(merged)
+            break
+        except ValidationError as error:
+            problems += _drop_invalid(error, merged, current)
+    else:  # pragma: no cover - unreachable while ``base`` is valid
+        return base.model_copy(deep=True), problems
+    settings, cross_field = _check_rules(settings, base)
+    return settings, problems + cross_field
 
 
-def _merge(target: Any, raw: dict[str, Any], prefix: str, problems: list[str]) -> Any:
-    hints = typing.get_type_hints(type(target))
-    fields_by_name = {f.name: f for f in dataclasses.fields(target)}
-    changes: dict[str, Any] = {}
+def _overlay(model: type[BaseModel], current: dict[str, Any], raw: dict[Any, Any]) -> dict[str, Any]:
+    """``current`` (keyed by field name) with ``raw`` (camelCase or field names) laid over it,
+    section by section. Unknown keys stay under their own name for pydantic to refuse."""
+    merged = dict(current)
     for key, value in raw.items():
-        name = _snake(str(key))
-        where = f"{prefix}{key}"
-        if name not in fields_by_name:
-            problems.append(f"unknown setting '{where}' ignored")
+        name = _field_name(model, key)
+        if name is None:
+            merged[str(key)] = value
             continue
-        hint = hints[name]
-        current = getattr(target, name)
-        if dataclasses.is_dataclass(current) and not isinstance(current, type):
-            if isinstance(value, dict):
-                changes[name] = _merge(dataclasses.replace(current), value, where + ".", problems)
-            else:
-                problems.append(f"setting '{where}' must be an object; kept the default")
-            continue
-        converted, ok = _convert(value, hint)
-        if ok:
-            changes[name] = converted
+        section = _section_model(model, name)
+        if section is not None and isinstance(value, dict):
+            merged[name] = _overlay(section, merged[name], value)
         else:
-            problems.append(f"setting '{where}' has an invalid value {value!r}; kept {current!r}")
-    return dataclasses.replace(target, **changes)
+            merged[name] = value
+    return merged
 
 
-def _convert(value: Any, hint: Any) -> tuple[Any, bool]:
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is Literal:
-        return value, value in args
-    if origin in (typing.Union, types.UnionType):
-        for arg in args:
-            converted, ok = _convert(value, arg)
-            if ok:
-                return converted, True
-        return value, False
-    if hint is type(None):
-        return None, value is None
-    if origin is list:
-        if not isinstance(value, list):
-            return value, False
-        items = [_convert(item, args[0]) for item in value]
-        return [item for item, _ in items], all(ok for _, ok in items)
-    if origin is dict:
-        if not isinstance(value, dict):
-            return value, False
-        ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-        return dict(value), ok
-    if hint is bool:
-        return value, isinstance(value, bool)
-    if hint is int:
-        return value, isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return (float(value) if ok else value), ok
-    if hint is str:
-        return value, isinstance(value, str)
-    return value, False
-
-
-def validate(settings: Settings) -> list[str]:
-    """Range checks that types alone cannot express."""
-    problems = []
-    c = settings.completion
-    if not 1 <= c.max_tokens <= 4096:
-        problems.append("completion.maxTokens must be between 1 and 4096")
-    if not 64 <= c.prompt_tokens <= 32768:
-        problems.append("completion.promptTokens must be between 64 and 32768")
-    if not 0.0 <= c.suffix_share <= 0.9:
-        problems.append("completion.suffixShare must be between 0 and 0.9")
-    if not 0 <= c.max_debounce_ms <= 2000:
-        problems.append("completion.maxDebounceMs must be between 0 and 2000")
-    if not 0.0 <= settings.context.budget_share <= 0.9:
-        problems.append("context.budgetShare must be between 0 and 0.9")
-    if settings.backend == "vllm" and not settings.engine.urls:
-        problems.append("backend 'vllm' needs engine.urls")
+def _drop_invalid(
+    error: ValidationError, merged: dict[str, Any], current: dict[str, Any]
+) -> list[str]:
+    """Put back the current value of every key pydantic refused (remove unknown keys); one
+    problem per key, however many items of a list were wrong."""
+    problems: list[str] = []
+    seen: set[tuple[str, ...]] = set()
+    for detail in error.errors():
+        path, known = _setting_path(detail["loc"])
+        if path in seen:
+            continue
+        seen.add(path)
+        key = _display_key(path)
+        target, old = merged, current
+        for part in path[:-1]:
+            target, old = target[part], old[part]
+        if not known:
+            target.pop(path[-1], None)
+            problems.append(f"unknown setting '{key}' ignored")
+            continue
+        target[path[-1]] = old[path[-1]]
+        problems.append(f"setting '{key}': {_reason(detail, path)}; kept {_kept(path, old)}")
     return problems
+
+
+def _setting_path(loc: tuple[int | str, ...]) -> tuple[tuple[str, ...], bool]:
+    """The field names from the top down to the setting an error is about (a list item's or
+    a dict entry's error is about the whole list or dict), and whether that setting exists."""
+    model: type[BaseModel] | None = Settings
+    path: list[str] = []
+    for part in loc:
+        if model is None:
+            break
+        path.append(str(part))
+        if str(part) not in model.model_fields:
+            return tuple(path), False
+        model = _section_model(model, str(part))
+    return tuple(path), True
+
+
+def _check_rules(settings: Settings, base: Settings) -> tuple[Settings, list[str]]:
+    """Rules across fields; a broken rule keeps the current values of the fields it names."""
+    if settings.backend == "vllm" and not settings.engine.urls:
+        engine = settings.engine.model_copy(update={"urls": list(base.engine.urls)})
+        kept = settings.model_copy(update={"backend": base.backend, "engine": engine})
+        return kept, [f"backend 'vllm' needs engine.urls; kept backend '{base.backend}'"]
+    return settings, []
+
+
+# ---- naming and describing settings ------------------------------------------------------
+def _section_model(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    annotation = model.model_fields[name].annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _field_name(model: type[BaseModel], key: object) -> str | None:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return name
+    return None
+
+
+def _display_key(path: tuple[str, ...]) -> str:
+    """``("completion", "max_tokens")`` -> ``"completion.maxTokens"`` (unknown parts as given)."""
+    model: type[BaseModel] | None = Settings
+    parts: list[str] = []
+    for name in path:
+        info = model.model_fields.get(name) if model is not None else None
+        if info is None:
+            parts.append(name)
+            model = None
+        else:
+            parts.append(info.alias or name)
+            model = _section_model(model, name) if model is not None else None
+    return ".".join(parts)
+
+
+def _reason(detail: Any, path: tuple[str, ...]) -> str:
+    if detail["type"] == "value_error":
+        return str(detail["ctx"]["error"])
+    if detail["type"] == "model_type":
+        return "must be an object"
+    low, high = _bounds(path)
+    if detail["type"] in {"greater_than_equal", "less_than_equal"} and None not in (low, high):
+        reason = f"must be between {low} and {high}"
+    else:
+        reason = detail["msg"][0].lower() + detail["msg"][1:]
+    if len(detail["loc"]) > len(path):
+        return f"every entry {reason.removeprefix('input ')}"
+    if _quotable(detail["input"]):
+        reason += f" (got {detail['input']!r})"
+    return reason
+
+
+def _bounds(path: tuple[str, ...]) -> tuple[object, object]:
+    info = _field_info(path)
+    low = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+    return low, high
+
+
+def _field_info(path: tuple[str, ...]) -> Any:
+    model: type[BaseModel] | None = Settings
+    info = None
+    for name in path:
+        assert model is not None
+        info = model.model_fields[name]
+        model = _section_model(model, name)
+    return info
+
+
+def _kept(path: tuple[str, ...], old: dict[str, Any]) -> str:
+    value = old[path[-1]]
+    choices = getattr(_field_info(path).annotation, "__args__", ())
+    if _quotable(value) or (isinstance(value, str) and value in choices):
+        return repr(value)
+    return "the current value"
+
+
+def _quotable(value: object) -> bool:
+    return value is None or isinstance(value, bool | int | float)
+
+
+def _kind(value: object) -> str:
+    kinds = {list: "a list", dict: "an object", str: "text", bool: "a boolean"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+# ---- the owner -----------------------------------------------------------------------------
+class Applied(NamedTuple):
+    """What ``SettingsStore.apply`` did: the top-level fields (``"backend"``, ``"model"``,
+    ``"completion"``, ...) whose value changed, and the problems to show the user."""
+
+    changed: frozenset[str]
+    problems: list[str]
+
+
+SettingsListener = Callable[[Settings, frozenset[str]], None]
+
+
+class SettingsStore:
+    """The session's settings, owned here and nowhere else.
+
+    Everyone who needs a setting holds the store and reads ``current`` when it needs a value,
+    so nothing goes stale; ``apply`` is the only way to change them. Listeners hear about each
+    change (the new settings and the changed top-level fields).
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._current = settings if settings is not None else Settings()
+        self._listeners: list[SettingsListener] = []
+
+    @classmethod
+    def of(cls, settings: Settings | SettingsStore | None) -> SettingsStore:
+        """The store itself, or a store of its own for fixed settings (tests, benches)."""
+        return settings if isinstance(settings, SettingsStore) else cls(settings)
+
+    @property
+    def current(self) -> Settings:
+        return self._current
+
+    def apply(self, raw: Any) -> Applied:
+        """Lay client JSON over the current settings (see ``parse_settings``)."""
+        settings, problems = parse_settings(raw, self._current)
+        old = self._current
+        changed = frozenset(
+            name for name in Settings.model_fields if getattr(old, name) != getattr(settings, name)
+        )
+        self._current = settings
+        if changed:
+            for listener in list(self._listeners):
+                listener(settings, changed)
+        return Applied(changed, problems)
+
+    def subscribe(self, listener: SettingsListener) -> Callable[[], None]:
+        """Call ``listener`` after each change; returns the function that unsubscribes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)

@@ -108,13 +108,12 @@ def cmd_complete(args: argparse.Namespace) -> int:
 async def _complete(path: Path, text: str, line: int, column: int, raw: dict[str, Any]) -> int:
     from loomline.completion.engines import create_engine
     from loomline.completion.service import Completion, CompletionService
-    from loomline.completion.settings import parse_settings, validate
+    from loomline.completion.settings import parse_settings
     from loomline.completion.tokens import ModelTokens, load_tokenizer
     from loomline.context.documents import DocumentStore, path_to_uri
     from loomline.context.positions import Position
 
     settings, problems = parse_settings(raw)
-    problems += validate(settings)
     for problem in problems:
         print(f"loomline: settings: {problem}", file=sys.stderr)
     progress = TerminalProgress() if sys.stderr.isatty() else None
