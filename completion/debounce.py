@@ -19,7 +19,7 @@ import bisect
 import statistics
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 # Gaps longer than this are pauses (thinking, reading), not typing rhythm.
 PAUSE_S = 1.0
@@ -83,14 +83,24 @@ def median_of(times: list[tuple[float, float]]) -> float | None:
 
 
 class TypingRhythm:
-    def __init__(self, min_s: float = 0.0, max_s: float = 0.35, factor: float = 2.0) -> None:
+    def __init__(
+        self,
+        min_s: float = 0.0,
+        max_s: float | Callable[[], float] = 0.35,
+        factor: float = 2.0,
+    ) -> None:
+        """``max_s``: the longest wait, or where to read it (a setting that may change)."""
         self.min_s = min_s
-        self.max_s = max_s
+        self._max_s = max_s
         self.factor = factor
         self._last: dict[str, float] = {}
         self._gaps: dict[str, deque[float]] = {}
         # How long this user pauses is a habit, not a property of one file.
         self._all_gaps: deque[float] = deque(maxlen=GAPS_KEPT)
+
+    @property
+    def max_s(self) -> float:
+        return self._max_s() if callable(self._max_s) else self._max_s
 
     def changed(self, uri: str, now: float) -> None:
         last = self._last.get(uri)

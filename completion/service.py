@@ -24,7 +24,7 @@ from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
 from loomline.completion.prompt import Prompt, PromptPiece, build_prompt
 from loomline.completion.results import Completion, Skip
-from loomline.completion.settings import Settings
+from loomline.completion.settings import Settings, SettingsStore
 from loomline.completion.templates import FimTemplate, context_layout_for, template_for
 from loomline.completion.tokens import EstimatedTokens, TokenCounter
 from loomline.context.analysis import PositionInfo
@@ -61,14 +61,15 @@ class Workspace(Protocol):
 class CompletionService(DocumentListener):
     def __init__(
         self,
-        settings: Settings,
+        settings: SettingsStore | Settings,
         engine: Engine,
         *,
         counter: TokenCounter | None = None,
         workspace: Workspace | None = None,
         notify: Notify | None = None,
     ) -> None:
-        self.settings = settings
+        """``settings``: the session's store (read at each decision), or fixed settings."""
+        self._settings = SettingsStore.of(settings)
         self.counter: TokenCounter = counter or EstimatedTokens()
         self.workspace = workspace
         self._inflight: dict[str, asyncio.Task[object]] = {}
@@ -76,14 +77,23 @@ class CompletionService(DocumentListener):
         self.pool = GenerationPool(
             engine,
             self.metrics,
-            # Read at each decision: the server replaces the settings when they change.
+            # Read at each decision: the settings may change while generations run.
             reuse_running=lambda: self.settings.completion.reuse_running,
             notify=notify,
         )
-        c = settings.completion
-        self.rhythm = TypingRhythm(max_s=c.max_debounce_ms / 1000)
-        self.template: FimTemplate = template_for(settings.model.id, settings.model.template)
+        self.rhythm = TypingRhythm(
+            max_s=lambda: self.settings.completion.max_debounce_ms / 1000
+        )
         self.workspace_root: str | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings.current
+
+    @property
+    def template(self) -> FimTemplate:
+        model = self.settings.model
+        return template_for(model.id, model.template)
 
     @property
     def engine(self) -> Engine:
@@ -279,7 +289,6 @@ class CompletionService(DocumentListener):
     async def _paused(self, document: Document, cursor: Cursor, text: str) -> bool:
         """Hold a typed request until the user's pause is long enough to ask (see
         ``debounce``); False if the document no longer reads ``text`` after the wait."""
-        self.rhythm.max_s = self.settings.completion.max_debounce_ms / 1000
         delay = self.rhythm.delay(
             document.uri,
             time.monotonic(),

@@ -13,6 +13,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import ErrorDetails
 
 from loomline.completion.templates import templates
 
@@ -22,6 +23,9 @@ ContextLayout = Literal["auto", "files", "comments"]
 LogLevel = Literal["error", "warning", "info", "debug"]
 
 DEFAULT_MODEL_ID = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
+
+# The top-level settings an engine is built from: a change to any of them needs a new engine.
+ENGINE_SECTIONS = frozenset({"backend", "model", "engine", "fake"})
 
 
 class _Section(BaseModel):
@@ -45,7 +49,7 @@ class ModelSettings(_Section):
     # Where prepared models live; default: $LOOMLINE_CACHE or ~/.cache/loomline.
     cache_dir: str | None = None
     # Threads for the embedded model; 0 = torch's default.
-    threads: int = Field(0, ge=0)
+    threads: int = Field(default=0, ge=0)
 
     @field_validator("template")
     @classmethod
@@ -64,10 +68,10 @@ class EngineSettings(_Section):
     served_model: str | None = None
     # Name of the environment variable that holds the API key (never the key itself).
     api_key_env: str = "LOOMLINE_API_KEY"
-    connect_timeout_ms: int = Field(2000, ge=1)
-    read_timeout_ms: int = Field(10000, ge=1)
+    connect_timeout_ms: int = Field(default=2000, ge=1)
+    read_timeout_ms: int = Field(default=10000, ge=1)
     # Candidates per request, ranked by post-processing.
-    candidates: int = Field(1, ge=1)
+    candidates: int = Field(default=1, ge=1)
     # LoRA adapter per repository: {"/path/to/repo": "adapter-name"}; "*" for all.
     adapters: dict[str, str] = Field(default_factory=dict)
     verify_tls: bool = True
@@ -78,21 +82,21 @@ class CompletionSettings(_Section):
     # Languages where completion is off, e.g. ["markdown", "plaintext"].
     disabled_languages: list[str] = Field(default_factory=list)
     multiline: Multiline = "auto"
-    max_tokens: int = Field(128, ge=1, le=4096)
-    single_line_max_tokens: int = Field(48, ge=1, le=4096)
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=128, ge=1, le=4096)
+    single_line_max_tokens: int = Field(default=48, ge=1, le=4096)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     # Prompt budget in tokens (context + prefix + suffix).
-    prompt_tokens: int = Field(1024, ge=64, le=32768)
+    prompt_tokens: int = Field(default=1024, ge=64, le=32768)
     # Share of the cursor window given to the text after the cursor.
-    suffix_share: float = Field(0.25, ge=0.0, le=0.9)
+    suffix_share: float = Field(default=0.25, ge=0.0, le=0.9)
     complete_in_comments: bool = True
     complete_in_strings: bool = False
     # Documents larger than this get no completion (clear message, empty answer).
-    max_file_bytes: int = Field(2_000_000, ge=0)
+    max_file_bytes: int = Field(default=2_000_000, ge=0)
     # Wait until the pause is long for this user's typing speed (twice their median gap
     # between keys, at most maxDebounceMs) before asking the model; explicit triggers never wait.
     adaptive_debounce: bool = True
-    max_debounce_ms: int = Field(350, ge=0, le=2000)
+    max_debounce_ms: int = Field(default=350, ge=0, le=2000)
     # Keep a running generation while the user types what it says; the next request joins it.
     reuse_running: bool = True
 
@@ -100,7 +104,7 @@ class CompletionSettings(_Section):
 class ContextSettings(_Section):
     enabled: bool = True
     # Share of the prompt budget for cross-file context and similar snippets.
-    budget_share: float = Field(0.4, ge=0.0, le=0.9)
+    budget_share: float = Field(default=0.4, ge=0.0, le=0.9)
     # How other files' code goes into the prompt: "files" (repository markers), "comments"
     # (line comments at the head of the prefix), or "auto" (what the model preset says).
     layout: ContextLayout = "auto"
@@ -109,15 +113,15 @@ class ContextSettings(_Section):
         "**/.env", "**/.env.*", "**/*.pem", "**/*.key", "**/id_rsa*", "**/secrets/**",
         "**/node_modules/**", "**/.git/**", "**/.venv/**",
     ])
-    max_index_files: int = Field(20_000, ge=0)
+    max_index_files: int = Field(default=20_000, ge=0)
 
 
 class FakeSettings(_Section):
     """The scripted backend, for tests and client development: no model, instant answers."""
 
     response: str = "return 42"
-    chunk_delay_ms: int = Field(5, ge=0)
-    load_delay_ms: int = Field(0, ge=0)
+    chunk_delay_ms: int = Field(default=5, ge=0)
+    load_delay_ms: int = Field(default=0, ge=0)
 
 
 class Settings(_Section):
@@ -165,7 +169,9 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
     return settings, problems + cross_field
 
 
-def _overlay(model: type[BaseModel], current: dict[str, Any], raw: dict[Any, Any]) -> dict[str, Any]:
+def _overlay(
+    model: type[BaseModel], current: dict[str, Any], raw: dict[Any, Any]
+) -> dict[str, Any]:
     """``current`` (keyed by field name) with ``raw`` (camelCase or field names) laid over it,
     section by section. Unknown keys stay under their own name for pydantic to refuse."""
     merged = dict(current)
@@ -261,7 +267,7 @@ def _display_key(path: tuple[str, ...]) -> str:
     return ".".join(parts)
 
 
-def _reason(detail: Any, path: tuple[str, ...]) -> str:
+def _reason(detail: ErrorDetails, path: tuple[str, ...]) -> str:
     if detail["type"] == "value_error":
         return str(detail["ctx"]["error"])
     if detail["type"] == "model_type":

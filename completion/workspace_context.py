@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from loomline.completion.prompt import PromptPiece
-from loomline.completion.settings import Settings
+from loomline.completion.settings import Settings, SettingsStore
 from loomline.context.analysis import PositionInfo, analyze_position
 from loomline.context.documents import (
     Document,
@@ -34,11 +34,12 @@ RECENT_FILES = 20
 class WorkspaceContext:
     def __init__(
         self,
-        settings: Settings,
+        settings: SettingsStore | Settings,
         documents: DocumentStore | None = None,
         folders: WorkspaceFolders | None = None,
     ) -> None:
-        self.settings = settings
+        """``settings``: the session's store (read when needed), or fixed settings."""
+        self._settings = SettingsStore.of(settings)
         self.documents = documents if documents is not None else DocumentStore()
         self.folders = folders if folders is not None else WorkspaceFolders()
         self.trees = SyntaxTrees()
@@ -48,6 +49,10 @@ class WorkspaceContext:
         self._last_analysis: tuple[tuple[str, int, int, int], PositionInfo] | None = None
         self.documents.subscribe(self.trees)
         self.documents.subscribe(self._follow)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings.current
 
     # ---- following documents ---------------------------------------------------------
     def _follow(self, event: DocumentEvent) -> None:

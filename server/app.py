@@ -16,7 +16,7 @@ from pygls.protocol import lsp_method
 from loomline.completion.engines import create_engine
 from loomline.completion.engines.base import Engine, EngineState, Unsubscribe
 from loomline.completion.service import SUPERSEDED, Completion, CompletionService, Skip
-from loomline.completion.settings import Settings, parse_settings, validate
+from loomline.completion.settings import ENGINE_SECTIONS, Settings, SettingsStore
 from loomline.completion.tokens import counter_for, load_tokenizer
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
@@ -50,7 +50,8 @@ class LoomlineProtocol(CommandProtocol, document_sync.OwnDocumentsProtocol):
 class LoomlineServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("loomline", VERSION, protocol_cls=LoomlineProtocol)
-        self.settings = Settings()
+        # The one owner of the settings: the service and the workspace context read it too.
+        self.settings_store = SettingsStore()
         self.documents = DocumentStore()
         self.folders = WorkspaceFolders()
         self.status = StatusReporter(self)
@@ -62,30 +63,23 @@ class LoomlineServer(LanguageServer):
         self._engine_state: EngineState | None = None
         self._index_task: asyncio.Task[None] | None = None
         # It follows the documents itself (syntax trees, recently edited documents).
-        self.workspace_context = WorkspaceContext(self.settings, self.documents, self.folders)
+        self.workspace_context = WorkspaceContext(
+            self.settings_store, self.documents, self.folders
+        )
 
     # ---- settings and engine ----------------------------------------------------------
+    @property
+    def settings(self) -> Settings:
+        return self.settings_store.current
+
     def apply_settings(self, raw: Any) -> bool:
-        """Merge ``raw`` over the current settings; returns whether the engine must change."""
-        settings, problems = parse_settings(raw, self.settings)
-        invalid = validate(settings)
-        if invalid:
-            problems += invalid
-            settings = self.settings  # keep what worked
+        """Lay client JSON over the current settings (a bad value keeps its current value and
+        is reported); returns whether the engine must change."""
+        changed, problems = self.settings_store.apply(raw)
         for problem in problems:
             self.status.problem(f"settings: {problem}")
-        old = self.settings
-        self.settings = settings
-        logging.getLogger("loomline").setLevel(settings.log_level.upper())
-        if self.service is not None:
-            self.service.settings = settings
-        self.workspace_context.settings = settings
-        return (old.backend, old.model, old.engine, old.fake) != (
-            settings.backend,
-            settings.model,
-            settings.engine,
-            settings.fake,
-        )
+        logging.getLogger("loomline").setLevel(self.settings.log_level.upper())
+        return not changed.isdisjoint(ENGINE_SECTIONS)
 
     def _status(self, state: str, message: str, progress: int | None = None) -> None:
         self.status.send(
@@ -106,7 +100,7 @@ class LoomlineServer(LanguageServer):
         if self.service is not None:
             self.documents.listeners.remove(self.service)
         self.service = CompletionService(
-            self.settings,
+            self.settings_store,
             engine,
             counter=load_tokenizer(None),
             workspace=self.workspace_context,
