@@ -13,6 +13,7 @@ The client is a ``LoomlineClient``: pytest-lsp's client that also keeps every
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -111,20 +112,21 @@ def loomline_client(session: Session | str, *, scope: str | None = None) -> Any:
 
 # ---- waiting for events, never for a clock ------------------------------------------------
 async def eventually(
-    probe: Callable[[], Awaitable[T]],
+    probe: Callable[[], Awaitable[T] | T],
     accept: Callable[[T], bool],
     *,
     within_s: float = 30.0,
     every_s: float = 0.02,
     what: str = "the condition",
 ) -> T:
-    """``probe()`` again until ``accept`` takes its value; that value. The bound is generous:
-    it is there to end a broken test, not to time a working one.
+    """``probe()`` (awaited if it gives an awaitable) again until ``accept`` takes its value;
+    that value. The bound is generous: it ends a broken test, it does not time a working one.
 
     Raises AssertionError (with the last value) when ``within_s`` passes first."""
     deadline = time.monotonic() + within_s
     while True:
-        value = await probe()
+        probed = probe()
+        value = await probed if inspect.isawaitable(probed) else probed
         if accept(value):
             return value
         if time.monotonic() > deadline:
@@ -140,14 +142,13 @@ def status_state(status: Any) -> str:
 async def wait_ready(client: LoomlineClient, within_s: float, since: int = 0) -> None:
     """Until a ``ready`` status arrives after ``client.statuses[since]``; fails on ``error``."""
 
-    async def states() -> list[str]:
-        found = client.states()[since:]
-        if "error" in found:
+    def ready(states: list[str]) -> bool:
+        if "error" in states:
             raise AssertionError(f"the engine failed: {client.statuses[-1]}")
-        return found
+        return "ready" in states
 
-    await eventually(states, lambda found: "ready" in found, within_s=within_s,
-                     every_s=0.05, what="the engine's ready status")
+    await eventually(lambda: client.states()[since:], ready, within_s=within_s, every_s=0.05,
+                     what="the engine's ready status")
 
 
 # ---- requests, as an editor sends them ----------------------------------------------------

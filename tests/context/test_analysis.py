@@ -4,6 +4,7 @@ import pytest
 
 from loomline.context.analysis import PositionInfo, analyze_position
 from loomline.context.languages import parse
+from tests.context.position_invariants import assert_consistent
 
 CURSOR = "█"
 
@@ -141,7 +142,8 @@ def test_unknown_language_and_odd_text_never_raise() -> None:
         for text in ["", "\n\n", "x = '\ud800'\n", "é𝄞" * 10, "{{{{((((", "\r\n\r\n"]:
             for offset in (0, len(text) // 2, len(text), len(text) + 5, -3):
                 tree = parse(language_id, text)
-                analyze_position(language_id, tree, text, offset)
+                info = analyze_position(language_id, tree, text, offset)
+                assert_consistent(info, language_id, tree, text, offset)
 
 
 def test_offsets_count_code_points_not_bytes() -> None:

@@ -9,6 +9,7 @@ from loomline.context.analysis import analyze_position
 from loomline.context.languages import parse
 from loomline.context.parse_errors import adds_parse_errors
 from loomline.context.retrieval import collect_context
+from tests.context.position_invariants import assert_consistent
 
 _ALPHABET = st.sampled_from(
     [*"abc xyz_0\n\t\r(){}[]:;,.'\"`#/*\\-=<>é𝄞", "\ud800", "def ", "fn ", "{\n"]
@@ -27,6 +28,7 @@ def test_analysis_never_raises(language_id: str | None, text: str, offset: int,
     assert isinstance(info.multiline, bool)
     if info.block is not None:
         assert 0 <= info.block.start_offset <= info.block.end_offset <= len(text)
+    assert_consistent(info, language_id, tree, text, offset)
 
 
 @settings(max_examples=120, deadline=None)

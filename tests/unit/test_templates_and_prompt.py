@@ -29,6 +29,8 @@ def test_template_by_setting_and_unknown_setting():
 
 
 def test_every_template_orders_prefix_suffix_middle():
+    # Every preset, so that the loop below checks each one.
+    assert set(templates()) >= {"codegemma", "codellama", "deepseek", "qwen", "starcoder"}
     for template in templates().values():
         text = template.fim("PRE", "SUF")
         assert text.index("PRE") < text.index("SUF") < len(text)
