@@ -227,6 +227,14 @@ def test_similar_snippets_exclude_current_window_and_update_incrementally() -> N
     assert found and found[0].start_line in (90, 100)
     excluded = similar_snippets(query, [("/a.py", text)], cache, exclude=("/a.py", 80, 130))
     assert all(s.start_line + 20 <= 80 or s.start_line > 130 for s in excluded)
+    assert excluded == []  # nothing else in the file is like the cursor's window
+    # The same code in two places: excluding the cursor's place finds the other one.
+    twice = "\n".join(lines[:10] + lines[100:110] + lines[20:])
+    both = similar_snippets(query, [("/a.py", twice)], SnippetCache(), exclude=None)
+    assert [s.start_line for s in both] == [0, 90]
+    other = similar_snippets(query, [("/a.py", twice)], SnippetCache(), exclude=("/a.py", 80, 130))
+    assert [s.start_line for s in other] == [0]
+    assert all(s.start_line + 20 <= 80 or s.start_line > 130 for s in other)
     # An edit changes the cached windows it touches, and only those.
     before = cache.windows("/a.py", text).sets
     lines[150] = "brand_new_token = 1"
