@@ -35,11 +35,23 @@ def test_analysis_never_raises(language_id: str | None, text: str, offset: int,
 @given(language_id=_LANGUAGES, prefix=_TEXT, candidate=_TEXT, suffix=_TEXT)
 def test_parse_check_never_raises(language_id: str | None, prefix: str, candidate: str,
                                   suffix: str) -> None:
-    adds_parse_errors(language_id, prefix, candidate, suffix)
+    added = adds_parse_errors(language_id, prefix, candidate, suffix)
+    assert added is True or added is False
+    if language_id in ("plaintext", None):
+        assert added is False  # no grammar, nothing to check
+    assert adds_parse_errors(language_id, prefix, "", suffix) is False  # nothing added
 
 
 @settings(max_examples=40, deadline=None)
 @given(language_id=_LANGUAGES, text=_TEXT, offset=st.integers(-2, 70))
 def test_collect_context_without_index_never_raises(language_id: str | None, text: str,
                                                     offset: int) -> None:
-    collect_context(text, "/tmp/doc.txt", language_id, offset, None, {"/tmp/o.py": text}, {})
+    pieces = collect_context(
+        text, "/tmp/doc.txt", language_id, offset, None, {"/tmp/o.py": text}, {}
+    )
+    # Without an index, only snippets of the other open file (at most max_snippets).
+    assert len(pieces) <= 3
+    for piece in pieces:
+        assert (piece.path, piece.kind) == ("/tmp/o.py", "snippet")
+        assert piece.text and piece.text in text
+        assert piece.start_line <= piece.end_line
