@@ -17,6 +17,7 @@ from tests.lsp_client import (
     inline,
     loomline_client,
     open_doc,
+    show_context,
     stats,
     status_state,
 )
@@ -206,17 +207,14 @@ async def test_cross_file_completion_uses_the_other_files_definition(
     _open(client, uri, MAIN)
     lines = MAIN.split("\n")
     where = {"line": len(lines) - 1, "character": len(lines[-1])}
-    shown = None
-    for _ in range(100):  # the workspace index is built in the background
-        shown = await client.workspace_execute_command_async(
-            types.ExecuteCommandParams(
-                command="loomline.showContext",
-                arguments=[{"textDocument": {"uri": uri}, "position": where}],
-            )
-        )
-        if shown and shown["pieces"]:
-            break
-        await asyncio.sleep(0.1)
+    # The workspace index is built in the background.
+    shown = await eventually(
+        lambda: show_context(client, uri, where["line"], where["character"]),
+        lambda shown: bool(shown and shown["pieces"]),
+        within_s=60,
+        every_s=0.1,
+        what="context pieces from the workspace index",
+    )
     assert shown is not None and shown["pieces"], shown
     piece = shown["pieces"][0]
     assert piece["source"] == "shop/pricing.py"
