@@ -48,9 +48,13 @@ class Host(Protocol):
 
     documents: DocumentStore
     folders: WorkspaceFolders
-    settings: Settings
     engine: Engine | None
     status: StatusReporter
+
+    @property
+    def settings(self) -> Settings:
+        """The current settings (read-only: the server's settings store owns them)."""
+        ...
 
 
 def register(server: LanguageServer, host: Host) -> None:
