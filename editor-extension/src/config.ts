@@ -34,6 +34,7 @@ export interface ClientSettings {
   serverCommand: string[];
   pythonPath: string;
   serverEnv: Record<string, string>;
+  /** The client's own wait before an automatic request; 0: none (the server debounces). */
   debounceMs: number;
   completionEnabled: boolean;
   disabledLanguages: string[];
@@ -128,10 +129,19 @@ export function toClientSettings(get: ConfigGetter): ClientSettings {
     serverCommand: strList(get, "server.command", []).filter((s) => s.length > 0),
     pythonPath: str(get, "server.pythonPath", "").trim(),
     serverEnv,
-    debounceMs: Math.max(0, Math.round(num(get, "completion.debounceMs", 150))),
+    debounceMs: Math.max(0, Math.round(num(get, "completion.debounceMs", 0))),
     completionEnabled: bool(get, "completion.enabled", true),
     disabledLanguages: strList(get, "completion.disabledLanguages", []),
   };
+}
+
+/**
+ * How long the client waits before asking: only typing (not an explicit trigger) waits, and
+ * only when the user set `completion.debounceMs`; by default the server's adaptive debounce,
+ * which sees every keystroke's time, is the only one.
+ */
+export function clientDelayMs(settings: ClientSettings, explicit: boolean): number {
+  return explicit ? 0 : settings.debounceMs;
 }
 
 /** Whether inline completion should be asked for in a document of this language. */

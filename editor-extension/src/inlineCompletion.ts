@@ -1,9 +1,10 @@
 // Middleware around the standard LSP inline-completion feature: skips disabled languages,
-// debounces typing, counts requests for the status bar and tells the event tracker what is shown.
+// waits before asking only if the user set a client debounce (the server debounces typing),
+// counts requests for the status bar and tells the event tracker what is shown.
 
 import * as vscode from "vscode";
 import type { Middleware } from "vscode-languageclient/node";
-import { ClientSettings, completionEnabledFor } from "./config";
+import { ClientSettings, clientDelayMs, completionEnabledFor } from "./config";
 import { CompletionEventTracker, completionIdOf, remainingText } from "./events";
 import { StatusModel } from "./status";
 
@@ -28,8 +29,9 @@ export function inlineCompletionMiddleware(
     provideInlineCompletionItems: async (document, position, context, token, next) => {
       const s = settings();
       if (!completionEnabledFor(s, document.languageId)) return null;
-      if (context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic && s.debounceMs > 0) {
-        await delay(s.debounceMs, token);
+      const wait = clientDelayMs(s, context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke);
+      if (wait > 0) {
+        await delay(wait, token);
         if (token.isCancellationRequested) return null;
       }
       status.requestStarted();

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
 import {
   DEFAULT_EXCLUDE,
   DEFAULT_MODEL_ID,
+  clientDelayMs,
   completionEnabledFor,
   resolveServerLaunch,
   startFailureMessage,
@@ -128,4 +131,28 @@ test("start failure messages say how to fix it", () => {
   assert.match(m2, /"\/nope\/loomline" does not exist/);
   const m3 = startFailureMessage(new Error("/usr/bin/python3: No module named loomline"), resolveServerLaunch({ ...base, pythonPath: "/usr/bin/python3" }));
   assert.match(m3, /-m pip install/);
+});
+
+/** The contributed settings' defaults, read from package.json (what VS Code hands the getter). */
+function contributedDefaults(): Record<string, unknown> {
+  // Compiled to out/test/unit/: the package root is three levels up.
+  const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../../package.json"), "utf8"));
+  const props = pkg.contributes.configuration.properties as Record<string, { default: unknown }>;
+  return Object.fromEntries(Object.entries(props).map(([k, v]) => [k.replace(/^loomline\./, ""), v.default]));
+}
+
+test("the client adds no debounce of its own by default: the server decides", () => {
+  const defaults = contributedDefaults();
+  assert.equal(defaults["completion.debounceMs"], 0);
+  for (const settings of [toClientSettings(getter({})), toClientSettings(getter(defaults))]) {
+    assert.equal(settings.debounceMs, 0);
+    assert.equal(clientDelayMs(settings, false), 0);
+    assert.equal(clientDelayMs(settings, true), 0);
+  }
+});
+
+test("a debounce the user sets delays typing only, never an explicit trigger", () => {
+  const settings = toClientSettings(getter({ "completion.debounceMs": 120.4 }));
+  assert.equal(clientDelayMs(settings, false), 120);
+  assert.equal(clientDelayMs(settings, true), 0);
 });
