@@ -86,10 +86,11 @@ else
   echo "$LOCK_SUM" > node_modules/.loomline-lock
 fi
 VSIX="$EXT_DIR/loomline.vsix"
-if [ -f "$VSIX" ] && [ -z "$(find src package.json package-lock.json README.md esbuild.mjs tsconfig.json images -newer "$VSIX" -print -quit 2>/dev/null)" ]; then
+if [ -f "$VSIX" ] && [ -z "$(find src package.json package-lock.json README.md CHANGELOG.md .vscodeignore esbuild.mjs tsconfig.json images -newer "$VSIX" -print -quit 2>/dev/null)" ]; then
   say "loomline.vsix is newer than its sources: not rebuilt"
 else
-  say "npm run package (tsc lint + esbuild bundle + vsce package)"
+  # The users' path: vsce package, whose vscode:prepublish script type-checks and bundles.
+  say "npm run package (vsce package; vscode:prepublish: tsc lint + esbuild bundle)"
   npm run --silent package >/dev/null
   say "built $VSIX"
 fi
