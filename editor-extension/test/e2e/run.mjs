@@ -6,6 +6,8 @@
 // body, trigger inline suggest until ghost text appears, accept it with Tab, save and check the
 // file on disk; run "Loomline: Generate Code from Instruction" and check code was inserted and
 // saved; open "Loomline: Show Completion Context"; check the status bar says ready.
+// With the server's fake backend (LOOMLINE_E2E_BACKEND=fake: scripted answers, no model) it also
+// checks that dismiss and partial-accept events reach the server (its recordEvents file).
 // A screenshot of each step and the logs go to $LOOMLINE_ARTIFACTS (default .artifacts/vscode).
 //
 // Environment (all optional):
@@ -13,8 +15,7 @@
 //   LOOMLINE_NODE24        Node 24 binary for code-server (default ~/.cache/loomline-ci/node)
 //   LOOMLINE_VSIX          the packaged extension (default editor-extension/loomline.vsix)
 //   LOOMLINE_SERVER_COMMAND JSON array that starts the server (default [<repo>/.venv/bin/loomline, "lsp"])
-//   LOOMLINE_E2E_SERVER    "mock": use test/e2e/mock_server.py instead (development only)
-//   LOOMLINE_E2E_BACKEND   loomline.backend (default "embedded", the real model)
+//   LOOMLINE_E2E_BACKEND   loomline.backend: "embedded" (the default, the real model) or "fake"
 //   LOOMLINE_E2E_TIMEOUT_S how long to wait for the model (ready / ghost text / generation; default 420)
 //   CHROMIUM               browser binary (default /usr/bin/chromium)
 //   LOOMLINE_E2E_KEEP      keep the temporary user-data and workspace folders
@@ -39,12 +40,10 @@ const artifacts = path.resolve(process.env.LOOMLINE_ARTIFACTS || path.join(repoR
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const backend = process.env.LOOMLINE_E2E_BACKEND || "embedded";
 const modelTimeout = Number(process.env.LOOMLINE_E2E_TIMEOUT_S || 420) * 1000;
-const useMock = process.env.LOOMLINE_E2E_SERVER === "mock";
+const fake = backend === "fake";
 const serverCommand = process.env.LOOMLINE_SERVER_COMMAND
   ? JSON.parse(process.env.LOOMLINE_SERVER_COMMAND)
-  : useMock
-    ? [path.join(repoRoot, ".venv/bin/python"), path.join(here, "mock_server.py")]
-    : [path.join(repoRoot, ".venv/bin/loomline"), "lsp"];
+  : [path.join(repoRoot, ".venv/bin/loomline"), "lsp"];
 
 const t0 = Date.now();
 const steps = [];
@@ -117,6 +116,8 @@ function setUp() {
     userData: path.join(root, "user-data"),
     extensions: path.join(root, "extensions"),
     workspace: path.join(root, "workspace"),
+    // The server's cache ($LOOMLINE_CACHE): with recordEvents its events.jsonl lands here.
+    serverCache: path.join(root, "server-cache"),
   };
   for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
   fs.writeFileSync(path.join(dirs.workspace, FILE_NAME), ORIGINAL);
@@ -125,6 +126,7 @@ function setUp() {
     "loomline.server.command": serverCommand,
     "loomline.backend": backend,
     "loomline.trace.server": process.env.LOOMLINE_E2E_TRACE ? "messages" : "off",
+    ...(fake ? { "loomline.recordEvents": true, "loomline.server.env": { LOOMLINE_CACHE: dirs.serverCache } } : {}),
     "workbench.startupEditor": "none",
     "workbench.tips.enabled": false,
     "workbench.welcomePage.walkthroughs.openOnInstall": false,
@@ -333,7 +335,7 @@ async function main() {
       await editor.click();
       // Re-trigger only when nothing is in flight: the status bar says "thinking" while a request
       // runs, and on 2 busy CPU cores one can take a minute; a new trigger would supersede it.
-      const quietMs = backend === "fake" || useMock ? 3_000 : 15_000;
+      const quietMs = fake ? 3_000 : 15_000;
       let attempt = 0;
       let lastActivity = 0;
       const deadline = Date.now() + modelTimeout;
@@ -444,6 +446,26 @@ async function main() {
         await row.waitFor({ state: "visible", timeout: 10_000 });
         await row.click();
       };
+      if (fake) {
+        // No model here: switch to a vLLM server that is not there (the server starts
+        // connecting, then says it cannot reach it), then back to the fake backend.
+        await pick("vLLM server…");
+        const input = page.locator(".quick-input-widget input").first();
+        await waitFor("the vLLM URL box", async () => (await input.inputValue()).startsWith("http"), 10_000, 200);
+        await input.fill(`http://127.0.0.1:${await freePort()}/v1`);
+        await page.keyboard.press("Enter");
+        await waitFor("the served-model box", async () => !(await input.inputValue()).startsWith("http"), 10_000, 200);
+        await page.keyboard.press("Enter");
+        await waitFor("the server to leave the fake backend", async () =>
+          /^Loomline (loading|error)/.test(await statusLabel(page)), 60_000, 200);
+        await shot(page, "11-vllm-backend");
+        await runCommand(page, "Notifications: Clear All Notifications").catch(async () => {
+          await page.keyboard.press("Escape"); // only tidies the screen ("cannot reach …")
+        });
+        await pick("Fake backend");
+        await waitFor("the fake backend again", async () => /^Loomline ready.*\(fake\)/.test(await statusLabel(page)), 60_000);
+        return;
+      }
       await pick("Fake backend");
       await waitFor("the fake backend", async () => /^Loomline ready.*\(fake\)/.test(await statusLabel(page)), modelTimeout);
       await shot(page, "11-fake-backend");
@@ -467,29 +489,35 @@ async function main() {
       await page.locator(".explorer-folders-view .monaco-list-row", { hasText: FILE_NAME }).first().click();
       await shot(page, "12-final");
     });
-    if (useMock) await step("partial accept and dismiss reach the server (mock)", async () => {
-      // The mock prints each loomline/event it gets to stderr, which lands in the output channel.
-      const events = () => {
-        const logs = path.join(dirs.userData, "logs");
-        const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
-          e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
-        return walk(logs).filter((f) => f.endsWith("Loomline.log")).map((f) => fs.readFileSync(f, "utf8")).join("");
+    if (fake) await step("partial accept and dismiss reach the server", async () => {
+      // The server keeps each event it gets in $LOOMLINE_CACHE/events.jsonl (recordEvents).
+      const eventsFile = path.join(dirs.serverCache, "events.jsonl");
+      const events = () => (fs.existsSync(eventsFile) ? fs.readFileSync(eventsFile, "utf8") : "")
+        .split("\n").flatMap((line) => { try { return [JSON.parse(line)]; } catch { return []; } });
+      const count = (type) => events().filter((e) => e.type === type).length;
+      const showGhost = async () => {
+        await runCommand(page, "Trigger Inline Suggestion");
+        return waitFor("ghost text", async () => (await ghostText(page)).trim(), 20_000, 200);
       };
       await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
       await page.keyboard.press("Control+End");
       await page.keyboard.press("Enter");
-      await runCommand(page, "Trigger Inline Suggestion");
-      await waitFor("ghost text", async () => (await ghostText(page)).trim(), 20_000, 200);
+      check(events().some((e) => e.type === "accept" && e.completionId), "the Tab accept did not reach the server");
+      const dismissed = count("dismiss");
+      await showGhost();
+      await page.keyboard.press("Escape");
+      await waitFor("a dismiss event", () => count("dismiss") > dismissed, 10_000);
+      const partlyAccepted = count("partialAccept");
+      const shown = await showGhost();
       await page.keyboard.press("Control+ArrowRight"); // Accept Next Word
-      await waitFor("the first word to be inserted", async () => (await ghostText(page)).trim() !== "return 42  # loomline-mock", 5_000, 100);
+      await waitFor("the first word to be inserted", async () => (await ghostText(page)).trim() !== shown.trim(), 5_000, 100);
       await shot(page, "13-partial-accept");
       await page.keyboard.press("Escape");
-      await waitFor("a partialAccept event", () => /type='partialAccept'.*acceptedLength=\d+|acceptedLength=\d+.*type='partialAccept'/.test(events()), 10_000);
-      const accepted = events().match(/event: .*partialAccept.*/)?.[0];
-      log(`server got: ${accepted}`);
-      check(/type='accept'/.test(events()), "no accept event reached the server");
-      // The dismiss is reported after the partial accept; on a busy machine it lands later.
-      await waitFor("a dismiss event", () => /type='dismiss'/.test(events()), 10_000);
+      await waitFor("a partialAccept event", () => count("partialAccept") > partlyAccepted, 10_000);
+      const partial = events().filter((e) => e.type === "partialAccept").pop();
+      check(partial.acceptedLength > 0 && partial.completionId, `a partialAccept without what was taken: ${JSON.stringify(partial)}`);
+      log(`server got: ${JSON.stringify(partial)}`);
+      fs.copyFileSync(eventsFile, path.join(artifacts, "events.jsonl.txt"));
       await runCommand(page, "File: Revert File");
     });
 
