@@ -23,6 +23,7 @@ from loomline.context.documents import DocumentStore, uri_to_path
 from loomline.context.positions import Position
 from loomline.context.workspace_folders import WorkspaceFolders
 from loomline.server import code_actions, completion_items, convert, document_sync, generate
+from loomline.server.client_events import event_record
 from loomline.server.commands import CommandProtocol
 from loomline.server.methods import (
     ACCEPT_COMMAND,
@@ -341,12 +342,9 @@ def accept(ls: LoomlineServer, *args: Any) -> None:
 
 @server.feature(EVENT_NOTIFICATION)
 def on_event(ls: LoomlineServer, params: Any) -> None:
-    try:
-        raw = params if isinstance(params, dict) else vars(params)
-        event = {k: v for k, v in raw.items() if k in ("type", "completionId", "acceptedLength")}
-    except TypeError:
-        return
-    ls.record_event(event)
+    event = event_record(params)
+    if event is not None:
+        ls.record_event(event)
 
 
 @server.command(STATS_COMMAND)
