@@ -13,11 +13,10 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import lsp_method
 
-from loomline.completion.engines import create_engine
 from loomline.completion.engines.base import Engine, EngineState, Unsubscribe
+from loomline.completion.factory import build_completion_stack
 from loomline.completion.service import SUPERSEDED, Completion, CompletionService, Skip
 from loomline.completion.settings import ENGINE_SECTIONS, Settings, SettingsStore
-from loomline.completion.tokens import counter_for, load_tokenizer
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
 from loomline.context.positions import Position
@@ -92,26 +91,21 @@ class LoomlineServer(LanguageServer):
         self.status.progress_report("model", message, fraction)
 
     async def start_engine(self) -> None:
-        """(Re)create the engine; loading continues in the background."""
+        """(Re)create the engine and the service; loading continues in the background."""
         if self.engine is not None:
             self._unsubscribe_engine()
             await self.engine.close()
-        engine = create_engine(self.settings, progress=self._on_engine_progress)
-        self.engine = engine
         if self.service is not None:
-            self.documents.listeners.remove(self.service)
-        self.service = CompletionService(
+            self.documents.unsubscribe(self.service)
+        stack = build_completion_stack(
             self.settings_store,
-            engine,
-            counter=load_tokenizer(None),
+            self.documents,
             workspace=self.workspace_context,
+            progress=self._on_engine_progress,
             notify=self.status.problem,
         )
-        self.service.workspace_root = self.folders.root
-        # It follows the documents: typing rhythm, and generations the user types into.
-        self.documents.listeners.append(self.service)
-        for document in self.documents:
-            self.service.opened(document)
+        engine = self.engine = stack.engine
+        self.service = stack.service
         self._status("loading", f"starting the {engine.name} engine")
         self.status.progress_begin("model", f"Loomline: preparing {self.settings.model.id}")
         # For as long as it is the current engine, so the editor hears when a remote engine
@@ -130,9 +124,6 @@ class LoomlineServer(LanguageServer):
             return
         self._engine_state = state
         if state is EngineState.READY:
-            tokenizer = engine.tokenizer
-            if tokenizer is not None or self.service.counter.name == "estimate":
-                self.service.counter = counter_for(tokenizer, engine.model_dir)
             self.status.progress_end("model", "ready")
             self._status("ready", f"{self.settings.model.id} ready ({engine.name})")
         elif state is EngineState.ERROR:

@@ -11,7 +11,10 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loomline.completion.results import Completion, Skip
 
 log = logging.getLogger("loomline")
 
@@ -106,12 +109,12 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 async def _complete(path: Path, text: str, line: int, column: int, raw: dict[str, Any]) -> int:
-    from loomline.completion.engines import create_engine
-    from loomline.completion.service import Completion, CompletionService
+    from loomline.completion.engines.base import EngineState, wait_settled
+    from loomline.completion.factory import build_completion_stack
     from loomline.completion.settings import parse_settings
-    from loomline.completion.tokens import ModelTokens, load_tokenizer
     from loomline.context.documents import DocumentStore, path_to_uri
     from loomline.context.positions import Position
+    from loomline.context.workspace_folders import WorkspaceFolders
 
     settings, problems = parse_settings(raw)
     for problem in problems:
@@ -124,49 +127,45 @@ async def _complete(path: Path, text: str, line: int, column: int, raw: dict[str
         else:
             print(f"loomline: {message}", file=sys.stderr)
 
-    engine = create_engine(settings, progress=report)
+    # What an editor with the current directory open gets: the same engine, context and
+    # service, built the same way, and the workspace indexed while the model loads.
+    documents = DocumentStore()
+    stack = build_completion_stack(
+        settings,
+        documents,
+        folders=WorkspaceFolders.of(os.getcwd()),
+        progress=report,
+        notify=lambda m: print(f"loomline: {m}", file=sys.stderr),
+    )
+    engine = stack.engine
+    indexing = asyncio.create_task(asyncio.to_thread(stack.workspace.build_index))
     await engine.start()
-    wait_ready = getattr(engine, "wait_ready", None)
-    if wait_ready is not None:
-        await wait_ready()
-    else:
-        while engine.state.value in ("starting", "loading"):
-            await asyncio.sleep(0.05)
+    state = await wait_settled(engine)
+    await _index_or_not(indexing)
     if progress is not None:
         progress.close()
-    if engine.state.value != "ready":
+    if state is not EngineState.READY:
         print(f"loomline: {engine.status_message}", file=sys.stderr)
+        await engine.close()
         return 1
-    tokenizer = getattr(engine, "tokenizer", None)
-    counter = ModelTokens(tokenizer) if tokenizer is not None else load_tokenizer(None)
-    service = CompletionService(
-        settings, engine, counter=counter, notify=lambda m: print(f"loomline: {m}", file=sys.stderr)
-    )
-    service.workspace_root = os.getcwd()
-    store = DocumentStore()
-    document = store.open(path_to_uri(path.resolve()), "", 1, text)
+    document = documents.open(path_to_uri(path.resolve()), "", 1, text)
     position = Position(max(line - 1, 0), max(column - 1, 0))
     if not document.lines.contains(position):
         print(f"loomline: {line}:{column} is outside {path}", file=sys.stderr)
         await engine.close()
         return 2
-    shown = ""
-
-    def show(text: str) -> None:
-        nonlocal shown
-        text = text.rstrip()  # trailing blanks may still be cut; print them with what follows
-        if text.startswith(shown) and len(text) > len(shown):
-            sys.stdout.write(text[len(shown) :])
-            sys.stdout.flush()
-            shown = text
-
-    result = await service.complete(document, position, on_update=show)
+    show = _StreamedText()
+    result = await stack.service.complete(document, position, on_update=show)
     await engine.close()
+    return _print_result(result, show)
+
+
+def _print_result(result: Completion | Skip, show: _StreamedText) -> int:
+    """The end of the answer on stdout, a summary on stderr; the exit status."""
+    from loomline.completion.results import Completion
+
     if isinstance(result, Completion):
-        show(result.text)
-        if not result.text.startswith(shown):  # a late cut: print the final text plainly
-            sys.stdout.write("\n--- final ---\n" + result.text)
-        sys.stdout.write("\n")
+        show.finish(result.text)
         stats = result.stats
         print(
             f"loomline: {stats.generated_tokens} tokens, first after "
@@ -177,6 +176,34 @@ async def _complete(path: Path, text: str, line: int, column: int, raw: dict[str
         return 0
     print(f"loomline: no completion ({result.reason})", file=sys.stderr)
     return 1
+
+
+async def _index_or_not(indexing: asyncio.Task[Any]) -> None:
+    """Wait for the workspace index; completing without it is better than not at all."""
+    try:
+        await indexing
+    except Exception:
+        log.exception("indexing the workspace failed; completing without the index")
+
+
+class _StreamedText:
+    """Prints a streamed answer as it grows, on stdout."""
+
+    def __init__(self) -> None:
+        self.shown = ""
+
+    def __call__(self, text: str) -> None:
+        text = text.rstrip()  # trailing blanks may still be cut; print them with what follows
+        if text.startswith(self.shown) and len(text) > len(self.shown):
+            sys.stdout.write(text[len(self.shown) :])
+            sys.stdout.flush()
+            self.shown = text
+
+    def finish(self, text: str) -> None:
+        self(text)
+        if not text.startswith(self.shown):  # a late cut: print the final text plainly
+            sys.stdout.write("\n--- final ---\n" + text)
+        sys.stdout.write("\n")
 
 
 # ---- loomline model pull|list|verify ---------------------------------------------------

@@ -8,10 +8,14 @@ from loomline.completion.settings import Settings
 
 
 def create_engine(settings: Settings, progress: ProgressCallback | None = None) -> Engine:
+    """The engine for ``settings.backend``; not started. ``progress`` hears model preparation."""
     if settings.backend == "fake":
         from loomline.completion.engines.fake import FakeEngine
+        from loomline.completion.tokens import local_tokenizer_dir
 
-        return FakeEngine(settings.fake)
+        # With an explicit model.path, prompts are counted as that model would count them.
+        model_dir = local_tokenizer_dir(settings.model) if settings.model.path else None
+        return FakeEngine(settings.fake, model_dir=model_dir)
     if settings.backend == "vllm":
         from loomline.completion.engines import openai
 

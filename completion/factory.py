@@ -1,0 +1,79 @@
+"""One way to build the completion stack, for the language server and ``loomline complete``.
+
+Both get the same engine (chosen by settings), the same workspace context and the same
+service, and the service counts prompt tokens the same way: with the estimate until the
+engine is ready, then with the engine's own tokenizer (``adopt_tokenizer``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loomline.completion.engines import create_engine
+from loomline.completion.engines.base import Engine, EngineState
+from loomline.completion.generation_pool import Notify
+from loomline.completion.model_store import ProgressCallback
+from loomline.completion.service import CompletionService
+from loomline.completion.settings import Settings, SettingsStore
+from loomline.completion.tokens import EstimatedTokens, counter_for
+from loomline.completion.workspace_context import WorkspaceContext
+from loomline.context.documents import DocumentStore
+from loomline.context.workspace_folders import WorkspaceFolders
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionStack:
+    engine: Engine
+    workspace: WorkspaceContext
+    service: CompletionService
+
+
+def build_completion_stack(
+    settings: SettingsStore | Settings,
+    documents: DocumentStore,
+    *,
+    folders: WorkspaceFolders | None = None,
+    workspace: WorkspaceContext | None = None,
+    progress: ProgressCallback | None = None,
+    notify: Notify | None = None,
+) -> CompletionStack:
+    """The engine the settings choose, the workspace context over ``documents`` and the
+    service on both, which follows ``documents`` from now on (those open included).
+
+    ``settings``: the session's store (read when needed), or fixed settings.
+    ``workspace``: the caller's, kept across engine restarts (it holds the index); else a
+    new one for ``folders``. ``progress`` hears the engine's preparation (message, fraction
+    or None); ``notify`` gets messages for the user. Nothing is started: the caller awaits
+    ``stack.engine.start()``, and ``unsubscribe``s the service from ``documents`` when it
+    replaces the stack.
+    """
+    store = SettingsStore.of(settings)  # one store shared by the context and the service
+    engine = create_engine(store.current, progress=progress)
+    if workspace is None:
+        workspace = WorkspaceContext(store, documents, folders)
+    service = CompletionService(
+        store, engine, counter=EstimatedTokens(), workspace=workspace, notify=notify
+    )
+    service.workspace_root = workspace.folders.root
+    # Subscribed first, so the counter is the model's before anyone else hears "ready".
+    engine.subscribe(
+        lambda state, _message: adopt_tokenizer(service, engine)
+        if state is EngineState.READY
+        else None
+    )
+    # It follows the documents: typing rhythm, and generations the user types into.
+    documents.subscribe(service)
+    for document in documents:
+        service.opened(document)
+    return CompletionStack(engine, workspace, service)
+
+
+def adopt_tokenizer(service: CompletionService, engine: Engine) -> None:
+    """Count ``service``'s prompt tokens with ``engine``'s tokenizer (call when it is ready).
+
+    A loaded tokenizer is always taken; tokenizer files in the model directory are loaded
+    once (a remote engine that reconnects does not reload them).
+    """
+    tokenizer = engine.tokenizer
+    if tokenizer is not None or service.counter.name == "estimate":
+        service.counter = counter_for(tokenizer, engine.model_dir)

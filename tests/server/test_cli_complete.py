@@ -1,0 +1,55 @@
+"""``loomline complete`` and the language server build the same completion stack."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loomline.completion import factory
+from loomline.completion.service import CompletionService
+from loomline.server import cli
+from loomline.server.app import LoomlineServer
+from tests.unit.test_factory import SAMPLE, word_tokenizer_dir
+
+
+def test_loomline_complete_and_the_server_count_tokens_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = word_tokenizer_dir(tmp_path / "model")
+    source = tmp_path / "work" / "add.py"
+    source.parent.mkdir()
+    source.write_text("def add(a, b):\n    \n")
+    built: list[factory.CompletionStack] = []
+    real = factory.build_completion_stack
+
+    def spy(*args: Any, **kwargs: Any) -> factory.CompletionStack:
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(factory, "build_completion_stack", spy)
+    monkeypatch.setattr(cli, "_setup_logging", lambda *args: None)  # keep pytest's logging
+    monkeypatch.chdir(source.parent)
+    status = cli.main(["complete", f"{source}:2:5", "--backend", "fake", "--model-path",
+                       str(model)])
+    assert status == 0
+    assert capsys.readouterr().out == "return 42\n"
+    (from_cli,) = built
+
+    async def from_server() -> CompletionService:
+        server = LoomlineServer()
+        server.apply_settings({"backend": "fake", "model": {"path": str(model)}})
+        await server.start_engine()
+        assert server.service is not None and server.engine is not None
+        await server.engine.close()
+        return server.service
+
+    served = asyncio.run(from_server())
+    assert from_cli.service.counter.name == served.counter.name == "model"
+    assert from_cli.service.counter.count(SAMPLE) == served.counter.count(SAMPLE) == 7
+    # The editor's workspace context, for the directory the command ran in.
+    assert from_cli.service.workspace is from_cli.workspace
+    assert from_cli.workspace.folders.root == str(source.parent)
+    assert from_cli.workspace.index is not None
