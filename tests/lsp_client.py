@@ -12,12 +12,8 @@ The client is a ``LoomlineClient``: pytest-lsp's client that also keeps every
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import pytest_lsp
@@ -29,8 +25,7 @@ from pytest_lsp.client import register_lsp_features
 
 from loomline.server.methods import SHOW_CONTEXT_COMMAND, STATS_COMMAND, STATUS_NOTIFICATION
 from tests.conftest import server_command
-
-T = TypeVar("T")
+from tests.waiting import eventually
 
 
 class LoomlineClient(LanguageClient):
@@ -110,30 +105,7 @@ def loomline_client(session: Session | str, *, scope: str | None = None) -> Any:
     return pytest_lsp.fixture(config=SERVER, **options)(client)
 
 
-# ---- waiting for events, never for a clock ------------------------------------------------
-async def eventually(
-    probe: Callable[[], Awaitable[T] | T],
-    accept: Callable[[T], bool],
-    *,
-    within_s: float = 30.0,
-    every_s: float = 0.02,
-    what: str = "the condition",
-) -> T:
-    """``probe()`` (awaited if it gives an awaitable) again until ``accept`` takes its value;
-    that value. The bound is generous: it ends a broken test, it does not time a working one.
-
-    Raises AssertionError (with the last value) when ``within_s`` passes first."""
-    deadline = time.monotonic() + within_s
-    while True:
-        probed = probe()
-        value = await probed if inspect.isawaitable(probed) else probed
-        if accept(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {within_s}s; last: {value!r}")
-        await asyncio.sleep(every_s)
-
-
+# ---- waiting for events (tests.waiting), never for a clock --------------------------------
 def status_state(status: Any) -> str:
     """A status' ``state`` (the client may hand it over as a dict or as an object)."""
     return status["state"] if isinstance(status, dict) else getattr(status, "state", "")

@@ -11,13 +11,13 @@ from pytest_lsp import LanguageClient
 from tests.lsp_client import (
     LoomlineClient,
     Session,
-    eventually,
     inline,
     loomline_client,
     open_doc,
     show_context,
     stats,
 )
+from tests.waiting import eventually
 
 FAKE = {"backend": "fake", "fake": {"response": "return 42", "chunkDelayMs": 20}}
 

@@ -13,7 +13,6 @@ from pytest_lsp import LanguageClient
 
 from tests.lsp_client import (
     Session,
-    eventually,
     inline,
     loomline_client,
     open_doc,
@@ -21,6 +20,7 @@ from tests.lsp_client import (
     stats,
     status_state,
 )
+from tests.waiting import eventually
 
 # The client lives for the module (one model load), so the tests share its event loop.
 pytestmark = [pytest.mark.model, pytest.mark.asyncio(loop_scope="module")]

@@ -14,6 +14,7 @@ from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
 from loomline.completion.results import Skip
 from loomline.completion.settings import FakeSettings
+from tests.waiting import eventually
 
 URI = "file:///work/a.py"
 BEFORE, AFTER = "def f(x):\n    ", "\n"  # the cursor: def f(x):\n    █\n
@@ -137,11 +138,11 @@ async def test_cancelling_the_only_follower_stops_the_engine_and_propagates():
     generation = await started(pool, engine)
     pool.opened(URI, BEFORE + AFTER)  # nothing typed into it: nothing to keep it for
     follower = asyncio.create_task(pool.follow(generation, "", None))
-    await asyncio.sleep(0.01)
+    await eventually(lambda: generation.waiters == 1, what="the follower waiting")
     follower.cancel()
     with pytest.raises(asyncio.CancelledError):
         await follower  # never swallowed
-    await asyncio.sleep(0.01)
+    await eventually(lambda: engine.cancelled == 1, what="the engine stream's close")
     assert engine.cancelled == 1  # the engine stream was closed
     assert generation.stats.finish_reason == "cancelled"
     assert generation.error is not None and generation.finished
@@ -166,18 +167,19 @@ async def test_a_change_that_agrees_keeps_an_unwatched_generation_for_the_grace(
     monkeypatch.setattr(generation_pool, "ORPHAN_GRACE_S", 0.05)
     pool, engine = make_pool(chunk_delay_ms=200)
     generation = await started(pool, engine)
-    await asyncio.sleep(0.25)  # "return " said
+    await eventually(lambda: generation.text.startswith("return "), what='"return " said')
+    assert not generation.finished
     pool.changed(URI, BEFORE + "re" + AFTER)
     assert pool.current(URI) is generation  # kept: the next request may join it
-    await asyncio.sleep(0.15)
+    await eventually(lambda: pool.current(URI) is None, what="the end of the grace")
     assert pool.current(URI) is None and engine.cancelled == 1  # nobody came
 
 
 async def test_closing_the_document_stops_its_generation():
     pool, engine = make_pool(chunk_delay_ms=200)
     generation = await started(pool, engine)
-    await asyncio.sleep(0.01)
+    await eventually(lambda: engine.requests, what="the engine's request")
     pool.closed(URI)
-    await asyncio.sleep(0.01)
+    await eventually(lambda: engine.cancelled == 1, what="the engine stream's close")
     assert pool.current(URI) is None and engine.cancelled == 1
     assert generation.task is not None and generation.task.done()
