@@ -10,17 +10,11 @@ from loomline.context.languages import parse
 from loomline.context.parse_errors import adds_parse_errors
 from loomline.context.retrieval import collect_context
 from tests.context.position_invariants import assert_consistent
-
-_ALPHABET = st.sampled_from(
-    [*"abc xyz_0\n\t\r(){}[]:;,.'\"`#/*\\-=<>é𝄞", "\ud800", "def ", "fn ", "{\n"]
-)
-_TEXT = st.lists(_ALPHABET, max_size=60).map("".join)
-_LANGUAGES = st.sampled_from(["python", "javascript", "typescriptreact", "go", "rust", "java",
-                              "c", "cpp", "plaintext", None])
+from tests.odd_text import LANGUAGES, TEXT
 
 
 @settings(max_examples=120, deadline=None)
-@given(language_id=_LANGUAGES, text=_TEXT, offset=st.integers(-2, 70), with_tree=st.booleans())
+@given(language_id=LANGUAGES, text=TEXT, offset=st.integers(-2, 70), with_tree=st.booleans())
 def test_analysis_never_raises(language_id: str | None, text: str, offset: int,
                                with_tree: bool) -> None:
     tree = parse(language_id, text) if with_tree else None
@@ -32,7 +26,7 @@ def test_analysis_never_raises(language_id: str | None, text: str, offset: int,
 
 
 @settings(max_examples=120, deadline=None)
-@given(language_id=_LANGUAGES, prefix=_TEXT, candidate=_TEXT, suffix=_TEXT)
+@given(language_id=LANGUAGES, prefix=TEXT, candidate=TEXT, suffix=TEXT)
 def test_parse_check_never_raises(language_id: str | None, prefix: str, candidate: str,
                                   suffix: str) -> None:
     added = adds_parse_errors(language_id, prefix, candidate, suffix)
@@ -43,7 +37,7 @@ def test_parse_check_never_raises(language_id: str | None, prefix: str, candidat
 
 
 @settings(max_examples=40, deadline=None)
-@given(language_id=_LANGUAGES, text=_TEXT, offset=st.integers(-2, 70))
+@given(language_id=LANGUAGES, text=TEXT, offset=st.integers(-2, 70))
 def test_collect_context_without_index_never_raises(language_id: str | None, text: str,
                                                     offset: int) -> None:
     pieces = collect_context(

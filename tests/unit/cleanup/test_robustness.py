@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from loomline.completion.cleanup import clean
 from loomline.completion.cleanup.block_end import truncate_to_block
@@ -11,17 +10,11 @@ from loomline.completion.cleanup.brackets import balance_brackets
 from loomline.completion.cleanup.repeats import drop_repeated_lines
 from loomline.completion.cleanup.suffix_overlap import trim_suffix_overlap
 from loomline.completion.cursor import cursor_at
-
-_ALPHABET = st.sampled_from(
-    [*"abc xyz_0\n\t\r(){}[]:;,.'\"`#/*\\-=<>é𝄞", "\ud800", "def ", "fn ", "{\n"]
-)
-_TEXT = st.lists(_ALPHABET, max_size=60).map("".join)
-_LANGUAGES = st.sampled_from(["python", "javascript", "typescriptreact", "go", "rust", "java",
-                              "c", "cpp", "plaintext", None])
+from tests.odd_text import LANGUAGES, TEXT
 
 
 @settings(max_examples=120, deadline=None)
-@given(language_id=_LANGUAGES, prefix=_TEXT, candidate=_TEXT, suffix=_TEXT)
+@given(language_id=LANGUAGES, prefix=TEXT, candidate=TEXT, suffix=TEXT)
 def test_postprocessing_never_raises(language_id: str | None, prefix: str, candidate: str,
                                      suffix: str) -> None:
     cursor = cursor_at(prefix + suffix, len(prefix), language_id)
