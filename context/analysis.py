@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node, Tree
 
+from loomline.context.import_statements import text_imports, tree_imports
 from loomline.context.languages import encode, family
-from loomline.context.lexing import keyword_line_starts, open_brackets, state_at_end
+from loomline.context.lexing import open_brackets, state_at_end
 from loomline.context.positions import byte_offset, index_of_byte
 from loomline.context.symbols import SCOPE_KINDS, definition_name, signature_of
 from loomline.context.text_style import DEFAULT_INDENT
@@ -41,37 +42,11 @@ _STRING_TYPES = frozenset({
     "concatenated_string", "text_block", "system_lib_string",
 })
 _CODE_IN_STRING = frozenset({"interpolation", "template_substitution", "format_expression"})
-_IMPORT_TYPES: dict[str, frozenset[str]] = {
-    "python": frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
-    "javascript": frozenset({"import_statement"}),
-    "typescript": frozenset({"import_statement"}),
-    "go": frozenset({"import_declaration"}),
-    "rust": frozenset({"use_declaration", "extern_crate_declaration"}),
-    "java": frozenset({"import_declaration"}),
-    "c": frozenset({"preproc_include"}),
-    "cpp": frozenset({"preproc_include", "using_declaration"}),
-}
-_IMPORT_KEYWORDS: dict[str, tuple[bytes, ...]] = {
-    "python": (b"import",), "javascript": (b"import",), "typescript": (b"import",),
-    "go": (b"import",), "rust": (b"use", b"extern"), "java": (b"import",),
-    "c": (b"include",), "cpp": (b"include", b"using"),
-}
-_IMPORT_REGEX: dict[str, re.Pattern[str]] = {
-    "python": re.compile(r"^(?:import\s+\S.*|from\s+\S+\s+import\s+.*)$", re.M),
-    "javascript": re.compile(r"^import\s.*$", re.M),
-    "go": re.compile(r'^import\s+(?:\([^)]*\)|.*)$', re.M),
-    "rust": re.compile(r"^(?:pub\s+)?use\s.*$", re.M),
-    "java": re.compile(r"^import\s.*$", re.M),
-    "c": re.compile(r"^\s*#\s*include\s.*$", re.M),
-}
-_IMPORT_REGEX["typescript"] = _IMPORT_REGEX["javascript"]
-_IMPORT_REGEX["cpp"] = _IMPORT_REGEX["c"]
 _GENERIC_SCOPE = re.compile(
     r"^\s*(?:(?:export|public|private|protected|static|async|pub|default|abstract|final)\s+)*"
     r"(?P<kind>def|class|function|fn|func|struct|interface|impl|trait|enum)\b\s*"
     r"(?:\([^)]*\)\s*)?(?P<name>[A-Za-z_$][\w$]*)?"
 )
-MAX_IMPORTS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +176,7 @@ def _analyze_tree(
         in_comment=in_comment,
         in_string=in_string and not in_comment,
         scopes=scopes,
-        imports=_tree_imports(fam, root, source),
+        imports=tree_imports(fam, root, source),
         has_tree=True,
     )
     if block is not None:
@@ -276,33 +251,6 @@ def _in_expression(node: Node | None, cursor: int) -> bool:
     return False
 
 
-def _tree_imports(fam: str, root: Node, source: bytes) -> list[str]:
-    """Import statements, found by keyword and confirmed by the tree (not in strings)."""
-    wanted = _IMPORT_TYPES.get(fam, frozenset())
-    found: dict[int, str] = {}
-    for keyword in _IMPORT_KEYWORDS.get(fam, ()):
-        at = source.find(keyword)
-        while at != -1 and len(found) < MAX_IMPORTS:
-            end = at + len(keyword)
-            if (at == 0 or not _word_byte(source[at - 1])) and (
-                end >= len(source) or not _word_byte(source[end])
-            ):
-                node: Node | None = root.descendant_for_byte_range(at, end)
-                for _ in range(4):
-                    if node is None or node.type in wanted:
-                        break
-                    node = node.parent
-                if node is not None and node.type in wanted and node.start_byte not in found:
-                    text = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
-                    found[node.start_byte] = text.strip()[:500]
-            at = source.find(keyword, end)
-    return [found[start] for start in sorted(found)]
-
-
-def _word_byte(value: int) -> bool:
-    return value == 95 or 48 <= value <= 57 or 65 <= value <= 90 or 97 <= value <= 122
-
-
 # -- without a tree ---------------------------------------------------------------------------
 
 _WINDOW_LINES = 400
@@ -325,7 +273,7 @@ def _analyze_text(
         in_comment=state == "comment",
         in_string=state == "string",
         scopes=_text_scopes(text, offset, fam),
-        imports=_text_imports(text, fam),
+        imports=text_imports(text, fam),
     )
     return info
 
@@ -335,21 +283,6 @@ def _text_in_brackets(text: str, offset: int, fam: str | None) -> bool:
     window = window[window.find("\n") + 1 :] if offset > 4000 else window
     stack = open_brackets(window, fam)
     return bool(stack) and stack[-1] in "(["
-
-
-def _text_imports(text: str, fam: str | None) -> list[str]:
-    regex = _IMPORT_REGEX.get(fam or "")
-    if regex is None:
-        return []
-    head = text[:200_000]
-    keywords = {"rust": ("use",), "c": ("include",), "cpp": ("include",)}.get(fam or "",
-                                                                            ("import",))
-    found = []
-    for start in keyword_line_starts(head, keywords):
-        match = regex.match(head, start)
-        if match is not None:
-            found.append(match.group().strip()[:500])
-    return found[:MAX_IMPORTS]
 
 
 def _text_scopes(text: str, offset: int, fam: str | None) -> list[Scope]:
