@@ -67,6 +67,11 @@ class LoomlineServer(LanguageServer):
             self.settings_store, self.documents, self.folders
         )
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Internal errors go to the log (with the traceback pygls logged before this), never
+        into an "Error in server" pop-up: the user can do nothing about them there."""
+        log.error("internal error (%s): %s", getattr(source, "__name__", source), error)
+
     # ---- settings and engine ----------------------------------------------------------
     @property
     def settings(self) -> Settings:

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,12 +72,19 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     stream = getattr(dump_to, "stream", sys.stderr)
     faulthandler.register(signal.SIGUSR1, file=stream, all_threads=True)
     from loomline.server.app import server
+    from loomline.server.transport import serve_stdio
 
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        server.start_io()
+        return 0
+    try:
+        # Our own reader: pygls' loses step for good after one malformed frame.
+        serve_stdio(server.protocol, threading.Event())
+    except BrokenPipeError:
+        logging.getLogger(__name__).error("the client closed the connection")
+    finally:
+        server.shutdown()
     return 0
 
 

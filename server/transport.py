@@ -1,0 +1,176 @@
+"""The server's side of the wire: bytes in, pygls' protocol out, every request answered.
+
+pygls' own loops (``pygls.io_.run_async``) desynchronise on one bad frame, answer nothing for a
+message whose params do not match the LSP types (its error goes to a pop-up instead), and
+ignore the lifecycle. This module reads with :class:`~loomline.server.framing.FrameParser` and
+puts a small gate before the protocol:
+
+- a body that is not JSON gets a Parse error (-32700), a message that is not a JSON-RPC object
+  an Invalid Request error (-32600);
+- a request whose params do not fit its method gets Invalid params (-32602), with its id;
+- a request before ``initialize`` gets ServerNotInitialized (-32002), one after ``shutdown``
+  Invalid Request (-32600), as the LSP specifies.
+
+Everything else goes to ``protocol.handle_message`` unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, BinaryIO
+
+from pygls.exceptions import JsonRpcInvalidParams
+from pygls.io_ import StdoutWriter
+from pygls.protocol import JsonRPCProtocol
+
+from loomline.server.framing import FrameParser, FrameProblem, Message, encode
+
+log = logging.getLogger(__name__)
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+INVALID_PARAMS = -32602
+SERVER_NOT_INITIALIZED = -32002
+# A body that is still not JSON after this long without new bytes is given up on.
+QUIET_GIVE_UP_S = 1.0
+READ_CHUNK = 1 << 16
+
+
+class MessageGate:
+    """Checks each decoded message against JSON-RPC and the LSP lifecycle, then hands it to
+    the pygls protocol. ``send`` writes one framed response."""
+
+    def __init__(self, protocol: JsonRPCProtocol, send: Callable[[bytes], object]) -> None:
+        self.protocol = protocol
+        self._send = send
+        self.initialized = False
+        self.shut_down = False
+
+    def handle(self, event: Message | FrameProblem) -> None:
+        if isinstance(event, FrameProblem):
+            log.warning("bad input from the client: %s", event.description)
+            if event.parse_error:
+                self.reply_error(None, PARSE_ERROR, "Parse error: the message is not JSON")
+            return
+        payload = event.payload
+        if not isinstance(payload, dict) or payload.get("jsonrpc") != "2.0":
+            log.warning("a message that is not a JSON-RPC 2.0 object was ignored")
+            self.reply_error(None, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 object")
+            return
+        method = payload.get("method")
+        is_request = "id" in payload and isinstance(method, str)
+        if isinstance(method, str) and is_request and not self._lifecycle_allows(
+            payload["id"], method
+        ):
+            return
+        try:
+            message = self.protocol.structure_message(payload)
+        except JsonRpcInvalidParams:
+            self._invalid_params(payload, is_request)
+            return
+        except Exception:
+            log.exception("message %s (%s) could not be read", payload.get("id"), method)
+            self._invalid_params(payload, is_request)
+            return
+        if method == "initialize":
+            self.initialized = True
+        elif method == "shutdown" and is_request:
+            self.shut_down = True
+        self.protocol.handle_message(message)
+
+    def _lifecycle_allows(self, msg_id: Any, method: str) -> bool:
+        if self.shut_down and method != "exit":
+            self.reply_error(msg_id, INVALID_REQUEST, f"{method}: the server is shutting down")
+            return False
+        if not self.initialized and method != "initialize":
+            self.reply_error(
+                msg_id, SERVER_NOT_INITIALIZED, f"{method}: the server is not initialized yet"
+            )
+            return False
+        return True
+
+    def _invalid_params(self, payload: dict[str, Any], is_request: bool) -> None:
+        method = payload.get("method")
+        log.warning("invalid params for %s (id %s)", method, payload.get("id"))
+        if is_request:
+            self.reply_error(payload["id"], INVALID_PARAMS, f"Invalid params for {method}")
+
+    def reply_error(self, msg_id: Any, code: int, message: str) -> None:
+        body = {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
+        self._send(encode(json.dumps(body).encode("utf-8")))
+
+
+async def read_into(
+    read: Callable[[], Awaitable[bytes]], gate: MessageGate, stop: threading.Event
+) -> None:
+    """Feed the gate from ``read`` (one chunk per call, b"" at the end) until the end or
+    ``stop``; a body that stays incomplete through a quiet second is reported and skipped."""
+    parser = FrameParser()
+    pending: asyncio.Task[bytes] | None = None
+    try:
+        while not stop.is_set():
+            pending = pending or asyncio.ensure_future(read())
+            timeout = QUIET_GIVE_UP_S if parser.waiting_on_body else None
+            done, _ = await asyncio.wait({pending}, timeout=timeout)
+            if not done:
+                for event in parser.give_up():
+                    gate.handle(event)
+                continue
+            data, pending = pending.result(), None
+            if not data:
+                return
+            for event in parser.feed(data):
+                gate.handle(event)
+    finally:
+        if pending is not None:
+            pending.cancel()
+
+
+def serve_stdio(
+    protocol: JsonRPCProtocol,
+    stop: threading.Event,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+) -> None:
+    """Serve one client over stdin/stdout until it closes the stream or ``exit`` arrives."""
+    source = stdin or sys.stdin.buffer
+    writer = StdoutWriter(stdout or sys.stdout.buffer)
+    protocol.set_writer(writer)
+    gate = MessageGate(protocol, writer.write)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        chunks: asyncio.Queue[bytes] = asyncio.Queue()
+
+        def pump() -> None:
+            # A daemon thread: a blocked read must not keep the process alive after `exit`.
+            # It reads the file descriptor itself: a daemon thread blocked inside a buffered
+            # reader holds its lock, and the interpreter aborts on that lock at exit.
+            read = _raw_reader(source)
+            while True:
+                try:
+                    data = read(READ_CHUNK)
+                except (OSError, ValueError):
+                    data = b""
+                loop.call_soon_threadsafe(chunks.put_nowait, data)
+                if not data:
+                    return
+
+        threading.Thread(target=pump, name="lsp-stdin", daemon=True).start()
+        await read_into(chunks.get, gate, stop)
+
+    asyncio.run(main())
+
+
+def _raw_reader(source: BinaryIO) -> Callable[[int], bytes]:
+    try:
+        fd = source.fileno()
+    except (AttributeError, OSError, ValueError):
+        return getattr(source, "read1", source.read)
+    return lambda size: os.read(fd, size)
