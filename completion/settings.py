@@ -13,6 +13,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from loomline.completion.templates import templates
@@ -291,13 +292,15 @@ def _bounds(path: tuple[str, ...]) -> tuple[object, object]:
     return low, high
 
 
-def _field_info(path: tuple[str, ...]) -> Any:
+def _field_info(path: tuple[str, ...]) -> FieldInfo:
+    """The pydantic field of a known setting, e.g. ``("completion", "max_tokens")``."""
     model: type[BaseModel] | None = Settings
     info = None
     for name in path:
         assert model is not None
         info = model.model_fields[name]
         model = _section_model(model, name)
+    assert info is not None
     return info
 
 
