@@ -9,9 +9,9 @@ otherwise the user changed the text and writing stops.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 from lsprotocol import types
-from pygls.lsp.server import LanguageServer
 
 from loomline.completion.instruct_targets import EditTarget
 from loomline.context.documents import Document, DocumentStore
@@ -19,14 +19,17 @@ from loomline.context.positions import Position, utf16_length
 
 RESYNC_WAIT_S = 2.0  # how long a lagging didChange may take before we call it a conflict
 
+#: Sends ``workspace/applyEdit`` (``LanguageServer.workspace_apply_edit_async``).
+ApplyEdit = Callable[[types.ApplyWorkspaceEditParams], Awaitable[types.ApplyWorkspaceEditResult]]
+
 
 class DocumentWriter:
     """Writes at ``target`` in the document ``uri`` and keeps track of what it wrote."""
 
     def __init__(
-        self, ls: LanguageServer, documents: DocumentStore, uri: str, target: EditTarget
+        self, apply_edit: ApplyEdit, documents: DocumentStore, uri: str, target: EditTarget
     ) -> None:
-        self._ls = ls
+        self._apply_edit = apply_edit
         self._documents = documents
         self.uri = uri
         self.target = target
@@ -76,7 +79,7 @@ class DocumentWriter:
             edit=types.WorkspaceEdit(changes={self.uri: [edit]})
         )
         # Shielded: once sent, the edit's outcome must be known to keep our view right.
-        result = await asyncio.shield(self._ls.workspace_apply_edit_async(params))
+        result = await asyncio.shield(asyncio.ensure_future(self._apply_edit(params)))
         if not result.applied:
             reason = f": {result.failure_reason}" if result.failure_reason else ""
             return f"the client refused the edit{reason}"

@@ -120,7 +120,7 @@ async def _write(
     await progress.begin("Loomline: generating", work_done_token)
     if not _supports_apply_edit(server):
         return await _collect(host, uri, target, stream, progress)
-    writer = DocumentWriter(server, host.documents, uri, target)
+    writer = DocumentWriter(server.workspace_apply_edit_async, host.documents, uri, target)
     failure = await _stream_edits(writer, stream, progress)
     return await _finish(server, host, writer, stream, progress, failure)
 
