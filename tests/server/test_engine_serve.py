@@ -1,8 +1,13 @@
-"""`loomline engine serve` writing its start-up progress into a log file (no terminal)."""
+"""`loomline engine serve`: its start-up progress in a log file (no terminal), the checks
+before starting vLLM, and what it prints once vLLM serves."""
 
 from __future__ import annotations
 
-from loomline.server.engine_serve import _progress_lines
+import json
+from pathlib import Path
+
+from loomline.server.engine_serve import _announce, _cannot_start, _progress_lines
+from loomline.server.vllm_server import ServeConfig
 
 
 def test_progress_lines_only_when_the_message_changes_and_not_too_often(capsys):
@@ -17,3 +22,18 @@ def test_progress_lines_only_when_the_message_changes_and_not_too_often(capsys):
         "starting vLLM: 0 s: loading weights",
         "starting vLLM: 12 s: warming up",
     ]
+
+
+def test_no_start_without_a_model(tmp_path: Path) -> None:
+    assert "run `loomline model pull`" in (_cannot_start(ServeConfig(tmp_path, python="py")) or "")
+    (tmp_path / "config.json").write_text("{}")
+    # Another interpreter's vLLM is its own business (not imported here: that takes long).
+    assert _cannot_start(ServeConfig(tmp_path, python="/other/python")) is None
+
+
+def test_announce_prints_the_settings_that_point_loomline_at_vllm(capsys) -> None:
+    _announce(ServeConfig(Path("/m"), served_model_name="team/coder"), "http://h:8000/v1")
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == "vLLM is serving 'team/coder' at http://h:8000/v1"
+    assert json.loads(second.removeprefix("Loomline settings: ")) == {
+        "backend": "vllm", "engine": {"urls": ["http://h:8000/v1"], "servedModel": "team/coder"}}
