@@ -19,6 +19,7 @@ from tests.unit.openai_engine.fake_server import (
     stream_forever,
     unused_port,
 )
+from tests.waiting import eventually
 
 
 # ---- down, failover, affinity -------------------------------------------------------------
@@ -194,7 +195,7 @@ async def test_probes_never_interrupt_a_running_stream(
         probes_while_streaming = server.probes_during_completions
         await stream.aclose()
         idle_probes = server.probes
-        await asyncio.sleep(0.3)
+        await eventually(lambda: server.probes > idle_probes, what="a probe after the stream")
         assert server.probes > idle_probes  # probing resumes once the stream is over
     finally:
         await engine.close()
