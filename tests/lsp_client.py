@@ -12,9 +12,12 @@ The client is a ``LoomlineClient``: pytest-lsp's client that also keeps every
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import attrs
 import pytest
 import pytest_lsp
 from lsprotocol import types
@@ -90,10 +93,13 @@ async def start_session(client: LoomlineClient, session: Session) -> types.Initi
     return result
 
 
-def loomline_client(session: Session | str, *, scope: str | None = None) -> Any:
+def loomline_client(
+    session: Session | str, *, scope: str | None = None, env: Mapping[str, str] | None = None
+) -> Any:
     """A pytest fixture: ``loomline lsp`` over stdio with a ``LoomlineClient`` initialized as
     ``session`` says (a ``Session``, or the name of a fixture that returns one), shut down
-    after. ``scope`` as pytest's (the event loop follows it); the default is per test."""
+    after. ``scope`` as pytest's (the event loop follows it); the default is per test.
+    ``env``: variables the server gets on top of this process' environment."""
 
     async def client(lsp_client: LoomlineClient, request: pytest.FixtureRequest) -> Any:
         chosen = request.getfixturevalue(session) if isinstance(session, str) else session
@@ -101,8 +107,9 @@ def loomline_client(session: Session | str, *, scope: str | None = None) -> Any:
         yield
         await lsp_client.shutdown_session()
 
+    config = SERVER if env is None else attrs.evolve(SERVER, server_env={**os.environ, **env})
     options = {} if scope is None else {"scope": scope}
-    return pytest_lsp.fixture(config=SERVER, **options)(client)
+    return pytest_lsp.fixture(config=config, **options)(client)
 
 
 # ---- waiting for events (tests.waiting), never for a clock --------------------------------

@@ -7,19 +7,41 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
 
+@overload
 async def eventually(
-    probe: Callable[[], Awaitable[T] | T],
-    accept: Callable[[T], bool] = bool,
+    probe: Callable[[], Awaitable[T]],
+    accept: Callable[[T], bool] = ...,
+    *,
+    within_s: float = ...,
+    every_s: float = ...,
+    what: str = ...,
+) -> T: ...
+
+
+@overload
+async def eventually(
+    probe: Callable[[], T],
+    accept: Callable[[T], bool] = ...,
+    *,
+    within_s: float = ...,
+    every_s: float = ...,
+    what: str = ...,
+) -> T: ...
+
+
+async def eventually(
+    probe: Callable[[], Any],
+    accept: Callable[[Any], bool] = bool,
     *,
     within_s: float = 30.0,
     every_s: float = 0.02,
     what: str = "the condition",
-) -> T:
+) -> Any:
     """``probe()`` (awaited if it gives an awaitable) again until ``accept`` takes its value
     (by default: until it is truthy); that value.
 

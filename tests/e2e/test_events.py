@@ -5,26 +5,24 @@ sends them: the accept as the completion item's command, the rest as ``loomline/
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest_lsp
-from pytest_lsp import ClientServerConfig
+import pytest
 
 from loomline.server.methods import ACCEPT_COMMAND, EVENT_NOTIFICATION
-from tests.conftest import server_command
 from tests.lsp_client import (
     LoomlineClient,
     Session,
     command,
-    eventually,
     inline,
+    loomline_client,
     open_doc,
-    start_session,
 )
+from tests.waiting import eventually
 
 CACHE = Path(tempfile.mkdtemp(prefix="loomline-events-"))
 EVENTS = CACHE / "events.jsonl"
@@ -34,18 +32,12 @@ SESSION = Session(
     ready_within_s=30,
 )
 
+client = loomline_client(SESSION, env={"LOOMLINE_CACHE": str(CACHE)})
 
-@pytest_lsp.fixture(
-    config=ClientServerConfig(
-        server_command=server_command("lsp"),
-        client_factory=LoomlineClient,
-        server_env={**os.environ, "LOOMLINE_CACHE": str(CACHE)},
-    )
-)
-async def client(lsp_client: LoomlineClient) -> Any:
-    await start_session(lsp_client, SESSION)
-    yield
-    await lsp_client.shutdown_session()
+
+@pytest.fixture(autouse=True)
+def _remove_the_cache() -> Iterator[None]:
+    yield  # (after the server: autouse fixtures are set up first, torn down last)
     shutil.rmtree(CACHE, ignore_errors=True)
 
 
