@@ -67,11 +67,18 @@ def fix_doubled_indent(answer: Answer, cursor: Cursor) -> Answer:
     if indent_width(base + extra) <= deepest:
         return answer
     # The model wrote the line's whole indentation again: keep what goes beyond the prefix
-    # if that is plausible, else all of it was one indent too many.
+    # if that is plausible; else it went too deep: keep what still fits (the prefix may be
+    # short of the block's indentation, which the extra then completes).
     beyond = len(extra) > len(base) and indent_width(extra) <= deepest
-    cut = len(base) if beyond else len(extra)
+    cut = len(base) if beyond else _first_cut_that_fits(base, extra, deepest)
     lines = rest.split("\n") if sep else []
     # If the following lines carry the same extra indent, the whole block was shifted.
     shifted = all(not line.strip() or line.startswith(base + extra) for line in lines)
     fixed_rest = [line[cut:] if shifted and line.strip() else line for line in lines]
     return answer.with_text("\n".join([first[cut:], *fixed_rest]) if sep else first[cut:])
+
+
+def _first_cut_that_fits(base: str, extra: str, deepest: int) -> int:
+    """How much of ``extra`` to drop so that ``base`` + the rest is at most ``deepest`` deep."""
+    return next(cut for cut in range(len(extra) + 1)
+                if indent_width(base + extra[cut:]) <= deepest)

@@ -47,6 +47,16 @@ FIX_CASES = [
     pytest.param("def f():\n    █\n", "python", "    x = 1\n        y = 2",
                  "x = 1\n    y = 2", id="shifted-block"),
     pytest.param("x = █\n", "python", "  1", "  1", id="not-after-a-blank-prefix"),
+    # The cursor's line is one unit short of the block's body and the model indented two
+    # units more: one of them completes the body's indentation (dropping both left the line
+    # at the `elif`'s level, which Python rejects, so the answer was lost).
+    pytest.param("def f(g):\n  if g:\n    if g > 3:\n      g = 1\n    elif g > 2:\n    █\n",
+                 "python", "    g = 2", "  g = 2", id="partial-prefix-two-space-unit"),
+    pytest.param("def f(g):\n    if g:\n        if g > 3:\n            g = 1\n        elif g > 2:\n"
+                 "        █\n", "python", "        g = 2", "    g = 2",
+                 id="partial-prefix-four-space-unit"),
+    pytest.param("def f(g):\n\tif g:\n\t\tif g > 3:\n\t\t\tg = 1\n\t\telif g > 2:\n\t\t█\n",
+                 "python", "\t\tg = 2", "\tg = 2", id="partial-prefix-tab-unit"),
     pytest.param("function g() {\n  return 1;\n}\nif (a) {\n  █\n}\n", "javascript", "  b();",
                  "b();", id="braces-two-space-unit"),
     pytest.param("if (a) {\n  █\n}\n", "javascript", "  b();", "  b();",

@@ -173,6 +173,11 @@ INDENT_CASES = [
         "def f():\n\tif x:\n\t█\n", "\treturn 1", "\treturn 1",
         id="tab-file-indentation-still-being-typed",
     ),
+    pytest.param(
+        "def f(g):\n  if g:\n    if g > 3:\n      g = 1\n    elif g > 2:\n    █\n    return g\n",
+        "    g = 2\n    elif g > 1:\n      g = 3", "  g = 2",
+        id="two-space-file-one-unit-short-and-two-more",
+    ),
 ]
 
 
