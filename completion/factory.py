@@ -44,27 +44,29 @@ def build_completion_stack(
     ``workspace``: the caller's, kept across engine restarts (it holds the index); else a
     new one for ``folders``. ``progress`` hears the engine's preparation (message, fraction
     or None); ``notify`` gets messages for the user. Nothing is started: the caller awaits
-    ``stack.engine.start()``, and ``unsubscribe``s the service from ``documents`` when it
-    replaces the stack.
+    ``stack.engine.start()``, and ``close``s the service (it stops following ``documents``)
+    when it replaces the stack.
     """
     store = SettingsStore.of(settings)  # one store shared by the context and the service
     engine = create_engine(store.current, progress=progress)
     if workspace is None:
         workspace = WorkspaceContext(store, documents, folders)
+    # It follows the documents: typing rhythm, and generations the user types into.
     service = CompletionService(
-        store, engine, counter=EstimatedTokens(), workspace=workspace, notify=notify
+        store,
+        engine,
+        documents=documents,
+        folders=workspace.folders,
+        counter=EstimatedTokens(),
+        workspace=workspace,
+        notify=notify,
     )
-    service.workspace_root = workspace.folders.root
     # Subscribed first, so the counter is the model's before anyone else hears "ready".
     engine.subscribe(
         lambda state, _message: adopt_tokenizer(service, engine)
         if state is EngineState.READY
         else None
     )
-    # It follows the documents: typing rhythm, and generations the user types into.
-    documents.subscribe(service)
-    for document in documents:
-        service.opened(document)
     return CompletionStack(engine, workspace, service)
 
 

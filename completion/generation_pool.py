@@ -34,8 +34,9 @@ class GenerationPool:
     """The running (or last finished) generation per document URI.
 
     ``reuse_running`` is read at each decision (the settings may change): whether a request
-    may join a generation that is still running; ``notify`` tells the user when the engine
-    is unavailable.
+    may join a generation that is still running. ``text_of`` gives a document's current text
+    (None when unknown: then a generation nobody waits for is not kept). ``notify`` tells the
+    user when the engine is unavailable.
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class GenerationPool:
         metrics: ServiceMetrics,
         *,
         reuse_running: Callable[[], bool],
+        text_of: Callable[[str], str | None] | None = None,
         notify: Notify | None = None,
     ) -> None:
         self.engine = engine
@@ -52,8 +54,8 @@ class GenerationPool:
         self._reuse_running = reuse_running
         self._notify = notify or (lambda message: None)
         self._generations: dict[str, Generation] = {}
-        # The documents' texts as the editor last sent them (when the pool follows them).
-        self._texts: dict[str, str] = {}
+        # A document's current text, asked of its owner (the document store) when needed.
+        self._text_of = text_of or (lambda uri: None)
 
     def current(self, uri: str) -> Generation | None:
         """The document's running (or last finished) generation, if any."""
@@ -211,7 +213,7 @@ class GenerationPool:
         Stop it, unless the user has typed into it: then the editor asks again at the new
         cursor in a moment, so it keeps running a little while for that request to join.
         """
-        text = self._texts.get(generation.uri)
+        text = self._text_of(generation.uri)
         typed = generation.typed_in(text) if text is not None else None
         if not typed or not self._confirmed(generation, typed):
             self.drop(generation)
@@ -224,12 +226,8 @@ class GenerationPool:
         return self._reuse_running() and generation.text.startswith(typed)
 
     # ---- document events -----------------------------------------------------------------
-    def opened(self, uri: str, text: str) -> None:
-        self._texts[uri] = text
-
     def changed(self, uri: str, text: str) -> None:
-        """Stop a generation the change contradicts right away."""
-        self._texts[uri] = text
+        """Stop a generation the change (the document's new ``text``) contradicts right away."""
         generation = self._generations.get(uri)
         if generation is not None and not generation.finished:
             typed = generation.typed_in(text)
@@ -240,7 +238,6 @@ class GenerationPool:
                 generation.expire_later(ORPHAN_GRACE_S, lambda: self.drop(generation))
 
     def closed(self, uri: str) -> None:
-        self._texts.pop(uri, None)
         generation = self._generations.pop(uri, None)
         if generation is not None:
             generation.stop()

@@ -11,7 +11,6 @@ import asyncio
 import fnmatch
 import itertools
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -28,9 +27,16 @@ from loomline.completion.settings import Settings, SettingsStore
 from loomline.completion.templates import FimTemplate, context_layout_for, template_for
 from loomline.completion.tokens import EstimatedTokens, TokenCounter
 from loomline.context.analysis import PositionInfo
-from loomline.context.documents import Document, DocumentListener, Edit
+from loomline.context.documents import (
+    Document,
+    DocumentChanged,
+    DocumentClosed,
+    DocumentEvent,
+    DocumentStore,
+)
 from loomline.context.languages import line_comment
 from loomline.context.positions import Position
+from loomline.context.workspace_folders import WorkspaceFolders
 
 __all__ = [
     "SUPERSEDED",
@@ -58,12 +64,17 @@ class Workspace(Protocol):
         ...
 
 
-class CompletionService(DocumentListener):
+class CompletionService:
+    """Completions for documents of ``documents`` (the store it follows: typing rhythm, and
+    generations the user types into), named to the model as ``folders`` says."""
+
     def __init__(
         self,
         settings: SettingsStore | Settings,
         engine: Engine,
         *,
+        documents: DocumentStore | None = None,
+        folders: WorkspaceFolders | None = None,
         counter: TokenCounter | None = None,
         workspace: Workspace | None = None,
         notify: Notify | None = None,
@@ -72,6 +83,8 @@ class CompletionService(DocumentListener):
         self._settings = SettingsStore.of(settings)
         self.counter: TokenCounter = counter or EstimatedTokens()
         self.workspace = workspace
+        self.documents = documents
+        self.folders = folders if folders is not None else WorkspaceFolders()
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.metrics = ServiceMetrics()
         self.pool = GenerationPool(
@@ -79,12 +92,19 @@ class CompletionService(DocumentListener):
             self.metrics,
             # Read at each decision: the settings may change while generations run.
             reuse_running=lambda: self.settings.completion.reuse_running,
+            text_of=self._text_of,
             notify=notify,
         )
         self.rhythm = TypingRhythm(
             max_s=lambda: self.settings.completion.max_debounce_ms / 1000
         )
-        self.workspace_root: str | None = None
+        if documents is not None:
+            documents.subscribe(self.on_document)
+
+    def close(self) -> None:
+        """Stop following the documents (a new service takes over)."""
+        if self.documents is not None:
+            self.documents.unsubscribe(self.on_document)
 
     @property
     def settings(self) -> Settings:
@@ -136,15 +156,6 @@ class CompletionService(DocumentListener):
             for pattern in self.settings.context.exclude
         )
 
-    def relative_path(self, path: str) -> str:
-        """The path the model sees: relative to the workspace, never the user's home layout."""
-        if not path:
-            return "untitled"
-        root = self.workspace_root
-        if root and os.path.commonpath([root, path]) == root:
-            return os.path.relpath(path, root)
-        return os.path.basename(path)
-
     def cursor_at(self, document: Document, offset: int) -> Cursor:
         """The cursor of a request, analysed once: what the wait for a pause, the prompt and
         the clean-up of the answer read. Without a syntax tree the text rules decide."""
@@ -183,8 +194,8 @@ class CompletionService(DocumentListener):
             counter=self.counter,
             budget=c.prompt_tokens,
             suffix_share=c.suffix_share,
-            path=self.relative_path(document.path),
-            repo=os.path.basename(self.workspace_root) if self.workspace_root else None,
+            path=self.folders.relative(document.uri),
+            repo=self.folders.name,
             pieces=pieces,
             context_share=self.settings.context.budget_share,
             comment=self._context_comment(document),
@@ -324,15 +335,17 @@ class CompletionService(DocumentListener):
         generation.timings_ms["prepare_ms"] = (time.perf_counter() - prepared_at) * 1000
         return self.pool.start(generation, request, stops=self.template.stop)
 
-    # ---- document events (a DocumentListener) -----------------------------------------
-    def opened(self, document: Document) -> None:
-        self.pool.opened(document.uri, document.text)
+    # ---- following the documents ------------------------------------------------------
+    def on_document(self, event: DocumentEvent) -> None:
+        """Learn the typing rhythm; stop a generation a change contradicts right away."""
+        uri = event.document.uri
+        if isinstance(event, DocumentChanged):
+            self.pool.changed(uri, event.document.text)
+            self.rhythm.changed(uri, time.monotonic())
+        elif isinstance(event, DocumentClosed):
+            self.pool.closed(uri)
+            self.rhythm.forget(uri)
 
-    def changed(self, document: Document, edits: list[Edit]) -> None:
-        """Learn the typing rhythm; stop a generation the change contradicts right away."""
-        self.pool.changed(document.uri, document.text)
-        self.rhythm.changed(document.uri, time.monotonic())
-
-    def closed(self, document: Document) -> None:
-        self.pool.closed(document.uri)
-        self.rhythm.forget(document.uri)
+    def _text_of(self, uri: str) -> str | None:
+        document = self.documents.get(uri) if self.documents is not None else None
+        return document.text if document is not None else None

@@ -165,22 +165,6 @@ DocumentEvent = DocumentOpened | DocumentChanged | DocumentClosed
 Listener = Callable[[DocumentEvent], None]
 
 
-class DocumentListener:
-    """A listener with one method per kind of event (for code that prefers methods)."""
-
-    def __call__(self, event: DocumentEvent) -> None:
-        if isinstance(event, DocumentOpened):
-            self.opened(event.document)
-        elif isinstance(event, DocumentChanged):
-            self.changed(event.document, list(event.edits))
-        else:
-            self.closed(event.document)
-
-    def opened(self, document: Document) -> None: ...
-
-    def changed(self, document: Document, edits: list[Edit]) -> None: ...
-
-    def closed(self, document: Document) -> None: ...
 
 # Closed documents that stay readable (``last_known``): recently edited files feed the
 # context for a while after their tab closes.

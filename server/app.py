@@ -101,7 +101,7 @@ class LoomlineServer(LanguageServer):
             self._unsubscribe_engine()
             await self.engine.close()
         if self.service is not None:
-            self.documents.unsubscribe(self.service)
+            self.service.close()
         stack = build_completion_stack(
             self.settings_store,
             self.documents,

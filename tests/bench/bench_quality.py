@@ -134,9 +134,9 @@ class Pipeline:
         folders = WorkspaceFolders.of(root) if root else WorkspaceFolders()
         p.workspace = WorkspaceContext(settings, p.documents, folders)
         p.service = CompletionService(
-            settings, engine, counter=ModelTokens(engine.tokenizer), workspace=p.workspace
+            settings, engine, documents=p.documents, folders=folders,
+            counter=ModelTokens(engine.tokenizer), workspace=p.workspace,
         )
-        p.service.workspace_root = root
         return p
 
     async def complete(

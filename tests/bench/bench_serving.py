@@ -352,12 +352,11 @@ class Bench:
         rng = random.Random(self.seed * 7919 + user)
         path = self.files[user % len(self.files)]
         script = TypingScript.from_file(path, self.chars, self.seed * 100_003 + n * 1009 + user)
-        service = CompletionService(self.settings, self.engine,
+        store = DocumentStore()
+        service = CompletionService(self.settings, self.engine, documents=store,
                                     counter=getattr(self.prompts, "counter", None))
         if not self.pacing:
             service.pacer.enabled = False  # never waits longer after waste
-        store = DocumentStore()
-        store.listeners.append(service)
         uri = path.as_uri()
         document = store.open(uri, "python", 1, script.prefix(0) + script.suffix)
         pending: asyncio.Task[None] | None = None

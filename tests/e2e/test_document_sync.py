@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.lsp_client import Session, command, loomline_client, open_doc
+from tests.lsp_client import Session, command, inline, loomline_client, open_doc, show_context
 from tests.text_model import ReferenceText, changes, texts
 
 FAKE = {"backend": "fake", "fake": {"response": "return 42", "chunkDelayMs": 5}}
@@ -98,3 +98,21 @@ async def test_server_text_equals_the_clients_after_every_edit(
         types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
     )
 
+
+
+async def test_an_untitled_document_completes_with_a_folder_open(client: LanguageClient):
+    uri = "untitled:Untitled-1"
+    open_doc(client, uri, "def answer():\n    \n")
+    result = await inline(client, uri, 1, 4)
+    assert result is not None and [i.insert_text for i in result.items] == ["return 42"]
+    listed = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=1, character=4),
+        )
+    )
+    assert isinstance(listed, types.CompletionList)
+    assert [item.label for item in listed.items] == ["return 42"]
+    shown = await show_context(client, uri, 1, 4)
+    assert shown is not None and shown["skip"] is None
+    assert "def answer():\n    " in shown["prompt"]

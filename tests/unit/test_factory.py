@@ -58,9 +58,10 @@ def test_the_service_follows_the_documents_open_before_and_after(tmp_path: Path)
     stack = build_completion_stack(
         Settings(backend="fake"), documents, folders=WorkspaceFolders.of(str(tmp_path))
     )
-    assert stack.service in documents.listeners
+    assert stack.service.on_document in documents.listeners
     assert stack.workspace.folders.root == str(tmp_path)
-    assert stack.service.workspace_root == str(tmp_path)
+    assert stack.service.folders is stack.workspace.folders  # one owner of the folders
+    assert stack.service.folders.root == str(tmp_path)
     assert stack.service.workspace is stack.workspace
     # A kept workspace context (the server's, across engine restarts) is used as it is.
     again = build_completion_stack(Settings(backend="fake"), documents, workspace=stack.workspace)

@@ -23,10 +23,19 @@ REQUEST = GenerationRequest("<prompt>", SamplingParams(max_tokens=64))
 
 
 def make_pool(
-    response: str = "return x + 1", chunk_delay_ms: int = 20, reuse_running: bool = True
+    response: str = "return x + 1",
+    chunk_delay_ms: int = 20,
+    reuse_running: bool = True,
+    texts: dict[str, str] | None = None,
 ) -> tuple[GenerationPool, FakeEngine]:
+    """``texts``: the documents' current texts, as the document store would give them."""
     engine = FakeEngine(FakeSettings(response=response, chunk_delay_ms=chunk_delay_ms))
-    pool = GenerationPool(engine, ServiceMetrics(), reuse_running=lambda: reuse_running)
+    pool = GenerationPool(
+        engine,
+        ServiceMetrics(),
+        reuse_running=lambda: reuse_running,
+        text_of=(texts or {}).get,
+    )
     return pool, engine
 
 
@@ -134,9 +143,9 @@ async def test_a_blank_answer_is_a_skip():
 
 
 async def test_cancelling_the_only_follower_stops_the_engine_and_propagates():
-    pool, engine = make_pool(chunk_delay_ms=200)
+    # Nothing typed into it: nothing to keep it for.
+    pool, engine = make_pool(chunk_delay_ms=200, texts={URI: BEFORE + AFTER})
     generation = await started(pool, engine)
-    pool.opened(URI, BEFORE + AFTER)  # nothing typed into it: nothing to keep it for
     follower = asyncio.create_task(pool.follow(generation, "", None))
     await eventually(lambda: generation.waiters == 1, what="the follower waiting")
     follower.cancel()

@@ -129,9 +129,8 @@ def test_pacer_step_and_cap_grow_with_the_engines_answer_time():
 def setup():
     settings = Settings(backend="fake")
     engine = FakeEngine(FakeSettings(response="return x + 1", chunk_delay_ms=60))
-    service = CompletionService(settings, engine)
     store = DocumentStore()
-    store.listeners.append(service)
+    service = CompletionService(settings, engine, documents=store)
     document = store.open(URI, "python", 1, TEXT)
     return settings, engine, service, store, document
 

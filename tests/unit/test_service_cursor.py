@@ -35,11 +35,9 @@ async def _complete(text: str, position: Position, response: str, workspace: obj
     settings = settings or Settings(backend="fake")
     engine = FakeEngine(FakeSettings(response=response))
     await engine.start()
-    service = CompletionService(settings, engine, workspace=workspace)
-    store = DocumentStore()
-    store.listeners.append(service)
-    if isinstance(workspace, WorkspaceContext):
-        store.listeners.append(workspace)
+    # A WorkspaceContext follows its own store (syntax trees): the document opens there.
+    store = workspace.documents if isinstance(workspace, WorkspaceContext) else DocumentStore()
+    service = CompletionService(settings, engine, documents=store, workspace=workspace)
     document = store.open(URI, "python", 1, text)
     return await service.complete(document, position, explicit=True)
 
