@@ -239,7 +239,8 @@ class OpenAICompletionsEngine:
                     yield choice
             if not tally.finished:
                 raise EngineUnavailable(f"{replica.display} ended the stream early")
-            self._replicas.mark_ok(replica)
+            if self._replicas.mark_ok(replica):
+                self._replica_rejoined(replica)
         except (asyncio.CancelledError, GeneratorExit):
             stats.finish_reason = "cancelled"
             raise
@@ -292,6 +293,8 @@ class OpenAICompletionsEngine:
             if response.status_code == 200:
                 if self._replicas.mark_ok(replica):
                     self._replica_rejoined(replica)
+                else:
+                    self._notify()  # a first answer ends STARTING: listeners hear READY now
                 return replica, response
             replica.in_flight -= 1
             try:

@@ -36,10 +36,12 @@ from typing import Any
 
 from loomline.completion.engines.base import (
     Engine,
+    EngineState,
     EngineUnavailable,
     GenerationRequest,
     GenerationStats,
     SamplingParams,
+    wait_settled,
 )
 from loomline.completion.settings import EngineSettings, ModelSettings, Settings
 
@@ -543,9 +545,8 @@ def build_engine(args: argparse.Namespace) -> tuple[Engine, str | None]:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     engine, metrics_url = build_engine(args)
     await engine.start()
-    wait_ready = getattr(engine, "wait_ready", None)
-    if wait_ready is not None:
-        await wait_ready(600)
+    if await wait_settled(engine, 600) is not EngineState.READY:
+        sys.exit(f"the engine is not ready: {engine.status_message}")
     users = [int(u) for u in args.users.split(",")]
     files = source_files(max(users))
     prompts = PromptMaker(args.model or "Qwen/Qwen2.5-Coder-0.5B", args.model_dir,

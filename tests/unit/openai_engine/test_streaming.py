@@ -308,6 +308,16 @@ async def test_logprob_stats_collect_token_logprobs(server: FakeOpenAI,
     assert server.completions[0].json()["logprobs"] == 1
 
 
+async def test_a_first_answer_tells_listeners_the_engine_is_ready(
+        server: FakeOpenAI, engine: OpenAICompletionsEngine) -> None:
+    heard: list[EngineState] = []
+    engine.subscribe(lambda state, message: heard.append(state))
+    # Not started, so no probe: only the request can say the replica is there.
+    assert await collect(engine, request()) == "return a + b"
+    assert heard == [EngineState.STARTING, EngineState.READY]
+    assert server.probes == 0
+
+
 async def test_engine_satisfies_the_protocol(engine: OpenAICompletionsEngine) -> None:
     assert isinstance(engine, Engine)
     assert isinstance(create(Settings()), OpenAICompletionsEngine)
