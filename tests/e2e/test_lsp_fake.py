@@ -135,8 +135,9 @@ async def test_supersede_and_cancel(client: LoomlineClient):
         lambda states: "loading" in states and "ready" in states[states.index("loading") :],
         what="the engine's restart",
     )
+    before = await stats(client)
     first = asyncio.ensure_future(inline(client, uri, 1, 4))
-    await _generation_started(client, await stats(client))
+    await _generation_started(client, before)
     second = await inline(client, uri, 1, 4)
     assert second is not None and second.items
     assert second.items[0].insert_text == "total = 0" + " + 1" * 40
