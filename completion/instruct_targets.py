@@ -97,9 +97,7 @@ def edit_target(document: Document, start: Position, end: Position | None) -> Ed
     end_at = lines.clamp(end) if end is not None else start
     text = document.text
     start_offset, end_offset = document.offset_at(start), document.offset_at(end_at)
-    line_start = text.rfind("\n", 0, start_offset) + 1
-    line_end = text.find("\n", end_offset)
-    line_end = len(text) if line_end < 0 else line_end
+    line_start, line_end = lines.line_start(start.line), lines.line_end(end_at.line)
     line_before = text[line_start:start_offset]
     selection = text[start_offset:end_offset] if end is not None else None
     return EditTarget(

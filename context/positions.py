@@ -141,6 +141,16 @@ class LineIndex:
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
+def end_position(start: Position, text: str) -> Position:
+    """Where ``text`` ends once inserted at ``start`` (LSP line breaks, UTF-16 columns)."""
+    index = LineIndex(text)
+    last = index.line_count - 1
+    tail = utf16_length(index.line_text(last))
+    if last == 0:
+        return Position(start.line, start.character + tail)
+    return Position(start.line + last, tail)
+
+
 def _bisect_right(values: list[int], x: int) -> int:
     lo, hi = 0, len(values)
     while lo < hi:

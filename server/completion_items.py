@@ -76,7 +76,7 @@ def completion_item(
     formats = formats or ClientFormats()
     position = document.lines.clamp(position)
     offset = document.offset_at(position)
-    line_start = document.text.rfind("\n", 0, offset) + 1
+    line_start = document.lines.line_start(position.line)
     line = document.text[line_start:offset]
     word = line[word_start(line, len(line)) :]
     start = document.position_at(offset - len(word))

@@ -15,7 +15,7 @@ from lsprotocol import types
 
 from loomline.completion.instruct_targets import EditTarget
 from loomline.context.documents import Document, DocumentStore
-from loomline.context.positions import Position, utf16_length
+from loomline.context.positions import Position, end_position
 
 RESYNC_WAIT_S = 2.0  # how long a lagging didChange may take before we call it a conflict
 
@@ -90,10 +90,7 @@ class DocumentWriter:
 
 def end_of(start: Position, text: str) -> Position:
     """Where ``text`` ends when written at ``start`` (UTF-16 columns)."""
-    lines = text.split("\n")
-    if len(lines) == 1:
-        return Position(start.line, start.character + utf16_length(text))
-    return Position(start.line + len(lines) - 1, utf16_length(lines[-1]))
+    return end_position(start, text)
 
 
 def _lsp(p: Position) -> types.Position:

@@ -159,3 +159,15 @@ def test_a_whitespace_answer_keeps_a_label():
     document, position = document_at("x = █\n")
     item = completion_item(document, position, "  ")
     assert item.label == "  "  # never an empty label (clients drop those)
+
+
+def test_the_cursor_line_starts_after_a_lone_cr():
+    # "    x = 1\r" is a line of its own: the cursor's line "ret" has no indentation, so the
+    # snippet's later lines keep theirs (the client indents them like the cursor's line).
+    document, position = document_at("    x = 1\rret█\n")
+    formats = ClientFormats(snippets=True)
+    item = completion_item(document, position, "urn 1\n    y", formats=formats)
+    assert item.text_edit == types.TextEdit(
+        range=types.Range(start=types.Position(1, 0), end=types.Position(1, 3)),
+        new_text="return 1\n    y$0",
+    )

@@ -61,6 +61,8 @@ def _writer(
         (Position(2, 4), "abc", Position(2, 7)),
         (Position(2, 4), "ab\ncd\n", Position(4, 0)),
         (Position(0, 0), "😀x", Position(0, 3)),  # UTF-16: the emoji is two code units
+        (Position(2, 4), "ab\r\ncd\rx", Position(4, 1)),  # CRLF and a lone CR end lines too
+        (Position(2, 4), "a\fb\u2028c", Position(2, 9)),  # form feed, U+2028 do not
     ],
 )
 def test_end_of(start, text, end):

@@ -80,6 +80,15 @@ async def _lines(stream: InstructStream) -> list[str]:
         ),
         # Past the end of the document: clamped to it.
         ("x = 1\n", Position(9, 4), None, None, "", Placement()),
+        # A lone CR ends the line before (as the LSP says): the line is the comment alone.
+        (
+            "x = 1\r    # sum\ry = 2",
+            Position(1, 9),
+            None,
+            None,
+            "    # sum",
+            Placement(indent="    ", first_prefix="    ", leading_newline=True),
+        ),
     ],
 )
 def test_edit_target(text, start, end, selection, line_before, placement):
