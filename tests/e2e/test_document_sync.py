@@ -75,13 +75,15 @@ async def test_a_change_to_an_unknown_document_is_ignored(client: LanguageClient
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(text=texts(), data=st.data())
+@given(text=texts(), language=st.sampled_from(["plaintext", "python"]), data=st.data())
 async def test_server_text_equals_the_clients_after_every_edit(
-    client: LanguageClient, text: str, data: st.DataObject
+    client: LanguageClient, text: str, language: str, data: st.DataObject
 ):
-    uri = f"file:///tmp/loomline-test/fuzz{next(_documents)}.txt"
+    # Python documents also keep a syntax tree, edited along with the text.
+    suffix = "py" if language == "python" else "txt"
+    uri = f"file:///tmp/loomline-test/fuzz{next(_documents)}.{suffix}"
     reference = ReferenceText(text)
-    open_doc(client, uri, text, language="plaintext")
+    open_doc(client, uri, text, language=language)
     for version in range(2, 42):
         drawn = data.draw(changes(reference))
         if isinstance(drawn, str):
