@@ -27,6 +27,7 @@ from loomline.completion.engines.base import (
     StateBroadcast,
     StateListener,
     Unsubscribe,
+    wait_settled,
 )
 from loomline.completion.model_store import ModelStore, ProgressCallback
 from loomline.completion.settings import Settings
@@ -204,7 +205,6 @@ class EmbeddedEngine:
         self._state = EngineState.STARTING
         self._message = "starting"
         self._listeners = StateBroadcast()
-        self._ready = asyncio.Event()
         self._load_task: asyncio.Task[None] | None = None
         self._model_dir: Path | None = None
 
@@ -238,9 +238,10 @@ class EmbeddedEngine:
             self._load_task = asyncio.create_task(self._load())
 
     async def wait_ready(self, timeout: float | None = None) -> None:
+        """Start if needed and wait until loaded; ``EngineUnavailable`` if loading failed,
+        ``TimeoutError`` after ``timeout`` seconds."""
         await self.start()
-        await asyncio.wait_for(self._ready.wait(), timeout)
-        if self._state is not EngineState.READY:
+        if await wait_settled(self, timeout) is not EngineState.READY:
             raise EngineUnavailable(self._message)
 
     def _report(self, message: str, fraction: float | None) -> None:
@@ -267,6 +268,10 @@ class EmbeddedEngine:
 
         try:
             self._generator = await loop.run_in_executor(self._executor, load)
+        except asyncio.CancelledError:
+            # Closed while loading: whoever waits for it hears it will not be ready.
+            self._set_state(EngineState.ERROR, "the engine was closed while loading")
+            raise
         except Exception as error:
             log.exception("the embedded model failed to load")
             self._state = EngineState.ERROR
@@ -274,8 +279,6 @@ class EmbeddedEngine:
         else:
             self._state = EngineState.READY
             self._report(f"{model.id} ready", 1.0)
-        finally:
-            self._ready.set()
 
     async def stream(
         self, request: GenerationRequest, stats: GenerationStats | None = None

@@ -3,6 +3,8 @@ and the model directory (the OpenAI-compatible engine has its own tests in opena
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from loomline.completion.engines import create_engine, embedded
 from loomline.completion.engines.base import (
     Engine,
     EngineState,
+    EngineUnavailable,
     StateBroadcast,
     wait_settled,
 )
@@ -85,9 +88,9 @@ async def test_embedded_engine_announces_a_failed_load(tmp_path: Path) -> None:
     heard: list[EngineState] = []
     engine.subscribe(lambda s, m: heard.append(s))
     await engine.start()
-    assert await wait_settled(engine, timeout=10) is EngineState.ERROR
+    with pytest.raises(EngineUnavailable, match="holds no safetensors"):
+        await engine.wait_ready(timeout=10)
     assert heard == [EngineState.STARTING, EngineState.LOADING, EngineState.ERROR]
-    assert "holds no safetensors" in engine.status_message
     assert engine.tokenizer is None and engine.model_dir is None
     await engine.close()
 
@@ -117,10 +120,34 @@ async def test_embedded_engine_declares_its_tokenizer_and_model_dir(
         progress=lambda message, fraction: said.append(("progress", fraction)),
     )
     engine.subscribe(lambda state, message: said.append(("state", state)))
-    await engine.start()
-    assert await wait_settled(engine, timeout=10) is EngineState.READY
+    await engine.wait_ready(timeout=10)
+    assert engine.state is EngineState.READY
     assert isinstance(engine.tokenizer, _StubTokenizer)
     assert engine.model_dir == tmp_path
     # The progress callback's 100 % comes before "ready", which is the last word.
     assert said[-2:] == [("progress", 1.0), ("state", EngineState.READY)]
     await engine.close()
+
+
+async def test_closing_while_loading_ends_the_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    loading = threading.Event()
+    release = threading.Event()
+
+    class SlowGenerator(_StubGenerator):
+        def warm_up(self) -> None:
+            loading.set()
+            release.wait(5)
+
+    monkeypatch.setattr(embedded, "_Generator", SlowGenerator)
+    engine = EmbeddedEngine(Settings(model=ModelSettings(path=str(tmp_path))))
+    waiting = asyncio.create_task(engine.wait_ready(timeout=5))
+    while not loading.is_set():
+        await asyncio.sleep(0.01)
+    await engine.close()
+    with pytest.raises(EngineUnavailable, match="closed while loading"):
+        await waiting
+    release.set()
