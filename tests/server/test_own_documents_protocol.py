@@ -1,0 +1,59 @@
+"""OwnDocumentsProtocol: pygls keeps no copy of the documents and leaves the params as sent
+(it clamped columns in place in the params our handler then read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+
+from loomline.server.app import LoomlineServer
+
+URI = "file:///w/a.py"
+
+
+def _run(handler: Any) -> list[Any]:
+    """Run a pygls built-in handler (a generator) and what it hands to user handlers."""
+    return list(handler)
+
+
+def _initialized() -> LoomlineServer:
+    server = LoomlineServer()
+    _run(server.protocol.lsp_initialize(
+        types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri="file:///w")
+    ))
+    return server
+
+
+def test_text_sync_is_still_advertised_and_notebook_sync_is_not() -> None:
+    server = _initialized()
+    capabilities = server.protocol.server_capabilities
+    sync = capabilities.text_document_sync
+    assert isinstance(sync, types.TextDocumentSyncOptions)
+    assert sync.open_close and sync.change == types.TextDocumentSyncKind.Incremental
+    assert capabilities.notebook_document_sync is None
+
+
+def test_pygls_applies_no_document_notification_and_leaves_the_params_alone() -> None:
+    server = _initialized()
+    protocol = server.protocol
+    _run(protocol.lsp_text_document__did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=URI, language_id="python", version=1,
+                                             text="abc")
+    )))
+    past_the_end = types.Position(line=0, character=10)
+    change = types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(start=past_the_end, end=past_the_end), text="X"
+        )],
+    )
+    _run(protocol.lsp_text_document__did_change(change))
+    # pygls used to clamp the column in place (to 3), so our handler read another edit.
+    assert change.content_changes[0].range.start.character == 10  # type: ignore[union-attr]
+    assert protocol.workspace.text_documents == {}
+    # A change or close of a document that is not open raises nowhere (pygls' KeyError).
+    _run(protocol.lsp_text_document__did_close(types.DidCloseTextDocumentParams(
+        text_document=types.TextDocumentIdentifier(uri="file:///w/never.py")
+    )))
+
