@@ -69,7 +69,8 @@ class WorkspaceContext:
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> WorkspaceIndex | None:
-        """Index the workspace (blocking: run it in a thread)."""
+        """Index the workspace's first folder (blocking: run it in a thread); None when there
+        is none, context is off, or ``cancelled`` says stop (the index is then not kept)."""
         root = self.folders.root
         if not root or not self.settings.context.enabled:
             return None
@@ -79,6 +80,8 @@ class WorkspaceContext:
             max_files=self.settings.context.max_index_files,
         )
         index.build(progress=progress, cancelled=cancelled)
+        if cancelled is not None and cancelled():
+            return None  # a newer index (another folder) takes its place
         self.index = index
         return index
 

@@ -136,6 +136,13 @@ class LoomlineServer(LanguageServer):
             self._status("error", engine.status_message)
             self.status.problem(engine.status_message, types.MessageType.Error)
 
+    def reindex(self) -> None:
+        """Index the workspace afresh in the background (a run still going is cancelled)."""
+        if self._index_task is not None:
+            self._index_task.cancel()
+        self.workspace_context.index = None
+        self._index_task = asyncio.create_task(self.index_workspace())
+
     async def index_workspace(self) -> None:
         """Build the workspace index in a thread, with work-done progress."""
         if not self.folders.root or not self.settings.context.enabled:
@@ -232,7 +239,7 @@ def initialize(ls: LoomlineServer, params: types.InitializeParams) -> None:
 @server.feature(types.INITIALIZED)
 async def initialized(ls: LoomlineServer, params: types.InitializedParams) -> None:
     await ls.start_engine()
-    ls._index_task = asyncio.create_task(ls.index_workspace())
+    ls.reindex()
 
 
 @server.feature(types.SHUTDOWN)
@@ -281,10 +288,13 @@ def did_close(ls: LoomlineServer, params: types.DidCloseTextDocumentParams) -> N
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
-def did_change_workspace_folders(
+async def did_change_workspace_folders(
     ls: LoomlineServer, params: types.DidChangeWorkspaceFoldersParams
 ) -> None:
+    root = ls.folders.root
     document_sync.change_folders(ls.folders, params)
+    if ls.folders.root != root:  # the folder indexed went: index the one that is first now
+        ls.reindex()
 
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
