@@ -9,24 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from loomline.context.languages import editor_language_id
 from loomline.context.positions import LineIndex, Position, byte_offset, point
 from loomline.context.text_style import LineEnding, document_indent_unit, line_ending_of
 
 log = logging.getLogger(__name__)
-
-# Extensions for clients that send no languageId we know (or "plaintext").
-_LANGUAGE_BY_SUFFIX = {
-    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript",
-    ".cjs": "javascript", ".jsx": "javascriptreact", ".ts": "typescript", ".mts": "typescript",
-    ".tsx": "typescriptreact", ".go": "go", ".rs": "rust", ".java": "java", ".c": "c",
-    ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp",
-    ".rb": "ruby", ".php": "php", ".lua": "lua", ".sh": "shellscript", ".kt": "kotlin",
-    ".swift": "swift", ".cs": "csharp", ".scala": "scala",
-}
-
-
-def language_from_path(path: str) -> str:
-    return _LANGUAGE_BY_SUFFIX.get(Path(path).suffix.lower(), "plaintext")
 
 
 def uri_to_path(uri: str) -> str:
@@ -207,7 +194,7 @@ class DocumentStore:
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> Document:
         if not language_id or language_id == "plaintext":
-            language_id = language_from_path(uri_to_path(uri))
+            language_id = editor_language_id(uri_to_path(uri))
         document = Document(uri=uri, language_id=language_id, version=version, text=text)
         self._closed.pop(uri, None)
         self._documents[uri] = document

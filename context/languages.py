@@ -91,6 +91,19 @@ def language_id_for_path(path: str | PurePath) -> str | None:
     return SUFFIXES.get(PurePath(path).suffix.lower())
 
 
+# Languages without a grammar here, by suffix: still named (line comments, settings).
+_OTHER_SUFFIXES: dict[str, str] = {
+    ".rb": "ruby", ".php": "php", ".lua": "lua", ".sh": "shellscript", ".kt": "kotlin",
+    ".swift": "swift", ".cs": "csharp", ".scala": "scala",
+}
+
+
+def editor_language_id(path: str | PurePath) -> str:
+    """The languageId an editor gives a file by its suffix; ``"plaintext"`` when unknown."""
+    suffix = PurePath(path).suffix.lower()
+    return SUFFIXES.get(suffix) or _OTHER_SUFFIXES.get(suffix, "plaintext")
+
+
 def get_language(language_id: str | None) -> Language | None:
     """The tree-sitter grammar of a languageId, loaded once; ``None`` when unknown."""
     key = normalize_language_id(language_id)

@@ -136,3 +136,11 @@ def test_store_matches_a_reference_client(text: str, data: st.DataObject) -> Non
             store.change(document.uri, version, [(start, end, new_text)])
         assert document.text == reference.text
         assert document.lines.line_count == reference.line_count()
+
+
+def test_language_by_suffix_when_the_editor_names_none():
+    store = DocumentStore()
+    assert store.open("file:///a/b.pyw", "plaintext", 1, "").language_id == "python"
+    assert store.open("file:///a/b.rb", "", 1, "").language_id == "ruby"  # no grammar: named
+    assert store.open("untitled:Untitled-1", "", 1, "").language_id == "plaintext"
+    assert store.open("file:///a/b.py", "cython", 1, "").language_id == "cython"  # as sent
