@@ -14,13 +14,12 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pathspec
-
 from loomline.context.languages import language_id_for_path, shared_parser
+from loomline.context.privacy import GitIgnoreMatcher
 from loomline.context.symbols import extract_definitions
 
 log = logging.getLogger(__name__)
@@ -51,50 +50,6 @@ class _FileEntry:
     mtime_ns: int
     lines: int
     definitions: tuple[Definition, ...]
-
-
-class GitIgnoreMatcher:
-    """``.gitignore`` semantics for one tree: nested files, negation, directory patterns."""
-
-    def __init__(self, root: Path, extra_patterns: Iterable[str] = ()) -> None:
-        self.root = root
-        self._specs: dict[str, pathspec.GitIgnoreSpec] = {}
-        extra = list(extra_patterns)
-        exclude = root / ".git" / "info" / "exclude"
-        if exclude.is_file():
-            extra += _read_lines(exclude)
-        self._extra = pathspec.GitIgnoreSpec.from_lines(extra) if extra else None
-
-    def load_directory(self, relative_dir: str) -> None:
-        """Read ``<dir>/.gitignore`` if there is one (call once per directory, parents first)."""
-        file = self.root / relative_dir / ".gitignore"
-        if file.is_file():
-            self._specs[relative_dir] = pathspec.GitIgnoreSpec.from_lines(_read_lines(file))
-
-    def ignored(self, relative_path: str, is_dir: bool = False) -> bool:
-        """Whether a path (posix, relative to the root) is ignored or excluded."""
-        target = relative_path + "/" if is_dir else relative_path
-        if self._extra is not None and self._extra.match_file(target):
-            return True
-        verdict = False
-        parts = relative_path.split("/")
-        for depth in range(len(parts)):
-            base = "/".join(parts[:depth])
-            spec = self._specs.get(base)
-            if spec is None:
-                continue
-            sub = target[len(base) + 1 :] if base else target
-            result = spec.check_file(sub)
-            if result.include is not None:
-                verdict = bool(result.include)
-        return verdict
-
-
-def _read_lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
 
 
 class WorkspaceIndex:

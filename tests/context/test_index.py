@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from loomline.context.index import GitIgnoreMatcher, WorkspaceIndex
+from loomline.context.index import WorkspaceIndex
 
 FILES = {
     "pkg/__init__.py": "",
@@ -139,15 +139,3 @@ def test_caps(workspace: Path) -> None:
     index = WorkspaceIndex(workspace, max_definitions=4)
     index.build()
     assert index.definition_count == 4 and index.truncated
-
-
-def test_gitignore_matcher(tmp_path: Path) -> None:
-    (tmp_path / ".gitignore").write_text("*.gen.py\n/out\ndocs/**/draft*\n")
-    matcher = GitIgnoreMatcher(tmp_path, ["**/fixtures/**"])
-    matcher.load_directory("")
-    assert matcher.ignored("a/b.gen.py")
-    assert matcher.ignored("out", is_dir=True)
-    assert not matcher.ignored("src/out", is_dir=True)
-    assert matcher.ignored("docs/x/draft1.py")
-    assert matcher.ignored("tests/fixtures/a.py")
-    assert not matcher.ignored("src/main.py")

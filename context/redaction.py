@@ -1,0 +1,251 @@
+"""Secrets out of prompt text: each value ``detect-secrets`` finds becomes ``<redacted>``.
+
+Redaction works on the text that goes into a prompt (a piece, the prefix, the suffix), never
+on the document, so positions in the document stay what they are. ``detect-secrets``' plugins
+(AWS keys, GitHub / GitLab / Slack / Stripe / OpenAI / npm / PyPI tokens, JWTs, secret-sounding
+assignments, high-entropy quoted strings, ...) judge one line at a time; private key blocks span
+lines, so a block (``-----BEGIN ... PRIVATE KEY-----`` to its ``END`` line, or to the end of
+the text when it is cut there) and the bare base64 lines of a key body are found here.
+
+Typing changes one line at a time: each line's findings are kept (a bounded cache keyed by the
+line), so a keystroke costs a split, a lookup per line and a join.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+PLACEHOLDER = "<redacted>"
+MAX_CACHED_LINES = 50_000
+MAX_CACHED_TEXTS = 32
+
+_BEGIN = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+_END = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+# A whole block, or from its header to the end of the text when the text ends inside it.
+_KEY_BLOCK = re.compile(_BEGIN + r".*?(?:" + _END + r"|\Z)", re.DOTALL)
+# The text starts inside a block (a window cut out of a key): up to the first END.
+_KEY_TAIL = re.compile(r"\A(?:(?!-----BEGIN).)*?" + _END, re.DOTALL)
+# One bare line of a key body (64 base64 characters in PEM; 40 at least here).
+_BASE64_LINE = re.compile(r"^[ \t]*[A-Za-z0-9+/]{40,}={0,2}[ \t]*\r?$")
+_BODY_ENTROPY = 4.0
+# The characters a token goes on with after what a plugin matched (a JWT's signature ...).
+_TOKEN_TAIL = re.compile(r"[\w\-+/=.]*")
+
+LineSecrets = Callable[[str, str], tuple[str, ...]]
+
+
+class _Detector:
+    """``detect-secrets``' plugins, built once; ``secrets(line, file_type)`` -> the values."""
+
+    def __init__(self) -> None:
+        from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+        from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+        from detect_secrets.plugins.ip_public import IPPublicDetector
+        from detect_secrets.plugins.keyword import (
+            DENYLIST,
+            QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
+            REGEX_BY_FILETYPE,
+            KeywordDetector,
+        )
+        from detect_secrets.util.filetype import determine_file_type
+
+        # Every plugin detect-secrets ships but public IP addresses (code, not credentials).
+        classes: list[type[Any]] = list(get_mapping_from_secret_type_to_class().values())
+        self._plugins: list[Any] = [
+            cls() for cls in sorted(classes, key=lambda c: c.__name__)
+            if cls is not IPPublicDetector
+        ]
+        self._high_entropy = HighEntropyStringsPlugin
+        self._keyword = KeywordDetector
+        # The keyword rules are the slowest by far; a line without a keyword skips them.
+        self._keyword_gate = re.compile("|".join(DENYLIST), re.IGNORECASE)
+        self._regexes = REGEX_BY_FILETYPE
+        self._default_regexes = QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
+        self._file_type = determine_file_type
+
+    def secrets(self, line: str, filename: str) -> Iterator[str]:
+        for plugin in self._plugins:
+            if isinstance(plugin, self._keyword):
+                if not self._keyword_gate.search(line):
+                    continue
+                regexes = self._regexes.get(self._file_type(filename), self._default_regexes)
+                found = plugin.analyze_string(line, denylist_regex_to_group=regexes)
+            else:
+                found = plugin.analyze_string(line)
+            for value in found:
+                if not value:
+                    continue
+                if isinstance(plugin, self._high_entropy) and (
+                    plugin.calculate_shannon_entropy(value) <= plugin.entropy_limit
+                ):
+                    continue
+                yield value
+
+
+class SecretRedactor:
+    """Redacts prompt text; one per process is enough (``redact_text``, ``redact_around``).
+
+    ``filename`` (a name or path; only its extension counts) picks the assignment rules of the
+    language. Thread-safe enough: the cache is only ever added to and trimmed.
+    """
+
+    def __init__(self, max_cached_lines: int = MAX_CACHED_LINES) -> None:
+        self._detector: _Detector | None = None
+        self._cache: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
+        self._max = max_cached_lines
+        # Whole texts: while the user types on one line, the lines above and below it are
+        # the same text as at the last keystroke.
+        self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def text(self, text: str, filename: str = "") -> str:
+        """``text`` with every secret value replaced by ``PLACEHOLDER``."""
+        if not text:
+            return text
+        key = (_extension(filename), text)
+        done = self._texts.get(key)
+        if done is None:
+            lines = _redact_key_blocks(text).split("\n")
+            done = "\n".join(self._line(line, key[0]) for line in lines)
+            self._texts[key] = done
+            if len(self._texts) > MAX_CACHED_TEXTS:
+                self._texts.popitem(last=False)
+        return done
+
+    def around(self, before: str, after: str, filename: str = "") -> tuple[str, str]:
+        """The prefix and suffix of a cursor, each redacted; the cursor's line is judged as
+        one line (a secret the cursor stands in is redacted on both sides)."""
+        before, after = _redact_key_blocks(before), _redact_key_blocks(after)
+        head, newline_before, before_line = before.rpartition("\n")
+        after_line, newline_after, tail = after.partition("\n")
+        before_line, after_line = self._split_line(before_line, after_line, _extension(filename))
+        if newline_before:
+            before_line = self.text(head, filename) + newline_before + before_line
+        if newline_after:
+            after_line = after_line + newline_after + self.text(tail, filename)
+        return before_line, after_line
+
+    # ---- lines ----------------------------------------------------------------------------
+    def _line(self, line: str, filename: str) -> str:
+        if _is_key_body(line):
+            return PLACEHOLDER
+        spans = _spans(line, self._secrets(line, filename))
+        return _replace(line, spans) if spans else line
+
+    def _split_line(self, left: str, right: str, filename: str) -> tuple[str, str]:
+        joined = left + right
+        if _is_key_body(joined):
+            return PLACEHOLDER, ""
+        spans = _spans(joined, self._secrets(joined, filename))
+        if not spans:
+            return left, right
+        cut = len(left)
+        left = _replace(left, [(s, min(e, cut)) for s, e in spans if s < cut])
+        right = _replace(right, [(s - cut, e - cut) for s, e in spans if s >= cut])
+        # A secret across the cursor: its placeholder went before the cursor; the rest goes.
+        across = next((e - cut for s, e in spans if s < cut < e), 0)
+        return left, right[across:]
+
+    def _detector_for(self) -> _Detector:
+        if self._detector is None:  # detect-secrets loads on first use, not at start-up
+            self._detector = _Detector()
+        return self._detector
+
+    def _secrets(self, line: str, filename: str) -> tuple[str, ...]:
+        if len(line) < 8:  # nothing a plugin finds is shorter with its context
+            return ()
+        key = (filename, line)
+        found = self._cache.get(key)
+        if found is None:
+            found = tuple(sorted(set(self._detector_for().secrets(line, filename or "x.txt"))))
+            self._cache[key] = found
+            if len(self._cache) > self._max:
+                self._cache.popitem(last=False)
+        return found
+
+
+def _redact_key_blocks(text: str) -> str:
+    if "PRIVATE KEY" not in text:
+        return text
+    text = _KEY_TAIL.sub(PLACEHOLDER, text, count=1)
+    return _KEY_BLOCK.sub(PLACEHOLDER, text)
+
+
+def _is_key_body(line: str) -> bool:
+    """A bare line of base64 with digits and both cases: a key's body, not a long word."""
+    if _BASE64_LINE.match(line) is None:
+        return False
+    body = line.strip()
+    mixed = any(c.isdigit() for c in body) and body.lower() != body and body.upper() != body
+    return mixed and _entropy(body) > _BODY_ENTROPY
+
+
+def _entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _spans(line: str, values: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where the values stand in ``line`` (each where no letter or digit runs into it, when it
+    stands so anywhere), each taken on to the end of its token; merged, in order."""
+    spans: list[tuple[int, int]] = []
+    for value in values:
+        plain = [m.start() for m in re.finditer(re.escape(value), line)]
+        bounded = [s for s in plain if s == 0 or not line[s - 1].isalnum()]
+        for start in bounded or plain:
+            tail = _TOKEN_TAIL.match(line, start + len(value))
+            spans.append((start, tail.end() if tail else start + len(value)))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _replace(line: str, spans: list[tuple[int, int]], placeholder: str = PLACEHOLDER) -> str:
+    for start, end in reversed(spans):
+        line = line[:start] + placeholder + line[end:]
+    return line
+
+
+def _extension(filename: str) -> str:
+    name = filename.rsplit("/", 1)[-1]
+    return "x" + name[name.rfind(".") :] if "." in name else ""
+
+
+_REDACTOR = SecretRedactor()
+
+
+def redact_text(text: str, filename: str = "") -> str:
+    """``text`` (a prompt piece) with each detected secret value replaced by ``<redacted>``."""
+    return _REDACTOR.text(text, filename)
+
+
+def redact_around(before: str, after: str, filename: str = "") -> tuple[str, str]:
+    """The text before and after a cursor, redacted (see ``SecretRedactor.around``)."""
+    return _REDACTOR.around(before, after, filename)
+
+
+# A credential in an HTTP header or an error message about it: "Bearer <key>", "api_key: <key>".
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{4,}")
+_AUTH_FIELD = re.compile(
+    r"(?i)((?:authorization|x-api-key|api[-_]?key|access[-_]?token)[\"']?\s*[:=]\s*[\"']?"
+    r"(?:(?:bearer|basic|token)\s+)?)(?!<redacted>|(?:bearer|basic|token)\s)[^\s\"',;}]{4,}"
+)
+
+
+def redact_credentials(text: str, known: Iterable[str] = ()) -> str:
+    """Text that may reach a log or the user (an engine's error body, an exception): every
+    ``known`` credential value, whatever follows ``Bearer`` / ``Authorization:`` /
+    ``api_key=``, and every secret the detector finds become ``<redacted>``."""
+    for value in sorted(known, key=len, reverse=True):
+        if len(value) >= 4:
+            text = text.replace(value, PLACEHOLDER)
+    text = _AUTH_SCHEME.sub(lambda m: m.group(1) + m.group(2) + PLACEHOLDER, text)
+    text = _AUTH_FIELD.sub(lambda m: m.group(1) + PLACEHOLDER, text)
+    return redact_text(text)
