@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
+
+from loomline.context.privacy import matches_glob
 
 EXCLUDED = "the file matches an exclusion pattern; nothing is sent"
 
 
 def is_excluded(path: str, patterns: Iterable[str]) -> bool:
-    """Whether ``path`` matches one of the glob ``patterns`` (``**/x`` also matches ``x`` and
-    any file named ``x``)."""
-    return any(
-        fnmatch.fnmatch(path, pattern)
-        or fnmatch.fnmatch(path, pattern.removeprefix("**/"))
-        or fnmatch.fnmatch(path.rsplit("/", 1)[-1], pattern.removeprefix("**/"))
-        for pattern in patterns
-    )
+    """Whether ``path`` matches one of the glob ``patterns``, with ``.gitignore`` semantics
+    (``x`` and ``**/x`` name a file anywhere; see ``context.privacy``, which also reads the
+    ``.gitignore`` files when it knows the workspace folders)."""
+    return matches_glob(path, patterns)

@@ -60,6 +60,7 @@ def build_completion_stack(
         counter=EstimatedTokens(),
         workspace=workspace,
         notify=notify,
+        policy=workspace.policy,
     )
     # Subscribed first, so the counter is the model's before anyone else hears "ready".
     engine.subscribe(

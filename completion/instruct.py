@@ -32,6 +32,8 @@ from loomline.completion.instruct_prompt import (
 from loomline.completion.instruct_targets import EditTarget
 from loomline.completion.settings import Settings
 from loomline.context.documents import Document
+from loomline.context.privacy import ContentPolicy
+from loomline.context.redaction import redact_around
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +57,23 @@ class Refused:
 
 
 def start_instruction(
-    engine: Engine, instruction: Instruction, settings: Settings
+    engine: Engine,
+    instruction: Instruction,
+    settings: Settings,
+    policy: ContentPolicy | None = None,
 ) -> InstructStream | Refused:
     """The stream of code for ``instruction``, or why there is none. Nothing is sent before
-    the stream is first iterated."""
+    the stream is first iterated. ``policy``: the session's (``.gitignore`` and exclusion
+    globs); without one the globs alone decide."""
     reason = not_ready(engine)
     if reason is not None:
         return Refused(f"the engine is not ready ({reason})")
-    if is_excluded(instruction.document.path, settings.context.exclude):
+    document = instruction.document
+    if policy is not None:
+        allowed = policy.allows(document.uri)
+    else:
+        allowed = not is_excluded(document.path, settings.context.exclude)
+    if not allowed:
         return Refused(EXCLUDED)
     request = instruct_request(instruction)
     # At the end of a function stub the answer starts with the stub, for the model to continue.
@@ -91,12 +102,14 @@ def instruct_request(instruction: Instruction) -> InstructRequest:
     """The prompt's view of an instruction: the text around its target."""
     document, target = instruction.document, instruction.target
     start, end = document.offset_at(target.start), document.offset_at(target.end)
+    # Secrets out of the text around the target; the selection is what the code replaces.
+    prefix, suffix = redact_around(document.text[:start], document.text[end:], document.path)
     return InstructRequest(
         instruction=instruction.text,
         language=document.language_id,
         path=instruction.path,
-        prefix=document.text[:start],
-        suffix=document.text[end:],
+        prefix=prefix,
+        suffix=suffix,
         selection=document.text[start:end] if target.end != target.start else None,
     )
 

@@ -8,11 +8,11 @@ join); the running generations live in ``generation_pool``, the counters in ``me
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import itertools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from loomline.completion.cursor import Cursor, cursor_at, skip_reason
@@ -36,6 +36,8 @@ from loomline.context.documents import (
 )
 from loomline.context.languages import line_comment
 from loomline.context.positions import Position
+from loomline.context.privacy import ContentPolicy
+from loomline.context.redaction import redact_around, redact_text
 from loomline.context.workspace_folders import WorkspaceFolders
 
 __all__ = [
@@ -78,13 +80,19 @@ class CompletionService:
         counter: TokenCounter | None = None,
         workspace: Workspace | None = None,
         notify: Notify | None = None,
+        policy: ContentPolicy | None = None,
     ) -> None:
-        """``settings``: the session's store (read at each decision), or fixed settings."""
+        """``settings``: the session's store (read at each decision), or fixed settings.
+        ``policy``: what may go into a prompt (the workspace context's, to share its cache;
+        by default one for ``folders`` and the settings' exclusion globs)."""
         self._settings = SettingsStore.of(settings)
         self.counter: TokenCounter = counter or EstimatedTokens()
         self.workspace = workspace
         self.documents = documents
         self.folders = folders if folders is not None else WorkspaceFolders()
+        self.policy = policy or ContentPolicy(self.folders, lambda: self.settings.context.exclude)
+        self._notify = notify
+        self._told_excluded: set[str] = set()  # URIs whose exclusion the user was told of
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.metrics = ServiceMetrics()
         self.pool = GenerationPool(
@@ -140,7 +148,8 @@ class CompletionService:
             return Skip("completion is disabled")
         if document.language_id in c.disabled_languages:
             return Skip(f"completion is disabled for {document.language_id}")
-        if self.is_excluded(document.path):
+        if self.is_excluded(document.uri):
+            self._tell_excluded(document.uri)
             return Skip("the file matches an exclusion pattern; nothing is sent")
         if len(document.text) > c.max_file_bytes:
             return Skip(f"the file is larger than completion.maxFileBytes ({c.max_file_bytes})")
@@ -148,12 +157,19 @@ class CompletionService:
             return Skip(f"position {position.line}:{position.character} is outside the document")
         return None
 
-    def is_excluded(self, path: str) -> bool:
-        return any(
-            fnmatch.fnmatch(path, pattern)
-            or fnmatch.fnmatch(path, pattern.removeprefix("**/"))
-            or fnmatch.fnmatch(path.rsplit("/", 1)[-1], pattern.removeprefix("**/"))
-            for pattern in self.settings.context.exclude
+    def is_excluded(self, uri_or_path: str) -> bool:
+        """Whether the document's content must stay on the machine (``.gitignore``,
+        ``context.exclude``: see ``ContentPolicy``)."""
+        return not self.policy.allows(uri_or_path)
+
+    def _tell_excluded(self, uri: str) -> None:
+        """Once per document: why it gets no completions."""
+        if uri in self._told_excluded or self._notify is None:
+            return
+        self._told_excluded.add(uri)
+        self._notify(
+            f"{self.folders.relative(uri)} is ignored by .gitignore or context.exclude: "
+            "it gets no completions and nothing of it is sent"
         )
 
     def cursor_at(self, document: Document, offset: int) -> Cursor:
@@ -179,18 +195,18 @@ class CompletionService:
         pieces: list[PromptPiece] = []
         if self.settings.context.enabled and self.workspace is not None:
             try:
-                pieces = [
-                    p
-                    for p in self.workspace.collect(document, offset)
-                    if not self.is_excluded(p.source)
-                ]
+                # Each source keeps excluded files out (the workspace asks ``policy``).
+                pieces = self.workspace.collect(document, offset)
             except Exception:
                 log.exception("context collection failed; completing from this file alone")
+        # Secrets out of every piece of the prompt; the document and the cursor stay as they are.
+        before, after = redact_around(cursor.before, cursor.after, document.path)
+        pieces = [replace(p, text=redact_text(p.text, p.source)) for p in pieces]
         c = self.settings.completion
         prompt = build_prompt(
             self.template,
-            cursor.before,
-            cursor.after,
+            before,
+            after,
             counter=self.counter,
             budget=c.prompt_tokens,
             suffix_share=c.suffix_share,

@@ -22,6 +22,7 @@ from loomline.context.documents import (
     DocumentStore,
 )
 from loomline.context.index import WorkspaceIndex
+from loomline.context.privacy import ContentPolicy
 from loomline.context.retrieval import collect_context
 from loomline.context.syntax import SyntaxTrees
 from loomline.context.workspace_folders import WorkspaceFolders
@@ -42,6 +43,8 @@ class WorkspaceContext:
         self._settings = SettingsStore.of(settings)
         self.documents = documents if documents is not None else DocumentStore()
         self.folders = folders if folders is not None else WorkspaceFolders()
+        # What may go into a prompt: every source below asks it, and so does the service.
+        self.policy = ContentPolicy(self.folders, lambda: self.settings.context.exclude)
         self.trees = SyntaxTrees()
         self.index: WorkspaceIndex | None = None
         # URIs of the documents edited lately (they may have closed since), newest last
@@ -107,13 +110,16 @@ class WorkspaceContext:
         return self._last_analysis[1]
 
     def collect(self, document: Document, offset: int) -> list[PromptPiece]:
+        allows = self.policy.allows
         open_documents = {
-            _source_key(d): d.text for d in self.documents if d.uri != document.uri
+            _source_key(d): d.text
+            for d in self.documents
+            if d.uri != document.uri and allows(d.uri)
         }
         recent: dict[str, str] = {}
         for uri in self._recent:
             known = self.documents.last_known(uri)
-            if known is not None and known.uri != document.uri:
+            if known is not None and known.uri != document.uri and allows(known.uri):
                 recent[_source_key(known)] = known.text
         pieces = collect_context(
             document.text,
@@ -132,6 +138,7 @@ class WorkspaceContext:
                 kind=piece.kind,
             )
             for piece in pieces
+            if allows(piece.path)  # the index's files too (e.g. one ignored since)
         ]
 
 

@@ -28,6 +28,7 @@ from loomline.completion.instruct_answer import join_placed
 from loomline.completion.instruct_targets import EditTarget, edit_target
 from loomline.completion.settings import Settings
 from loomline.context.documents import DocumentStore
+from loomline.context.privacy import ContentPolicy
 from loomline.context.workspace_folders import WorkspaceFolders
 from loomline.server.commands import add_request_command
 from loomline.server.document_writer import DocumentWriter
@@ -92,7 +93,8 @@ async def run_generate(
         path=host.folders.relative(document.uri),
         max_tokens=parsed.max_tokens,
     )
-    stream = start_instruction(host.engine, instruction, host.settings)
+    policy = ContentPolicy(host.folders, lambda: host.settings.context.exclude)
+    stream = start_instruction(host.engine, instruction, host.settings, policy)
     if isinstance(stream, Refused):
         return _error(host, f"generate: {stream.reason}")
     writing = asyncio.ensure_future(
