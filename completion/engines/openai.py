@@ -43,6 +43,7 @@ from loomline.completion.engines.wire import (
     DONE,
     MAX_SERVER_STOPS,
     StreamTally,
+    bearer,
     completions_body,
     describe,
     error_text,
@@ -332,7 +333,7 @@ class OpenAICompletionsEngine:
             headers = {"Accept": "text/event-stream"}
             key = os.environ.get(self._api_key_env) if self._api_key_env else None
             if key:
-                headers["Authorization"] = f"Bearer {key}"
+                headers["Authorization"] = bearer(key)
             self._client = httpx.AsyncClient(
                 timeout=self._timeout,
                 verify=self._verify,

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from loomline.completion.engines.base import EngineUnavailable, GenerationRequest, GenerationStats
+from loomline.context.redaction import redact_credentials
 
 # Longest body read from an error answer, for the message.
 MAX_ERROR_BODY = 4096
@@ -131,14 +132,32 @@ def token_logprobs(choice: dict[str, Any]) -> list[float]:
     return [float(v) for v in values if v is not None]
 
 
+# The credentials this process has sent to an engine: never echoed into a message or a log.
+_SENT_CREDENTIALS: set[str] = set()
+
+
+def bearer(api_key: str) -> str:
+    """The ``Authorization`` header's value for ``api_key``, which ``redact`` removes from
+    every error text from now on."""
+    _SENT_CREDENTIALS.add(api_key)
+    return f"Bearer {api_key}"
+
+
+def redact(text: str) -> str:
+    """Error text as it may leave the engine (an exception, a pop-up, the log): without the
+    API keys sent, ``Bearer ...`` / ``Authorization: ...`` values, or any detected secret."""
+    return redact_credentials(text, _SENT_CREDENTIALS)
+
+
 def error_text(payload: Any) -> str:
-    """The message of an error payload (``{"error": {"message": ...}}`` and variants), short."""
+    """The message of an error payload (``{"error": {"message": ...}}`` and variants), short
+    and redacted."""
     if isinstance(payload, dict):
         error = payload.get("error", payload)
         if isinstance(error, dict):
-            return str(error.get("message") or error.get("detail") or error)[:300]
-        return str(error)[:300]
-    return str(payload)[:300]
+            return redact(str(error.get("message") or error.get("detail") or error)[:300])
+        return redact(str(error)[:300])
+    return redact(str(payload)[:300])
 
 
 async def status_error(
@@ -154,7 +173,7 @@ async def status_error(
     try:
         detail = error_text(json.loads(raw))
     except ValueError:
-        detail = raw.decode("utf-8", "replace").strip()[:300]
+        detail = redact(raw.decode("utf-8", "replace").strip()[:300])
     status = response.status_code
     if status in (401, 403):
         return EngineUnavailable(
@@ -169,5 +188,5 @@ async def status_error(
 
 def describe(exc: BaseException) -> str:
     """``"ConnectError: reason"``, or the class name alone when there is no reason."""
-    text = str(exc).strip()
+    text = redact(str(exc).strip())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
