@@ -103,6 +103,10 @@ class LineIndex:
         """The text of ``line`` without its line break."""
         return self._text[self._starts[line] : self.line_end(line)]
 
+    def texts(self) -> list[str]:
+        """Every line's text, without its line break."""
+        return [self.line_text(line) for line in range(len(self._starts))]
+
     def clamp(self, position: Position) -> Position:
         """The nearest valid position: lines past the end go to the end of the text, columns
         past the end of a line to the end of that line (as the LSP says)."""

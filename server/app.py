@@ -26,7 +26,6 @@ from loomline.server.client_events import event_record
 from loomline.server.commands import CommandProtocol
 from loomline.server.methods import (
     ACCEPT_COMMAND,
-    DOCUMENT_TEXT_COMMAND,
     EVENT_NOTIFICATION,
     SHOW_CONTEXT_COMMAND,
     STATS_COMMAND,
@@ -256,17 +255,6 @@ async def did_change_configuration(
         await ls.start_engine()
 
 
-@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-def did_open(ls: LoomlineServer, params: types.DidOpenTextDocumentParams) -> None:
-    document_sync.open_document(ls.documents, params)
-
-
-@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-def did_change(ls: LoomlineServer, params: types.DidChangeTextDocumentParams) -> None:
-    if not document_sync.change_document(ls.documents, params):
-        log.info("change to a document that is not open: %s", params.text_document.uri)
-
-
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: LoomlineServer, params: types.DidSaveTextDocumentParams) -> None:
     ls.workspace_context.file_saved_or_changed(uri_to_path(params.text_document.uri))
@@ -280,21 +268,6 @@ def did_change_watched_files(ls: LoomlineServer, params: types.DidChangeWatchedF
             ls.workspace_context.file_deleted(path)
         else:
             ls.workspace_context.file_saved_or_changed(path)
-
-
-@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-def did_close(ls: LoomlineServer, params: types.DidCloseTextDocumentParams) -> None:
-    document_sync.close_document(ls.documents, params)
-
-
-@server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
-async def did_change_workspace_folders(
-    ls: LoomlineServer, params: types.DidChangeWorkspaceFoldersParams
-) -> None:
-    root = ls.folders.root
-    document_sync.change_folders(ls.folders, params)
-    if ls.folders.root != root:  # the folder indexed went: index the one that is first now
-        ls.reindex()
 
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
@@ -365,24 +338,6 @@ def stats(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
     }
 
 
-@server.command(DOCUMENT_TEXT_COMMAND)
-def document_text(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
-    """The server's copy of a document, to check it against the editor's (troubleshooting,
-    tests): ``{textDocument: {uri}}`` -> ``{text, version, languageId, lineEnding}``."""
-    arg = args[0] if args and isinstance(args[0], dict) else {}
-    uri = (arg.get("textDocument") or {}).get("uri")
-    document = ls.documents.get(uri) if isinstance(uri, str) else None
-    if document is None:
-        return None
-    return {
-        "text": document.text,
-        "version": document.version,
-        "languageId": document.language_id,
-        "lineEnding": document.line_ending,
-        "indentUnit": document.indent_unit,
-    }
-
-
 @server.command(SHOW_CONTEXT_COMMAND)
 def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
     """The exact prompt a completion here would send, and where each piece came from."""
@@ -419,5 +374,6 @@ def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
 
 
 # The features that live in modules of their own.
+document_sync.register(server, server)
 code_actions.register(server, server.documents)
 generate.register(server, server)

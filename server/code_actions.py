@@ -42,7 +42,7 @@ def register(server: LanguageServer, documents: DocumentStore) -> None:
         document = documents.get(params.text_document.uri)
         if document is None or not _wanted(params.context.only):
             return []
-        lines = [ln.rstrip("\r") for ln in document.text.split("\n")]
+        lines = document.lines.texts()
         asks = _client_asks(server)
         return list(actions_for(document.uri, document.language_id, lines, params.range, asks))
 

@@ -10,15 +10,20 @@ itself: ``DocumentStore`` is the one owner of the text.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Protocol
 
 from lsprotocol import types
+from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from loomline.context.documents import DocumentStore
 from loomline.context.workspace_folders import WorkspaceFolders
 from loomline.server import convert
+from loomline.server.methods import DOCUMENT_TEXT_COMMAND
+
+log = logging.getLogger(__name__)
 
 
 class OwnDocumentsProtocol(LanguageServerProtocol):
@@ -71,6 +76,63 @@ class OwnDocumentsProtocol(LanguageServerProtocol):
         self, params: types.DidChangeWorkspaceFoldersParams
     ) -> Generator[Any, Any, None]:
         yield from self._user_handler(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, params)
+
+
+class Host(Protocol):
+    """What document sync reads and calls of Loomline's server (``app.LoomlineServer``)."""
+
+    documents: DocumentStore
+    folders: WorkspaceFolders
+
+    def reindex(self) -> None:
+        """Index the workspace afresh (its first folder changed)."""
+        ...
+
+
+def register(server: LanguageServer, host: Host) -> None:
+    """The document and folder notifications, and ``loomline.documentText``, on ``server``."""
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        open_document(host.documents, params)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        if not change_document(host.documents, params):
+            log.info("change to a document that is not open: %s", params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        close_document(host.documents, params)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_workspace_folders(params: types.DidChangeWorkspaceFoldersParams) -> None:
+        root = host.folders.root
+        change_folders(host.folders, params)
+        if host.folders.root != root:  # the folder indexed went: index the one first now
+            host.reindex()
+
+    @server.command(DOCUMENT_TEXT_COMMAND)
+    def document_text(*args: Any) -> dict[str, Any] | None:
+        return document_snapshot(host.documents, args[0] if args else None)
+
+
+def document_snapshot(documents: DocumentStore, argument: Any) -> dict[str, Any] | None:
+    """``loomline.documentText``: the server's copy of a document, to check against the
+    editor's. ``{textDocument: {uri}}`` -> ``{text, version, languageId, lineEnding,
+    indentUnit}``, or None for a document that is not open (or a malformed argument)."""
+    identifier = argument.get("textDocument") if isinstance(argument, dict) else None
+    uri = identifier.get("uri") if isinstance(identifier, dict) else None
+    document = documents.get(uri) if isinstance(uri, str) else None
+    if document is None:
+        return None
+    return {
+        "text": document.text,
+        "version": document.version,
+        "languageId": document.language_id,
+        "lineEnding": document.line_ending,
+        "indentUnit": document.indent_unit,
+    }
 
 
 def open_document(documents: DocumentStore, params: types.DidOpenTextDocumentParams) -> None:

@@ -57,3 +57,21 @@ def test_pygls_applies_no_document_notification_and_leaves_the_params_alone() ->
         text_document=types.TextDocumentIdentifier(uri="file:///w/never.py")
     )))
 
+
+
+def test_the_document_text_command_shows_the_stores_copy() -> None:
+    from loomline.context.documents import DocumentStore
+    from loomline.server.document_sync import document_snapshot
+
+    store = DocumentStore()
+    store.open(URI, "python", 3, "if x:\r\n\ty = 1\r\n")
+    assert document_snapshot(store, {"textDocument": {"uri": URI}}) == {
+        "text": "if x:\r\n\ty = 1\r\n",
+        "version": 3,
+        "languageId": "python",
+        "lineEnding": "\r\n",
+        "indentUnit": "\t",
+    }
+    for malformed in (None, {}, {"textDocument": 3}, {"textDocument": {"uri": 7}}, "x"):
+        assert document_snapshot(store, malformed) is None
+    assert document_snapshot(store, {"textDocument": {"uri": "file:///w/closed.py"}}) is None

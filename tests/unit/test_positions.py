@@ -88,6 +88,7 @@ def test_line_breaks_are_lf_crlf_and_lone_cr_only():
     assert index.offset(Position(3, 3)) == text.index("\u2028")
     # An offset inside a CRLF counts as the end of its line.
     assert index.position(text.index("\r\n") + 1) == Position(1, 1)
+    assert index.texts() == ["a", "b", "c", "d\fe\u2028f\u0085g\vh"]
 
 
 def test_a_trailing_break_starts_an_empty_line():
