@@ -70,12 +70,12 @@ class Document:
 
     @property
     def line_ending(self) -> LineEnding:
-        """The document's line ending (``\n`` until it has a line break)."""
+        r"""The document's line ending (``\n`` until it has a line break)."""
         return self._line_ending or "\n"
 
     @property
     def indent_unit(self) -> str | None:
-        """The document's indentation step (``"\t"``, or spaces), ``None`` while no line is
+        r"""The document's indentation step (``"\t"``, or spaces), ``None`` while no line is
         indented. Judged again only after a change that touched whitespace."""
         if not self._indent_known:
             self._indent = document_indent_unit(self.text)

@@ -56,7 +56,7 @@ def utf8_length(text: str) -> int:
 
 
 class LineIndex:
-    """Start offsets of every line of a text, for fast position <-> offset conversion.
+    r"""Start offsets of every line of a text, for fast position <-> offset conversion.
 
     Lines end as the LSP says: at ``\n``, ``\r\n`` or a lone ``\r`` (and nowhere else: form
     feed, ``\v``, U+0085 and U+2028 are ordinary characters, unlike ``str.splitlines``).
@@ -172,7 +172,7 @@ def byte_offset(text: str, index: int) -> int:
 
 
 def point(text: str, index: int) -> tuple[int, int]:
-    """tree-sitter point (row, byte column) of code-point ``index`` in ``text``.
+    r"""tree-sitter point (row, byte column) of code-point ``index`` in ``text``.
 
     tree-sitter counts rows at ``\n`` only (a lone ``\r`` does not start a row for it).
     """

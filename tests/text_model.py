@@ -1,4 +1,4 @@
-"""A client's text as the LSP defines it, written plainly (character by character) to check the
+r"""A client's text as the LSP defines it, written plainly (character by character) to check the
 server's document store against: lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r``; columns
 count UTF-16 code units; a column past a line's end means its end; a position inside a surrogate
 pair means the start of that character; a line past the last means the end of the text.
