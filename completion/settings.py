@@ -123,6 +123,9 @@ class FakeSettings(_Section):
     response: str = "return 42"
     chunk_delay_ms: int = Field(default=5, ge=0)
     load_delay_ms: int = Field(default=0, ge=0)
+    # Append every prompt the fake engine receives to this file (JSON lines: {"prompt": ...}),
+    # so that tests over the wire see exactly what an engine would; "" records nothing.
+    record_prompts: str = ""
 
 
 class Settings(_Section):

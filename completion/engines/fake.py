@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,8 @@ class FakeEngine:
         if self._state is not EngineState.READY:
             raise EngineUnavailable("the fake engine is loading")
         self.requests.append(request)
+        if self.settings.record_prompts:
+            _record(self.settings.record_prompts, request)
         stats = stats or GenerationStats()
         stats.prompt_tokens = len(request.prompt) // 3
         words = self.settings.response.split(" ")
@@ -99,3 +102,9 @@ class FakeEngine:
 
     async def close(self) -> None:
         self._set_state(EngineState.STARTING)
+
+
+def _record(path: str, request: GenerationRequest) -> None:
+    """One JSON line per prompt; a file that cannot be written is a test's mistake: it raises."""
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(json.dumps({"prompt": request.prompt}) + "\n")

@@ -29,7 +29,7 @@ SERVER_ONLY = {
     "completion.completeInStrings", "completion.maxFileBytes", "completion.adaptiveDebounce",
     "completion.maxDebounceMs", "completion.reuseRunning",
     "context.maxIndexFiles",
-    "fake.response", "fake.chunkDelayMs", "fake.loadDelayMs",
+    "fake.response", "fake.chunkDelayMs", "fake.loadDelayMs", "fake.recordPrompts",
     "logLevel",
 }
 # JSON-schema facts that must agree where both sides state them.
