@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from loomline.context.workspace_folders import (
 log = logging.getLogger(__name__)
 
 _NO_FILE = (-1, -1)  # the stamp of a directory without a .gitignore
+MAX_VERDICTS = 4096
 
 
 class GitIgnoreMatcher:
@@ -108,29 +110,48 @@ class ContentPolicy:
     they change. ``exclude``: the exclusion globs, or a function giving the current ones (the
     settings may change). Files outside every folder and documents that are not files
     (``untitled:``) have no ``.gitignore``: only the globs decide, on the path or the name.
+
+    Every request asks for each open document, so a verdict is kept for ``recheck_s``
+    seconds (a changed ``.gitignore`` counts after at most that long; changed globs or
+    folders at once).
     """
 
     def __init__(
         self,
         folders: WorkspaceFolders | None = None,
         exclude: Sequence[str] | Callable[[], Sequence[str]] = (),
+        *,
+        recheck_s: float = 1.0,
     ) -> None:
         self._folders = folders if folders is not None else WorkspaceFolders()
         self._exclude = exclude
+        self._recheck_s = recheck_s
         self._spec_for: tuple[tuple[str, ...], pathspec.GitIgnoreSpec] | None = None
         self._matchers: dict[str, GitIgnoreMatcher] = {}
+        # uri -> (when judged, the globs and folders it was judged with, allowed)
+        self._verdicts: dict[str, tuple[float, tuple[object, ...], bool]] = {}
 
     def allows(self, uri_or_path: str) -> bool:
         """True when the content of the document at ``uri_or_path`` (a URI of any scheme, or a
         path) may go into a prompt. Never raises: a path it cannot judge is refused."""
+        now = time.monotonic()
+        globs = tuple(self._exclude() if callable(self._exclude) else self._exclude)
+        basis = (globs, *(f.path for f in self._folders.folders))
+        known = self._verdicts.get(uri_or_path)
+        if known is not None and known[1] == basis and now - known[0] < self._recheck_s:
+            return known[2]
         try:
-            return not self._refuses(uri_or_path)
+            allowed = not self._refuses(uri_or_path, globs)
         except Exception:
             log.exception("could not judge %r; keeping it out of prompts", uri_or_path)
             return False
+        if len(self._verdicts) >= MAX_VERDICTS:
+            self._verdicts.clear()
+        self._verdicts[uri_or_path] = (now, basis, allowed)
+        return allowed
 
-    def _refuses(self, uri_or_path: str) -> bool:
-        globs = self._globs()
+    def _refuses(self, uri_or_path: str, patterns: tuple[str, ...]) -> bool:
+        globs = self._globs(patterns)
         path = file_path(uri_or_path)
         if path is None:
             return globs.match_file(display_name(uri_or_path))
@@ -144,8 +165,7 @@ class ContentPolicy:
         matcher.refresh(relative)
         return matcher.ignored(relative)
 
-    def _globs(self) -> pathspec.GitIgnoreSpec:
-        globs = tuple(self._exclude() if callable(self._exclude) else self._exclude)
+    def _globs(self, globs: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
         if self._spec_for is None or self._spec_for[0] != globs:
             self._spec_for = (globs, glob_spec(globs))
         return self._spec_for[1]

@@ -109,7 +109,7 @@ def test_folders_and_globs_are_read_at_each_question(tmp_path: Path) -> None:
 
 
 def test_a_changed_gitignore_is_read_again(tmp_path: Path) -> None:
-    policy = ContentPolicy(WorkspaceFolders.of(str(tmp_path)))
+    policy = ContentPolicy(WorkspaceFolders.of(str(tmp_path)), recheck_s=0)
     target = str(tmp_path / "sub" / "conf.py")
     assert policy.allows(target)
     (tmp_path / "sub").mkdir()
@@ -138,3 +138,17 @@ def test_an_invalid_glob_is_left_out(tmp_path: Path) -> None:
 )
 def test_matches_glob_takes_the_path_from_the_root(path: str, matched: bool) -> None:
     assert matches_glob(path, ["**/.env", "**/secrets/**"]) is matched
+
+
+def test_a_verdict_is_kept_for_a_while(tmp_path: Path) -> None:
+    folders = WorkspaceFolders.of(str(tmp_path))
+    globs: list[str] = []
+    policy = ContentPolicy(folders, lambda: globs, recheck_s=3600)
+    target = str(tmp_path / "conf.py")
+    assert policy.allows(target)
+    (tmp_path / ".gitignore").write_text("conf.py\n")
+    assert policy.allows(target)  # not looked at again yet
+    globs.append("other.py")  # ... but new globs count at once
+    assert not policy.allows(target)
+    folders.remove(folders.folders[0].uri)  # and so do the folders
+    assert policy.allows(target)
