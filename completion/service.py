@@ -200,9 +200,12 @@ class CompletionService:
             except Exception:
                 log.exception("context collection failed; completing from this file alone")
         # Secrets out of every piece of the prompt; the document and the cursor stay as they are.
-        before, after = redact_around(cursor.before, cursor.after, document.path)
-        pieces = [replace(p, text=redact_text(p.text, p.source)) for p in pieces]
+        # No token averages 32 characters: the windows never need more of the text than that.
         c = self.settings.completion
+        before, after = redact_around(
+            cursor.before, cursor.after, document.path, keep_chars=32 * c.prompt_tokens
+        )
+        pieces = [replace(p, text=redact_text(p.text, p.source)) for p in pieces]
         prompt = build_prompt(
             self.template,
             before,

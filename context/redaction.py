@@ -115,9 +115,15 @@ class SecretRedactor:
                 self._texts.popitem(last=False)
         return done
 
-    def around(self, before: str, after: str, filename: str = "") -> tuple[str, str]:
+    def around(
+        self, before: str, after: str, filename: str = "", keep_chars: int | None = None
+    ) -> tuple[str, str]:
         """The prefix and suffix of a cursor, each redacted; the cursor's line is judged as
-        one line (a secret the cursor stands in is redacted on both sides)."""
+        one line (a secret the cursor stands in is redacted on both sides). ``keep_chars``:
+        only the whole lines within that many characters of the cursor are kept (and judged),
+        for a prompt that can hold no more."""
+        if keep_chars is not None:
+            before, after = _last_lines(before, keep_chars), _first_lines(after, keep_chars)
         before, after = _redact_key_blocks(before), _redact_key_blocks(after)
         head, newline_before, before_line = before.rpartition("\n")
         after_line, newline_after, tail = after.partition("\n")
@@ -165,6 +171,21 @@ class SecretRedactor:
             if len(self._cache) > self._max:
                 self._cache.popitem(last=False)
         return found
+
+
+def _last_lines(text: str, chars: int) -> str:
+    """The whole lines at the end of ``text`` within ``chars`` (all of it without a break)."""
+    if len(text) <= chars:
+        return text
+    cut = text.find("\n", len(text) - chars)
+    return text if cut == -1 else text[cut + 1 :]
+
+
+def _first_lines(text: str, chars: int) -> str:
+    if len(text) <= chars:
+        return text
+    cut = text.rfind("\n", 0, chars)
+    return text if cut == -1 else text[: cut + 1]
 
 
 def _redact_key_blocks(text: str) -> str:
@@ -226,9 +247,11 @@ def redact_text(text: str, filename: str = "") -> str:
     return _REDACTOR.text(text, filename)
 
 
-def redact_around(before: str, after: str, filename: str = "") -> tuple[str, str]:
+def redact_around(
+    before: str, after: str, filename: str = "", keep_chars: int | None = None
+) -> tuple[str, str]:
     """The text before and after a cursor, redacted (see ``SecretRedactor.around``)."""
-    return _REDACTOR.around(before, after, filename)
+    return _REDACTOR.around(before, after, filename, keep_chars)
 
 
 # A credential in an HTTP header or an error message about it: "Bearer <key>", "api_key: <key>".

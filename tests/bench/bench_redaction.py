@@ -46,23 +46,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=5000)
     parser.add_argument("--keystrokes", type=int, default=200)
+    parser.add_argument("--prompt-tokens", type=int, default=1024,
+                        help="completion.promptTokens: the service redacts 32 characters a "
+                             "token around the cursor (0: the whole file)")
     args = parser.parse_args()
+    keep = 32 * args.prompt_tokens or None
     text = generated_file(args.lines)
     cursor = text.index("\n", len(text) // 2)
     redactor = SecretRedactor()
     redactor.text("import os  # loads the plugins (once per process)")
     started = time.perf_counter()
-    redactor.around(text[:cursor], text[cursor:], "module.py")
+    redactor.around(text[:cursor], text[cursor:], "module.py", keep)
     cold_ms = (time.perf_counter() - started) * 1000
     times = []
     for typed in range(1, args.keystrokes + 1):
         before = text[:cursor] + "x" * typed
         started = time.perf_counter()
-        redactor.around(before, text[cursor:], "module.py")
+        redactor.around(before, text[cursor:], "module.py", keep)
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    print(f"{args.lines} lines, {len(text)} characters")
+    print(f"{args.lines} lines, {len(text)} characters, window {keep or 'all'} characters")
     print(f"first redaction (cold cache): {cold_ms:.1f} ms")
     print(f"per keystroke: p50 {statistics.median(times):.2f} ms, p99 {p99:.2f} ms")
 

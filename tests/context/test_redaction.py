@@ -144,3 +144,19 @@ def test_lines_are_judged_once() -> None:
     redactor.text("first line of code\nsecond line of code", "a.py")
     redactor.text("first line of code\nsecond line of code!", "a.py")
     assert calls == ["first line of code", "second line of code", "second line of code!"]
+
+
+def test_only_whole_lines_near_the_cursor_are_kept() -> None:
+    before = "a = 1\nbb = 2\nccc = 3\n"
+    after = "d = 4\nee = 5\nfff = 6\n"
+    assert redact_around(before, after, "a.py", keep_chars=10) == ("ccc = 3\n", "d = 4\n")
+    assert redact_around(before, after, "a.py", keep_chars=100) == (before, after)
+    one_line = "x" * 50
+    assert redact_around(one_line, one_line, "a.py", keep_chars=10) == (one_line, one_line)
+
+
+def test_a_window_that_starts_inside_a_key_keeps_none_of_it() -> None:
+    before = f"x = 1\n{PRIVATE_KEY}\ny = 2\n"
+    cut = len(before) - before.index(KEY_BODY[1])  # the window starts in the key's body
+    kept, _ = redact_around(before, "", "k.py", keep_chars=cut)
+    assert not any(part in kept for part in KEY_BODY) and kept.endswith("y = 2\n")
