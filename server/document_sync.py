@@ -11,71 +11,62 @@ itself: ``DocumentStore`` is the one owner of the text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
 from typing import Any, Protocol
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol import lsp_method
 
 from loomline.context.documents import DocumentStore
 from loomline.context.workspace_folders import WorkspaceFolders
 from loomline.server import convert
 from loomline.server.methods import DOCUMENT_TEXT_COMMAND
+from loomline.server.notifications import NotificationProtocol
 
 log = logging.getLogger(__name__)
 
 
-class OwnDocumentsProtocol(LanguageServerProtocol):
+class OwnDocumentsProtocol(NotificationProtocol):
     """A protocol whose document and folder notifications reach the server's handlers only
-    (pygls' own workspace, created at ``initialize``, stays as it was: nobody reads it)."""
-
-    def _user_handler(self, method: str, params: Any) -> Generator[Any, Any, None]:
-        if (handler := self.fm.features.get(method)) is not None:
-            yield handler, (params,), None
+    (pygls' own workspace, created at ``initialize``, stays as it was: nobody reads it). The
+    overrides are plain methods, not generators: see ``notifications``."""
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(
-        self, params: types.DidOpenTextDocumentParams
-    ) -> Generator[Any, Any, None]:
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(
-        self, params: types.DidChangeTextDocumentParams
-    ) -> Generator[Any, Any, None]:
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(
-        self, params: types.DidCloseTextDocumentParams
-    ) -> Generator[Any, Any, None]:
-        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
     # Notebooks are not advertised; should a client send them anyway, pygls keeps no copy.
     @lsp_method(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def lsp_notebook_document__did_open(
         self, params: types.DidOpenNotebookDocumentParams
-    ) -> Generator[Any, Any, None]:
-        yield from self._user_handler(types.NOTEBOOK_DOCUMENT_DID_OPEN, params)
+    ) -> None:
+        self._user_handler(types.NOTEBOOK_DOCUMENT_DID_OPEN, params)
 
     @lsp_method(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def lsp_notebook_document__did_change(
         self, params: types.DidChangeNotebookDocumentParams
-    ) -> Generator[Any, Any, None]:
-        yield from self._user_handler(types.NOTEBOOK_DOCUMENT_DID_CHANGE, params)
+    ) -> None:
+        self._user_handler(types.NOTEBOOK_DOCUMENT_DID_CHANGE, params)
 
     @lsp_method(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def lsp_notebook_document__did_close(
         self, params: types.DidCloseNotebookDocumentParams
-    ) -> Generator[Any, Any, None]:
-        yield from self._user_handler(types.NOTEBOOK_DOCUMENT_DID_CLOSE, params)
+    ) -> None:
+        self._user_handler(types.NOTEBOOK_DOCUMENT_DID_CLOSE, params)
 
     @lsp_method(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def lsp_workspace__did_change_workspace_folders(
         self, params: types.DidChangeWorkspaceFoldersParams
-    ) -> Generator[Any, Any, None]:
-        yield from self._user_handler(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, params)
+    ) -> None:
+        self._user_handler(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, params)
 
 
 class Host(Protocol):

@@ -111,3 +111,5 @@ class StatusReporter:
             self._server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
         except Exception:
             log.debug("progress end failed", exc_info=True)
+        # pygls keeps a future per token until told otherwise: one per engine start.
+        self._server.work_done_progress.tokens.pop(token, None)

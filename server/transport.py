@@ -30,6 +30,7 @@ from pygls.io_ import StdoutWriter
 from pygls.protocol import JsonRPCProtocol
 
 from loomline.server.framing import FrameParser, FrameProblem, Message, encode
+from loomline.server.pygls_internals import forget_result_type
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class MessageGate:
             return
         if method == "initialize":
             self.initialized = True
+        elif is_response_error(payload):
+            forget_result_type(self.protocol, payload.get("id"))
         elif method == "shutdown" and is_request:
             self.shut_down = True
         self.protocol.handle_message(message)
@@ -166,6 +169,11 @@ def serve_stdio(
         await read_into(chunks.get, gate, stop)
 
     asyncio.run(main())
+
+
+def is_response_error(payload: dict[str, Any]) -> bool:
+    """Whether a message is the client's error answer to a request of the server's."""
+    return "error" in payload and "method" not in payload and payload.get("id") is not None
 
 
 def _raw_reader(source: BinaryIO) -> Callable[[int], bytes]:

@@ -19,6 +19,9 @@ from loomline.completion.engines.base import (
 )
 from loomline.completion.settings import FakeSettings
 
+# The most recent requests, for tests to look at.
+KEPT_REQUESTS = 100
+
 
 class FakeEngine:
     """Streams ``settings.response`` word by word.
@@ -81,6 +84,7 @@ class FakeEngine:
         if self._state is not EngineState.READY:
             raise EngineUnavailable("the fake engine is loading")
         self.requests.append(request)
+        del self.requests[:-KEPT_REQUESTS]  # a long session must not grow with every answer
         if self.settings.record_prompts:
             _record(self.settings.record_prompts, request)
         stats = stats or GenerationStats()

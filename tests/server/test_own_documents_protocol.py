@@ -13,8 +13,9 @@ URI = "file:///w/a.py"
 
 
 def _run(handler: Any) -> list[Any]:
-    """Run a pygls built-in handler (a generator) and what it hands to user handlers."""
-    return list(handler)
+    """Run a built-in handler: pygls' own are generators (run them and what they hand to user
+    handlers); the notification overrides are plain methods, already run by the call."""
+    return [] if handler is None else list(handler)
 
 
 def _initialized() -> LoomlineServer:

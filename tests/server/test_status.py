@@ -28,6 +28,8 @@ class _Protocol:
 class _Progress:
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     fail_create: bool = False
+    # As pygls': a cancellation future per token, from begin on, until someone removes it.
+    tokens: dict[str, Any] = field(default_factory=dict)
 
     def create(self, token: str) -> None:
         if self.fail_create:
@@ -36,6 +38,7 @@ class _Progress:
 
     def begin(self, token: str, value: types.WorkDoneProgressBegin) -> None:
         self.calls.append(("begin", token, value))
+        self.tokens.setdefault(token, object())
 
     def report(self, token: str, value: types.WorkDoneProgressReport) -> None:
         self.calls.append(("report", token, value))
@@ -116,7 +119,9 @@ def test_progress_begins_reports_clamped_percentages_and_ends():
     reporter.progress_report("model", "over", 1.7)
     reporter.progress_report("model", "under", -0.2)
     reporter.progress_report("model", "unknown", None)
+    assert list(server.work_done_progress.tokens) == [server.work_done_progress.calls[0][1]]
     reporter.progress_end("model", "ready")
+    assert server.work_done_progress.tokens == {}  # nothing kept for an ended progress
     reporter.progress_end("model", "ready")  # already ended: ignored
     reporter.progress_report("model", "late", 0.9)  # after the end: ignored
     calls = server.work_done_progress.calls
