@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, BinaryIO
 
 from pygls.exceptions import JsonRpcInvalidParams
@@ -30,6 +30,7 @@ from pygls.io_ import StdoutWriter
 from pygls.protocol import JsonRPCProtocol
 
 from loomline.server.framing import FrameParser, FrameProblem, Message, encode
+from loomline.server.parent_watch import ParentWatch
 from loomline.server.pygls_internals import forget_result_type
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,16 @@ class MessageGate:
     """Checks each decoded message against JSON-RPC and the LSP lifecycle, then hands it to
     the pygls protocol. ``send`` writes one framed response."""
 
-    def __init__(self, protocol: JsonRPCProtocol, send: Callable[[bytes], object]) -> None:
+    def __init__(
+        self,
+        protocol: JsonRPCProtocol,
+        send: Callable[[bytes], object],
+        on_initialize: Callable[[dict[str, Any]], object] = lambda params: None,
+    ) -> None:
         self.protocol = protocol
         self._send = send
+        # Hears the params of the accepted ``initialize`` (e.g. its processId).
+        self._on_initialize = on_initialize
         self.initialized = False
         self.shut_down = False
 
@@ -80,6 +88,9 @@ class MessageGate:
             self._invalid_params(payload, is_request)
             return
         if method == "initialize":
+            if not self.initialized:
+                params = payload.get("params")
+                self._on_initialize(params if isinstance(params, dict) else {})
             self.initialized = True
         elif is_response_error(payload):
             forget_result_type(self.protocol, payload.get("id"))
@@ -110,11 +121,15 @@ class MessageGate:
 
 
 async def read_into(
-    read: Callable[[], Awaitable[bytes]], gate: MessageGate, stop: threading.Event
+    read: Callable[[], Awaitable[bytes]],
+    gate: MessageGate,
+    stop: threading.Event,
+    parser: FrameParser | None = None,
 ) -> None:
     """Feed the gate from ``read`` (one chunk per call, b"" at the end) until the end or
-    ``stop``; a body that stays incomplete through a quiet second is reported and skipped."""
-    parser = FrameParser()
+    ``stop``; a body that stays incomplete through a quiet second is reported and skipped.
+    ``parser``: one that already holds bytes read before (else a new one)."""
+    parser = parser or FrameParser()
     pending: asyncio.Task[bytes] | None = None
     try:
         while not stop.is_set():
@@ -135,6 +150,34 @@ async def read_into(
             pending.cancel()
 
 
+async def serve_client(
+    read: Callable[[], Awaitable[bytes]],
+    protocol: JsonRPCProtocol,
+    send: Callable[[bytes], object],
+    stop: threading.Event,
+    *,
+    parser: FrameParser | None = None,
+    first: Iterable[Message | FrameProblem] = (),
+) -> None:
+    """Serve one client: ``first`` (events read already), then what ``read`` gives, through a
+    ``MessageGate``, until the input ends, ``stop`` is set, or the process that ``initialize``
+    named as the client's ends (``exit`` raises SystemExit as pygls does)."""
+    this = asyncio.current_task()
+    assert this is not None
+    watch = ParentWatch(on_gone=this.cancel)
+    gate = MessageGate(protocol, send, lambda params: watch.watch(params.get("processId")))
+    try:
+        for event in first:
+            gate.handle(event)
+        await read_into(read, gate, stop, parser)
+    except asyncio.CancelledError:
+        if not watch.gone:
+            raise
+        this.uncancel()
+    finally:
+        watch.stop()
+
+
 def serve_stdio(
     protocol: JsonRPCProtocol,
     stop: threading.Event,
@@ -145,7 +188,6 @@ def serve_stdio(
     source = stdin or sys.stdin.buffer
     writer = StdoutWriter(stdout or sys.stdout.buffer)
     protocol.set_writer(writer)
-    gate = MessageGate(protocol, writer.write)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -166,7 +208,7 @@ def serve_stdio(
                     return
 
         threading.Thread(target=pump, name="lsp-stdin", daemon=True).start()
-        await read_into(chunks.get, gate, stop)
+        await serve_client(chunks.get, protocol, writer.write, stop)
 
     asyncio.run(main())
 

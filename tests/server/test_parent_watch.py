@@ -1,0 +1,48 @@
+"""server/parent_watch.py: a process counts as alive until it is gone or a zombie."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+from loomline.server.parent_watch import ParentWatch, process_alive
+
+
+def test_alive_zombie_and_gone():
+    assert process_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    while True:  # exited but not reaped: a zombie, not alive
+        try:
+            with open(f"/proc/{child.pid}/stat") as stat:
+                if stat.read().rpartition(")")[2].split()[0] == "Z":
+                    break
+        except OSError:
+            break
+    assert not process_alive(child.pid)
+    child.wait()
+    assert not process_alive(child.pid)
+
+
+async def test_the_watch_calls_back_once_the_process_has_ended():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    gone = asyncio.Event()
+    watch = ParentWatch(on_gone=gone.set, every_s=0.01)
+    watch.watch(child.pid)
+    await asyncio.sleep(0.05)
+    assert not gone.is_set() and not watch.gone
+    child.kill()
+    child.wait()
+    await asyncio.wait_for(gone.wait(), 10)
+    assert watch.gone
+
+
+async def test_no_process_id_means_no_watch():
+    called: list[bool] = []
+    for pid in (None, 0, -1, True, "123"):
+        watch = ParentWatch(on_gone=lambda: called.append(True), every_s=0.01)
+        watch.watch(pid)
+        await asyncio.sleep(0.02)
+        watch.stop()
+    assert called == []
