@@ -74,18 +74,37 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     from loomline.server.app import server
     from loomline.server.transport import serve_stdio
 
-    if args.tcp:
-        host, _, port = args.tcp.rpartition(":")
-        server.start_tcp(host or "127.0.0.1", int(port))
-        return 0
     try:
         # Our own reader: pygls' loses step for good after one malformed frame.
-        serve_stdio(server.protocol, threading.Event())
+        if args.tcp:
+            _serve_tcp(server.protocol, args.tcp)
+        else:
+            serve_stdio(server.protocol, threading.Event())
     except BrokenPipeError:
         logging.getLogger(__name__).error("the client closed the connection")
     finally:
         server.shutdown()
     return 0
+
+
+def _serve_tcp(protocol: Any, address: str) -> None:
+    """One client on ``HOST:PORT`` that presents the token (see server/tcp.py)."""
+    from loomline.server.tcp import TOKEN_ENV, serve_tcp, tcp_token
+
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        raise SystemExit(f"loomline: --tcp expects HOST:PORT, got '{address}'")
+    token, generated = tcp_token()
+    if generated:
+        # Printed, not logged: a log file may be shared or kept; the user needs it once.
+        print(f"loomline: TCP token (give it as initializationOptions.token; set {TOKEN_ENV} "
+              f"to choose it): {token}", file=sys.stderr, flush=True)
+
+    def listening(bound_host: str, bound_port: int) -> None:
+        print(f"loomline: listening on {bound_host}:{bound_port}", file=sys.stderr, flush=True)
+
+    asyncio.run(serve_tcp(protocol, host or "127.0.0.1", int(port), token, threading.Event(),
+                          on_listening=listening))
 
 
 # ---- loomline complete FILE:LINE:COL --------------------------------------------------

@@ -1,5 +1,5 @@
-"""The server exits when the client's process (``initialize``'s ``processId``) dies, even
-while its pipe is held open by someone else."""
+"""The server exits when the client's process (``initialize``'s ``processId``) dies, over
+stdio (its pipe held open by someone else) and over TCP (its socket still connected)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import server_command
+from tests.e2e.test_lsp_tcp import TcpServer
 
 
 @pytest.fixture
@@ -52,3 +53,16 @@ def test_stdio_server_exits_when_the_client_process_dies(parent):
     finally:
         server.kill()
         server.wait(10)
+
+
+def test_tcp_server_exits_when_the_client_process_dies(parent):
+    server = TcpServer()
+    try:
+        editor = server.connect()
+        editor.initialize(process_id=parent.pid)
+        assert "result" in editor.answer(1)
+        end(parent)
+        assert server.process.wait(30) == 0
+        assert any("has ended; exiting" in line for line in server.stderr)
+    finally:
+        server.close()
