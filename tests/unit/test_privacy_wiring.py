@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from loomline.completion.engines.fake import FakeEngine
+from loomline.completion.exclusion import EXCLUDED
+from loomline.completion.instruct import Instruction, Refused, instruct_request, start_instruction
+from loomline.completion.instruct_targets import edit_target
 from loomline.completion.service import CompletionService, Skip
 from loomline.completion.settings import FakeSettings, Settings
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore
 from loomline.context.positions import Position
+from loomline.context.privacy import ContentPolicy
 from loomline.context.workspace_folders import WorkspaceFolders
 
 AWS_ID = "AKIAIOSFODNN7EXAMPLE"
@@ -85,3 +89,30 @@ async def test_untitled_documents_complete_unless_a_glob_names_them(tmp_path: Pa
     refused = service.refuse(second, Position(0, 4))
     assert refused is not None and "exclusion" in refused.reason
     assert len(told) == 1
+
+
+# ---- code from an instruction ---------------------------------------------------------------
+def _instruction(uri: str, text: str, start: Position, end: Position) -> Instruction:
+    document = DocumentStore().open(uri, "python", 1, text)
+    return Instruction("write it", document, edit_target(document, start, end), "m.py")
+
+
+def test_an_instruction_sees_the_text_around_its_target_redacted() -> None:
+    text = f'TOKEN = "{GITHUB}"\nx = 1\nKEY_ID = "{AWS_ID}"\n'
+    selected = instruct_request(
+        _instruction("file:///w/m.py", text, Position(1, 0), Position(1, 5))
+    )
+    assert GITHUB not in selected.prefix and AWS_ID not in selected.suffix
+    assert "<redacted>" in selected.prefix and "<redacted>" in selected.suffix
+    assert selected.selection == "x = 1"  # what the code replaces stays as it is
+
+
+async def test_an_instruction_for_an_ignored_file_sends_nothing(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("local_settings.py\n")
+    engine = FakeEngine(FakeSettings(response="x"))
+    await engine.start()
+    policy = ContentPolicy(WorkspaceFolders.of(str(tmp_path)))
+    ignored = _instruction((tmp_path / "local_settings.py").as_uri(), "\n", Position(0, 0),
+                           Position(0, 0))
+    assert start_instruction(engine, ignored, Settings(), policy) == Refused(EXCLUDED)
+    assert engine.requests == []
