@@ -18,6 +18,7 @@ from typing import Protocol
 from loomline.completion.cursor import Cursor, cursor_at, skip_reason
 from loomline.completion.debounce import TypingRhythm, WastePacer
 from loomline.completion.engines.base import Engine, GenerationRequest, SamplingParams
+from loomline.completion.exclusion import EXCLUDED
 from loomline.completion.generation_pool import GenerationPool, Notify
 from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
@@ -150,7 +151,7 @@ class CompletionService:
             return Skip(f"completion is disabled for {document.language_id}")
         if self.is_excluded(document.uri):
             self._tell_excluded(document.uri)
-            return Skip("the file matches an exclusion pattern; nothing is sent")
+            return Skip(EXCLUDED)
         if len(document.text) > c.max_file_bytes:
             return Skip(f"the file is larger than completion.maxFileBytes ({c.max_file_bytes})")
         if not document.lines.contains(position):
