@@ -100,6 +100,13 @@ class CompletionSettings(_Section):
     max_debounce_ms: int = Field(default=350, ge=0, le=2000)
     # Keep a running generation while the user types what it says; the next request joins it.
     reuse_running: bool = True
+    # Every completion ends by then, whatever the engine does, with what it said so far (if
+    # usable). 5 s: the embedded 0.5B on 2 CPU cores prefills 1024 tokens in ~2.4 s and writes
+    # ~12 tokens/s, so a typical single line fits; a remote engine answers well within it.
+    deadline_ms: int = Field(default=5000, ge=100, le=120_000)
+    # For completions the user asked for (explicit trigger): a whole multi-line answer from the
+    # embedded model (prefill + 128 tokens at ~12 tokens/s) fits.
+    explicit_deadline_ms: int = Field(default=15_000, ge=100, le=300_000)
 
 
 class ContextSettings(_Section):
