@@ -13,19 +13,43 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
-from loomline.completion.cleanup import clean, clean_partial
+from loomline.completion.cleanup.streaming import StreamingCleanup
 from loomline.completion.debounce import WastePacer
 from loomline.completion.engines.base import Engine, EngineUnavailable, GenerationRequest
 from loomline.completion.inflight import Generation, agrees, typed_since
 from loomline.completion.metrics import ServiceMetrics
 from loomline.completion.results import Skip
+from loomline.completion.settings import CompletionSettings
 
 log = logging.getLogger(__name__)
 
 # How long a generation the user is typing into waits for the editor's next request.
 ORPHAN_GRACE_S = 1.0
 STOPPED = "stopped: the text changed or the request was cancelled"
+# Why a generation was cut short by us (its stats' ``finish_reason``).
+DEADLINE = "deadline"
+LENGTH_CAPPED = "length"
+# Characters one token may stand for, at most: beyond ``max_tokens`` times this, the engine
+# is ignoring ``max_tokens`` and we stop reading (a 20 MB answer stalled every request).
+CHARS_PER_TOKEN_CAP = 16
+
+
+def answer_char_cap(max_tokens: int) -> int:
+    """The most characters read from an answer of at most ``max_tokens`` tokens."""
+    return max(1, max_tokens) * CHARS_PER_TOKEN_CAP
+
+
+def _why_empty(cut_short: str, deadline_s: float) -> str:
+    if cut_short == DEADLINE:
+        return f"the engine did not finish a line within the deadline ({deadline_s * 1000:.0f} ms)"
+    return "the engine ignored max_tokens and sent nothing usable"
+
+
+def _default_deadline_s(explicit: bool) -> float:
+    defaults = CompletionSettings()
+    return (defaults.explicit_deadline_ms if explicit else defaults.deadline_ms) / 1000
 
 Notify = Callable[[str], None]
 
@@ -36,7 +60,8 @@ class GenerationPool:
     ``reuse_running`` is read at each decision (the settings may change): whether a request
     may join a generation that is still running. ``text_of`` gives a document's current text
     (None when unknown: then a generation nobody waits for is not kept). ``notify`` tells the
-    user when the engine is unavailable.
+    user when the engine is unavailable. ``deadline_s(explicit)`` is read at each start:
+    the seconds a generation may take (longer for one the user asked for).
     """
 
     def __init__(
@@ -47,8 +72,10 @@ class GenerationPool:
         reuse_running: Callable[[], bool],
         text_of: Callable[[str], str | None] | None = None,
         notify: Notify | None = None,
+        deadline_s: Callable[[bool], float] = _default_deadline_s,
     ) -> None:
         self.engine = engine
+        self._deadline_s = deadline_s
         self.metrics = metrics
         self.pacer = WastePacer()
         self._reuse_running = reuse_running
@@ -133,21 +160,24 @@ class GenerationPool:
         request: GenerationRequest,
         stops: tuple[str, ...],
     ) -> None:
-        """Run the engine for a generation, whoever waits for it; publish every step."""
+        """Run the engine for a generation, whoever waits for it; publish every step. It ends
+        by its deadline and after ``max_tokens`` worth of text, whatever the engine does."""
         started = time.perf_counter()
         cursor, stats = generation.cursor, generation.stats
-        raw = ""
+        deadline_s = self._deadline_s(not generation.speculative)
+        request = replace(request, deadline=time.monotonic() + deadline_s)
+        cleanup = StreamingCleanup(cursor, stops)
+        cap = answer_char_cap(request.params.max_tokens)
+        cut_short: str | None = None  # why we stopped reading before the engine finished
+        timer = asyncio.timeout(deadline_s)
         try:
-            stream = self.engine.stream(request, stats)
             try:
-                async for chunk in stream:
-                    raw += chunk
-                    partial = clean_partial(raw, cursor, stops)
-                    if partial.finished:
-                        break  # the completion is done: stop paying for tokens
-                    generation.publish(partial.text)
-            finally:
-                await stream.aclose()
+                async with timer:
+                    cut_short = await self._read(generation, request, cleanup, cap)
+            except TimeoutError:
+                if not timer.expired():
+                    raise  # the engine's own, not our deadline: a broken engine
+                cut_short = DEADLINE
         except EngineUnavailable as error:
             self._notify(str(error))
             generation.fail(str(error))
@@ -162,10 +192,56 @@ class GenerationPool:
         finally:
             self.metrics.generated_tokens += stats.generated_tokens
         self.pacer.answered(time.perf_counter() - started, cursor.multiline)
-        text = clean(raw, cursor, stops)
         generation.timings_ms["generate_ms"] = (time.perf_counter() - started) * 1000
+        if cut_short is None:
+            text = cleanup.final()
+        else:
+            text = self._cut_short(generation, cleanup, cut_short, deadline_s, cap)
+            if not text:
+                generation.fail(_why_empty(cut_short, deadline_s))
+                return
         log.debug("completion %s: %s tokens", generation.uri, stats.generated_tokens)
         generation.publish(text, finished=True)
+
+    async def _read(
+        self,
+        generation: Generation,
+        request: GenerationRequest,
+        cleanup: StreamingCleanup,
+        cap: int,
+    ) -> str | None:
+        """Stream the engine's answer into ``cleanup``, publishing the cleaned text; None when
+        the answer ended (the engine or the clean-up said so), else why we stopped reading."""
+        stream = self.engine.stream(request, generation.stats)
+        try:
+            async for chunk in stream:
+                partial = cleanup.feed(chunk)
+                if partial is not None:
+                    if partial.finished:
+                        return None  # the completion is done: stop paying for tokens
+                    generation.publish(partial.text)
+                if cleanup.length > cap:
+                    return LENGTH_CAPPED  # an engine that ignores max_tokens
+        finally:
+            await stream.aclose()
+        return None
+
+    @staticmethod
+    def _cut_short(
+        generation: Generation, cleanup: StreamingCleanup, why: str, deadline_s: float, cap: int
+    ) -> str:
+        """The usable part of an answer we stopped reading: whole lines (the line so far for a
+        single-line request), cleaned; the reason goes to the stats and the log."""
+        generation.stats.finish_reason = why
+        text = cleanup.final(whole_lines=True, limit=cap)
+        log.info(
+            "completion %s cut short (%s) after %d characters, %.0f ms: %d characters kept",
+            generation.uri,
+            f"the {deadline_s * 1000:.0f} ms deadline" if why == DEADLINE
+            else f"over {cap} characters for max_tokens",
+            cleanup.length, (time.perf_counter() - generation.started_at) * 1000, len(text),
+        )
+        return text
 
     # ---- following one for a request ---------------------------------------------------
     async def follow(

@@ -103,6 +103,7 @@ class CompletionService:
             reuse_running=lambda: self.settings.completion.reuse_running,
             text_of=self._text_of,
             notify=notify,
+            deadline_s=self._deadline_s,
         )
         self.rhythm = TypingRhythm(
             max_s=lambda: self.settings.completion.max_debounce_ms / 1000
@@ -118,6 +119,10 @@ class CompletionService:
     @property
     def settings(self) -> Settings:
         return self._settings.current
+
+    def _deadline_s(self, explicit: bool) -> float:
+        c = self.settings.completion
+        return (c.explicit_deadline_ms if explicit else c.deadline_ms) / 1000
 
     @property
     def template(self) -> FimTemplate:

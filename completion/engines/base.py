@@ -39,6 +39,9 @@ class GenerationRequest:
     affinity_key: str | None = None
     # LoRA adapter name chosen by settings, for backends that serve several.
     adapter: str | None = None
+    # ``time.monotonic()`` by which the whole answer must be in (the caller stops reading
+    # then); an engine with a choice of replicas budgets its attempts within it. None: none.
+    deadline: float | None = None
 
 
 @dataclass(slots=True)
@@ -47,7 +50,8 @@ class GenerationStats:
     generated_tokens: int = 0
     cached_prompt_tokens: int = 0
     first_token_s: float | None = None
-    finish_reason: str | None = None  # "stop", "length", "cancelled", "error"
+    # "stop", "length", "cancelled", "error"; "deadline" / "length" when the caller cut it.
+    finish_reason: str | None = None
     # time.perf_counter() when the engine stopped working on the request (cancel latency).
     stopped_at: float | None = None
 
