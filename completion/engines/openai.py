@@ -6,9 +6,12 @@ connection; vLLM notices the disconnect and aborts the sequence, so no tokens ar
 a completion nobody will see.
 
 Failures are expected and cheap: a connection failure (nothing received yet) is retried once
-with a short backoff or sent to the next replica; anything that fails after bytes arrived is
-never retried. When no replica can be reached, ``stream`` raises ``EngineUnavailable`` at
-once (no network wait) until a health probe sees a replica again.
+with a short backoff or sent to the next replica; a replica that does not start answering in
+time (half of what is left of the request's deadline while another could take over), answers
+HTTP 429 or 5xx, or something else than an event stream hands the request to the next replica;
+anything that fails after the first event arrived is never retried. When no replica can be
+reached, ``stream`` raises ``EngineUnavailable`` at once (no network wait) until a health
+probe sees a replica again.
 
 The prompt is the complete FIM text: these servers reject ``suffix`` for Qwen-style models.
 """
@@ -21,6 +24,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +51,9 @@ from loomline.completion.engines.wire import (
     completions_body,
     describe,
     error_text,
-    parse_sse_line,
+    next_event,
+    retry_after_s,
+    sse_lines,
     status_error,
 )
 from loomline.completion.settings import Settings
@@ -62,7 +68,27 @@ MAX_REPLICAS_TRIED = 3
 
 
 class _ConnectFailed(Exception):
-    """Nothing was received from the replica: safe to retry elsewhere."""
+    """Nothing was received from the replica: safe to retry, there or elsewhere."""
+
+
+class _ReplicaFailed(Exception):
+    """The replica cannot answer this now (timeout, 429, 5xx, not an event stream) and nothing
+    of an answer was shown: another replica may take the request over; this one not again."""
+
+
+class _NotServing(EngineUnavailable):
+    """The replica refused the request for a reason another replica shares (key, model)."""
+
+
+@dataclass(slots=True)
+class _Opened:
+    """A replica's answer under way: its first event is in (``DONE`` or a dict, None if the
+    stream ended at once); ``lines`` reads the rest."""
+
+    replica: Replica
+    response: httpx.Response
+    lines: AsyncGenerator[str, None]
+    first: object | None
 
 
 class OpenAICompletionsEngine:
@@ -223,21 +249,18 @@ class OpenAICompletionsEngine:
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The ``choices`` entries of the streamed events; fills ``stats``; closes on exit."""
         started = time.perf_counter()
-        replica, response = await self._open(request, body)
+        opened = await self._open(request, body)
+        replica = opened.replica
         tally = StreamTally(stats, started)
         try:
-            async for line in response.aiter_lines():
-                event = parse_sse_line(line)
-                if event is None:
-                    continue
-                if event is DONE:
-                    tally.finished = True
-                    break
-                assert isinstance(event, dict)
+            event = opened.first
+            while isinstance(event, dict):
                 if "error" in event:
                     raise EngineUnavailable(f"{replica.display}: {error_text(event)}")
                 for choice in tally.add(event):
                     yield choice
+                event = await next_event(opened.lines)
+            tally.finished = tally.finished or event is DONE
             if not tally.finished:
                 raise EngineUnavailable(f"{replica.display} ended the stream early")
             if self._replicas.mark_ok(replica):
@@ -247,9 +270,9 @@ class OpenAICompletionsEngine:
             raise
         except httpx.TimeoutException as exc:
             stats.finish_reason = "error"
-            raise EngineUnavailable(
-                f"{replica.display} sent nothing for {self._timeout.read:.0f} s"
-            ) from exc
+            error = f"{replica.display} sent nothing for {self._timeout.read:.0f} s"
+            self._timed_out(replica, error)
+            raise EngineUnavailable(error) from exc
         except httpx.TransportError as exc:
             stats.finish_reason = "error"
             self._replica_failed(replica, f"connection lost: {describe(exc)}")
@@ -260,14 +283,16 @@ class OpenAICompletionsEngine:
         finally:
             tally.close()
             replica.in_flight -= 1
-            await response.aclose()
+            await opened.lines.aclose()
+            await opened.response.aclose()
             stats.stopped_at = time.perf_counter()
             _log_generation(replica, stats, started)
 
-    async def _open(
-        self, request: GenerationRequest, body: dict[str, Any]
-    ) -> tuple[Replica, httpx.Response]:
-        """Send the request to the best replica that accepts a connection; headers received."""
+    async def _open(self, request: GenerationRequest, body: dict[str, Any]) -> _Opened:
+        """Send the request to the best replica that starts answering in time: its first
+        event received. A replica that refuses the connection, times out, is rate-limited,
+        fails (5xx) or answers something else than an event stream hands the request on to
+        the next one, within the request's deadline; nothing of an answer was shown yet."""
         client = self._ensure_client()
         route = self._replicas.route(request.affinity_key)
         if not route:
@@ -276,35 +301,100 @@ class OpenAICompletionsEngine:
         attempts = route[:MAX_REPLICAS_TRIED] if len(route) > 1 else route * 2
         last_error = ""
         tried: set[int] = set()
-        for replica in attempts:
+        for index, replica in enumerate(attempts):
             if id(replica) in tried:
                 await asyncio.sleep(CONNECT_RETRY_BACKOFF_S)
             tried.add(id(replica))
-            replica.in_flight += 1
+            others_left = any(id(r) not in tried for r in attempts[index + 1 :])
+            budget = self._attempt_budget(request.deadline, others_left)
             try:
-                response = await self._send(client, replica, body)
+                return await self._attempt(client, replica, body, budget)
             except _ConnectFailed as exc:
-                replica.in_flight -= 1
                 last_error = str(exc)
                 self._replica_failed(replica, last_error)
-                continue
-            except BaseException:
-                replica.in_flight -= 1
-                raise
-            if response.status_code == 200:
-                if self._replicas.mark_ok(replica):
-                    self._replica_rejoined(replica)
-                else:
-                    self._notify()  # a first answer ends STARTING: listeners hear READY now
-                return replica, response
-            replica.in_flight -= 1
-            try:
-                raise await status_error(
-                    replica.display, response, body["model"], self._api_key_env
-                )
-            finally:
-                await response.aclose()
+            except _ReplicaFailed as exc:
+                if not others_left:
+                    raise EngineUnavailable(str(exc)) from exc
+                log.info("trying another engine: %s", exc)
         raise EngineUnavailable(f"cannot reach the engine: {last_error}")
+
+    def _attempt_budget(self, deadline: float | None, others_left: bool) -> float | None:
+        """Seconds one replica gets to start answering: half of what is left of the
+        request's deadline while another replica could still take over, else all of it."""
+        if deadline is None:
+            return None  # the HTTP read timeout decides
+        left = max(0.0, deadline - time.monotonic())
+        return min(self._timeout.read or left, left / 2 if others_left else left)
+
+    async def _attempt(
+        self, client: httpx.AsyncClient, replica: Replica, body: dict[str, Any],
+        budget: float | None,
+    ) -> _Opened:
+        """Headers and the first event from ``replica`` within ``budget`` seconds."""
+        replica.in_flight += 1
+        response: httpx.Response | None = None
+        lines: AsyncGenerator[str, None] | None = None
+        try:
+            async with asyncio.timeout(budget):
+                response = await self._send(client, replica, body)
+                await self._check_answer(replica, response, body)
+                lines = sse_lines(response.aiter_bytes())
+                first = await next_event(lines)
+        except BaseException as exc:  # cleaned up, then raised as what it means
+            replica.in_flight -= 1
+            if lines is not None:
+                await lines.aclose()
+            if response is not None:
+                await response.aclose()
+            raise self._attempt_failure(replica, exc, budget) from exc
+        self._replicas.mark_answered(replica)
+        if self._replicas.mark_ok(replica):
+            self._replica_rejoined(replica)
+        else:
+            self._notify()  # a first answer ends STARTING: listeners hear READY now
+        assert response is not None and lines is not None
+        return _Opened(replica, response, lines, first)
+
+    def _attempt_failure(
+        self, replica: Replica, exc: BaseException, budget: float | None
+    ) -> BaseException:
+        """What a failed attempt means for the request (and the replica's health)."""
+        if isinstance(exc, TimeoutError | httpx.TimeoutException):
+            wait = self._timeout.read if budget is None else budget
+            error = f"{replica.display} did not answer within {wait:.1f} s"
+            self._timed_out(replica, error)
+            return _ReplicaFailed(error)
+        if isinstance(exc, httpx.TransportError):  # dropped before the first event
+            error = f"connection lost: {describe(exc)}"
+            self._replica_failed(replica, error)
+            return _ReplicaFailed(f"{replica.display}: {error}")
+        if isinstance(exc, EngineUnavailable) and not isinstance(exc, _NotServing):
+            return _ReplicaFailed(str(exc))  # unreadable first event, or a line too long
+        return exc
+
+    async def _check_answer(
+        self, replica: Replica, response: httpx.Response, body: dict[str, Any]
+    ) -> None:
+        """Raise unless ``response`` is the start of an event stream."""
+        status = response.status_code
+        if status != 200:
+            error = await status_error(replica.display, response, body["model"],
+                                       self._api_key_env)
+            if status == 429:
+                wait = retry_after_s(response.headers.get("retry-after"))
+                self._replicas.mark_rate_limited(replica, wait, str(error))
+                log.info("engine %s asks for a pause of %.1f s", replica.display, wait)
+                self._notify()
+                raise _ReplicaFailed(str(error))
+            if status >= 500:
+                raise _ReplicaFailed(str(error))
+            raise _NotServing(str(error)) if isinstance(error, EngineUnavailable) else error
+        kind = response.headers.get("content-type", "")
+        if not kind.startswith("text/event-stream"):
+            raise _ReplicaFailed(
+                f"{replica.display} answered {kind or 'without a content type'}, "
+                "not an event stream (is it an OpenAI-compatible /v1 endpoint?)"
+            )
 
     async def _send(
         self, client: httpx.AsyncClient, replica: Replica, body: dict[str, Any]
@@ -318,12 +408,6 @@ class OpenAICompletionsEngine:
             # Closed before a single byte of the answer: e.g. a kept-alive connection to a
             # server that restarted. Nothing was received, so another try is safe.
             raise _ConnectFailed(describe(exc)) from exc
-        except httpx.TimeoutException as exc:
-            raise EngineUnavailable(
-                f"{replica.display} did not answer within {self._timeout.read:.0f} s"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise EngineUnavailable(f"{replica.display}: {describe(exc)}") from exc
 
     # ---- client and health ----------------------------------------------------------------
     def _ensure_client(self) -> httpx.AsyncClient:
@@ -345,6 +429,11 @@ class OpenAICompletionsEngine:
 
     def _replica_failed(self, replica: Replica, error: str) -> None:
         if self._replicas.mark_failed(replica, error):
+            log.warning("engine %s is down: %s", replica.display, error)
+        self._notify()
+
+    def _timed_out(self, replica: Replica, error: str) -> None:
+        if self._replicas.mark_timed_out(replica, error):
             log.warning("engine %s is down: %s", replica.display, error)
         self._notify()
 

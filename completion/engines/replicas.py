@@ -6,8 +6,10 @@ replica and reuses its prefix cache; when that replica fails, the document moves
 next-ranked replica and only its own keys move. Requests without a key go to the healthy
 replica with the fewest requests in flight.
 
-Health is passive and active: a connection failure marks a replica down at once; a down
-replica is probed (``GET <base>/models``) with a short backoff and rejoins on the first
+Health is passive and active: a connection failure marks a replica down at once, and so do
+``TIMEOUTS_BEFORE_DOWN`` timeouts in a row (a replica that accepts and never answers: a
+circuit breaker); an HTTP 429 keeps a replica out of every route until its ``Retry-After``;
+a down replica is probed (``GET <base>/models``) with a short backoff and rejoins on the first
 success; a replica that is serving a request is not probed. Nothing here does I/O:
 ``health.HealthProbe`` runs the probes and reports the outcomes.
 """
@@ -24,6 +26,8 @@ from urllib.parse import urlsplit, urlunsplit
 PROBE_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 # Probe of a replica believed up, to notice one that went away while idle.
 PROBE_HEALTHY_S = 15.0
+# Timeouts in a row (no answer in time, no failure either) that take a replica out.
+TIMEOUTS_BEFORE_DOWN = 2
 
 
 def normalize_base_url(url: str) -> str:
@@ -56,6 +60,10 @@ class Replica:
     next_probe_at: float = 0.0
     in_flight: int = 0
     served_models: tuple[str, ...] = ()
+    # Timeouts since it last answered in time (``TIMEOUTS_BEFORE_DOWN`` take it out).
+    timeouts: int = 0
+    # Not asked anything before this ``clock()`` time (HTTP 429 Retry-After).
+    rate_limited_until: float = 0.0
 
     @property
     def display(self) -> str:
@@ -95,8 +103,9 @@ class ReplicaSet:
         down replicas whose next probe is due: a request may serve as their probe.
         """
         now = self.clock()
-        up = [r for r in self.replicas if r.healthy]
-        due = [r for r in self.replicas if not r.healthy and r.next_probe_at <= now]
+        allowed = [r for r in self.replicas if r.rate_limited_until <= now]
+        up = [r for r in allowed if r.healthy]
+        due = [r for r in allowed if not r.healthy and r.next_probe_at <= now]
         if affinity_key is not None:
             up.sort(key=lambda r: r.weight(affinity_key), reverse=True)
             due.sort(key=lambda r: r.weight(affinity_key), reverse=True)
@@ -132,10 +141,36 @@ class ReplicaSet:
         replica.next_probe_at = self.clock() + delay
         return went_down
 
+    def mark_answered(self, replica: Replica) -> None:
+        """The replica answered a request in time: its count of timeouts starts again."""
+        replica.timeouts = 0
+
+    def mark_timed_out(self, replica: Replica, error: str) -> bool:
+        """Record a request the replica did not answer in time; True when that takes it out
+        now (``TIMEOUTS_BEFORE_DOWN`` in a row: then it is probed like a refusing one). A
+        probe's success lets it back with one strike left until it answers a request."""
+        replica.timeouts += 1
+        if replica.timeouts >= TIMEOUTS_BEFORE_DOWN:
+            return self.mark_failed(replica, error)
+        return False
+
+    def mark_rate_limited(self, replica: Replica, seconds: float, error: str) -> None:
+        """The replica asked to be left alone for ``seconds`` (HTTP 429 ``Retry-After``)."""
+        replica.rate_limited_until = self.clock() + max(0.0, seconds)
+        replica.last_error = error
+
+    def rate_limited(self, replica: Replica) -> bool:
+        return replica.rate_limited_until > self.clock()
+
     def _probeable(self, probing: Collection[Replica]) -> list[Replica]:
         # A replica serving a request is alive, and some servers (llama.cpp's) interrupt the
-        # running request for any new one: never probe it while it streams.
-        return [r for r in self.replicas if not r.in_flight and r not in probing]
+        # running request for any new one: never probe it while it streams. One that asked
+        # for a pause (429) is not asked anything before then.
+        now = self.clock()
+        return [
+            r for r in self.replicas
+            if not r.in_flight and r not in probing and r.rate_limited_until <= now
+        ]
 
     def due_for_probe(self, probing: Collection[Replica] = ()) -> list[Replica]:
         """Replicas to probe now: due, idle, and not among ``probing`` (probes under way)."""

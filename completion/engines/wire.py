@@ -7,9 +7,12 @@ answers. No I/O except reading an error body.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,6 +24,13 @@ from loomline.context.redaction import redact_credentials
 MAX_ERROR_BODY = 4096
 # The OpenAI API (and vLLM) take at most 4 stop strings; the engine applies the others itself.
 MAX_SERVER_STOPS = 4
+# Longest line of an event stream (bytes): one event carries a token or a few, plus their log
+# probabilities; anything longer is an engine gone wrong, not an answer to buffer.
+MAX_SSE_LINE = 256 * 1024
+# Longest wait an HTTP 429's Retry-After may ask for (a broken header must not park a
+# replica for a day); without the header, this short pause.
+MAX_RETRY_AFTER_S = 300.0
+DEFAULT_RETRY_AFTER_S = 1.0
 
 
 class EngineRequestError(Exception):
@@ -79,6 +89,64 @@ def parse_sse_line(line: str) -> object | None:
     except ValueError as exc:
         raise EngineUnavailable(f"unreadable event from the engine: {data[:80]!r}") from exc
     return event if isinstance(event, dict) else None
+
+
+async def sse_lines(
+    chunks: AsyncIterable[bytes], max_line: int = MAX_SSE_LINE
+) -> AsyncGenerator[str, None]:
+    """The lines of an event stream (``\n`` or ``\r\n`` ends one), decoded as UTF-8.
+
+    Raises ``EngineUnavailable`` for a line longer than ``max_line`` bytes, before more of it
+    is buffered. Each byte is looked at once, however the stream is cut into chunks.
+    """
+    line = bytearray()
+    async for data in chunks:
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            line += data[start:end]
+            yield _decoded(line)
+            line.clear()
+            start = end + 1
+        line += data[start:]
+        if len(line) > max_line:
+            raise EngineUnavailable(
+                f"the engine sent a line longer than {max_line} bytes; stopped reading it"
+            )
+    if line:
+        yield _decoded(line)
+
+
+def _decoded(line: bytearray) -> str:
+    return line.decode("utf-8", "replace").removesuffix("\r")
+
+
+async def next_event(lines: AsyncIterator[str]) -> object | None:
+    """The next event of ``lines`` (as ``parse_sse_line`` gives it), None at the end."""
+    async for line in lines:
+        event = parse_sse_line(line)
+        if event is not None:
+            return event
+    return None
+
+
+def retry_after_s(value: str | None, now: datetime | None = None) -> float:
+    """Seconds to wait from an HTTP ``Retry-After`` header (delay-seconds or an HTTP-date),
+    at most ``MAX_RETRY_AFTER_S``; ``DEFAULT_RETRY_AFTER_S`` when absent or unreadable."""
+    text = (value or "").strip()
+    seconds: float | None = None
+    if text.isdigit():
+        seconds = float(text)
+    elif text:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            when = None
+        if when is not None:
+            when = when if when.tzinfo else when.replace(tzinfo=UTC)
+            seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds is None:
+        return DEFAULT_RETRY_AFTER_S
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def apply_usage(stats: GenerationStats, usage: dict[str, Any]) -> None:
@@ -183,6 +251,9 @@ async def status_error(
         return EngineUnavailable(f"{where} does not serve model '{model}': {detail}")
     if status in (400, 413, 422):
         return EngineRequestError(f"{where} rejected the request (HTTP {status}): {detail}")
+    if status == 429:
+        # No detail and no delay in the text: the same message each time, shown once.
+        return EngineUnavailable(f"{where} is rate-limiting requests (HTTP 429)")
     return EngineUnavailable(f"{where} answered HTTP {status}: {detail}")
 
 
