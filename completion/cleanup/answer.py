@@ -17,5 +17,9 @@ class Answer:
         """This answer ended early with ``text``."""
         return Answer(text, True)
 
+    def cut_here(self) -> Answer:
+        """This answer ended here: nothing more will be read."""
+        return Answer(self.text, True)
+
     def with_text(self, text: str) -> Answer:
         return Answer(text, self.finished)

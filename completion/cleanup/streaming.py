@@ -5,7 +5,8 @@ quadratic (a 20 MB one stalled the server). ``StreamingCleanup`` runs it on ever
 the answer is short (every answer a user reads: the output is exactly the plain one), and once
 it is long only when the text has grown by a share of its length since the last run, when a
 stop string arrives, or when a single-line answer's line ends: the work per character stays
-constant (about ``REGROWTH`` + 1 characters scanned per character received).
+constant (about ``REGROWTH`` + 1 characters scanned per character received). Lines past
+``MAX_CONSIDERED_LINES`` end the answer (it can only have gone on with blank lines).
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from collections.abc import Callable
 
 from loomline.completion.cleanup import clean, clean_partial
 from loomline.completion.cleanup.answer import Answer
+from loomline.completion.cleanup.block_end import MAX_LINES
 from loomline.completion.cursor import Cursor
 
 # Answers up to this many characters are cleaned on every chunk (40 lines of ~100 columns).
 SMALL_ANSWER_CHARS = 4096
 # Past that, clean again once the answer has grown by 1/REGROWTH of what was cleaned last.
 REGROWTH = 8
+# Lines read at most: an answer ends after MAX_LINES lines of code, so past this many only
+# blank lines came (the filters walk lines in Python: a million of them cost seconds).
+MAX_CONSIDERED_LINES = 4 * MAX_LINES
 
 PartialCleaner = Callable[[str, Cursor, tuple[str, ...]], Answer]
 
@@ -49,28 +54,47 @@ class StreamingCleanup:
         self._stop_reach = max((len(s) for s in stops if s), default=0) - 1
         self._tail = ""  # the last characters, where a stop string may begin
         self._stopped = False
+        self._newlines = 0
+        self._end: int | None = None  # where the answer was cut for too many lines
         self.chars_cleaned = 0
 
     @property
     def raw(self) -> str:
-        """Everything the engine has sent so far."""
+        """What the engine has sent so far (up to the line cap)."""
         if self._parts:
-            self._raw = "".join([self._raw, *self._parts])
+            self._raw = "".join([self._raw, *self._parts])[: self._end]
             self._parts.clear()
         return self._raw
 
     def feed(self, chunk: str) -> Answer | None:
         """Add ``chunk``; the cleaned answer if it was worth cleaning again, else None."""
-        if not chunk:
+        if not chunk or self._end is not None:
             return None
         self._parts.append(chunk)
         self.length += len(chunk)
+        if self._too_many_lines(chunk):
+            raw = self.raw
+            self.chars_cleaned += len(raw)
+            return self._cleaner(raw, self.cursor, self.stops).cut_here()
         if not self._due(chunk):
             return None
         raw = self.raw
         self._cleaned_at = self.length
         self.chars_cleaned += len(raw)
         return self._cleaner(raw, self.cursor, self.stops)
+
+    def _too_many_lines(self, chunk: str) -> bool:
+        """Whether ``chunk`` starts line ``MAX_CONSIDERED_LINES``; then the answer ends
+        before it (``_end``)."""
+        newlines = chunk.count("\n")
+        if self._newlines + newlines < MAX_CONSIDERED_LINES:
+            self._newlines += newlines
+            return False
+        at = -1
+        for _ in range(MAX_CONSIDERED_LINES - self._newlines):
+            at = chunk.index("\n", at + 1)
+        self._end = self.length - len(chunk) + at
+        return True
 
     def _due(self, chunk: str) -> bool:
         if self._reaches_stop(chunk) or self.length <= SMALL_ANSWER_CHARS:

@@ -28,6 +28,9 @@ PROBE_BACKOFF_S = (0.25, 0.5, 1.0, 2.0)
 PROBE_HEALTHY_S = 15.0
 # Timeouts in a row (no answer in time, no failure either) that take a replica out.
 TIMEOUTS_BEFORE_DOWN = 2
+# A replica taken out for timeouts is first probed after this: it may well answer the probe
+# (``/models``) while its completions hang, and each rejoin costs a request a timeout.
+TIMED_OUT_PROBE_DELAY_S = 5.0
 
 
 def normalize_base_url(url: str) -> str:
@@ -150,9 +153,11 @@ class ReplicaSet:
         now (``TIMEOUTS_BEFORE_DOWN`` in a row: then it is probed like a refusing one). A
         probe's success lets it back with one strike left until it answers a request."""
         replica.timeouts += 1
-        if replica.timeouts >= TIMEOUTS_BEFORE_DOWN:
-            return self.mark_failed(replica, error)
-        return False
+        if replica.timeouts < TIMEOUTS_BEFORE_DOWN:
+            return False
+        went_down = self.mark_failed(replica, error)
+        replica.next_probe_at = max(replica.next_probe_at, self.clock() + TIMED_OUT_PROBE_DELAY_S)
+        return went_down
 
     def mark_rate_limited(self, replica: Replica, seconds: float, error: str) -> None:
         """The replica asked to be left alone for ``seconds`` (HTTP 429 ``Retry-After``)."""
