@@ -158,8 +158,12 @@ class OpenAICompletionsEngine:
         state = self.state
         if state is EngineState.STARTING:
             return f"connecting to {', '.join(r.display for r in replicas)}"
+        limited = [r for r in replicas if r.healthy and self._replicas.rate_limited(r)]
+        if state is EngineState.READY and len(limited) == len(self._replicas.healthy):
+            # The same text for as long as they ask for a pause: the user is told once.
+            return "; ".join(r.last_error for r in limited)
         if state is EngineState.READY:
-            up = [r.display for r in replicas if r.healthy]
+            up = [r.display for r in replicas if r.healthy and r not in limited]
             text = f"model '{self._model}' served by {', '.join(up)}"
             if down:
                 text += "; down: " + "; ".join(f"{r.display} ({r.last_error})" for r in down)
