@@ -9,7 +9,7 @@ the same for each of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from loomline.completion.settings import Multiline
 from loomline.context.analysis import PositionInfo, analyze_position
@@ -60,6 +60,16 @@ class Cursor:
     @property
     def in_string(self) -> bool:
         return self.position.in_string
+
+    def replacing(self, count: int) -> Cursor:
+        """This cursor as it is once the answer replaces the first ``count`` code points after
+        it (closers the editor typed that the answer writes itself); ``count`` stays within
+        the cursor's line."""
+        count = max(0, min(count, len(self.line_suffix)))
+        if not count:
+            return self
+        position = replace(self.position, line_suffix=self.line_suffix[count:])
+        return Cursor(self.language_id, self.before, self.after[count:], position, self.multiline)
 
     def next_code_line(self) -> str:
         """The first non-blank line after the cursor's line (as written, indentation included)."""

@@ -10,12 +10,21 @@ from loomline.context.positions import Position
 
 @dataclass(slots=True)
 class Completion:
+    """``text`` replaces the document from ``position`` to ``end``: the closers the editor
+    typed after the cursor that the text writes itself (``end`` None: nothing, an insert)."""
+
     id: str
     text: str
     position: Position
     multiline: bool
     stats: GenerationStats
     timings_ms: dict[str, float] = field(default_factory=dict)
+    end: Position | None = None
+
+    @property
+    def range_end(self) -> Position:
+        """Where the replaced text ends (``position`` itself when nothing is replaced)."""
+        return self.end or self.position
 
 
 @dataclass(slots=True)

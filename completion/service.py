@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
+from loomline.completion.cleanup.closers import closers_replaced
 from loomline.completion.cursor import Cursor, cursor_at, skip_reason
 from loomline.completion.debounce import TypingRhythm, WastePacer
 from loomline.completion.engines.base import Engine, GenerationRequest, SamplingParams
@@ -36,7 +37,7 @@ from loomline.context.documents import (
     DocumentStore,
 )
 from loomline.context.languages import line_comment
-from loomline.context.positions import Position
+from loomline.context.positions import Position, utf16_length
 from loomline.context.privacy import ContentPolicy
 from loomline.context.redaction import redact_around, redact_text
 from loomline.context.workspace_folders import WorkspaceFolders
@@ -313,6 +314,7 @@ class CompletionService:
                 self.metrics.joined += 1
         timings = dict(generation.timings_ms)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
+        replaced = cursor.after[: closers_replaced(result, cursor)]
         return Completion(
             id=f"c{next(_ids)}",
             text=result,
@@ -320,6 +322,8 @@ class CompletionService:
             multiline=generation.cursor.multiline,
             stats=generation.stats,
             timings_ms=timings,
+            end=Position(position.line, position.character + utf16_length(replaced))
+            if replaced else None,
         )
 
     async def _paused(self, document: Document, cursor: Cursor, text: str) -> bool:

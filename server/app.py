@@ -279,12 +279,13 @@ async def inline_completion(
     result = await ls.completion_for(params.text_document.uri, params.position, explicit=explicit)
     if not isinstance(result, Completion):
         return types.InlineCompletionList(items=[])
-    start = convert.lsp_position(result.position)
+    # The range runs over the closers the editor typed that the text writes itself.
+    start, end = convert.lsp_position(result.position), convert.lsp_position(result.range_end)
     return types.InlineCompletionList(
         items=[
             types.InlineCompletionItem(
                 insert_text=result.text,
-                range=types.Range(start=start, end=start),
+                range=types.Range(start=start, end=end),
                 command=types.Command(
                     title="Accepted", command=ACCEPT_COMMAND, arguments=[result.id]
                 ),
@@ -308,6 +309,7 @@ async def completion(ls: LoomlineServer, params: types.CompletionParams) -> type
         document,
         result.position,
         result.text,
+        end=result.range_end,
         formats=completion_items.ClientFormats.of(ls.client_capabilities),
         command=types.Command(title="Accepted", command=ACCEPT_COMMAND, arguments=[result.id]),
     )

@@ -68,13 +68,19 @@ def completion_item(
     position: Position,
     text: str,
     *,
+    end: Position | None = None,
     formats: ClientFormats | None = None,
     prefer_snippet: bool = True,
     command: types.Command | None = None,
 ) -> types.CompletionItem:
-    """The item that inserts ``text`` (the model's continuation) at ``position``."""
+    """The item that inserts ``text`` (the model's continuation) at ``position``, replacing
+    the text up to ``end`` (on the same line: closers the editor typed that ``text`` writes
+    itself; None: nothing)."""
     formats = formats or ClientFormats()
     position = document.lines.clamp(position)
+    end = document.lines.clamp(end) if end is not None else position
+    if end.line != position.line or end.character < position.character:
+        end = position  # a completion item's edit is one line and holds the cursor
     offset = document.offset_at(position)
     line_start = document.lines.line_start(position.line)
     line = document.text[line_start:offset]
@@ -120,7 +126,7 @@ def completion_item(
         ),
         text_edit=types.TextEdit(
             range=types.Range(
-                start=convert.lsp_position(start), end=convert.lsp_position(position)
+                start=convert.lsp_position(start), end=convert.lsp_position(end)
             ),
             new_text=inserted,
         ),

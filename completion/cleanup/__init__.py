@@ -6,8 +6,11 @@ with golden cases. They run in the order declared here, in two stages:
 - ``WHILE_STREAMING`` (``clean_partial``) runs on the raw text so far, on every chunk: text
   rules, cheap, each able to say the answer is finished (a cut more tokens cannot undo), so the
   stream can stop early. The last step tidies the end.
-- ``ON_FINISH`` (``refine``) runs once on the finished answer of a multi-line request: the
-  filters that know the language's brackets, strings and comments, and the parse checks.
+- ``ON_FINISH`` (``refine``) runs once on the finished answer (single-line or block): the
+  filters that know the language's brackets, strings and comments, and the parse checks. They
+  judge the answer against the text as it will be: where the answer closes the closers the
+  editor typed after the cursor, it replaces them (``closers_replaced``: the item's range runs
+  over them), so they are gone from the text after the cursor.
 
 ``clean`` is both, for the model's complete output.
 """
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.block_end import end_at_dedent, end_at_line_end, truncate_to_block
 from loomline.completion.cleanup.brackets import balance_brackets
+from loomline.completion.cleanup.closers import closers_replaced, leave_closers_in_place
 from loomline.completion.cleanup.indent import fix_doubled_indent
 from loomline.completion.cleanup.parse_check import (
     drop_lines_python_rejects,
@@ -77,17 +81,27 @@ def clean_partial(
 
 
 def refine(candidate: str, cursor: Cursor) -> str:
-    """The syntax-aware filters over a finished, text-cleaned answer."""
+    """The syntax-aware filters over a finished, text-cleaned answer; the result replaces
+    ``closers_replaced(result, cursor)`` code points after the cursor."""
+    replaced = closers_replaced(candidate, cursor)
+    refined = _run_on_finish(candidate, cursor.replacing(replaced))
+    again = closers_replaced(refined, cursor)
+    if again != replaced:  # a filter cut what closed them: judge it against that text
+        refined = _run_on_finish(refined, cursor.replacing(again))
+    return leave_closers_in_place(refined, cursor)
+
+
+def _run_on_finish(candidate: str, cursor: Cursor) -> str:
     for step in ON_FINISH:
         candidate = step(candidate, cursor)
     return candidate.rstrip()
 
 
 def clean(raw: str, cursor: Cursor, stops: tuple[str, ...] = ()) -> str:
-    """What to insert for the model's complete output ``raw``."""
+    """What to insert for the model's complete output ``raw``; it replaces
+    ``closers_replaced(result, cursor)`` code points after the cursor."""
     text = clean_partial(raw, cursor, stops, final=True).text
-    # Single-line answers skip the syntax filters (as they always have).
-    if not text or not cursor.multiline:
+    if not text:
         return text
     try:
         return refine(text, cursor)

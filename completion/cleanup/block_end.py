@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.indent import block_floor, indent_width
+from loomline.completion.cleanup.repeats import TRIVIAL_LINE
 from loomline.completion.cursor import Cursor
 from loomline.context.analysis import opens_block
 from loomline.context.languages import family
@@ -36,14 +37,20 @@ def end_at_dedent(answer: Answer, cursor: Cursor) -> Answer:
     if not cursor.line_prefix.strip():
         # The first line may complete the indentation the user was typing.
         limit = max(limit, indent_width(cursor.line_prefix + lines[0]))
-    next_suffix_line = cursor.next_code_line().strip()
+    next_code_line = cursor.next_code_line()
+    next_suffix_line = next_code_line.strip()
+    # A line of closers only (`}`) repeats the suffix's only at the suffix line's depth: deeper,
+    # it closes a block of the answer's own (the body goes on after it).
+    closer_only = bool(TRIVIAL_LINE.match(next_code_line))
     for index in range(1, len(lines)):
         line = lines[index]
         if not line.strip():
             continue
         is_complete = index < complete or answer.finished
         dedented = indent_width(line) < limit
-        repeats_suffix = bool(next_suffix_line) and line.strip() == next_suffix_line
+        repeats_suffix = bool(next_suffix_line) and line.strip() == next_suffix_line and (
+            not closer_only or indent_width(line) <= indent_width(next_code_line)
+        )
         if dedented or (repeats_suffix and is_complete) or index >= MAX_LINES:
             return answer.cut("\n".join(lines[:index]))
     return answer

@@ -20,18 +20,28 @@ def trim_line_suffix_overlap(answer: Answer, cursor: Cursor) -> Answer:
     if not tail or not text:
         return answer
     stripped = text.rstrip()
-    if stripped.endswith(tail):
+    closers_only = all(ch in _CLOSERS + ";:, " for ch in tail)
+    # A repeat of the rest of the line goes, but not a closer the answer opened itself.
+    if stripped.endswith(tail) and (
+        not closers_only or _closes_nothing_of_its_own(stripped, len(tail))
+    ):
         return answer.with_text(stripped[: -len(tail)].rstrip() if "\n" in text
                                 else stripped[: -len(tail)])
     # Only closers in the suffix: remove the same closers the completion ends with.
-    if all(ch in _CLOSERS + ";:, " for ch in tail):
+    if closers_only:
         trimmed = stripped
         for ch in reversed(tail.replace(" ", "")):
-            if not trimmed.endswith(ch):
+            if not trimmed.endswith(ch) or not _closes_nothing_of_its_own(trimmed, 1):
                 break
             trimmed = trimmed[:-1]
         return answer.with_text(trimmed)
     return answer
+
+
+def _closes_nothing_of_its_own(text: str, size: int) -> bool:
+    """Whether the last ``size`` characters of ``text`` close no bracket that ``text`` opened
+    itself (``.collect()`` ends with its own ``)``, not with the one the editor typed)."""
+    return len(open_brackets(text[:-size], None)) <= len(open_brackets(text, None))
 
 
 def trim_suffix_overlap(candidate: str, cursor: Cursor, min_overlap: int = 8) -> str:

@@ -171,3 +171,17 @@ def test_the_cursor_line_starts_after_a_lone_cr():
         range=types.Range(start=types.Position(1, 0), end=types.Position(1, 3)),
         new_text="return 1\n    y$0",
     )
+
+
+def test_the_item_replaces_the_closers_up_to_the_completions_end():
+    """An answer that writes the closer the editor typed replaces it (the edit's range runs
+    over it); an end off the cursor's line is no place for a completion item's edit."""
+    document, position = document_at("def foo(█)\n")
+    end = Position(position.line, position.character + 1)
+    item = completion_item(document, position, "bar: str):", end=end)
+    assert isinstance(item.text_edit, types.TextEdit)
+    assert item.text_edit.range.end == types.Position(line=0, character=9)
+    assert item.text_edit.new_text == "bar: str):"
+    elsewhere = completion_item(document, position, "bar: str):", end=Position(1, 0))
+    assert isinstance(elsewhere.text_edit, types.TextEdit)
+    assert elsewhere.text_edit.range.end == types.Position(line=0, character=8)

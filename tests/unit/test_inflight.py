@@ -227,6 +227,9 @@ async def test_reuse_can_be_switched_off(setup):
     await first_chunk(service)
     type_text(store, document, 1, 4, "ret")
     first.cancel()
+    # The scripted model answers the new prompt as a model would (after "ret": "urn ..."):
+    # "return ..." again would break the line, and the clean-up withholds such answers.
+    engine.settings.response = "urn x + 1"
     result = await service.complete(document, Position(1, 7))
     assert len(engine.requests) == 2 and isinstance(result, Completion)
 
@@ -245,6 +248,7 @@ async def test_fast_typing_holds_the_request_until_a_pause(setup):
     result = await request
     assert isinstance(result, Skip) and engine.requests == []
     assert service.metrics.debounced == 1
+    engine.settings.response = " = x + 1"  # a model's answer after "x" (see above)
     explicit = await service.complete(document, Position(1, 5), explicit=True)
     assert isinstance(explicit, Completion) and len(engine.requests) == 1
 
@@ -289,6 +293,7 @@ async def test_wasted_generations_lengthen_the_pause_needed_and_used_ones_shorte
     assert service.pacer.extra_s == pytest.approx(service.pacer.step_s)
     # The next request waits for the longer pause (the user just typed) ...
     service.rhythm.changed(URI, time.monotonic())
+    engine.settings.response = "  # nothing else"  # a model's answer after "pass"
     request = asyncio.create_task(service.complete(document, Position(1, 8)))
     await asyncio.sleep(service.pacer.extra_s / 3)
     assert len(engine.requests) == 1  # still waiting
