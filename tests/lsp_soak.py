@@ -21,6 +21,9 @@ from tests.conftest import server_command
 URI = "file:///tmp/soak.py"
 # Typed over and over, one character per didChange; a new line every line's end.
 TYPED = "total = compute(values, limit=10)\n"
+# Typed lines are deleted when there are this many (a 50,000-keystroke document would
+# otherwise hold 1,500 lines, and its text and syntax tree would grow the server by megabytes).
+KEPT_LINES = 40
 
 
 def rss_bytes(pid: int) -> int:
@@ -99,7 +102,7 @@ class SoakServer:
     def keystrokes(self, count: int) -> None:
         """``count`` one-character didChange notifications, as typing sends them."""
         for _ in range(count):
-            char = TYPED[self.column % len(TYPED)] if self.column < len(TYPED) else "\n"
+            char = TYPED[self.column]
             self.version += 1
             start = {"line": self.line, "character": self.column}
             self.send({"method": "textDocument/didChange", "params": {
@@ -108,9 +111,22 @@ class SoakServer:
             }})
             if char == "\n":
                 self.line, self.column = self.line + 1, 0
+                if self.line == KEPT_LINES:
+                    self._delete_typed_lines()
             else:
                 self.column += 1
         self.sync()
+
+    def _delete_typed_lines(self) -> None:
+        """Select what was typed and delete it (one more didChange), as a user who rewrites a
+        function: the document stays small, so what grows is what the server keeps."""
+        self.version += 1
+        start, end = {"line": 0, "character": 0}, {"line": self.line, "character": 0}
+        self.send({"method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": URI, "version": self.version},
+            "contentChanges": [{"range": {"start": start, "end": end}, "text": ""}],
+        }})
+        self.line = 0
 
     def completions(self, count: int) -> None:
         """``count`` inline completions at the cursor, one after another, each answered."""
@@ -145,7 +161,7 @@ def soak(
     completions: int,
     every: int,
     report: Callable[[str, int, int], None] = lambda phase, done, rss: None,
-    warm_up: tuple[int, int] = (2000, 200),
+    warm_up: tuple[int, int] = (5000, 200),
 ) -> tuple[int, int]:
     """Warm up, then ``keystrokes`` keystrokes and ``completions`` completions, reporting the
     resident memory every ``every`` keystrokes (and every ``every // 10`` completions).
