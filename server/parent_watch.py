@@ -54,6 +54,11 @@ class ParentWatch:
             return
         if pid <= 0:
             return
+        if not process_alive(pid):
+            # Gone already, or (more likely) a client on another machine or in a container
+            # naming a process of its own: nothing here to watch.
+            log.warning("the client's process %d is not visible here; not watching it", pid)
+            return
         self._task = asyncio.get_running_loop().create_task(self._poll(pid))
 
     async def _poll(self, pid: int) -> None:

@@ -46,3 +46,14 @@ async def test_no_process_id_means_no_watch():
         await asyncio.sleep(0.02)
         watch.stop()
     assert called == []
+
+
+async def test_a_process_not_there_at_the_start_is_not_watched():
+    """A remote or containerised client names a process of its own: the server stays."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    called: list[bool] = []
+    watch = ParentWatch(on_gone=lambda: called.append(True), every_s=0.01)
+    watch.watch(child.pid)
+    await asyncio.sleep(0.05)
+    assert called == [] and not watch.gone
