@@ -5,7 +5,9 @@ on the document, so positions in the document stay what they are. ``detect-secre
 (AWS keys, GitHub / GitLab / Slack / Stripe / OpenAI / npm / PyPI tokens, JWTs, secret-sounding
 assignments, high-entropy quoted strings, ...) judge one line at a time; private key blocks span
 lines, so a block (``-----BEGIN ... PRIVATE KEY-----`` to its ``END`` line, or to the end of
-the text when it is cut there) and the bare base64 lines of a key body are found here.
+the text when it is cut there) and the bare base64 lines of a key body are found here, and so
+are credential assignments without quotes (shell, ``.env``, INI: ``DB_PASSWORD=hunter2x``),
+which its keyword rules see only in quotes outside configuration files.
 
 Typing changes one line at a time: each line's findings are kept (a bounded cache keyed by the
 line), so a keystroke costs a split, a lookup per line and a join.
@@ -34,6 +36,15 @@ _BASE64_LINE = re.compile(r"^[ \t]*[A-Za-z0-9+/]{40,}={0,2}[ \t]*\r?$")
 _BODY_ENTROPY = 4.0
 # The characters a token goes on with after what a plugin matched (a JWT's signature ...).
 _TOKEN_TAIL = re.compile(r"[\w\-+/=.]*")
+# A name that ends like a credential, assigned a value, quoted or not (shell, .env, INI, Go:
+# what detect-secrets' keyword rules miss without quotes): ``DB_PASSWORD=hunter2x``.
+_CREDENTIAL_ASSIGNMENT = re.compile(
+    r"(?i)(?:password|passwd|passphrase|pwd|secret|token|credentials?"
+    r"|(?:api|access|private|secret|auth|client|master|signing|encryption)_?key)s?[\"']?\s*(?::=|=|:)\s*[\"'`]?([^\s\"'`(){}\[\],;]{6,})"
+)
+# Values that name something instead of being a secret: numbers, identifiers and dotted
+# names without digits (``os.environ``, ``settings.API_KEY``), templates (``${X}``, ``<x>``).
+_NOT_A_VALUE = re.compile(r"^(?:[\d.]+|[A-Za-z_][A-Za-z_.]*|[$%<{].*)$")
 
 LineSecrets = Callable[[str, str], tuple[str, ...]]
 
@@ -84,6 +95,9 @@ class _Detector:
                 ):
                     continue
                 yield value
+        for match in _CREDENTIAL_ASSIGNMENT.finditer(line):
+            if not _NOT_A_VALUE.match(match.group(1)):
+                yield match.group(1)
 
 
 class SecretRedactor:

@@ -160,3 +160,27 @@ def test_a_window_that_starts_inside_a_key_keeps_none_of_it() -> None:
     cut = len(before) - before.index(KEY_BODY[1])  # the window starts in the key's body
     kept, _ = redact_around(before, "", "k.py", keep_chars=cut)
     assert not any(part in kept for part in KEY_BODY) and kept.endswith("y = 2\n")
+
+
+@pytest.mark.parametrize(
+    ("filename", "line", "redacted"),
+    [
+        ("deploy.sh", f"export AWS_SECRET_ACCESS_KEY={AWS_SECRET}",
+         f"export AWS_SECRET_ACCESS_KEY={PLACEHOLDER}"),
+        ("credentials", f"aws_secret_access_key = {AWS_SECRET}",
+         f"aws_secret_access_key = {PLACEHOLDER}"),
+        ("app.env", "DB_PASSWORD=hunter2secret", f"DB_PASSWORD={PLACEHOLDER}"),
+        (".env", "SECRET_KEY=django-insecure-abc123xyz", f"SECRET_KEY={PLACEHOLDER}"),
+        ("main.go", 'token := "Zk9QbGFudGVkU2lnbmF0dXJl"', f'token := "{PLACEHOLDER}"'),
+        # Names, numbers and templates are no secrets.
+        ("a.py", "max_tokens = 128000", None),
+        ("a.py", 'tokenizer_path = "models/qwen2.5"', None),
+        ("a.py", 'PASSWORD = os.getenv("PW")', None),
+        ("a.py", "api_key = settings.OPENAI_API_KEY", None),
+        ("a.sh", "TOKEN=${GITHUB_TOKEN}", None),
+        ("a.py", "password = None", None),
+        ("a.py", "self.token = token", None),
+    ],
+)
+def test_unquoted_credential_assignments(filename: str, line: str, redacted: str | None) -> None:
+    assert redact_text(line, filename) == (line if redacted is None else redacted)
