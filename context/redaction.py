@@ -79,6 +79,13 @@ class _Detector:
         self._file_type = determine_file_type
 
     def secrets(self, line: str, filename: str) -> Iterator[str]:
+        """The secret values in ``line``; code inside a string literal (a notebook's JSON,
+        an escaped snippet) is judged with its quotes unescaped too."""
+        yield from self._in(line, filename)
+        if '\\"' in line or "\\'" in line:
+            yield from self._in(line.replace('\\"', '"').replace("\\'", "'"), filename)
+
+    def _in(self, line: str, filename: str) -> Iterator[str]:
         for plugin in self._plugins:
             if isinstance(plugin, self._keyword):
                 if not self._keyword_gate.search(line):

@@ -184,3 +184,17 @@ def test_a_window_that_starts_inside_a_key_keeps_none_of_it() -> None:
 )
 def test_unquoted_credential_assignments(filename: str, line: str, redacted: str | None) -> None:
     assert redact_text(line, filename) == (line if redacted is None else redacted)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '    "api_key = \\"c2f7e1a94b3d8e6f0a1b2c3d4e5f6a7b\\"\\n",',  # a notebook's JSON
+        f'    "AWS_SECRET_ACCESS_KEY = \\"{AWS_SECRET}\\"\\n",',
+        '    "password = \\"Xk9mP2vL7qR4zz\\"\\n",',
+    ],
+)
+def test_code_inside_a_string_literal(line: str) -> None:
+    out = redact_text(line, "analysis.ipynb")
+    assert PLACEHOLDER in out
+    assert not any(s in out for s in ("c2f7e1a9", AWS_SECRET[:12], "Xk9mP2vL"))
