@@ -282,7 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
-    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    lsp.add_argument(
+        "--tcp",
+        metavar="HOST:PORT",
+        help="listen on TCP instead of stdio: one client, which gives the token "
+        "($LOOMLINE_TCP_TOKEN, else printed at start) as initializationOptions.token",
+    )
     lsp.add_argument("--stdio", action="store_true", help="use stdio (the default)")
     lsp.set_defaults(func=cmd_lsp)
 

@@ -257,3 +257,22 @@ def test_a_large_first_message_is_refused_unread(server):
     editor = server.connect()
     editor.start()
     assert editor.inline(2)["result"]["items"]
+
+
+async def test_an_lsp_client_library_connects_with_the_token_in_its_options(server):
+    """pygls' own client over TCP, as an editor would: the token in initializationOptions."""
+    from lsprotocol import types
+
+    from tests.lsp_client import LoomlineClient, inline, open_doc
+
+    client = LoomlineClient()
+    await client.start_tcp("127.0.0.1", server.port)
+    result = await client.initialize_session(types.InitializeParams(
+        capabilities=types.ClientCapabilities(), process_id=os.getpid(),
+        initialization_options={"backend": "fake", "token": TOKEN}))
+    assert result.capabilities.inline_completion_provider
+    open_doc(client, URI, SECRET_TEXT)
+    answer = await inline(client, URI, 2, 4)
+    assert answer is not None and answer.items[0].insert_text == "return 42"
+    await client.shutdown_session()
+    assert server.process.wait(30) == 0
