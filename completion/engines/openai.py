@@ -24,7 +24,6 @@ import logging
 import os
 import time
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from loomline.completion.engines.base import (
     Unsubscribe,
 )
 from loomline.completion.engines.candidates import Candidate, CandidateCollector, LogprobStats
+from loomline.completion.engines.failover import HealthReports, ReplicaOpener
 from loomline.completion.engines.health import HealthProbe
 from loomline.completion.engines.replicas import Replica, ReplicaSet
 from loomline.completion.engines.wire import (
@@ -52,44 +52,11 @@ from loomline.completion.engines.wire import (
     describe,
     error_text,
     next_event,
-    retry_after_s,
-    sse_lines,
-    status_error,
 )
 from loomline.completion.settings import Settings
 from loomline.completion.tokens import local_tokenizer_dir
 
 log = logging.getLogger(__name__)
-
-# Wait before retrying a replica that failed to connect (when it is the only one).
-CONNECT_RETRY_BACKOFF_S = 0.05
-# Most replicas one request tries before giving up.
-MAX_REPLICAS_TRIED = 3
-
-
-class _ConnectFailed(Exception):
-    """Nothing was received from the replica: safe to retry, there or elsewhere."""
-
-
-class _ReplicaFailed(Exception):
-    """The replica cannot answer this now (timeout, 429, 5xx, not an event stream) and nothing
-    of an answer was shown: another replica may take the request over; this one not again."""
-
-
-class _NotServing(EngineUnavailable):
-    """The replica refused the request for a reason another replica shares (key, model)."""
-
-
-@dataclass(slots=True)
-class _Opened:
-    """A replica's answer under way: its first event is in (``DONE`` or a dict, None if the
-    stream ended at once); ``lines`` reads the rest."""
-
-    replica: Replica
-    response: httpx.Response
-    lines: AsyncGenerator[str, None]
-    first: object | None
-
 
 class OpenAICompletionsEngine:
     """The ``Engine`` for vLLM / OpenAI-compatible servers listed in ``engine.urls``.
@@ -133,6 +100,14 @@ class OpenAICompletionsEngine:
             failed=self._replica_failed,
             rejoined=self._replica_rejoined,
             changed=self._notify,
+        )
+        self._opener = ReplicaOpener(
+            self._replicas, self._timeout, self._api_key_env,
+            HealthReports(
+                failed=self._replica_failed, timed_out=self._timed_out,
+                rejoined=self._replica_rejoined, changed=self._notify,
+                unavailable=lambda: self.status_message,
+            ),
         )
         self._listeners = StateBroadcast()
         self._closed = False
@@ -253,7 +228,7 @@ class OpenAICompletionsEngine:
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The ``choices`` entries of the streamed events; fills ``stats``; closes on exit."""
         started = time.perf_counter()
-        opened = await self._open(request, body)
+        opened = await self._opener.open(self._ensure_client(), request, body)
         replica = opened.replica
         tally = StreamTally(stats, started)
         try:
@@ -291,127 +266,6 @@ class OpenAICompletionsEngine:
             await opened.response.aclose()
             stats.stopped_at = time.perf_counter()
             _log_generation(replica, stats, started)
-
-    async def _open(self, request: GenerationRequest, body: dict[str, Any]) -> _Opened:
-        """Send the request to the best replica that starts answering in time: its first
-        event received. A replica that refuses the connection, times out, is rate-limited,
-        fails (5xx) or answers something else than an event stream hands the request on to
-        the next one, within the request's deadline; nothing of an answer was shown yet."""
-        client = self._ensure_client()
-        route = self._replicas.route(request.affinity_key)
-        if not route:
-            raise EngineUnavailable(self.status_message)
-        # Each replica once (failover), the only one twice (one retry after a short wait).
-        attempts = route[:MAX_REPLICAS_TRIED] if len(route) > 1 else route * 2
-        last_error = ""
-        tried: set[int] = set()
-        for index, replica in enumerate(attempts):
-            if id(replica) in tried:
-                await asyncio.sleep(CONNECT_RETRY_BACKOFF_S)
-            tried.add(id(replica))
-            others_left = any(id(r) not in tried for r in attempts[index + 1 :])
-            budget = self._attempt_budget(request.deadline, others_left)
-            try:
-                return await self._attempt(client, replica, body, budget)
-            except _ConnectFailed as exc:
-                last_error = str(exc)
-                self._replica_failed(replica, last_error)
-            except _ReplicaFailed as exc:
-                if not others_left:
-                    raise EngineUnavailable(str(exc)) from exc
-                log.info("trying another engine: %s", exc)
-        raise EngineUnavailable(f"cannot reach the engine: {last_error}")
-
-    def _attempt_budget(self, deadline: float | None, others_left: bool) -> float | None:
-        """Seconds one replica gets to start answering: half of what is left of the
-        request's deadline while another replica could still take over, else all of it."""
-        if deadline is None:
-            return None  # the HTTP read timeout decides
-        left = max(0.0, deadline - time.monotonic())
-        return min(self._timeout.read or left, left / 2 if others_left else left)
-
-    async def _attempt(
-        self, client: httpx.AsyncClient, replica: Replica, body: dict[str, Any],
-        budget: float | None,
-    ) -> _Opened:
-        """Headers and the first event from ``replica`` within ``budget`` seconds."""
-        replica.in_flight += 1
-        response: httpx.Response | None = None
-        lines: AsyncGenerator[str, None] | None = None
-        try:
-            async with asyncio.timeout(budget):
-                response = await self._send(client, replica, body)
-                await self._check_answer(replica, response, body)
-                lines = sse_lines(response.aiter_bytes())
-                first = await next_event(lines)
-        except BaseException as exc:  # cleaned up, then raised as what it means
-            replica.in_flight -= 1
-            if lines is not None:
-                await lines.aclose()
-            if response is not None:
-                await response.aclose()
-            raise self._attempt_failure(replica, exc, budget) from exc
-        self._replicas.mark_answered(replica)
-        if self._replicas.mark_ok(replica):
-            self._replica_rejoined(replica)
-        else:
-            self._notify()  # a first answer ends STARTING: listeners hear READY now
-        assert response is not None and lines is not None
-        return _Opened(replica, response, lines, first)
-
-    def _attempt_failure(
-        self, replica: Replica, exc: BaseException, budget: float | None
-    ) -> BaseException:
-        """What a failed attempt means for the request (and the replica's health)."""
-        if isinstance(exc, TimeoutError | httpx.TimeoutException):
-            wait = self._timeout.read if budget is None else budget
-            error = f"{replica.display} did not answer within {wait:.1f} s"
-            self._timed_out(replica, error)
-            return _ReplicaFailed(error)
-        if isinstance(exc, httpx.TransportError):  # dropped before the first event
-            error = f"connection lost: {describe(exc)}"
-            self._replica_failed(replica, error)
-            return _ReplicaFailed(f"{replica.display}: {error}")
-        if isinstance(exc, EngineUnavailable) and not isinstance(exc, _NotServing):
-            return _ReplicaFailed(str(exc))  # unreadable first event, or a line too long
-        return exc
-
-    async def _check_answer(
-        self, replica: Replica, response: httpx.Response, body: dict[str, Any]
-    ) -> None:
-        """Raise unless ``response`` is the start of an event stream."""
-        status = response.status_code
-        if status != 200:
-            error = await status_error(replica.display, response, body["model"],
-                                       self._api_key_env)
-            if status == 429:
-                wait = retry_after_s(response.headers.get("retry-after"))
-                self._replicas.mark_rate_limited(replica, wait, str(error))
-                log.info("engine %s asks for a pause of %.1f s", replica.display, wait)
-                self._notify()
-                raise _ReplicaFailed(str(error))
-            if status >= 500:
-                raise _ReplicaFailed(str(error))
-            raise _NotServing(str(error)) if isinstance(error, EngineUnavailable) else error
-        kind = response.headers.get("content-type", "")
-        if not kind.startswith("text/event-stream"):
-            raise _ReplicaFailed(
-                f"{replica.display} answered {kind or 'without a content type'}, "
-                "not an event stream (is it an OpenAI-compatible /v1 endpoint?)"
-            )
-
-    async def _send(
-        self, client: httpx.AsyncClient, replica: Replica, body: dict[str, Any]
-    ) -> httpx.Response:
-        request = client.build_request("POST", replica.base_url + "/completions", json=body)
-        try:
-            return await client.send(request, stream=True)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise _ConnectFailed(describe(exc)) from exc
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            # Closed before a single byte of the answer: e.g. a kept-alive connection to a
-            # server that restarted. Nothing was received, so another try is safe.
-            raise _ConnectFailed(describe(exc)) from exc
 
     # ---- client and health ----------------------------------------------------------------
     def _ensure_client(self) -> httpx.AsyncClient:
