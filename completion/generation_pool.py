@@ -22,6 +22,7 @@ from loomline.completion.inflight import Generation, agrees, typed_since
 from loomline.completion.metrics import ServiceMetrics
 from loomline.completion.results import Skip
 from loomline.completion.settings import CompletionSettings
+from loomline.context.positions import LineBreaksAsLf
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +214,10 @@ class GenerationPool:
         """Stream the engine's answer into ``cleanup``, publishing the cleaned text; None when
         the answer ended (the engine or the clean-up said so), else why we stopped reading."""
         stream = self.engine.stream(request, generation.stats)
+        line_breaks = LineBreaksAsLf()  # answers are read as prompts are made: \n breaks
         try:
             async for chunk in stream:
-                partial = cleanup.feed(chunk)
+                partial = cleanup.feed(line_breaks.feed(chunk))
                 if partial is not None:
                     if partial.finished:
                         return None  # the completion is done: stop paying for tokens

@@ -24,7 +24,7 @@ from loomline.completion.generation_pool import GenerationPool, Notify
 from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
 from loomline.completion.prompt import Prompt, PromptPiece, build_prompt
-from loomline.completion.results import Completion, Skip
+from loomline.completion.results import Completion, Skip, fit_to_document
 from loomline.completion.settings import Settings, SettingsStore
 from loomline.completion.templates import FimTemplate, context_layout_for, template_for
 from loomline.completion.tokens import EstimatedTokens, TokenCounter
@@ -37,7 +37,7 @@ from loomline.context.documents import (
     DocumentStore,
 )
 from loomline.context.languages import line_comment
-from loomline.context.positions import Position, utf16_length
+from loomline.context.positions import Position, to_lf
 from loomline.context.privacy import ContentPolicy
 from loomline.context.redaction import redact_around, redact_text
 from loomline.context.workspace_folders import WorkspaceFolders
@@ -94,7 +94,8 @@ class CompletionService:
         self.folders = folders if folders is not None else WorkspaceFolders()
         self.policy = policy or ContentPolicy(self.folders, lambda: self.settings.context.exclude)
         self._notify = notify
-        self._told_excluded: set[str] = set()  # URIs whose exclusion the user was told of
+        # (URI, reason) pairs the user was told of: why a document gets no completions
+        self._told: set[tuple[str, str]] = set()
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.metrics = ServiceMetrics()
         self.pool = GenerationPool(
@@ -158,7 +159,14 @@ class CompletionService:
         if self.is_excluded(document.uri):
             self._tell_excluded(document.uri)
             return Skip(EXCLUDED)
-        if len(document.text) > c.max_file_bytes:
+        if document.utf8_size > c.max_file_bytes:
+            self._tell_once(
+                document.uri,
+                "size",
+                f"{self.folders.relative(document.uri)} is {document.utf8_size:,} bytes, "
+                f"more than completion.maxFileBytes ({c.max_file_bytes:,}): it gets no "
+                "completions",
+            )
             return Skip(f"the file is larger than completion.maxFileBytes ({c.max_file_bytes})")
         if not document.lines.contains(position):
             return Skip(f"position {position.line}:{position.character} is outside the document")
@@ -170,27 +178,34 @@ class CompletionService:
         return not self.policy.allows(uri_or_path)
 
     def _tell_excluded(self, uri: str) -> None:
-        """Once per document: why it gets no completions."""
-        if uri in self._told_excluded or self._notify is None:
-            return
-        self._told_excluded.add(uri)
-        self._notify(
+        self._tell_once(
+            uri,
+            "excluded",
             f"{self.folders.relative(uri)} is ignored by .gitignore or context.exclude: "
-            "it gets no completions and nothing of it is sent"
+            "it gets no completions and nothing of it is sent",
         )
+
+    def _tell_once(self, uri: str, reason: str, message: str) -> None:
+        """Once per document and reason: why it gets no completions."""
+        if (uri, reason) in self._told or self._notify is None:
+            return
+        self._told.add((uri, reason))
+        self._notify(message)
 
     def cursor_at(self, document: Document, offset: int) -> Cursor:
         """The cursor of a request, analysed once: what the wait for a pause, the prompt and
         the clean-up of the answer read. Without a syntax tree the text rules decide."""
         analysis = None
-        if self.workspace is not None:
+        # (A syntax tree rows at \n only: with lone CRs its lines are not the document's.)
+        if self.workspace is not None and not document.has_lone_cr:
             try:
                 analysis = self.workspace.analyze(document, offset)
             except Exception:
                 log.exception("position analysis failed; using the text rules")
         mode = self.settings.completion.multiline
-        return cursor_at(document.text, offset, document.language_id, analysis, mode,
-                         document.indent_unit)
+        # The cursor's text has \n line breaks only: what prompts and clean-up are made of.
+        return cursor_at(document.lf_text, document.lf_offset(offset), document.language_id,
+                         analysis, mode, document.indent_unit)
 
     def prepare(
         self, document: Document, position: Position, cursor: Cursor | None = None
@@ -212,7 +227,7 @@ class CompletionService:
         before, after = redact_around(
             cursor.before, cursor.after, document.path, keep_chars=32 * c.prompt_tokens
         )
-        pieces = [replace(p, text=redact_text(p.text, p.source)) for p in pieces]
+        pieces = [replace(p, text=redact_text(to_lf(p.text), p.source)) for p in pieces]
         prompt = build_prompt(
             self.template,
             before,
@@ -280,6 +295,8 @@ class CompletionService:
         refused = self.refuse(document, position)
         if refused is not None:
             return refused
+        # A column inside a surrogate pair means the character's start.
+        position = document.position_at(document.offset_at(position))
         # Decided once for the wait, the prompt and the clean-up; its text is a snapshot (the
         # document may change while the model works).
         cursor = self.cursor_at(document, document.offset_at(position))
@@ -312,18 +329,20 @@ class CompletionService:
                 self.metrics.typed_through += 1
             else:
                 self.metrics.joined += 1
+        replaced = cursor.after[: closers_replaced(result, cursor)]
+        landing = fit_to_document(result, before, after, position, document, replaced)
+        if landing is None:
+            return Skip("the text changed while the model worked")
         timings = dict(generation.timings_ms)
         timings["total_ms"] = (time.perf_counter() - started) * 1000
-        replaced = cursor.after[: closers_replaced(result, cursor)]
         return Completion(
             id=f"c{next(_ids)}",
-            text=result,
-            position=position,
+            text=landing.text,
+            position=landing.position,
             multiline=generation.cursor.multiline,
             stats=generation.stats,
             timings_ms=timings,
-            end=Position(position.line, position.character + utf16_length(replaced))
-            if replaced else None,
+            end=landing.end,
         )
 
     async def _paused(self, document: Document, cursor: Cursor, text: str) -> bool:
@@ -339,7 +358,7 @@ class CompletionService:
             return True
         self.metrics.debounced += 1
         await asyncio.sleep(delay)
-        return document.text == text
+        return document.lf_text == text
 
     def _start(
         self,
@@ -369,7 +388,7 @@ class CompletionService:
         """Learn the typing rhythm; stop a generation a change contradicts right away."""
         uri = event.document.uri
         if isinstance(event, DocumentChanged):
-            self.pool.changed(uri, event.document.text)
+            self.pool.changed(uri, event.document.lf_text)
             self.rhythm.changed(uri, time.monotonic())
         elif isinstance(event, DocumentClosed):
             self.pool.closed(uri)
@@ -377,4 +396,4 @@ class CompletionService:
 
     def _text_of(self, uri: str) -> str | None:
         document = self.documents.get(uri) if self.documents is not None else None
-        return document.text if document is not None else None
+        return document.lf_text if document is not None else None

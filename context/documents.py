@@ -10,7 +10,15 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from loomline.context.languages import editor_language_id
-from loomline.context.positions import LineIndex, Position, byte_offset, point
+from loomline.context.positions import (
+    LineIndex,
+    Position,
+    byte_offset,
+    lf_offset,
+    point,
+    to_lf,
+    utf8_length,
+)
 from loomline.context.text_style import LineEnding, document_indent_unit, line_ending_of
 
 log = logging.getLogger(__name__)
@@ -54,6 +62,8 @@ class Document:
     _line_ending: LineEnding | None = field(default=None, repr=False)
     _indent: str | None = field(default=None, repr=False)
     _indent_known: bool = field(default=False, repr=False)
+    _lf_text: str | None = field(default=None, repr=False)
+    _utf8_size: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._line_ending = line_ending_of(self.text)
@@ -67,6 +77,32 @@ class Document:
         if self._index is None:
             self._index = LineIndex(self.text)
         return self._index
+
+    @property
+    def lf_text(self) -> str:
+        r"""The text with every line break written ``\n`` (what prompts are made of: see
+        ``positions.to_lf``); its lines are the document's, so positions hold in both."""
+        if self._lf_text is None:
+            self._lf_text = to_lf(self.text)
+        return self._lf_text
+
+    def lf_offset(self, offset: int) -> int:
+        """Where code-point ``offset`` of the text lies in ``lf_text``."""
+        return lf_offset(self.text, offset)
+
+    @property
+    def has_lone_cr(self) -> bool:
+        r"""Whether a line ends with a lone ``\r`` (tree-sitter, which rows at ``\n`` only,
+        then sees other lines than the LSP)."""
+        return self.text.count("\r") != self.text.count("\r\n")
+
+    @property
+    def utf8_size(self) -> int:
+        """The text's size in UTF-8 bytes (kept current by each change at the cost of the
+        edit alone)."""
+        if self._utf8_size is None:
+            self._utf8_size = utf8_length(self.text)
+        return self._utf8_size
 
     @property
     def line_ending(self) -> LineEnding:
@@ -89,25 +125,31 @@ class Document:
         return self.lines.position(offset)
 
     def apply_change(self, start: Position, end: Position, new_text: str) -> Edit:
-        """Replace the text between two positions (clamped into the document)."""
+        """Replace the text between two positions (clamped into the document). Costs the
+        edit, the line of the edit and C-speed scans of the text (no Python loop over it)."""
         old = self.text
-        start_index = self.offset_at(start)
-        end_index = max(start_index, self.offset_at(end))
+        lines = self.lines
+        start_index = lines.offset(start)
+        end_index = max(start_index, lines.offset(end))
+        removed = old[start_index:end_index]
         start_byte = byte_offset(old, start_index)
-        old_end_byte = start_byte + byte_offset(old[start_index:end_index], end_index - start_index)
+        old_end_byte = start_byte + utf8_length(removed)
         start_point = point(old, start_index)
         old_end_point = point(old, end_index)
-        self._forget_style(old[start_index:end_index], new_text)
-        self.text = old[:start_index] + new_text + old[end_index:]
-        self._index = None
-        new_end_index = start_index + len(new_text)
+        self._forget_style(removed, new_text)
+        self.text = text = old[:start_index] + new_text + old[end_index:]
+        self._index = lines.edited(start_index, end_index, new_text, text)
+        self._lf_text = None
+        inserted_bytes = utf8_length(new_text)
+        if self._utf8_size is not None:
+            self._utf8_size += inserted_bytes - (old_end_byte - start_byte)
         return Edit(
             start_byte=start_byte,
             old_end_byte=old_end_byte,
-            new_end_byte=start_byte + byte_offset(new_text, len(new_text)),
+            new_end_byte=start_byte + inserted_bytes,
             start_point=start_point,
             old_end_point=old_end_point,
-            new_end_point=point(self.text, new_end_index),
+            new_end_point=point(text, start_index + len(new_text)),
         )
 
     def replace_all(self, new_text: str) -> Edit:

@@ -7,6 +7,7 @@ UTF-8 bytes. Every conversion between them goes through this module.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 
@@ -18,31 +19,32 @@ class Position:
     character: int
 
 
+# Characters outside the Basic Multilingual Plane: two UTF-16 code units each.
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+
+
 def utf16_length(text: str) -> int:
     """Number of UTF-16 code units in ``text`` (a lone surrogate counts as one)."""
     if text.isascii():
         return len(text)
-    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
+    return len(text) + len(_ASTRAL.findall(text))
 
 
 def utf16_to_index(line_text: str, utf16_col: int) -> int:
     """Code-point index in ``line_text`` of a UTF-16 column, clamped to the line.
 
-    A column that falls inside a surrogate pair rounds down to the character's start.
+    A column that falls inside a surrogate pair rounds down to the character's start. Costs
+    a slice of the line up to the column (C speed), never a walk over its characters.
     """
     if utf16_col <= 0:
         return 0
-    if utf16_col >= len(line_text) and utf16_length(line_text) <= utf16_col:
-        return len(line_text)
-    if line_text.isascii() or utf16_length(line_text) == len(line_text):
-        return utf16_col  # no surrogate pairs: columns are code points
-    units = 0
-    for index, ch in enumerate(line_text):
-        width = 2 if ord(ch) > 0xFFFF else 1
-        if units + width > utf16_col:
-            return index
-        units += width
-    return len(line_text)
+    head = line_text[:utf16_col]
+    if head.isascii() or _ASTRAL.search(head) is None:
+        return len(head)  # no surrogate pairs before the column: columns are code points
+    units = head.encode("utf-16-le", errors="surrogatepass")[: 2 * utf16_col]
+    if len(units) >= 2 and 0xD8 <= units[-1] <= 0xDB:
+        units = units[:-2]  # the column is inside a pair: the character's start
+    return len(units.decode("utf-16-le", errors="surrogatepass"))
 
 
 def index_to_utf16(line_text: str, index: int) -> int:
@@ -52,6 +54,8 @@ def index_to_utf16(line_text: str, index: int) -> int:
 
 def utf8_length(text: str) -> int:
     """Number of UTF-8 bytes in ``text`` (lone surrogates count as replacement characters)."""
+    if text.isascii():
+        return len(text)
     return len(text.encode("utf-8", errors="surrogatepass"))
 
 
@@ -77,6 +81,28 @@ class LineIndex:
             pos = find("\n", pos + 1)
         self._starts = starts
 
+    def edited(self, start: int, end: int, inserted: str, new_text: str) -> LineIndex:
+        """The index of ``new_text``: this index's text with code points ``start:end``
+        replaced by ``inserted``. Costs the edit plus a shift of the later line starts (no
+        scan of the text): what each keystroke pays."""
+        starts = self._starts
+        delta = len(inserted) - (end - start)
+        # Starts before ``start`` stand (a start depends on the character before it and, for
+        # a lone CR, the one at it); those up to one past the insertion are found again.
+        first = max(1, bisect_right(starts, start - 1))  # 0 starts the first line always
+        found_to = start + len(inserted) + 1
+        scan_from = max(start - 1, 0)
+        found = [
+            match.end()
+            for match in _LINE_BREAK.finditer(new_text, scan_from, min(len(new_text), found_to + 1))
+            if start <= match.end() <= found_to
+        ]
+        kept_from = bisect_right(starts, end + 1)
+        index = LineIndex.__new__(LineIndex)
+        index._text = new_text
+        index._starts = [*starts[:first], *found, *(s + delta for s in starts[kept_from:])]
+        return index
+
     @property
     def line_count(self) -> int:
         return len(self._starts)
@@ -97,7 +123,7 @@ class LineIndex:
     def line_of(self, offset: int) -> int:
         """The line holding code-point ``offset`` (clamped into the text)."""
         offset = min(max(offset, 0), len(self._text))
-        return _bisect_right(self._starts, offset) - 1
+        return bisect_right(self._starts, offset) - 1
 
     def line_text(self, line: int) -> str:
         """The text of ``line`` without its line break."""
@@ -145,6 +171,46 @@ class LineIndex:
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
+def to_lf(text: str) -> str:
+    r"""``text`` with every line break (``\r\n``, a lone ``\r``) written as ``\n``.
+
+    What prompts and answers are made of: a CRLF file and its LF twin read the same. Line
+    ``n`` of the result is line ``n`` of ``text``, so LSP positions are the same in both."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class LineBreaksAsLf:
+    r"""The chunks of a stream with every line break as ``\n`` (``to_lf``), also when a
+    ``\r\n`` is split between two chunks."""
+
+    __slots__ = ("_after_cr",)
+
+    def __init__(self) -> None:
+        self._after_cr = False
+
+    def feed(self, chunk: str) -> str:
+        if self._after_cr and chunk.startswith("\n"):
+            chunk = chunk[1:]  # the CR before it was written as the break already
+        self._after_cr = chunk.endswith("\r")
+        return to_lf(chunk)
+
+
+def with_line_ending(text: str, ending: str) -> str:
+    r"""``text`` with every line break written as ``ending`` (``\n``, ``\r\n`` or ``\r``)."""
+    text = to_lf(text)
+    return text if ending == "\n" else text.replace("\n", ending)
+
+
+def lf_offset(text: str, offset: int) -> int:
+    """Where code-point ``offset`` of ``text`` lies in ``to_lf(text)`` (an offset between the
+    CR and LF of a CRLF counts as after the pair)."""
+    if "\r" not in text:
+        return offset
+    return offset - text.count("\r\n", 0, offset)
+
+
 def end_position(start: Position, text: str) -> Position:
     """Where ``text`` ends once inserted at ``start`` (LSP line breaks, UTF-16 columns)."""
     index = LineIndex(text)
@@ -155,19 +221,10 @@ def end_position(start: Position, text: str) -> Position:
     return Position(start.line + last, tail)
 
 
-def _bisect_right(values: list[int], x: int) -> int:
-    lo, hi = 0, len(values)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if x < values[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
 def byte_offset(text: str, index: int) -> int:
     """UTF-8 byte offset of code-point ``index`` in ``text``."""
+    if text.isascii():  # (known to the string itself: no scan)
+        return min(max(index, 0), len(text))
     return utf8_length(text[:index])
 
 
@@ -178,6 +235,8 @@ def point(text: str, index: int) -> tuple[int, int]:
     """
     row = text.count("\n", 0, index)
     line_start = text.rfind("\n", 0, index) + 1
+    if text.isascii():
+        return row, index - line_start
     return row, utf8_length(text[line_start:index])
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from loomline.context.documents import Document
-from loomline.context.positions import Position
+from loomline.context.positions import Position, to_lf, with_line_ending
 from loomline.server import convert
 
 
@@ -73,10 +73,12 @@ def completion_item(
     prefer_snippet: bool = True,
     command: types.Command | None = None,
 ) -> types.CompletionItem:
-    """The item that inserts ``text`` (the model's continuation) at ``position``, replacing
+    """The item that inserts ``text`` (the model's continuation, in the document's
+    line ending) at ``position``, replacing
     the text up to ``end`` (on the same line: closers the editor typed that ``text`` writes
     itself; None: nothing)."""
     formats = formats or ClientFormats()
+    text = to_lf(text)  # read with \n breaks; written back in the document's own below
     position = document.lines.clamp(position)
     end = document.lines.clamp(end) if end is not None else position
     if end.line != position.line or end.character < position.character:
@@ -95,6 +97,7 @@ def completion_item(
         inserted = convert.snippet_escape(relative_indentation(new_text, indent)) + "$0"
     else:
         inserted = new_text
+    inserted = with_line_ending(inserted, document.line_ending)
     documentation: types.MarkupContent | str
     if formats.markdown:
         fence = "````" if "```" in new_text else "```"
