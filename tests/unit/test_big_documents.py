@@ -1,0 +1,71 @@
+"""Big documents: sizes in UTF-8 bytes, the reason for no completion told once, and a line
+index that follows each edit as a fresh one would."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from loomline.completion.engines.fake import FakeEngine
+from loomline.completion.service import CompletionService, Skip
+from loomline.completion.settings import FakeSettings, Settings, parse_settings
+from loomline.context.documents import DocumentStore
+from loomline.context.positions import LineIndex, Position, utf16_to_index
+
+
+async def test_max_file_bytes_counts_utf8_bytes_and_says_so_once() -> None:
+    """A million CJK characters are 3 MB: over the default 2,000,000 bytes."""
+    told: list[str] = []
+    engine = FakeEngine(FakeSettings(response="x", chunk_delay_ms=0))
+    await engine.start()
+    store = DocumentStore()
+    service = CompletionService(Settings(backend="fake"), engine, documents=store,
+                                notify=told.append)
+    text = "# " + "漢" * 1_000_000 + "\nx = "
+    document = store.open("file:///w/big.py", "python", 1, text)
+    assert document.utf8_size == len(text.encode("utf-8"))
+    for _ in range(3):
+        result = await service.complete(document, Position(1, 4), explicit=True)
+        assert isinstance(result, Skip)
+        assert "maxFileBytes" in result.reason
+    assert len(told) == 1 and "maxFileBytes" in told[0]
+    # The size follows edits.
+    store.change(document.uri, 2, [(Position(0, 0), Position(0, 3), "ü")])
+    assert document.utf8_size == len(document.text.encode("utf-8"))
+
+
+def test_max_file_bytes_refuses_negative_values() -> None:
+    parsed, problems = parse_settings({"completion": {"maxFileBytes": -1}})
+    assert problems
+    assert parsed.completion.max_file_bytes == 2_000_000
+
+
+def test_columns_inside_surrogate_pairs_round_down() -> None:
+    line = "a😀b😀" + "c" * 10
+    assert [utf16_to_index(line, col) for col in range(8)] == [0, 1, 1, 2, 3, 3, 4, 5]
+    assert utf16_to_index(line, 100) == len(line)
+    lone = "x\ud83dy"  # a lone surrogate is one unit
+    assert [utf16_to_index(lone, col) for col in range(4)] == [0, 1, 2, 3]
+
+
+_PIECES = st.lists(st.sampled_from(["a", "\n", "\r", "\r\n", "é", "😀", " "]), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_PIECES.map("".join), edits=st.lists(
+    st.tuples(st.integers(0, 40), st.integers(0, 6), _PIECES.map("".join)), max_size=6))
+def test_an_edited_line_index_is_a_fresh_one(
+    text: str, edits: list[tuple[int, int, str]]
+) -> None:
+    index = LineIndex(text)
+    for start, length, inserted in edits:
+        start = min(start, len(text))
+        end = min(start + length, len(text))
+        text = text[:start] + inserted + text[end:]
+        index = index.edited(start, end, inserted, text)
+        fresh = LineIndex(text)
+        assert index.line_count == fresh.line_count
+        assert [index.line_start(n) for n in range(index.line_count)] == [
+            fresh.line_start(n) for n in range(fresh.line_count)
+        ]
+        assert index.texts() == fresh.texts()
