@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections.abc import Generator
 from functools import partial
 from typing import Any
 
@@ -45,6 +46,15 @@ class NotificationProtocol(LanguageServerProtocol):
         self._running_notifications.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.error("the %s handler failed: %s", method, error, exc_info=error)
+
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        """pygls' shutdown (the server's handler, then every request still running is
+        cancelled), and the notification handlers still running are cancelled too, as pygls
+        cancelled them when it kept them."""
+        yield from super().lsp_shutdown(*args)
+        for task in list(self._running_notifications):
+            task.cancel()
 
     @lsp_method(types.INITIALIZED)
     def lsp_initialized(self, params: types.InitializedParams) -> None:

@@ -103,3 +103,26 @@ async def test_a_failing_coroutine_handler_is_logged(caplog: Any) -> None:
     for _ in range(5):
         await asyncio.sleep(0)
     assert "broken handler" in caplog.text
+
+
+async def test_shutdown_cancels_a_notification_handler_still_running() -> None:
+    server, heard, gate = make_server()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    async def slow(ls: LanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            heard.append("cancelled")
+            raise
+
+    gate.handle(Message({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                         "params": {"capabilities": {}}}))
+    notify(gate, "textDocument/didClose", {"textDocument": {"uri": URI}})
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert heard == []
+    gate.handle(Message({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert heard == ["cancelled"]
