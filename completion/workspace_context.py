@@ -46,7 +46,8 @@ class WorkspaceContext:
         # What may go into a prompt: every source below asks it, and so does the service.
         self.policy = ContentPolicy(self.folders, lambda: self.settings.context.exclude)
         self.trees = SyntaxTrees()
-        self.index: WorkspaceIndex | None = None
+        # One index per workspace folder, by the folder's URI (built in the background)
+        self._indexes: dict[str, WorkspaceIndex] = {}
         # URIs of the documents edited lately (they may have closed since), newest last
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._last_analysis: tuple[tuple[str, int, int, int], PositionInfo] | None = None
@@ -66,35 +67,76 @@ class WorkspaceContext:
             while len(self._recent) > RECENT_FILES:
                 self._recent.popitem(last=False)
 
-    # ---- the index -------------------------------------------------------------------
+    # ---- the indexes: one per workspace folder ----------------------------------------
+    @property
+    def index(self) -> WorkspaceIndex | None:
+        """The first folder's index (the one documents outside every folder use), or None."""
+        first = next((f for f in self.folders.folders if f.path is not None), None)
+        return self._indexes.get(first.uri) if first is not None else None
+
+    def indexes(self) -> dict[str, WorkspaceIndex]:
+        """The indexes built so far, by folder URI."""
+        return dict(self._indexes)
+
+    def index_for(self, uri_or_path: str) -> WorkspaceIndex | None:
+        """The index of the document's own folder (the innermost one holding it); a document
+        outside every folder (``untitled:``, a file elsewhere) gets the first folder's."""
+        folder = self.folders.folder_for(uri_or_path)
+        if folder is None:
+            return self.index
+        return self._indexes.get(folder.uri)
+
     def build_index(
         self,
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> WorkspaceIndex | None:
-        """Index the workspace's first folder (blocking: run it in a thread); None when there
-        is none, context is off, or ``cancelled`` says stop (the index is then not kept)."""
-        root = self.folders.root
-        if not root or not self.settings.context.enabled:
+        """Index every folder on disk, one after the other (blocking: run it in a thread);
+        the first folder's index, or None when there is none or context is off."""
+        for folder in self.folders.folders:
+            if folder.path is not None:
+                self.build_folder_index(folder.uri, progress, cancelled)
+        return self.index
+
+    def build_folder_index(
+        self,
+        folder_uri: str,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> WorkspaceIndex | None:
+        """Index one workspace folder (blocking: run it in a thread) with its own
+        ``.gitignore`` files; None when it is not a folder on disk (or no longer one of the
+        workspace's), context is off, or ``cancelled`` says stop (the index is then not kept)."""
+        folder = next((f for f in self.folders.folders if f.uri == folder_uri), None)
+        if folder is None or folder.path is None or not self.settings.context.enabled:
             return None
         index = WorkspaceIndex(
-            root,
+            folder.path,
             exclude=self.settings.context.exclude,
             max_files=self.settings.context.max_index_files,
         )
         index.build(progress=progress, cancelled=cancelled)
         if cancelled is not None and cancelled():
-            return None  # a newer index (another folder) takes its place
-        self.index = index
+            return None  # the folder went, or a newer index takes its place
+        if all(f.uri != folder_uri for f in self.folders.folders):
+            return None  # removed while it was being indexed
+        self._indexes[folder_uri] = index
         return index
 
+    def drop_index(self, folder_uri: str) -> None:
+        """Forget a folder's index (the folder left the workspace, or is indexed afresh)."""
+        self._indexes.pop(folder_uri, None)
+
+    def drop_indexes(self) -> None:
+        self._indexes.clear()
+
     def file_saved_or_changed(self, path: str) -> None:
-        if self.index is not None:
-            self.index.update_file(path)
+        for index in list(self._indexes.values()):  # nested folders: each index holding it
+            index.update_file(path)
 
     def file_deleted(self, path: str) -> None:
-        if self.index is not None:
-            self.index.remove_file(path)
+        for index in list(self._indexes.values()):
+            index.remove_file(path)
 
     # ---- questions from the service --------------------------------------------------
     def analyze(self, document: Document, offset: int) -> PositionInfo:
@@ -126,7 +168,7 @@ class WorkspaceContext:
             document.path,
             document.language_id,
             offset,
-            self.index,
+            self.index_for(document.uri),
             open_documents,
             recent,
         )

@@ -60,7 +60,8 @@ class LoomlineServer(LanguageServer):
         # Stops hearing the current engine's state changes.
         self._unsubscribe_engine: Unsubscribe = lambda: None
         self._engine_state: EngineState | None = None
-        self._index_task: asyncio.Task[None] | None = None
+        # The index being built for each workspace folder, by folder URI
+        self._index_tasks: dict[str, asyncio.Task[None]] = {}
         # It follows the documents itself (syntax trees, recently edited documents).
         self.workspace_context = WorkspaceContext(
             self.settings_store, self.documents, self.folders
@@ -136,46 +137,62 @@ class LoomlineServer(LanguageServer):
             self.status.problem(engine.status_message, types.MessageType.Error)
 
     def reindex(self) -> None:
-        """Index the workspace afresh in the background (a run still going is cancelled)."""
-        if self._index_task is not None:
-            self._index_task.cancel()
-        self.workspace_context.index = None
-        self._index_task = asyncio.create_task(self.index_workspace())
+        """Index every workspace folder afresh in the background (runs still going are
+        cancelled)."""
+        for task in self._index_tasks.values():
+            task.cancel()
+        self._index_tasks.clear()
+        self.workspace_context.drop_indexes()
+        self.folders_changed()
 
-    async def index_workspace(self) -> None:
-        """Build the workspace index in a thread, with work-done progress."""
-        if not self.folders.root or not self.settings.context.enabled:
+    def folders_changed(self) -> None:
+        """Index the folders that have no index yet; cancel and drop those that went."""
+        present = {f.uri for f in self.folders.folders if f.path is not None}
+        for uri in [uri for uri in self._index_tasks if uri not in present]:
+            self._index_tasks.pop(uri).cancel()
+        for uri in self.workspace_context.indexes():
+            if uri not in present:
+                self.workspace_context.drop_index(uri)
+        for uri in present:
+            if uri not in self._index_tasks:
+                self._index_tasks[uri] = asyncio.create_task(self.index_folder(uri))
+
+    async def index_folder(self, folder_uri: str) -> None:
+        """Build one folder's index in a thread, with work-done progress."""
+        if not self.settings.context.enabled:
             return
-        self.status.progress_begin("index", "Loomline: indexing the workspace")
+        name = next((f.name for f in self.folders.folders if f.uri == folder_uri), folder_uri)
+        key = f"index {folder_uri}"
+        self.status.progress_begin(key, f"Loomline: indexing {name}")
         loop = asyncio.get_running_loop()
         cancelled = threading.Event()
 
         def progress(done: int, total: int) -> None:
             if total and (done % 50 == 0 or done == total):
                 loop.call_soon_threadsafe(
-                    self.status.progress_report, "index", f"{done}/{total} files", done / total
+                    self.status.progress_report, key, f"{done}/{total} files", done / total
                 )
 
         started = time.perf_counter()
         try:
             index = await asyncio.to_thread(
-                self.workspace_context.build_index, progress, cancelled.is_set
+                self.workspace_context.build_folder_index, folder_uri, progress, cancelled.is_set
             )
         except asyncio.CancelledError:
             cancelled.set()
+            self.status.progress_end(key, "cancelled")
             raise
         except Exception:
-            log.exception("indexing the workspace failed; completing without the index")
-            self.status.progress_end("index", "failed")
+            log.exception("indexing %s failed; completing without its index", name)
+            self.status.progress_end(key, "failed")
             return
         elapsed = time.perf_counter() - started
-        if index is not None:
-            message = (
-                f"indexed {index.file_count} files, {index.definition_count} definitions "
-                f"in {elapsed:.1f} s"
-            )
-            log.info("%s", message)
-            self.status.progress_end("index", message)
+        message = (
+            f"indexed {index.file_count} files, {index.definition_count} definitions "
+            f"of {name} in {elapsed:.1f} s" if index is not None else "not indexed"
+        )
+        log.info("%s", message)
+        self.status.progress_end(key, message)
 
     def record_event(self, event: dict[str, Any]) -> None:
         """Accept/dismiss events stay on this machine: in memory, and in a file if asked."""

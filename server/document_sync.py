@@ -75,8 +75,8 @@ class Host(Protocol):
     documents: DocumentStore
     folders: WorkspaceFolders
 
-    def reindex(self) -> None:
-        """Index the workspace afresh (its first folder changed)."""
+    def folders_changed(self) -> None:
+        """Index the folders added, drop the indexes of those removed."""
         ...
 
 
@@ -98,10 +98,8 @@ def register(server: LanguageServer, host: Host) -> None:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def did_change_workspace_folders(params: types.DidChangeWorkspaceFoldersParams) -> None:
-        root = host.folders.root
         change_folders(host.folders, params)
-        if host.folders.root != root:  # the folder indexed went: index the one first now
-            host.reindex()
+        host.folders_changed()
 
     @server.command(DOCUMENT_TEXT_COMMAND)
     def document_text(*args: Any) -> dict[str, Any] | None:

@@ -74,6 +74,8 @@ class Session:
 
     options: dict[str, Any]
     root_uri: str | None = None
+    # (uri, name) of each workspace folder, when the client names them (``root_uri`` too)
+    workspace_folders: tuple[tuple[str, str], ...] = ()
     capabilities: types.ClientCapabilities = field(default_factory=progress_capabilities)
     ready_within_s: float | None = None
 
@@ -85,6 +87,10 @@ async def start_session(client: LoomlineClient, session: Session) -> types.Initi
             capabilities=session.capabilities,
             initialization_options=session.options,
             root_uri=session.root_uri,
+            workspace_folders=[
+                types.WorkspaceFolder(uri=uri, name=name)
+                for uri, name in session.workspace_folders
+            ] or None,
         )
     )
     client.server_capabilities = result.capabilities
