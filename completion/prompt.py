@@ -17,12 +17,13 @@ Only the end of the prefix window changes between keystrokes; its start moves in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from loomline.completion.templates import FimTemplate
 from loomline.completion.tokens import TokenCounter
 
 PREFIX_ALIGN_LINES = 8
+CELLS = "cells"  # the kind of the piece that holds a notebook cell's earlier cells
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,9 @@ class PromptPiece:
     source: str  # workspace-relative path shown to the model
     text: str
     reason: str  # why it was chosen, for the transparency command
-    kind: str = "definition"  # "definition" or "snippet"
+    # "definition" or "snippet" (other files), or "cells": the notebook cells before the
+    # cursor's cell, which go into the prefix right before the cell's own text
+    kind: str = "definition"
 
 
 @dataclass(slots=True)
@@ -74,6 +77,29 @@ def _take_prefix_lines(prefix: str, budget: int, counter: TokenCounter) -> str:
     return "\n".join(lines[start:])
 
 
+def _earlier_cells(
+    cells: PromptPiece, prefix: str, prefix_window: str, budget: int, counter: TokenCounter
+) -> str:
+    """The end of the earlier cells (whole lines) that fits in what the cell's own prefix
+    left of ``budget``; nothing unless the whole cell before the cursor made it in."""
+    if prefix_window != prefix or not cells.text.strip():
+        return ""
+    room = budget - counter.count(prefix_window)
+    if room <= 0:
+        return ""
+    lines = cells.text.split("\n")
+    used = 0
+    start = len(lines)
+    while start > 0:
+        cost = counter.count(lines[start - 1] + "\n")
+        if used + cost > room:
+            break
+        used += cost
+        start -= 1
+    taken = "\n".join(lines[start:])
+    return taken if taken.strip() else ""
+
+
 def _take_suffix_lines(suffix: str, budget: int, counter: TokenCounter) -> str:
     lines = suffix.split("\n")
     taken = [lines[0]]
@@ -107,6 +133,8 @@ def build_prompt(
     ``budget * context_share / (1 - context_share)`` tokens more. With ``comment`` (the
     language's line-comment marker) the pieces go into the prefix as comments."""
     pieces = pieces or []
+    cells = next((p for p in pieces if p.kind == CELLS), None)
+    pieces = [p for p in pieces if p.kind != CELLS]
     # Repository markers only around other files' code: for a lone file they cost the 0.5B
     # model most of its single-line accuracy (HumanEval first-line EM 28 -> 11 of 46 tasks).
     header = ""
@@ -139,6 +167,15 @@ def build_prompt(
 
     included: list[IncludedPiece] = []
     dropped: list[PromptPiece] = []
+    lead = ""  # the earlier cells that fit, before the prefix window
+    if cells is not None:
+        lead = _earlier_cells(cells, prefix, prefix_window, prefix_budget, counter)
+        if lead:
+            cost = counter.count(lead)
+            included.append(IncludedPiece(replace(cells, text=lead), cost))
+            used += cost
+        else:
+            dropped.append(cells)
     for piece in pieces:
         cost = counter.count(render(piece))
         if used + cost <= budget + context_budget:
@@ -147,11 +184,11 @@ def build_prompt(
         else:
             dropped.append(piece)
 
-    context = "".join(render(p.piece) for p in included)
+    context = "".join(render(p.piece) for p in included if p.piece.kind != CELLS)
     if comment is not None and context:
-        text = template.fim(context + "\n" + prefix_window, suffix_window)
+        text = template.fim(context + "\n" + lead + prefix_window, suffix_window)
     else:
-        text = header + context + current + template.fim(prefix_window, suffix_window)
+        text = header + context + current + template.fim(lead + prefix_window, suffix_window)
     return Prompt(
         text=text,
         template=template.name,

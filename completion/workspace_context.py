@@ -22,6 +22,7 @@ from loomline.context.documents import (
     DocumentStore,
 )
 from loomline.context.index import WorkspaceIndex
+from loomline.context.notebooks import NotebookStore
 from loomline.context.privacy import ContentPolicy
 from loomline.context.retrieval import collect_context
 from loomline.context.syntax import SyntaxTrees
@@ -30,6 +31,8 @@ from loomline.context.workspace_folders import WorkspaceFolders
 log = logging.getLogger(__name__)
 
 RECENT_FILES = 20
+# Between a notebook's cells in the prompt: a blank line, as between top-level blocks.
+CELL_BREAK = "\n\n"
 
 
 class WorkspaceContext:
@@ -38,11 +41,15 @@ class WorkspaceContext:
         settings: SettingsStore | Settings,
         documents: DocumentStore | None = None,
         folders: WorkspaceFolders | None = None,
+        notebooks: NotebookStore | None = None,
     ) -> None:
-        """``settings``: the session's store (read when needed), or fixed settings."""
+        """``settings``: the session's store (read when needed), or fixed settings.
+        ``notebooks``: the structure of the open notebooks (one following ``documents`` by
+        default)."""
         self._settings = SettingsStore.of(settings)
         self.documents = documents if documents is not None else DocumentStore()
         self.folders = folders if folders is not None else WorkspaceFolders()
+        self.notebooks = notebooks if notebooks is not None else NotebookStore(self.documents)
         # What may go into a prompt: every source below asks it, and so does the service.
         self.policy = ContentPolicy(self.folders, lambda: self.settings.context.exclude)
         self.trees = SyntaxTrees()
@@ -152,27 +159,33 @@ class WorkspaceContext:
         return self._last_analysis[1]
 
     def collect(self, document: Document, offset: int) -> list[PromptPiece]:
+        """Context for the cursor, in priority order: a notebook cell's earlier cells first
+        (kind ``cells``: the prompt puts them before the cell's own text), then what
+        ``collect_context`` finds for the cell read after them (so a cell's imports count)."""
         allows = self.policy.allows
+        cells = self.earlier_cells(document)
+        skipped = {document.uri, *(cell.uri for cell in cells)}  # in the prompt already
         open_documents = {
             _source_key(d): d.text
             for d in self.documents
-            if d.uri != document.uri and allows(d.uri)
+            if d.uri not in skipped and allows(d.uri)
         }
         recent: dict[str, str] = {}
         for uri in self._recent:
             known = self.documents.last_known(uri)
-            if known is not None and known.uri != document.uri and allows(known.uri):
+            if known is not None and known.uri not in skipped and allows(known.uri):
                 recent[_source_key(known)] = known.text
+        head = "".join(cell.text.rstrip("\n") + CELL_BREAK for cell in cells)
         pieces = collect_context(
-            document.text,
+            head + document.text,
             document.path,
             document.language_id,
-            offset,
+            len(head) + offset,
             self.index_for(document.uri),
             open_documents,
             recent,
         )
-        return [
+        found = [
             PromptPiece(
                 source=self.folders.relative(piece.path),
                 text=piece.text,
@@ -182,7 +195,33 @@ class WorkspaceContext:
             for piece in pieces
             if allows(piece.path)  # the index's files too (e.g. one ignored since)
         ]
+        return ([self._cells_piece(document, cells, head)] if cells else []) + found
 
+    def earlier_cells(self, document: Document) -> list[Document]:
+        """The open code cells before ``document`` in its notebook (same language), in
+        notebook order; empty for a document that is no cell, or a notebook kept out."""
+        if not self.policy.allows(document.uri):
+            return []
+        earlier = []
+        for cell in self.notebooks.cells_before(document.uri):
+            text = self.documents.get(cell.uri)
+            if (
+                cell.kind == "code"
+                and text is not None
+                and text.language_id == document.language_id
+                and self.policy.allows(cell.uri)
+            ):
+                earlier.append(text)
+        return earlier
+
+    def _cells_piece(self, document: Document, cells: list[Document], text: str) -> PromptPiece:
+        name = self.folders.relative(document.uri)
+        return PromptPiece(
+            source=name,
+            text=text,
+            reason=f"the {len(cells)} code cell(s) before this one in {name}",
+            kind="cells",
+        )
 
 def _source_key(document: Document) -> str:
     """How retrieval tells documents apart: a file by its path (as the index does), any other

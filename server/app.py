@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from typing import Any
 
@@ -19,11 +18,20 @@ from loomline.completion.service import SUPERSEDED, Completion, CompletionServic
 from loomline.completion.settings import ENGINE_SECTIONS, Settings, SettingsStore
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
+from loomline.context.notebooks import NotebookStore
 from loomline.context.positions import Position
 from loomline.context.workspace_folders import WorkspaceFolders
-from loomline.server import code_actions, completion_items, convert, document_sync, generate
+from loomline.server import (
+    code_actions,
+    completion_items,
+    convert,
+    document_sync,
+    generate,
+    notebook_sync,
+)
 from loomline.server.client_events import event_record
 from loomline.server.commands import CommandProtocol
+from loomline.server.folder_indexer import FolderIndexer
 from loomline.server.methods import (
     ACCEPT_COMMAND,
     EVENT_NOTIFICATION,
@@ -48,11 +56,18 @@ class LoomlineProtocol(CommandProtocol, document_sync.OwnDocumentsProtocol):
 
 class LoomlineServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("loomline", VERSION, protocol_cls=LoomlineProtocol)
+        super().__init__(
+            "loomline",
+            VERSION,
+            protocol_cls=LoomlineProtocol,
+            notebook_document_sync=notebook_sync.NOTEBOOK_SYNC,
+        )
         # The one owner of the settings: the service and the workspace context read it too.
         self.settings_store = SettingsStore()
         self.documents = DocumentStore()
         self.folders = WorkspaceFolders()
+        # The one owner of notebook structure (cells, order, kinds); cells' text is a document.
+        self.notebooks = NotebookStore(self.documents)
         self.status = StatusReporter(self)
         self.engine: Engine | None = None
         self.service: CompletionService | None = None
@@ -60,12 +75,11 @@ class LoomlineServer(LanguageServer):
         # Stops hearing the current engine's state changes.
         self._unsubscribe_engine: Unsubscribe = lambda: None
         self._engine_state: EngineState | None = None
-        # The index being built for each workspace folder, by folder URI
-        self._index_tasks: dict[str, asyncio.Task[None]] = {}
         # It follows the documents itself (syntax trees, recently edited documents).
         self.workspace_context = WorkspaceContext(
-            self.settings_store, self.documents, self.folders
+            self.settings_store, self.documents, self.folders, self.notebooks
         )
+        self.indexer = FolderIndexer(self.workspace_context, self.status)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Internal errors go to the log (with the traceback pygls logged before this), never
@@ -137,62 +151,12 @@ class LoomlineServer(LanguageServer):
             self.status.problem(engine.status_message, types.MessageType.Error)
 
     def reindex(self) -> None:
-        """Index every workspace folder afresh in the background (runs still going are
-        cancelled)."""
-        for task in self._index_tasks.values():
-            task.cancel()
-        self._index_tasks.clear()
-        self.workspace_context.drop_indexes()
-        self.folders_changed()
+        """Index every workspace folder afresh in the background."""
+        self.indexer.reindex()
 
     def folders_changed(self) -> None:
-        """Index the folders that have no index yet; cancel and drop those that went."""
-        present = {f.uri for f in self.folders.folders if f.path is not None}
-        for uri in [uri for uri in self._index_tasks if uri not in present]:
-            self._index_tasks.pop(uri).cancel()
-        for uri in self.workspace_context.indexes():
-            if uri not in present:
-                self.workspace_context.drop_index(uri)
-        for uri in present:
-            if uri not in self._index_tasks:
-                self._index_tasks[uri] = asyncio.create_task(self.index_folder(uri))
-
-    async def index_folder(self, folder_uri: str) -> None:
-        """Build one folder's index in a thread, with work-done progress."""
-        if not self.settings.context.enabled:
-            return
-        name = next((f.name for f in self.folders.folders if f.uri == folder_uri), folder_uri)
-        key = f"index {folder_uri}"
-        self.status.progress_begin(key, f"Loomline: indexing {name}")
-        loop = asyncio.get_running_loop()
-        cancelled = threading.Event()
-
-        def progress(done: int, total: int) -> None:
-            if total and (done % 50 == 0 or done == total):
-                loop.call_soon_threadsafe(
-                    self.status.progress_report, key, f"{done}/{total} files", done / total
-                )
-
-        started = time.perf_counter()
-        try:
-            index = await asyncio.to_thread(
-                self.workspace_context.build_folder_index, folder_uri, progress, cancelled.is_set
-            )
-        except asyncio.CancelledError:
-            cancelled.set()
-            self.status.progress_end(key, "cancelled")
-            raise
-        except Exception:
-            log.exception("indexing %s failed; completing without its index", name)
-            self.status.progress_end(key, "failed")
-            return
-        elapsed = time.perf_counter() - started
-        message = (
-            f"indexed {index.file_count} files, {index.definition_count} definitions "
-            f"of {name} in {elapsed:.1f} s" if index is not None else "not indexed"
-        )
-        log.info("%s", message)
-        self.status.progress_end(key, message)
+        """Index the folders added, drop the indexes of those removed."""
+        self.indexer.follow_folders()
 
     def record_event(self, event: dict[str, Any]) -> None:
         """Accept/dismiss events stay on this machine: in memory, and in a file if asked."""

@@ -18,8 +18,9 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import lsp_method
 
 from loomline.context.documents import DocumentStore
+from loomline.context.notebooks import NotebookStore
 from loomline.context.workspace_folders import WorkspaceFolders
-from loomline.server import convert
+from loomline.server import convert, notebook_sync
 from loomline.server.methods import DOCUMENT_TEXT_COMMAND
 from loomline.server.notifications import NotificationProtocol
 
@@ -43,7 +44,7 @@ class OwnDocumentsProtocol(NotificationProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
-    # Notebooks are not advertised; should a client send them anyway, pygls keeps no copy.
+    # pygls would keep its own copy of the notebooks and their cells too.
     @lsp_method(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def lsp_notebook_document__did_open(
         self, params: types.DidOpenNotebookDocumentParams
@@ -74,6 +75,7 @@ class Host(Protocol):
 
     documents: DocumentStore
     folders: WorkspaceFolders
+    notebooks: NotebookStore
 
     def folders_changed(self) -> None:
         """Index the folders added, drop the indexes of those removed."""
@@ -95,6 +97,18 @@ def register(server: LanguageServer, host: Host) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
         close_document(host.documents, params)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def did_open_notebook(params: types.DidOpenNotebookDocumentParams) -> None:
+        notebook_sync.open_notebook(host.notebooks, host.documents, params)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def did_change_notebook(params: types.DidChangeNotebookDocumentParams) -> None:
+        notebook_sync.change_notebook(host.notebooks, host.documents, params)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def did_close_notebook(params: types.DidCloseNotebookDocumentParams) -> None:
+        notebook_sync.close_notebook(host.notebooks, host.documents, params)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def did_change_workspace_folders(params: types.DidChangeWorkspaceFoldersParams) -> None:

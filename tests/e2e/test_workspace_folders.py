@@ -142,6 +142,13 @@ async def test_every_folder_is_indexed_and_follows_folder_changes(
                      lambda found: three not in found, what="the removed folder's index dropped")
     assert one in await _definitions_at(client, in_first)
     assert two in await _definitions_at(client, in_second)
+    # Each folder was indexed in the background with work-done progress of its own.
+    titles = {reports[0].title: reports[-1] for reports in client.progress_reports.values()
+              if isinstance(reports[0], types.WorkDoneProgressBegin)}
+    for name in ("folder1", "folder2", "folder3"):
+        ended = titles[f"Loomline: indexing {name}"]
+        assert isinstance(ended, types.WorkDoneProgressEnd)
+        assert ended.message and ended.message.startswith("indexed ")
 
 
 async def test_each_folder_keeps_its_own_gitignore(
