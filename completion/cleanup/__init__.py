@@ -5,7 +5,8 @@ with golden cases. They run in the order declared here, in two stages:
 
 - ``WHILE_STREAMING`` (``clean_partial``) runs on the raw text so far, on every chunk: text
   rules, cheap, each able to say the answer is finished (a cut more tokens cannot undo), so the
-  stream can stop early. The last step tidies the end.
+  stream can stop early. The first step puts the answer's indentation in the file's style
+  (``match_file_indent``), so the rest compare like with like; the last tidies the end.
 - ``ON_FINISH`` (``refine``) runs once on the finished answer (single-line or block): the
   filters that know the language's brackets, strings and comments, and the parse checks. They
   judge the answer against the text as it will be: where the answer closes the closers the
@@ -29,6 +30,7 @@ from loomline.completion.cleanup.parse_check import (
     drop_lines_python_rejects,
     drop_lines_that_break_the_parse,
 )
+from loomline.completion.cleanup.reindent import match_file_indent
 from loomline.completion.cleanup.repeats import cut_second_copy, drop_repeats
 from loomline.completion.cleanup.stops import cut_at_fence, cut_at_stops
 from loomline.completion.cleanup.suffix_overlap import trim_line_suffix_overlap, trim_suffix_overlap
@@ -49,6 +51,7 @@ def tidy_end(answer: Answer, cursor: Cursor) -> Answer:
 
 
 WHILE_STREAMING: tuple[StreamingFilter, ...] = (
+    match_file_indent,
     fix_doubled_indent,
     cut_at_fence,
     end_at_line_end,

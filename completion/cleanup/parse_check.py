@@ -19,16 +19,25 @@ def drop_lines_that_break_the_parse(candidate: str, cursor: Cursor) -> str:
 
 def drop_lines_python_rejects(candidate: str, cursor: Cursor) -> str:
     """tree-sitter forgives indentation and block-structure errors that Python does not
-    ("unexpected indent", a `try` without `except`): in a Python file that compiles, drop
-    last lines until it still does."""
+    ("unexpected indent", a TabError, a `try` without `except`): in a Python file that
+    compiles, drop last lines until it still does. A file whose block at the cursor is still
+    empty (the normal state while typing) counts as compiling when a ``pass`` there makes
+    it so."""
     if cursor.language_id != "python" or not candidate:
         return candidate
-    if not _compiles(cursor.before + cursor.after):
+    if not _compiles(cursor.before + cursor.after) and not _compiles_with_a_body(cursor):
         return candidate
     lines = candidate.split("\n")
     while lines and not _compiles(cursor.before + "\n".join(lines) + cursor.after):
         lines.pop()
     return "\n".join(lines)
+
+
+def _compiles_with_a_body(cursor: Cursor) -> bool:
+    """Whether the file compiles with ``pass`` at the cursor, on a line of its own."""
+    if cursor.line_prefix.strip() or cursor.line_suffix.strip():
+        return False
+    return _compiles(cursor.before + "pass" + cursor.after)
 
 
 def _compiles(source: str) -> bool:
