@@ -81,7 +81,11 @@ def project_root(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def lsp_session(project_root: Path) -> Session:
     # Loading a prepared model takes seconds; the bound only ends a broken run.
     return Session(
-        options={"completion": {"maxTokens": 64}},
+        # These tests judge the model's code, not its speed: on a loaded 2-core machine a
+        # whole body can take longer than the default deadline (which would keep its lines
+        # so far), so the deadline is out of the way here.
+        options={"completion": {"maxTokens": 64, "deadlineMs": 120_000,
+                                "explicitDeadlineMs": 120_000}},
         root_uri=project_root.as_uri(),
         ready_within_s=180,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -226,8 +227,16 @@ def _cases(replicas: int) -> list[object]:
     return [pytest.param((fault, replicas), id=name) for name, fault in FAULTS.items()]
 
 
+def _no_errors_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """An expected failure is a warning at most: an error record means something crashed."""
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+
+
 @pytest.mark.parametrize("rig", _cases(1), indirect=True)
-async def test_alone_it_ends_by_the_deadline_with_a_prefix_or_a_reason(rig: Rig) -> None:
+async def test_alone_it_ends_by_the_deadline_with_a_prefix_or_a_reason(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     fault = rig.fault
     result, took = await rig.complete("file:///work/alone.py")
     assert took < DEADLINE_MS / 1000 + SLACK_S
@@ -240,10 +249,13 @@ async def test_alone_it_ends_by_the_deadline_with_a_prefix_or_a_reason(rig: Rig)
     # The service keeps answering afterwards, just as quickly.
     _again, took = await rig.complete("file:///work/other.py")
     assert took < DEADLINE_MS / 1000 + SLACK_S
+    _no_errors_logged(caplog)
 
 
 @pytest.mark.parametrize("rig", _cases(2), indirect=True)
-async def test_with_two_replicas_the_healthy_one_takes_over(rig: Rig) -> None:
+async def test_with_two_replicas_the_healthy_one_takes_over(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     fault = rig.fault
     result, took = await rig.complete(rig.uri_owned_by_faulty())
     assert took < DEADLINE_MS / 1000 + SLACK_S
@@ -253,6 +265,7 @@ async def test_with_two_replicas_the_healthy_one_takes_over(rig: Rig) -> None:
     else:
         assert isinstance(result, Completion | Skip)
         assert rig.healthy is not None and not rig.healthy.completions  # never asked twice
+    _no_errors_logged(caplog)
 
 
 @pytest.mark.parametrize("rig", [pytest.param((FAULTS["hang after headers"], 2), id="hung")],
