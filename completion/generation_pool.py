@@ -45,7 +45,9 @@ def answer_char_cap(max_tokens: int) -> int:
 def _why_empty(cut_short: str, deadline_s: float) -> str:
     if cut_short == DEADLINE:
         return f"the engine did not finish a line within the deadline ({deadline_s * 1000:.0f} ms)"
-    return "the engine ignored max_tokens and sent nothing usable"
+    if cut_short == LENGTH_CAPPED:
+        return "the engine ignored max_tokens and sent nothing usable"
+    return cut_short  # the engine's failure
 
 
 def _default_deadline_s(explicit: bool) -> float:
@@ -181,8 +183,10 @@ class GenerationPool:
                 cut_short = DEADLINE
         except EngineUnavailable as error:
             self._notify(str(error))
-            generation.fail(str(error))
-            return
+            if not cleanup.length:
+                generation.fail(str(error))
+                return
+            cut_short = str(error)  # it broke mid-answer: its whole lines may still serve
         except asyncio.CancelledError:
             generation.fail(STOPPED)
             raise
@@ -232,16 +236,18 @@ class GenerationPool:
     def _cut_short(
         generation: Generation, cleanup: StreamingCleanup, why: str, deadline_s: float, cap: int
     ) -> str:
-        """The usable part of an answer we stopped reading: whole lines (the line so far for a
-        single-line request), cleaned; the reason goes to the stats and the log."""
-        generation.stats.finish_reason = why
+        """The usable part of an answer that ended early (``why``: our deadline, our length
+        cap, or the engine's failure): whole lines (the line so far for a single-line request),
+        cleaned; the reason goes to the stats and the log."""
+        reasons = {DEADLINE: f"the {deadline_s * 1000:.0f} ms deadline",
+                   LENGTH_CAPPED: f"over {cap} characters for max_tokens"}
+        if why in reasons:
+            generation.stats.finish_reason = why
         text = cleanup.final(whole_lines=True, limit=cap)
         log.info(
             "completion %s cut short (%s) after %d characters, %.0f ms: %d characters kept",
-            generation.uri,
-            f"the {deadline_s * 1000:.0f} ms deadline" if why == DEADLINE
-            else f"over {cap} characters for max_tokens",
-            cleanup.length, (time.perf_counter() - generation.started_at) * 1000, len(text),
+            generation.uri, reasons.get(why, why), cleanup.length,
+            (time.perf_counter() - generation.started_at) * 1000, len(text),
         )
         return text
 

@@ -150,7 +150,6 @@ class ReplicaOpener:
             if response is not None:
                 await response.aclose()
             raise self._attempt_failure(replica, exc, budget) from exc
-        self._replicas.mark_answered(replica)
         if self._replicas.mark_ok(replica):
             self._reports.rejoined(replica)
         else:

@@ -58,6 +58,9 @@ from loomline.completion.tokens import local_tokenizer_dir
 
 log = logging.getLogger(__name__)
 
+# A close this close to the request's deadline is the deadline's.
+STALL_MARGIN_S = 0.05
+
 class OpenAICompletionsEngine:
     """The ``Engine`` for vLLM / OpenAI-compatible servers listed in ``engine.urls``.
 
@@ -227,10 +230,11 @@ class OpenAICompletionsEngine:
         self, request: GenerationRequest, body: dict[str, Any], stats: GenerationStats
     ) -> AsyncGenerator[dict[str, Any], None]:
         """The ``choices`` entries of the streamed events; fills ``stats``; closes on exit."""
-        started = time.perf_counter()
+        started, began = time.perf_counter(), time.monotonic()
         opened = await self._opener.open(self._ensure_client(), request, body)
         replica = opened.replica
         tally = StreamTally(stats, started)
+        last_event = time.monotonic()
         try:
             event = opened.first
             while isinstance(event, dict):
@@ -239,13 +243,16 @@ class OpenAICompletionsEngine:
                 for choice in tally.add(event):
                     yield choice
                 event = await next_event(opened.lines)
+                last_event = time.monotonic()
             tally.finished = tally.finished or event is DONE
             if not tally.finished:
                 raise EngineUnavailable(f"{replica.display} ended the stream early")
+            self._replicas.mark_answered(replica)
             if self._replicas.mark_ok(replica):
                 self._replica_rejoined(replica)
         except (asyncio.CancelledError, GeneratorExit):
             stats.finish_reason = "cancelled"
+            self._stalled(replica, request.deadline, began, last_event)
             raise
         except httpx.TimeoutException as exc:
             stats.finish_reason = "error"
@@ -289,6 +296,20 @@ class OpenAICompletionsEngine:
         if self._replicas.mark_failed(replica, error):
             log.warning("engine %s is down: %s", replica.display, error)
         self._notify()
+
+    def _stalled(
+        self, replica: Replica, deadline: float | None, began: float, last_event: float
+    ) -> None:
+        """A stream closed at its deadline after a silence of half its time or more: the
+        replica hung mid-answer, which counts as a timeout (the deadline comes before the
+        read timeout, so the read timeout would never say so)."""
+        now = time.monotonic()
+        if (
+            deadline is not None
+            and now >= deadline - STALL_MARGIN_S
+            and now - last_event >= (deadline - began) / 2
+        ):
+            self._timed_out(replica, f"{replica.display} stopped sending mid-answer")
 
     def _timed_out(self, replica: Replica, error: str) -> None:
         if self._replicas.mark_timed_out(replica, error):

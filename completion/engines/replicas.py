@@ -145,7 +145,7 @@ class ReplicaSet:
         return went_down
 
     def mark_answered(self, replica: Replica) -> None:
-        """The replica answered a request in time: its count of timeouts starts again."""
+        """The replica answered a request to its end: its count of timeouts starts again."""
         replica.timeouts = 0
 
     def mark_timed_out(self, replica: Replica, error: str) -> bool:

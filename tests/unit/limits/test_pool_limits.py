@@ -8,7 +8,12 @@ import time
 from collections.abc import AsyncGenerator
 
 from loomline.completion.cursor import cursor_at
-from loomline.completion.engines.base import GenerationRequest, GenerationStats, SamplingParams
+from loomline.completion.engines.base import (
+    EngineUnavailable,
+    GenerationRequest,
+    GenerationStats,
+    SamplingParams,
+)
 from loomline.completion.engines.fake import FakeEngine
 from loomline.completion.generation_pool import (
     CHARS_PER_TOKEN_CAP,
@@ -127,3 +132,30 @@ async def test_one_unending_line_past_the_cap_is_no_answer() -> None:
     _generation, result, _took = await _run(_pool(engine, seconds=5), max_tokens=8)
     assert isinstance(result, Skip) and "ignored max_tokens" in result.reason
     assert engine.chunks == 1
+
+
+class BreaksMidAnswer:
+    """Sends ``text`` then fails as an engine that lost its connection does."""
+
+    name = "breaks"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    async def stream(self, request: GenerationRequest,
+                     stats: GenerationStats | None = None) -> AsyncGenerator[str, None]:
+        yield self.text
+        raise EngineUnavailable("lost the connection to the engine")
+
+
+async def test_a_stream_that_breaks_keeps_its_whole_lines_and_tells_the_user() -> None:
+    told: list[str] = []
+    pool = _pool(BreaksMidAnswer("x = 1\n    y = "))
+    pool._notify = told.append
+    generation, result, _took = await _run(pool)
+    assert result == "x = 1" and generation.error is None
+    assert told == ["lost the connection to the engine"]
+    pool = _pool(BreaksMidAnswer("x = "))
+    pool._notify = told.append
+    _generation, result, _took = await _run(pool)
+    assert isinstance(result, Skip) and result.reason == "lost the connection to the engine"

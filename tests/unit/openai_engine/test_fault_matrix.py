@@ -152,8 +152,8 @@ FAULTS = {
     "drip": Fault(drip, alone_text="a = 1\n    b = 2", fails_over=False),
     "hang after headers": Fault(hang_after_headers, alone_reason="within"),
     "hang mid-stream": Fault(hang_mid_stream, alone_text="a = 1", fails_over=False),
-    "dies mid-stream": Fault(dies_mid_stream, alone_reason="lost the connection",
-                             fails_over=False),
+    # Its whole lines still serve (and the user is told the engine broke).
+    "dies mid-stream": Fault(dies_mid_stream, alone_text="a = 1", fails_over=False),
     # One unfinished line (of a multi-line request) is no usable answer.
     "huge answer": Fault(huge_answer, alone_reason="ignored max_tokens", fails_over=False),
     "enormous event": Fault(enormous_event, alone_reason="longer than"),
@@ -305,3 +305,21 @@ async def test_retry_after_keeps_the_replica_unasked_until_then(rig: Rig) -> Non
     assert len(rig.faulty.completions) == 1  # asked once, then left alone for 30 s
     # Alone, the same reason every time (a throttled message shows it once).
     assert len(set(reasons)) <= 1 and all("HTTP 429" in r for r in reasons)
+
+
+@pytest.mark.parametrize("rig", [pytest.param((FAULTS["hang mid-stream"], 2), id="stalls")],
+                         indirect=True)
+async def test_a_replica_that_stalls_mid_answer_is_taken_out_like_a_hung_one(rig: Rig) -> None:
+    """Silence mid-answer until the deadline counts as a timeout (the deadline comes long
+    before the read timeout): each answer keeps its whole lines, and after two the replica
+    is out and its documents go to the other."""
+    assert rig.faulty is not None
+    owned = [rig.uri_owned_by_faulty(n) for n in range(3)]
+    for uri in owned[:2]:
+        result, _took = await rig.complete(uri)
+        assert isinstance(result, Completion) and result.text == "a = 1"
+    (stalled,) = [r for r in rig.engine.replicas.replicas if r.base_url == rig.faulty_url]
+    assert not stalled.healthy and "mid-answer" in stalled.last_error
+    result, took = await rig.complete(owned[2])
+    assert isinstance(result, Completion) and result.text == "return a + b"
+    assert took < DEADLINE_MS / 1000 / 2
