@@ -65,6 +65,18 @@ class NotificationProtocol(LanguageServerProtocol):
         self.trace = params.value
         self._user_handler(types.SET_TRACE, params)
 
+    @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def lsp_work_done_progress_cancel(
+        self, params: types.WorkDoneProgressCancelParams
+    ) -> None:
+        """As pygls': the progress' cancellation future is cancelled, then the handler runs."""
+        cancellation = self.progress.tokens.get(params.token)
+        if cancellation is None:
+            log.warning("cancel for an unknown work-done progress %s", params.token)
+        else:
+            cancellation.cancel()
+        self._user_handler(types.WINDOW_WORK_DONE_PROGRESS_CANCEL, params)
+
     @lsp_method(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def lsp_workspace__did_change_configuration(
         self, params: types.DidChangeConfigurationParams

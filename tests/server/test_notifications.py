@@ -126,3 +126,18 @@ async def test_shutdown_cancels_a_notification_handler_still_running() -> None:
     for _ in range(5):
         await asyncio.sleep(0)
     assert heard == ["cancelled"]
+
+
+def test_no_built_in_notification_handler_is_one_pygls_would_keep() -> None:
+    """A notification handler added later as a generator would bring the leak back."""
+    import inspect
+
+    from loomline.server.app import server
+
+    kept = sorted(
+        method
+        for method, handler in server.protocol.fm.builtin_features.items()
+        if types.METHOD_TO_TYPES.get(method, (None, None))[1] is None  # a notification
+        and (inspect.isgeneratorfunction(handler) or inspect.iscoroutinefunction(handler))
+    )
+    assert kept == ["exit"]  # once per process
