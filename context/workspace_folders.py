@@ -85,7 +85,7 @@ class WorkspaceFolders:
 
     @property
     def root(self) -> str | None:
-        """The path of the first folder on disk (the one indexed), or None."""
+        """The path of the first folder on disk, or None."""
         return next((f.path for f in self._folders if f.path is not None), None)
 
     @property
@@ -106,7 +106,13 @@ class WorkspaceFolders:
         self._folders.append(folder)
 
     def remove(self, uri: str) -> None:
-        self._folders = [f for f in self._folders if f.uri != uri]
+        """Remove a folder by its URI (or one naming the same path: ``file:///a/`` is
+        ``file:///a``)."""
+        path = file_path(uri)
+        self._folders = [
+            f for f in self._folders
+            if f.uri != uri and (path is None or f.path is None or f.path != path)
+        ]
 
     def clear(self) -> None:
         self._folders = []

@@ -62,3 +62,9 @@ def test_relative_to_never_raises() -> None:
     assert relative_to("Untitled-1", "/a") is None
     assert relative_to("/a/x.py", "relative/root") is None
     assert display_name("untitled:Untitled-1") == "Untitled-1"
+
+
+def test_a_folder_is_removed_by_a_uri_naming_the_same_path(tmp_path):
+    folders = WorkspaceFolders.of(tmp_path.as_uri(), (tmp_path / "b").as_uri())
+    folders.remove(tmp_path.as_uri() + "/")
+    assert [f.path for f in folders.folders] == [str(tmp_path / "b")]
