@@ -221,13 +221,8 @@ class CompletionService:
                 pieces = self.workspace.collect(document, offset)
             except Exception:
                 log.exception("context collection failed; completing from this file alone")
-        # Secrets out of every piece of the prompt; the document and the cursor stay as they are.
-        # No token averages 32 characters: the windows never need more of the text than that.
+        before, after, pieces = self._sendable(document, cursor, pieces)
         c = self.settings.completion
-        before, after = redact_around(
-            cursor.before, cursor.after, document.path, keep_chars=32 * c.prompt_tokens
-        )
-        pieces = [replace(p, text=redact_text(to_lf(p.text), p.source)) for p in pieces]
         prompt = build_prompt(
             self.template,
             before,
@@ -242,6 +237,21 @@ class CompletionService:
             comment=self._context_comment(document),
         )
         return prompt, cursor
+
+    def _sendable(
+        self, document: Document, cursor: Cursor, pieces: list[PromptPiece]
+    ) -> tuple[str, str, list[PromptPiece]]:
+        """The prefix, suffix and pieces as they may leave the machine: nothing of an excluded
+        document (not even for the transparency command), secrets redacted from the rest. The
+        document and the cursor stay as they are."""
+        if self.is_excluded(document.uri):
+            return "", "", []
+        # No token averages 32 characters: the windows never need more of the text than that.
+        keep = 32 * self.settings.completion.prompt_tokens
+        before, after = redact_around(cursor.before, cursor.after, document.path, keep_chars=keep)
+        return before, after, [
+            replace(p, text=redact_text(to_lf(p.text), p.source)) for p in pieces
+        ]
 
     def _context_comment(self, document: Document) -> str | None:
         """The line-comment marker when context goes into the prefix as comments, else None."""

@@ -102,6 +102,7 @@ async def test_an_ignored_document_gets_no_completion_and_one_notice(
             assert result is not None and len(result.items) == 0
         shown = await show_context(client, document.uri, 1, 5)
         assert "exclusion" in shown["skip"]
+        assert shown["pieces"] == [] and not leaks(shown["prompt"])  # not even on show
     notices = await eventually(
         lambda: [m.message for m in client.messages if "is ignored by" in m.message],
         lambda found: len(found) >= 2, what="the notices",
