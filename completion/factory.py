@@ -18,6 +18,7 @@ from loomline.completion.settings import Settings, SettingsStore
 from loomline.completion.tokens import EstimatedTokens, counter_for
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore
+from loomline.context.redaction import preload as preload_secret_detector
 from loomline.context.workspace_folders import WorkspaceFolders
 
 
@@ -49,6 +50,7 @@ def build_completion_stack(
     """
     store = SettingsStore.of(settings)  # one store shared by the context and the service
     engine = create_engine(store.current, progress=progress)
+    preload_secret_detector()  # while the engine starts
     if workspace is None:
         workspace = WorkspaceContext(store, documents, folders)
     # It follows the documents: typing rhythm, and generations the user types into.

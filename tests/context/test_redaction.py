@@ -198,3 +198,15 @@ def test_code_inside_a_string_literal(line: str) -> None:
     out = redact_text(line, "analysis.ipynb")
     assert PLACEHOLDER in out
     assert not any(s in out for s in ("c2f7e1a9", AWS_SECRET[:12], "Xk9mP2vL"))
+
+
+def test_preload_loads_the_detector_in_the_background() -> None:
+    import threading
+
+    from loomline.context import redaction
+
+    redaction.preload()
+    for thread in threading.enumerate():
+        if thread.name == "loomline-secrets":
+            thread.join(timeout=30)
+    assert redaction._REDACTOR._detector is not None
