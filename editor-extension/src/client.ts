@@ -79,8 +79,9 @@ export class LoomlineClient implements vscode.Disposable {
       options: { env: { ...process.env, ...launch.env }, cwd: folder },
     };
     const clientOptions: LanguageClientOptions = {
-      // Files and unsaved new files; not virtual documents such as the context report.
-      documentSelector: [{ scheme: "file" }, { scheme: "untitled" }],
+      // Files, unsaved new files and notebook cells (synced by the server's notebookDocumentSync,
+      // each cell given the earlier ones); not virtual documents such as the context report.
+      documentSelector: [{ scheme: "file" }, { scheme: "untitled" }, { scheme: "vscode-notebook-cell" }],
       initializationOptions: toServerSettings(get),
       outputChannel: this.output,
       traceOutputChannel: this.output,
