@@ -160,6 +160,25 @@ async def test_cells_added_and_moved_keep_the_notebooks_order(
     assert _earlier(await show_context(client, b, 0, 0)) is None
     head = _prompt_head(await show_context(client, a, 1, 0))
     assert head.index("cell_b = 2") < head.index("cell_c = 3") < head.index("cell_a = 1")
+    # A cell's text changes through the notebook's change: the next cell sees the new text.
+    client.notebook_document_did_change(
+        types.DidChangeNotebookDocumentParams(
+            notebook_document=types.VersionedNotebookDocumentIdentifier(
+                version=5, uri=notebook.as_uri()
+            ),
+            change=types.NotebookDocumentChangeEvent(
+                cells=types.NotebookDocumentCellChanges(
+                    text_content=[types.NotebookDocumentCellContentChanges(
+                        document=types.VersionedTextDocumentIdentifier(uri=c, version=2),
+                        changes=[types.TextDocumentContentChangeWholeDocument(
+                            text="cell_c = 30\n"
+                        )],
+                    )]
+                )
+            ),
+        )
+    )
+    assert _earlier(await show_context(client, a, 1, 0)) == "cell_b = 2\n\ncell_c = 30\n\n"
     # Closing the notebook closes its cells.
     client.notebook_document_did_close(
         types.DidCloseNotebookDocumentParams(
