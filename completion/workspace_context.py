@@ -1,9 +1,10 @@
 """What the completion service knows about the workspace, through the context engine.
 
 One object follows the document store (syntax trees, which documents were edited lately: URIs
-and their order, never copies of text), owns the workspace index and answers the service's
-questions: what the syntax tree says about a position (see ``completion.cursor``) and which
-context pieces to offer.
+and their order, never copies of text), owns the workspace indexes (one per workspace folder)
+and answers the service's questions: what the syntax tree says about a position (see
+``completion.cursor``) and which context pieces to offer (a notebook cell's earlier cells
+first, as the notebook store orders them).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ workspace too. Nothing here reads that copy, and keeping it costs twice: it spli
 ``str.splitlines()`` (form feed, U+2028 ... end a line there, not in the LSP) and, applying a
 change, rewrites ``position.character`` in place in the very params our handler receives
 afterwards. The protocol below hands the params to our handlers untouched and applies nothing
-itself: ``DocumentStore`` is the one owner of the text.
+itself: ``DocumentStore`` is the one owner of the text. Notebooks (``notebook_sync``) go the
+same way: their structure to the ``NotebookStore``, their cells' text to the documents.
 """
 
 from __future__ import annotations
