@@ -80,7 +80,7 @@ def project(tmp_path: Path, files: dict[str, str]) -> Path:
     """A small project (with a .git marker, the root editors look for)."""
     (tmp_path / ".git").mkdir(exist_ok=True)
     for name, text in files.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
+        (tmp_path / name).write_bytes(text.encode("utf-8"))  # no newline translation
     return tmp_path
 
 
@@ -132,20 +132,23 @@ def run_scripted_editor(
     timeout: float,
     *,
     spec_in_file: bool = False,
+    source: str = SCRIPTED_SOURCE,
+    name: str = "demo.py",
     **extra: Any,
 ) -> dict[str, Any]:
-    """Run an editor that follows a script (nvim_test.lua, emacs_test.el) on ``demo.py``
-    (SCRIPTED_SOURCE) in a new project; what it wrote to its results file.
+    """Run an editor that follows a script (nvim_test.lua, emacs_test.el) on ``name``
+    (``source``, default ``demo.py`` with SCRIPTED_SOURCE) in a new project; what it wrote to
+    its results file. ``source`` is written byte for byte (tabs, CRLF kept).
 
     The script reads its spec (the server command, ``settings``, ``steps`` and their
     ``extra`` arguments) from $LOOMLINE_SPEC, or with ``spec_in_file`` from the file named
     by $LOOMLINE_SPEC_FILE; it has ``timeout`` less 5 s before it must write its results."""
-    root = project(tmp_path, {"demo.py": SCRIPTED_SOURCE})
+    root = project(tmp_path, {name: source})
     out = tmp_path / "results.json"
     spec = {
         "server": loomline_command(),
         "settings": settings,
-        "file": str(root / "demo.py"),
+        "file": str(root / name),
         "out": str(out),
         "steps": steps,
         "timeout_ms": int(timeout * 1000) - 5000,

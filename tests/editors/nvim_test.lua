@@ -124,6 +124,41 @@ function steps.code_action()
   return { titles = titles, lines = lines() }
 end
 
+-- Ask for an inline completion at a position until the model answers (the response is the
+-- event; a bounded number of requests), apply it as nvim_config.lua's <C-l> does, and save.
+function steps.accept()
+  local a = spec.accept
+  local position = { line = a.line, character = a.character }
+  local deadline = vim.uv.now() + timeout
+  local item, requests = nil, 0
+  while not item do
+    assert(requests < (a.requests or 4) and vim.uv.now() < deadline,
+      'no inline completion after ' .. requests .. ' requests')
+    requests = requests + 1
+    local response = client:request_sync('textDocument/inlineCompletion', {
+      textDocument = { uri = vim.uri_from_bufnr(0) },
+      position = position,
+      context = { triggerKind = 1 },
+    }, deadline - vim.uv.now(), 0)
+    assert(response and not response.err, 'inline completion failed: ' .. vim.inspect(response))
+    local first = ((response.result or {}).items or {})[1]
+    if first and type(first.insertText) == 'string' and first.insertText:match('%S') then
+      item = first
+    end
+  end
+  local range = item.range or { start = position, ['end'] = position }
+  vim.lsp.util.apply_text_edits({ { range = range, newText = item.insertText } },
+    vim.api.nvim_get_current_buf(), client.offset_encoding)
+  vim.cmd('silent write')
+  return {
+    insertText = item.insertText,
+    range = item.range,
+    requests = requests,
+    lines = lines(),
+    fileformat = vim.bo.fileformat,
+  }
+end
+
 -- The keymaps of nvim_config.lua, as a user presses them.
 function steps.inline_keymap()
   local k = spec.inline_keymap
