@@ -16,7 +16,17 @@ from tests.editors.conftest import (
     find_editor,
     run_scripted_editor,
 )
-from tests.editors.text_checks import bracket_faults, indentation_faults, line_break_faults
+from tests.editors.editing_scenarios import (
+    BRACKETS,
+    CRLF,
+    EDITING_COMPLETION,
+    TABS,
+    Scenario,
+    check_brackets,
+    check_crlf,
+    check_tabs,
+)
+from tests.editors.text_checks import indentation_faults, line_break_faults
 
 pytestmark = pytest.mark.editor
 
@@ -117,107 +127,53 @@ def test_neovim_with_the_real_model(tmp_path: Path, model_dir: Path):
     assert inline and inline[0].strip(), "the real model gave no inline completion"
 
 
-# Everyday editing with the real model: the suggestion accepted into the buffer and saved,
-# then the saved file checked for its structure (never for the model's exact words).
-EDITING_MODEL = {"completion": {"maxTokens": 64, "singleLineMaxTokens": 32}}
-# The editor auto-closed the bracket the user typed: the cursor sits before its ")", in a call
-# (the file parses whatever the arguments) and in a def (whose ":" the user has yet to type).
-BRACKET_SOURCES = {
-    "call": (
-        "import math\n\n\n"
-        "def circle_area(radius):\n"
-        '    """Return the area of a circle with the given radius."""\n'
-        "    return math.pi * math.pow()\n\n\n"
-        "print(circle_area(2.0))\n"
-    ),
-    "def": (
-        "def greet()\n"
-        '    """Return a greeting for the person called name, e.g. Hello, Ada!"""\n'
-        '    return f"Hello, {name}!"\n\n\n'
-        'print(greet("Ada"))\n'
-    ),
-}
-BRACKET_LINES = {"call": 5, "def": 0}
-# A file indented with tabs; the cursor on an empty, tab-indented line in a block.
-TAB_SOURCE = (
-    "def count_words(path):\n"
-    '\t"""Count how often each word occurs in the text file at path: a dict word -> count."""\n'
-    "\tcounts = {}\n"
-    "\twith open(path) as f:\n"
-    "\t\t\n"
-    "\treturn counts\n"
-)
-TAB_LINE = 4
-# A file with CRLF line breaks; the cursor on an empty line of a function whose body needs a
-# loop (a multi-line answer).
-CRLF_SOURCE = (
-    "def count_vowels(text):\r\n"
-    '    """Return how many vowels (a, e, i, o, u) text contains, in either case."""\r\n'
-    "    count = 0\r\n"
-    "    \r\n"
-    "    return count\r\n"
-)
-CRLF_LINE = 3
+# Everyday editing with the real model (tests/editors/editing_scenarios.py): the suggestion
+# accepted into the buffer and saved, then the saved file checked for its structure.
+EDITING_MODEL = {"completion": EDITING_COMPLETION}
 
 
-def _accept(
-    tmp_path: Path, name: str, source: str, line: int, *, before_end: int = 0
-) -> tuple[dict[str, Any], bytes]:
-    """Neovim accepts the real model's inline completion on ``line`` of ``source``, at its
-    end less ``before_end`` characters, and saves; what the step saw, and the saved bytes."""
-    character = len(source.splitlines()[line]) - before_end
+def _accept(tmp_path: Path, scenario: Scenario) -> tuple[dict[str, Any], bytes]:
+    """Neovim accepts the real model's inline completion at the scenario's cursor (the closer
+    already in the file) and saves; what the step saw, and the saved bytes."""
     results = _run(
         tmp_path,
         EDITING_MODEL,
         ["accept"],
-        timeout=150,
-        source=source,
-        name=name,
-        accept={"line": line, "character": character},
+        timeout=240,
+        source=scenario.source,
+        name=scenario.name,
+        accept={"line": scenario.line, "character": scenario.character},
     )
-    return results["steps"]["accept"], (tmp_path / name).read_bytes()
+    return results["steps"]["accept"], (tmp_path / scenario.name).read_bytes()
 
 
 @pytest.mark.model
-@pytest.mark.timeout(170)
-@pytest.mark.parametrize("where", ["call", "def"])
+@pytest.mark.timeout(270)
+@pytest.mark.parametrize("where", sorted(BRACKETS))
 def test_neovim_real_model_inside_auto_closed_brackets(tmp_path: Path, model_dir: Path, where: str):
-    source, number = BRACKET_SOURCES[where], BRACKET_LINES[where]
-    accepted, saved = _accept(tmp_path, "brackets.py", source, number, before_end=1)
-    text = saved.decode()
-    line = text.splitlines()[number]
-    before = source.splitlines()[number]
-    assert line != before and line.startswith(before[:-1]), (accepted, line)
-    assert bracket_faults(line) == [], (accepted, line)
-    assert "):)" not in line, (accepted, line)
-    assert text.splitlines()[number + 1 :] == source.splitlines()[number + 1 :], text
-    if where == "def" and not line.endswith(":"):  # the user's to type, if not the answer's
-        text = text.replace(line, line + ":", 1)
-    ast.parse(text)  # the whole file parses
+    accepted, saved = _accept(tmp_path, BRACKETS[where])
+    print(accepted)
+    check_brackets(BRACKETS[where], saved)
 
 
 @pytest.mark.model
-@pytest.mark.timeout(170)
+@pytest.mark.timeout(270)
 def test_neovim_real_model_in_a_tab_indented_file(tmp_path: Path, model_dir: Path):
-    accepted, saved = _accept(tmp_path, "words.py", TAB_SOURCE, TAB_LINE)
-    text = saved.decode()
-    assert text != TAB_SOURCE, accepted
+    accepted, saved = _accept(tmp_path, TABS)
+    print(accepted)
     assert indentation_faults(accepted["insertText"], "\t") == [], accepted
-    assert indentation_faults(text, "\t") == [], text
-    compile(text, "words.py", "exec")  # no TabError, no IndentationError
-    assert text.endswith("\treturn counts\n"), text
+    check_tabs(TABS, saved)
 
 
 @pytest.mark.model
-@pytest.mark.timeout(170)
+@pytest.mark.timeout(270)
 def test_neovim_real_model_in_a_crlf_file(tmp_path: Path, model_dir: Path):
-    accepted, saved = _accept(tmp_path, "vowels.py", CRLF_SOURCE, CRLF_LINE)
+    accepted, saved = _accept(tmp_path, CRLF)
+    print(accepted)
     assert accepted["fileformat"] == "dos"
     inserted = accepted["insertText"]
     assert "\n" in inserted, f"not a multi-line suggestion: {inserted!r}"
     # Neovim turns any line break of an edit into the buffer's own, so the answer itself is
     # checked too: the server writes the document's line ending.
     assert line_break_faults(inserted.encode()) == [], inserted
-    assert line_break_faults(saved) == [], saved
-    assert saved != CRLF_SOURCE.encode() and saved.endswith(b"\r\n    return count\r\n")
-    compile(saved, "vowels.py", "exec")
+    check_crlf(CRLF, saved)

@@ -22,6 +22,16 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
+from tests.editors.editing_scenarios import (
+    BRACKETS,
+    CRLF,
+    EDITING_COMPLETION,
+    TABS,
+    Scenario,
+    check_brackets,
+    check_crlf,
+    check_tabs,
+)
 
 EXT = REPO / "editor-extension"
 CACHE = Path(os.environ.get("LOOMLINE_CI_CACHE", Path.home() / ".cache" / "loomline-ci"))
@@ -192,3 +202,74 @@ def test_vscode_events_with_fake_backend(code_server: Path) -> None:
     assert result["status"].startswith("Loomline ready"), result["status"]
     assert "(fake)" in result["status"], result["status"]
     assert result["accepted"].strip() and result["generated"].strip()
+
+
+# Everyday editing with the real model (tests/editors/editing_scenarios.py, the same files as
+# the Neovim tests): "(" typed and auto-closed by VS Code in a call and in a def, a tab file and
+# a CRLF file; the ghost text accepted with Tab and the saved file judged.
+EDITING = [BRACKETS["call"], BRACKETS["def"], TABS, CRLF]
+# The settings the extension has (it declares no singleLineMaxTokens).
+EDITING_SETTINGS = {
+    f"loomline.completion.{key}": EDITING_COMPLETION[key]
+    for key in ("maxTokens", "deadlineMs", "explicitDeadlineMs")
+}
+
+
+def _editing_spec(scenario: Scenario) -> dict[str, Any]:
+    """A scenario as run.mjs takes it (LOOMLINE_E2E_EDITING): where the editor auto-closes,
+    the file lacks the pair and the opener is typed."""
+    typed = bool(scenario.closer)
+    return {
+        "name": scenario.name,
+        "text": scenario.untyped_source if typed else scenario.source,
+        "line": scenario.line,
+        "beforeEnd": scenario.before_end,
+        "type": scenario.closer[:1],
+        "typed": scenario.source if typed else None,
+    }
+
+
+def _ghost_lines_faults(ghost: str, saved: str) -> list[str]:
+    """The shown lines of a multi-line ghost text that the saved file lacks (as whole lines)."""
+    lines = {line.strip() for line in saved.splitlines()}
+    return [line for line in (g.strip() for g in ghost.split("\n")) if line and line not in lines]
+
+
+@pytest.mark.model
+def test_vscode_real_model_auto_closed_brackets_tabs_and_crlf(
+    code_server: Path, model_dir: Path
+) -> None:
+    """The real model in VS Code: an auto-closed "(" (no doubled closer, the file parses), a
+    tab-indented file (tabs only, compiles) and a CRLF file (CRLF only), each accepted with Tab
+    and saved."""
+    result = _run_driver(
+        code_server,
+        ARTIFACTS.parent / "vscode-editing",
+        {
+            "LOOMLINE_SERVER_COMMAND": json.dumps(_server_command()),
+            "LOOMLINE_E2E_BACKEND": "embedded",
+            "LOOMLINE_E2E_EDITING": json.dumps([_editing_spec(s) for s in EDITING]),
+            "LOOMLINE_E2E_SETTINGS": json.dumps(EDITING_SETTINGS),
+        },
+    )
+    names = [s["name"] for s in result["steps"] if s["ok"]]
+    assert names == [*EXPECTED_STEPS[:5], *(f"accept in {s.name}" for s in EDITING)], names
+    accepted = {e["name"]: e for e in result["editing"]}
+    faults: dict[str, str] = {}
+    for scenario, check in [
+        (BRACKETS["call"], check_brackets),
+        (BRACKETS["def"], check_brackets),
+        (TABS, check_tabs),
+        (CRLF, check_crlf),
+    ]:
+        saved = accepted[scenario.name]["saved"]
+        try:
+            check(scenario, saved.encode())
+        except (AssertionError, SyntaxError) as error:
+            faults[scenario.name] = f"{error!r}\nghost: {accepted[scenario.name]['ghost']!r}"
+    for scenario in (TABS, CRLF):  # the ghost text's lines, each a whole line of the file
+        entry = accepted[scenario.name]
+        missing = _ghost_lines_faults(entry["ghost"], entry["saved"])
+        if missing:
+            faults[f"{scenario.name} (ghost lines)"] = f"not saved: {missing}"
+    assert not faults, faults

@@ -20,6 +20,14 @@
 //   CHROMIUM               browser binary (default /usr/bin/chromium)
 //   LOOMLINE_E2E_KEEP      keep the temporary user-data and workspace folders
 //   LOOMLINE_E2E_SKIP_GENERATE / LOOMLINE_E2E_SKIP_CONTEXT  leave a step out (development only)
+//   LOOMLINE_E2E_SETTINGS  JSON object of VS Code settings added to the test's (e.g. longer deadlines)
+//   LOOMLINE_E2E_EDITING   JSON list of editing scenarios to run instead of the steps after "ready":
+//                          [{name, text, line, beforeEnd, type, typed}], each a file written as
+//                          `text` (CRLF kept); the cursor goes to the end of `line` (0-based), where
+//                          `type` is typed (e.g. "(", which the editor auto-closes: the saved file
+//                          must then be `typed`), then `beforeEnd` characters left; the ghost text
+//                          is accepted with Tab and the file saved. result.editing gets
+//                          [{name, ghost, saved}] (the saved text exactly) for the caller to judge.
 
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -41,6 +49,7 @@ const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const backend = process.env.LOOMLINE_E2E_BACKEND || "embedded";
 const modelTimeout = Number(process.env.LOOMLINE_E2E_TIMEOUT_S || 420) * 1000;
 const fake = backend === "fake";
+const editing = JSON.parse(process.env.LOOMLINE_E2E_EDITING || "[]");
 const serverCommand = process.env.LOOMLINE_SERVER_COMMAND
   ? JSON.parse(process.env.LOOMLINE_SERVER_COMMAND)
   : [path.join(repoRoot, ".venv/bin/loomline"), "lsp"];
@@ -121,6 +130,7 @@ function setUp() {
   };
   for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
   fs.writeFileSync(path.join(dirs.workspace, FILE_NAME), ORIGINAL);
+  for (const scenario of editing) fs.writeFileSync(path.join(dirs.workspace, scenario.name), scenario.text);
   fs.mkdirSync(path.join(dirs.userData, "User"), { recursive: true });
   const settings = {
     "loomline.server.command": serverCommand,
@@ -147,6 +157,7 @@ function setUp() {
     "extensions.autoUpdate": false,
     "extensions.ignoreRecommendations": true,
     "git.enabled": false,
+    ...JSON.parse(process.env.LOOMLINE_E2E_SETTINGS || "{}"),
   };
   fs.writeFileSync(path.join(dirs.userData, "User/settings.json"), JSON.stringify(settings, null, 2));
   return dirs;
@@ -268,6 +279,88 @@ async function runCommand(page, title) {
   await page.keyboard.press("Enter");
 }
 
+/**
+ * Triggers inline suggest with the cursor where `placeCursor` puts it until ghost text shows
+ * (bounded by the model's time limit); the ghost text once it stops changing. Re-triggers only
+ * when nothing is in flight: the status bar says "thinking" while a request runs, and on 2 busy
+ * CPU cores one can take a minute; a new trigger would supersede it.
+ */
+async function waitForGhost(page, placeCursor) {
+  const quietMs = fake ? 3_000 : 15_000;
+  let attempt = 0;
+  let lastActivity = 0;
+  const deadline = Date.now() + modelTimeout;
+  for (;;) {
+    check(Date.now() < deadline, `no ghost text after ${modelTimeout / 1000} s and ${attempt} triggers`);
+    if (Date.now() - lastActivity > quietMs) {
+      attempt += 1;
+      await page.keyboard.press("Escape");
+      await placeCursor();
+      // The command palette: Alt+\ did not reach the editor in headless Chromium.
+      await runCommand(page, "Trigger Inline Suggestion");
+      log(`triggered inline suggest (attempt ${attempt})`);
+      lastActivity = Date.now();
+    }
+    if ((await statusLabel(page)).startsWith("Loomline thinking")) lastActivity = Date.now();
+    if ((await ghostText(page)).trim()) {
+      // Multi-line ghost text renders in parts: take it once two looks agree.
+      let shown = "";
+      return waitFor("the ghost text to settle", async () => {
+        const now = await ghostText(page);
+        const settled = now.trim() && now === shown;
+        shown = now;
+        return settled ? now : null;
+      }, 10_000, 150);
+    }
+    await sleep(250);
+  }
+}
+
+/** Opens `name` from the Explorer; waits until the editor shows `marker`. */
+async function openFromExplorer(page, name, marker) {
+  const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: name }).first();
+  await waitFor(`${name} to open`, async () => {
+    await row.click({ timeout: 5000 });
+    return page.locator(".editor-instance .monaco-editor .view-lines", { hasText: marker }).first().isVisible();
+  }, 30_000, 1000);
+}
+
+/** Puts the cursor at the end of `line` (0-based) of the editor, then `left` characters back. */
+async function cursorAtLineEnd(page, line, left = 0) {
+  await page.keyboard.press("Control+Home");
+  for (let i = 0; i < line; i += 1) await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("End");
+  for (let i = 0; i < left; i += 1) await page.keyboard.press("ArrowLeft");
+}
+
+/**
+ * One editing scenario (see LOOMLINE_E2E_EDITING): open the file, type at the end of the line
+ * (an opener the editor auto-closes), accept the ghost text there with Tab, save.
+ */
+async function acceptIn(page, dirs, scenario) {
+  const file = path.join(dirs.workspace, scenario.name);
+  const shotName = scenario.name.replace(/\W/g, "-");
+  await openFromExplorer(page, scenario.name, scenario.text.match(/def (\w+)/)[1]); // a name only this file has
+  await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
+  let before = scenario.text;
+  if (scenario.type) {
+    await page.keyboard.press("Escape");
+    await cursorAtLineEnd(page, scenario.line);
+    await page.keyboard.type(scenario.type);
+    before = await saveAndRead(page, file, scenario.text, `the typed ${JSON.stringify(scenario.type)}`);
+    check(before === scenario.typed, `after typing ${JSON.stringify(scenario.type)} the file is not as an editor that auto-closes leaves it:\n${JSON.stringify(before)}`);
+  }
+  const ghost = await waitForGhost(page, () => cursorAtLineEnd(page, scenario.line, scenario.beforeEnd));
+  log(`ghost text in ${scenario.name}: ${JSON.stringify(ghost)}`);
+  await shot(page, `editing-${shotName}-ghost`);
+  await page.keyboard.press("Tab");
+  await waitFor("the ghost text to be inserted", async () => !(await ghostText(page)).trim(), 10_000, 200);
+  const saved = await saveAndRead(page, file, before, "the accepted suggestion");
+  await shot(page, `editing-${shotName}-accepted`);
+  fs.writeFileSync(path.join(artifacts, `editing-${shotName}.txt`), saved);
+  return { name: scenario.name, ghost, saved };
+}
+
 async function saveAndRead(page, file, previous, what) {
   await page.keyboard.press("Control+S");
   return waitFor(`${what} saved to disk`, () => {
@@ -329,38 +422,20 @@ async function main() {
       await shot(page, "03-status-ready");
     });
 
+    if (editing.length) {
+      result.editing = [];
+      for (const scenario of editing) {
+        await step(`accept in ${scenario.name}`, async () => result.editing.push(await acceptIn(page, dirs, scenario)));
+      }
+      result.passed = true;
+      return;
+    }
+
     let ghost = "";
     await step("ghost text in the empty function body", async () => {
       const editor = page.locator(".editor-instance .monaco-editor .view-lines").first();
       await editor.click();
-      // Re-trigger only when nothing is in flight: the status bar says "thinking" while a request
-      // runs, and on 2 busy CPU cores one can take a minute; a new trigger would supersede it.
-      const quietMs = fake ? 3_000 : 15_000;
-      let attempt = 0;
-      let lastActivity = 0;
-      const deadline = Date.now() + modelTimeout;
-      while (!ghost) {
-        check(Date.now() < deadline, `no ghost text after ${modelTimeout / 1000} s and ${attempt} triggers`);
-        if (Date.now() - lastActivity > quietMs) {
-          attempt += 1;
-          await page.keyboard.press("Escape");
-          await page.keyboard.press("Control+Home");
-          await page.keyboard.press("ArrowDown");
-          await page.keyboard.press("ArrowDown");
-          await page.keyboard.press("End");
-          // The command palette: Alt+\ did not reach the editor in headless Chromium.
-          await runCommand(page, "Trigger Inline Suggestion");
-          log(`triggered inline suggest (attempt ${attempt})`);
-          lastActivity = Date.now();
-        }
-        if ((await statusLabel(page)).startsWith("Loomline thinking")) lastActivity = Date.now();
-        if ((await ghostText(page)).trim()) {
-          await sleep(300); // let multi-line ghost text render completely
-          ghost = await ghostText(page);
-        } else {
-          await sleep(250);
-        }
-      }
+      ghost = await waitForGhost(page, () => cursorAtLineEnd(page, 2));
       log(`ghost text: ${JSON.stringify(ghost)}`);
       fs.writeFileSync(path.join(artifacts, "ghost-text.html"), await ghostHtml(page));
       await shot(page, "04-ghost-text");
@@ -564,10 +639,11 @@ async function main() {
     result.seconds = (Date.now() - t0) / 1000;
     fs.writeFileSync(path.join(artifacts, "result.json"), JSON.stringify(result, null, 2));
     if (!process.env.LOOMLINE_E2E_KEEP) fs.rmSync(dirs.root, { recursive: true, force: true });
+    // Here, not after the try: the editing scenarios return from it early.
+    for (const s of steps) log(`${s.ok ? "ok  " : "FAIL"} ${s.seconds.toFixed(1).padStart(6)} s  ${s.name}`);
+    if (!result.passed) process.exit(1);
+    log(`E2E PASSED in ${result.seconds.toFixed(1)} s; artifacts in ${artifacts}`);
   }
-  for (const s of steps) log(`${s.ok ? "ok  " : "FAIL"} ${s.seconds.toFixed(1).padStart(6)} s  ${s.name}`);
-  if (!result.passed) process.exit(1);
-  log(`E2E PASSED in ${result.seconds.toFixed(1)} s; artifacts in ${artifacts}`);
 }
 
 /** Copies the extension's output channel (and the extension host log) into the artifacts. */
