@@ -79,6 +79,9 @@ def fix_doubled_indent(answer: Answer, cursor: Cursor) -> Answer:
 
 
 def _first_cut_that_fits(base: str, extra: str, deepest: int) -> int:
-    """How much of ``extra`` to drop so that ``base`` + the rest is at most ``deepest`` deep."""
-    return next(cut for cut in range(len(extra) + 1)
-                if indent_width(base + extra[cut:]) <= deepest)
+    """How much of ``extra`` to drop so that ``base`` + the rest is at most ``deepest`` deep
+    (all of it when the user's own indentation is already deeper than that)."""
+    return next(
+        (cut for cut in range(len(extra) + 1) if indent_width(base + extra[cut:]) <= deepest),
+        len(extra),
+    )

@@ -61,6 +61,10 @@ FIX_CASES = [
                  "b();", id="braces-two-space-unit"),
     pytest.param("if (a) {\n  █\n}\n", "javascript", "  b();", "  b();",
                  id="braces-unit-unknown-so-four-spaces-may-be-meant"),
+    # The user's own indentation is already deeper than any block allows (a stray tab at
+    # the top level): the model's extra indentation all goes, nothing raises.
+    pytest.param("\t█", "python", "\ta", "a", id="prefix-deeper-than-any-block"),
+    pytest.param("  █", None, "\ta", "a", id="prefix-deeper-than-any-block-no-language"),
 ]
 
 
