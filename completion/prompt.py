@@ -24,6 +24,10 @@ from loomline.completion.tokens import TokenCounter
 
 PREFIX_ALIGN_LINES = 8
 CELLS = "cells"  # the kind of the piece that holds a notebook cell's earlier cells
+# Of a cursor line too long for the budget, the prompt holds this many characters a token.
+ENORMOUS_LINE_CHARS_PER_TOKEN = 3
+# A line is that long for sure past this many characters a token (no token is this long).
+SURELY_ENORMOUS_CHARS_PER_TOKEN = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +77,7 @@ def _take_prefix_lines(prefix: str, budget: int, counter: TokenCounter) -> str:
         start = min(aligned, len(lines) - 1)
     if used > budget and start == len(lines) - 1:
         # A single enormous line: keep its end, character-wise.
-        return cursor_line[-budget * 3 :]
+        return cursor_line[-budget * ENORMOUS_LINE_CHARS_PER_TOKEN :]
     return "\n".join(lines[start:])
 
 
@@ -105,7 +109,7 @@ def _take_suffix_lines(suffix: str, budget: int, counter: TokenCounter) -> str:
     taken = [lines[0]]
     used = counter.count(lines[0])
     if used > budget:
-        return lines[0][: budget * 3]
+        return lines[0][: budget * ENORMOUS_LINE_CHARS_PER_TOKEN]
     for line in lines[1:]:
         cost = counter.count("\n" + line)
         if used + cost > budget:
@@ -113,6 +117,22 @@ def _take_suffix_lines(suffix: str, budget: int, counter: TokenCounter) -> str:
         used += cost
         taken.append(line)
     return "\n".join(taken)
+
+
+def enormous_line_window(
+    before: str, after: str, budget: int, margin: int = 256
+) -> tuple[str, str]:
+    """The text around a cursor whose line is far longer than a prompt of ``budget`` tokens
+    holds: the characters of the line the prompt can use, and ``margin`` more, each side (so
+    that secrets near them are judged in their context). Other cursors keep all their text.
+    What ``build_prompt`` makes of the result is what it makes of the whole text."""
+    sure = SURELY_ENORMOUS_CHARS_PER_TOKEN * budget
+    keep = ENORMOUS_LINE_CHARS_PER_TOKEN * budget + margin
+    if len(before) > sure and "\n" not in before[-sure:]:
+        before = before[-keep:]
+    if len(after) > sure and "\n" not in after[:sure]:
+        after = after[:keep]
+    return before, after
 
 
 def build_prompt(

@@ -23,7 +23,12 @@ from loomline.completion.exclusion import EXCLUDED
 from loomline.completion.generation_pool import GenerationPool, Notify
 from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
-from loomline.completion.prompt import Prompt, PromptPiece, build_prompt
+from loomline.completion.prompt import (
+    Prompt,
+    PromptPiece,
+    build_prompt,
+    enormous_line_window,
+)
 from loomline.completion.results import Completion, Skip, fit_to_document
 from loomline.completion.settings import Settings, SettingsStore
 from loomline.completion.templates import FimTemplate, context_layout_for, template_for
@@ -247,8 +252,10 @@ class CompletionService:
         if self.is_excluded(document.uri):
             return "", "", []
         # No token averages 32 characters: the windows never need more of the text than that.
-        keep = 32 * self.settings.completion.prompt_tokens
-        before, after = redact_around(cursor.before, cursor.after, document.path, keep_chars=keep)
+        budget = self.settings.completion.prompt_tokens
+        # Of an enormous cursor line, only what a prompt can hold (and a margin) is read.
+        before, after = enormous_line_window(cursor.before, cursor.after, budget)
+        before, after = redact_around(before, after, document.path, keep_chars=32 * budget)
         return before, after, [
             replace(p, text=redact_text(to_lf(p.text), p.source)) for p in pieces
         ]

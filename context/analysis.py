@@ -254,6 +254,8 @@ def _in_expression(node: Node | None, cursor: int) -> bool:
 # -- without a tree ---------------------------------------------------------------------------
 
 _WINDOW_LINES = 400
+# ... and at most this many characters (a minified line would be lexed whole each keystroke).
+_WINDOW_CHARS = 16_000
 
 
 def _analyze_text(
@@ -264,7 +266,7 @@ def _analyze_text(
         if window_start <= 0:
             break
         window_start = text.rfind("\n", 0, window_start - 1) + 1
-    window = text[window_start:offset]
+    window = text[max(window_start, offset - _WINDOW_CHARS) : offset]
     state = state_at_end(window, language_id)
     prefix = text[line_start:offset]
     blank = not prefix.strip()

@@ -36,7 +36,8 @@ def path_to_uri(path: str | Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    """One applied change, in the coordinates tree-sitter's ``Tree.edit`` wants."""
+    """One applied change, in the coordinates tree-sitter's ``Tree.edit`` wants (and, in
+    code points of the new text, where the inserted text starts and ends)."""
 
     start_byte: int
     old_end_byte: int
@@ -44,6 +45,8 @@ class Edit:
     start_point: tuple[int, int]
     old_end_point: tuple[int, int]
     new_end_point: tuple[int, int]
+    start: int = 0
+    new_end: int = 0
 
 
 @dataclass(slots=True, eq=False)
@@ -150,6 +153,8 @@ class Document:
             start_point=start_point,
             old_end_point=old_end_point,
             new_end_point=point(text, start_index + len(new_text)),
+            start=start_index,
+            new_end=start_index + len(new_text),
         )
 
     def replace_all(self, new_text: str) -> Edit:

@@ -39,12 +39,18 @@ def utf16_to_index(line_text: str, utf16_col: int) -> int:
     if utf16_col <= 0:
         return 0
     head = line_text[:utf16_col]
-    if head.isascii() or _ASTRAL.search(head) is None:
-        return len(head)  # no surrogate pairs before the column: columns are code points
-    units = head.encode("utf-16-le", errors="surrogatepass")[: 2 * utf16_col]
-    if len(units) >= 2 and 0xD8 <= units[-1] <= 0xDB:
-        units = units[:-2]  # the column is inside a pair: the character's start
-    return len(units.decode("utf-16-le", errors="surrogatepass"))
+    if head.isascii():
+        return len(head)
+    # Each character outside the BMP before the column takes one column more.
+    wide = 0
+    for match in _ASTRAL.finditer(head):
+        units = match.start() + wide  # where this character starts, in UTF-16 units
+        if units >= utf16_col:
+            break
+        if units + 1 == utf16_col:
+            return match.start()  # the column is inside its pair: the character's start
+        wide += 1
+    return min(utf16_col - wide, len(line_text))
 
 
 def index_to_utf16(line_text: str, index: int) -> int:

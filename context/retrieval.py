@@ -24,7 +24,13 @@ from typing import Literal
 from loomline.context.imports import ImportTarget, resolve_imports
 from loomline.context.index import Definition, WorkspaceIndex
 from loomline.context.languages import line_comment
-from loomline.context.snippets import WINDOW, SnippetCache, similar_snippets, token_set
+from loomline.context.snippets import (
+    MAX_LINE_CHARS,
+    WINDOW,
+    SnippetCache,
+    similar_snippets,
+    token_set,
+)
 from loomline.context.workspace_folders import display_name, is_uri, relative_to
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
@@ -262,7 +268,8 @@ def collect_context(
         if query_start <= 0:
             query_start = 0
             break
-    query = token_set(document_text[query_start:offset])
+    # (The end of a very long cursor line is query enough.)
+    query = token_set(document_text[max(query_start, offset - 2 * MAX_LINE_CHARS) : offset])
     documents: dict[str, str] = {}
     for source in (open_documents, recent or {}):
         for doc_path, text in source.items():

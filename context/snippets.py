@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 WINDOW = 20
 STRIDE = 10
+# Of a longer line (minified code, data) only its head counts: its tokens are as like the
+# rest's as a window's, and reading all of it cost tens of ms each time it changed.
+MAX_LINE_CHARS = 2_000
 _TOKEN = re.compile(r"[A-Za-z_$][\w$]*|\d+")
 _STOP = frozenset({
     "self", "this", "return", "def", "if", "else", "elif", "for", "while", "in", "is", "not",
@@ -133,7 +136,7 @@ class SnippetCache:
             if tokens is None:
                 if len(cache) >= self.max_cached_lines:
                     cache.clear()
-                tokens = cache[line] = token_set(line)
+                tokens = cache[line] = token_set(line[:MAX_LINE_CHARS])
             parts.append(tokens)
         return frozenset().union(*parts)
 

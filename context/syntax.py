@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ from loomline.context.languages import encode, new_parser
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 2_000_000
+# A document with a longer line has no tree (like editors, which stop highlighting there):
+# re-parsing a minified or data line costs 100 ms and more per keystroke, and its analysis
+# gains nothing over the text rules.
+MAX_LINE_CHARS = 20_000
+_LONG_LINE = re.compile(f"[^\r\n]{{{MAX_LINE_CHARS + 1}}}")
 
 
 @dataclass(slots=True)
@@ -61,6 +67,9 @@ class SyntaxTrees:
             entry = self._entries.get(document.uri)
         if entry is None:
             self._full_parse(document)
+            return
+        if any(_makes_long_line(document, edit) for edit in edits):
+            self._drop(document.uri)
             return
         source = encode(document.text)
         if len(source) > self.max_bytes:
@@ -117,6 +126,9 @@ class SyntaxTrees:
         if parser is None:
             self._drop(document.uri)
             return
+        if _LONG_LINE.search(document.text):
+            self._drop(document.uri)
+            return
         source = encode(document.text)
         if len(source) > self.max_bytes:
             log.info("%s is %d bytes: not parsing it", document.uri, len(source))
@@ -134,3 +146,14 @@ class SyntaxTrees:
     def _drop(self, uri: str) -> None:
         with self._lock:
             self._entries.pop(uri, None)
+
+
+def _makes_long_line(document: Document, edit: Edit) -> bool:
+    """Whether the text an edit wrote has a line over ``MAX_LINE_CHARS`` (looking at the
+    lines it touched only)."""
+    lines = document.lines
+    first, last = lines.line_of(edit.start), lines.line_of(edit.new_end)
+    return any(
+        lines.line_end(line) - lines.line_start(line) > MAX_LINE_CHARS
+        for line in range(first, last + 1)
+    )

@@ -69,3 +69,39 @@ def test_an_edited_line_index_is_a_fresh_one(
             fresh.line_start(n) for n in range(fresh.line_count)
         ]
         assert index.texts() == fresh.texts()
+
+
+def test_a_line_too_long_for_a_tree_drops_it_and_a_short_one_brings_it_back() -> None:
+    from loomline.context.syntax import MAX_LINE_CHARS, SyntaxTrees
+
+    store = DocumentStore()
+    trees = SyntaxTrees()
+    store.subscribe(trees)
+    document = store.open("file:///w/a.py", "python", 1, "x = 1\ny = 2\n")
+    assert document.uri in trees
+    long_value = "1" * (MAX_LINE_CHARS + 10)
+    store.change(document.uri, 2, [(Position(1, 4), Position(1, 5), long_value)])
+    assert document.uri not in trees
+    store.change(document.uri, 3, [(Position(1, 4), Position(1, 4 + len(long_value)), "3")])
+    assert document.uri in trees
+    assert trees.tree_for(document) is not None
+
+
+def test_the_prompt_of_an_enormous_line_is_made_of_its_window() -> None:
+    """The window around a cursor in a line far longer than the budget gives the same prompt
+    as the whole text (and is what the secret redaction reads)."""
+    from loomline.completion.prompt import build_prompt, enormous_line_window
+    from loomline.completion.templates import template_for
+    from loomline.completion.tokens import EstimatedTokens
+
+    template = template_for("Qwen/Qwen2.5-Coder-0.5B")
+    head = "import os\n" * 50
+    line = "data = [" + "".join(f"{n % 977}, " for n in range(60_000))
+    before, after = head + line[:200_000], line[200_000:] + "]\nprint(data)\n"
+    window = enormous_line_window(before, after, 1024)
+    assert len(window[0]) < 4000 and len(window[1]) < 4000
+    whole = build_prompt(template, before, after, counter=EstimatedTokens(), budget=1024)
+    windowed = build_prompt(template, *window, counter=EstimatedTokens(), budget=1024)
+    assert windowed.text == whole.text
+    # Ordinary text is kept whole.
+    assert enormous_line_window(head, "x = 1\n", 1024) == (head, "x = 1\n")
