@@ -120,18 +120,18 @@ def _take_suffix_lines(suffix: str, budget: int, counter: TokenCounter) -> str:
 
 
 def enormous_line_window(
-    before: str, after: str, budget: int, margin: int = 256
+    before: str, after: str, budget: int, suffix_share: float = 1.0, margin: int = 256
 ) -> tuple[str, str]:
     """The text around a cursor whose line is far longer than a prompt of ``budget`` tokens
-    holds: the characters of the line the prompt can use, and ``margin`` more, each side (so
-    that secrets near them are judged in their context). Other cursors keep all their text.
-    What ``build_prompt`` makes of the result is what it makes of the whole text."""
+    (``suffix_share`` of them for the suffix) holds: the characters of the line the prompt can
+    use, and ``margin`` more, each side (so that secrets near them are judged in their
+    context). Other cursors keep all their text. What ``build_prompt`` makes of the result is
+    what it makes of the whole text."""
     sure = SURELY_ENORMOUS_CHARS_PER_TOKEN * budget
-    keep = ENORMOUS_LINE_CHARS_PER_TOKEN * budget + margin
     if len(before) > sure and "\n" not in before[-sure:]:
-        before = before[-keep:]
+        before = before[-(ENORMOUS_LINE_CHARS_PER_TOKEN * budget + margin) :]
     if len(after) > sure and "\n" not in after[:sure]:
-        after = after[:keep]
+        after = after[: ENORMOUS_LINE_CHARS_PER_TOKEN * int(budget * suffix_share) + margin]
     return before, after
 
 

@@ -252,9 +252,10 @@ class CompletionService:
         if self.is_excluded(document.uri):
             return "", "", []
         # No token averages 32 characters: the windows never need more of the text than that.
-        budget = self.settings.completion.prompt_tokens
+        c = self.settings.completion
+        budget = c.prompt_tokens
         # Of an enormous cursor line, only what a prompt can hold (and a margin) is read.
-        before, after = enormous_line_window(cursor.before, cursor.after, budget)
+        before, after = enormous_line_window(cursor.before, cursor.after, budget, c.suffix_share)
         before, after = redact_around(before, after, document.path, keep_chars=32 * budget)
         return before, after, [
             replace(p, text=redact_text(to_lf(p.text), p.source)) for p in pieces

@@ -67,6 +67,7 @@ class Document:
     _indent_known: bool = field(default=False, repr=False)
     _lf_text: str | None = field(default=None, repr=False)
     _utf8_size: int | None = field(default=None, repr=False)
+    _lone_cr: bool | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._line_ending = line_ending_of(self.text)
@@ -97,7 +98,9 @@ class Document:
     def has_lone_cr(self) -> bool:
         r"""Whether a line ends with a lone ``\r`` (tree-sitter, which rows at ``\n`` only,
         then sees other lines than the LSP)."""
-        return self.text.count("\r") != self.text.count("\r\n")
+        if self._lone_cr is None:
+            self._lone_cr = self.text.count("\r") != self.text.count("\r\n")
+        return self._lone_cr
 
     @property
     def utf8_size(self) -> int:
@@ -142,7 +145,7 @@ class Document:
         self._forget_style(removed, new_text)
         self.text = text = old[:start_index] + new_text + old[end_index:]
         self._index = lines.edited(start_index, end_index, new_text, text)
-        self._lf_text = None
+        self._lf_text = self._lone_cr = None
         inserted_bytes = utf8_length(new_text)
         if self._utf8_size is not None:
             self._utf8_size += inserted_bytes - (old_end_byte - start_byte)

@@ -50,6 +50,7 @@ class SyntaxTrees:
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self._entries: dict[str, _Entry] = {}
+        self._long_lines: set[str] = set()  # URIs without a tree for a line too long
         self._lock = threading.Lock()
 
     # -- following the document store ------------------------------------------------------
@@ -61,15 +62,21 @@ class SyntaxTrees:
             self._changed(event.document, event.edits)
         elif isinstance(event, DocumentClosed):
             self._drop(event.document.uri)
+            self._long_lines.discard(event.document.uri)
 
     def _changed(self, document: Document, edits: tuple[Edit, ...]) -> None:
         with self._lock:
             entry = self._entries.get(document.uri)
         if entry is None:
+            if document.uri in self._long_lines and any(
+                _makes_long_line(document, edit) for edit in edits
+            ):
+                return  # still too long (only the edited lines are looked at)
             self._full_parse(document)
             return
         if any(_makes_long_line(document, edit) for edit in edits):
             self._drop(document.uri)
+            self._long_lines.add(document.uri)
             return
         source = encode(document.text)
         if len(source) > self.max_bytes:
@@ -128,7 +135,9 @@ class SyntaxTrees:
             return
         if _LONG_LINE.search(document.text):
             self._drop(document.uri)
+            self._long_lines.add(document.uri)
             return
+        self._long_lines.discard(document.uri)
         source = encode(document.text)
         if len(source) > self.max_bytes:
             log.info("%s is %d bytes: not parsing it", document.uri, len(source))

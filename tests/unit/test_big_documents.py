@@ -82,7 +82,11 @@ def test_a_line_too_long_for_a_tree_drops_it_and_a_short_one_brings_it_back() ->
     long_value = "1" * (MAX_LINE_CHARS + 10)
     store.change(document.uri, 2, [(Position(1, 4), Position(1, 5), long_value)])
     assert document.uri not in trees
-    store.change(document.uri, 3, [(Position(1, 4), Position(1, 4 + len(long_value)), "3")])
+    store.change(document.uri, 3, [(Position(1, 8), Position(1, 8), "2")])  # in the long line
+    assert document.uri not in trees
+    store.change(document.uri, 4, [(Position(0, 4), Position(0, 5), "7")])  # elsewhere
+    assert document.uri not in trees
+    store.change(document.uri, 5, [(Position(1, 4), Position(1, 5 + len(long_value)), "3")])
     assert document.uri in trees
     assert trees.tree_for(document) is not None
 
@@ -98,10 +102,13 @@ def test_the_prompt_of_an_enormous_line_is_made_of_its_window() -> None:
     head = "import os\n" * 50
     line = "data = [" + "".join(f"{n % 977}, " for n in range(60_000))
     before, after = head + line[:200_000], line[200_000:] + "]\nprint(data)\n"
-    window = enormous_line_window(before, after, 1024)
-    assert len(window[0]) < 4000 and len(window[1]) < 4000
-    whole = build_prompt(template, before, after, counter=EstimatedTokens(), budget=1024)
-    windowed = build_prompt(template, *window, counter=EstimatedTokens(), budget=1024)
-    assert windowed.text == whole.text
+    for share in (0.25, 0.5):
+        window = enormous_line_window(before, after, 1024, share)
+        assert len(window[0]) < 4000 and len(window[1]) <= 3072 * share + 256
+        whole = build_prompt(template, before, after, counter=EstimatedTokens(), budget=1024,
+                             suffix_share=share)
+        windowed = build_prompt(template, *window, counter=EstimatedTokens(), budget=1024,
+                                suffix_share=share)
+        assert windowed.text == whole.text
     # Ordinary text is kept whole.
     assert enormous_line_window(head, "x = 1\n", 1024) == (head, "x = 1\n")
