@@ -156,8 +156,10 @@ class LineIndex:
             return len(self._text)
         if position.line < 0:
             return 0
-        line_text = self.line_text(position.line)
-        return self._starts[position.line] + utf16_to_index(line_text, position.character)
+        start = self._starts[position.line]
+        # A column is at least as many UTF-16 units as code points: no more of the line counts.
+        end = min(self.line_end(position.line), start + max(position.character, 0))
+        return start + utf16_to_index(self._text[start:end], position.character)
 
     def position(self, offset: int) -> Position:
         """LSP position of a code-point offset (one inside a line break counts as the end of
@@ -171,7 +173,10 @@ class LineIndex:
         """Whether ``position`` lies inside the text (no clamping needed)."""
         if not 0 <= position.line < len(self._starts) or position.character < 0:
             return False
-        return position.character <= utf16_length(self.line_text(position.line))
+        start, end = self._starts[position.line], self.line_end(position.line)
+        if position.character <= end - start:
+            return True  # (a line has at least as many UTF-16 units as code points)
+        return position.character <= utf16_length(self._text[start:end])
 
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")
