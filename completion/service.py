@@ -19,7 +19,6 @@ from loomline.completion.cleanup.closers import closers_replaced
 from loomline.completion.cursor import Cursor, cursor_at, skip_reason
 from loomline.completion.debounce import TypingRhythm, WastePacer
 from loomline.completion.engines.base import Engine, GenerationRequest, SamplingParams
-from loomline.completion.exclusion import EXCLUDED
 from loomline.completion.generation_pool import GenerationPool, Notify
 from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
@@ -29,6 +28,7 @@ from loomline.completion.prompt import (
     build_prompt,
     enormous_line_window,
 )
+from loomline.completion.refusal import Refusals
 from loomline.completion.results import Completion, Skip, fit_to_document
 from loomline.completion.settings import Settings, SettingsStore
 from loomline.completion.templates import FimTemplate, context_layout_for, template_for
@@ -98,9 +98,7 @@ class CompletionService:
         self.documents = documents
         self.folders = folders if folders is not None else WorkspaceFolders()
         self.policy = policy or ContentPolicy(self.folders, lambda: self.settings.context.exclude)
-        self._notify = notify
-        # (URI, reason) pairs the user was told of: why a document gets no completions
-        self._told: set[tuple[str, str]] = set()
+        self.refusals = Refusals(lambda: self.settings, self.folders, self.policy, notify)
         self._inflight: dict[str, asyncio.Task[object]] = {}
         self.metrics = ServiceMetrics()
         self.pool = GenerationPool(
@@ -156,46 +154,12 @@ class CompletionService:
 
     # ---- decisions before the model ---------------------------------------------------
     def refuse(self, document: Document, position: Position) -> Skip | None:
-        c = self.settings.completion
-        if not c.enabled:
-            return Skip("completion is disabled")
-        if document.language_id in c.disabled_languages:
-            return Skip(f"completion is disabled for {document.language_id}")
-        if self.is_excluded(document.uri):
-            self._tell_excluded(document.uri)
-            return Skip(EXCLUDED)
-        if document.utf8_size > c.max_file_bytes:
-            self._tell_once(
-                document.uri,
-                "size",
-                f"{self.folders.relative(document.uri)} is {document.utf8_size:,} bytes, "
-                f"more than completion.maxFileBytes ({c.max_file_bytes:,}): it gets no "
-                "completions",
-            )
-            return Skip(f"the file is larger than completion.maxFileBytes ({c.max_file_bytes})")
-        if not document.lines.contains(position):
-            return Skip(f"position {position.line}:{position.character} is outside the document")
-        return None
+        """Why ``document`` gets no completion at ``position`` (the user is told once), or
+        None (see ``Refusals``)."""
+        return self.refusals.refuse(document, position)
 
     def is_excluded(self, uri_or_path: str) -> bool:
-        """Whether the document's content must stay on the machine (``.gitignore``,
-        ``context.exclude``: see ``ContentPolicy``)."""
-        return not self.policy.allows(uri_or_path)
-
-    def _tell_excluded(self, uri: str) -> None:
-        self._tell_once(
-            uri,
-            "excluded",
-            f"{self.folders.relative(uri)} is ignored by .gitignore or context.exclude: "
-            "it gets no completions and nothing of it is sent",
-        )
-
-    def _tell_once(self, uri: str, reason: str, message: str) -> None:
-        """Once per document and reason: why it gets no completions."""
-        if (uri, reason) in self._told or self._notify is None:
-            return
-        self._told.add((uri, reason))
-        self._notify(message)
+        return self.refusals.is_excluded(uri_or_path)
 
     def cursor_at(self, document: Document, offset: int) -> Cursor:
         """The cursor of a request, analysed once: what the wait for a pause, the prompt and
