@@ -237,7 +237,7 @@ class GenerationPool:
         generation: Generation, cleanup: StreamingCleanup, why: str, deadline_s: float, cap: int
     ) -> str:
         """The usable part of an answer that ended early (``why``: our deadline, our length
-        cap, or the engine's failure): whole lines (the line so far for a single-line request),
+        cap, or the engine's failure): whole lines only (an unfinished single line is withheld),
         cleaned; the reason goes to the stats and the log."""
         reasons = {DEADLINE: f"the {deadline_s * 1000:.0f} ms deadline",
                    LENGTH_CAPPED: f"over {cap} characters for max_tokens"}

@@ -114,9 +114,10 @@ class StreamingCleanup:
 
     def final(self, *, whole_lines: bool = False, limit: int | None = None) -> str:
         """What to insert for the answer as it stands (the model has stopped, or it was cut
-        short). ``whole_lines``: drop an unfinished last line of a multi-line answer;
+        short). ``whole_lines``: drop an unfinished last line (for a single-line request that
+        is the whole answer: half a line, e.g. ``pow(radius,``, is worse than none);
         ``limit``: read no more than this many characters."""
         raw = self.raw if limit is None else self.raw[:limit]
-        if whole_lines and self.cursor.multiline:
+        if whole_lines:
             raw = raw[: raw.rfind("\n") + 1]
         return clean(raw, self.cursor, self.stops)

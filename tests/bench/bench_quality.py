@@ -211,6 +211,10 @@ SETTINGS_HOOKS: list[Callable[[Settings], None]] = []  # what --variant changes
 def make_settings(context: bool = True) -> Settings:
     settings = Settings()
     settings.model.threads = THREADS
+    # Quality, not latency: a busy machine must not cut answers short (the serving and
+    # typing benches measure time).
+    settings.completion.deadline_ms = 120_000
+    settings.completion.explicit_deadline_ms = 300_000
     for hook in SETTINGS_HOOKS:
         hook(settings)
     settings.context.enabled = context

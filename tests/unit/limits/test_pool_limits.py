@@ -91,9 +91,16 @@ async def test_the_fake_engine_is_held_to_the_deadline_too() -> None:
     await engine.start()
     generation, result, took = await _run(_pool(engine, seconds=0.2), cursor=LINE,
                                           max_tokens=4096)
-    assert isinstance(result, str) and result.startswith("return x")
+    # Half a line (`return x x x`, or `pow(radius,`) is withheld: worse than no answer.
+    assert isinstance(result, Skip) and "did not finish a line" in result.reason
     assert generation.stats.finish_reason == "deadline" and took < 1.5
     assert engine.cancelled == 1  # its stream was closed
+
+
+async def test_a_single_line_finished_before_the_deadline_is_kept() -> None:
+    engine = ScriptedEngine("sum(values)\n", "more = 2\n", every_s=0.05)
+    _generation, result, _took = await _run(_pool(engine, seconds=0.2), cursor=LINE)
+    assert result == "sum(values)"
 
 
 async def test_nothing_by_the_deadline_is_an_empty_answer_with_the_reason() -> None:
