@@ -17,7 +17,9 @@ Only the end of the prefix window changes between keystrokes; its start moves in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from loomline.completion.templates import FimTemplate
 from loomline.completion.tokens import TokenCounter
@@ -135,6 +137,37 @@ def enormous_line_window(
     return before, after
 
 
+def _render_piece(template: FimTemplate, comment: str | None, piece: PromptPiece) -> str:
+    """Another file's code as the template frames it, or as line comments."""
+    content = piece.text.rstrip("\n")
+    if comment is None:
+        return template.file.format(path=piece.source, content=content)
+    lines = [f"{comment} from {piece.source}:"]
+    lines += [f"{comment} {line}" for line in content.split("\n")]
+    return "\n".join(lines) + "\n"
+
+
+def _fit_pieces(
+    pieces: list[PromptPiece],
+    render: Callable[[PromptPiece], str],
+    counter: TokenCounter,
+    used: int,
+    limit: int,
+    included: list[IncludedPiece],
+    dropped: list[PromptPiece],
+) -> int:
+    """Take pieces in priority order while the prompt stays within ``limit`` tokens; returns
+    the tokens used after them."""
+    for piece in pieces:
+        cost = counter.count(render(piece))
+        if used + cost <= limit:
+            included.append(IncludedPiece(piece, cost))
+            used += cost
+        else:
+            dropped.append(piece)
+    return used
+
+
 def build_prompt(
     template: FimTemplate,
     prefix: str,
@@ -164,14 +197,6 @@ def build_prompt(
     if pieces and comment is None:
         current = template.current_file.format(path=path or "untitled")
 
-    def render(piece: PromptPiece) -> str:
-        content = piece.text.rstrip("\n")
-        if comment is None:
-            return template.file.format(path=piece.source, content=content)
-        lines = [f"{comment} from {piece.source}:"]
-        lines += [f"{comment} {line}" for line in content.split("\n")]
-        return "\n".join(lines) + "\n"
-
     fixed = counter.count(header + current) + counter.count(template.fim("", ""))
     available = max(budget - fixed, 16)
 
@@ -187,22 +212,15 @@ def build_prompt(
 
     included: list[IncludedPiece] = []
     dropped: list[PromptPiece] = []
-    lead = ""  # the earlier cells that fit, before the prefix window
-    if cells is not None:
-        lead = _earlier_cells(cells, prefix, prefix_window, prefix_budget, counter)
-        if lead:
-            cost = counter.count(lead)
-            included.append(IncludedPiece(replace(cells, text=lead), cost))
-            used += cost
-        else:
-            dropped.append(cells)
-    for piece in pieces:
-        cost = counter.count(render(piece))
-        if used + cost <= budget + context_budget:
-            included.append(IncludedPiece(piece, cost))
-            used += cost
-        else:
-            dropped.append(piece)
+    # The earlier cells that fit, before the prefix window.
+    lead = _earlier_cells(cells, prefix, prefix_window, prefix_budget, counter) if cells else ""
+    if cells is not None and lead:
+        included.append(IncludedPiece(replace(cells, text=lead), counter.count(lead)))
+        used += included[-1].tokens
+    elif cells is not None:
+        dropped.append(cells)
+    render = partial(_render_piece, template, comment)
+    used = _fit_pieces(pieces, render, counter, used, budget + context_budget, included, dropped)
 
     context = "".join(render(p.piece) for p in included if p.piece.kind != CELLS)
     if comment is not None and context:

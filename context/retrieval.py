@@ -227,6 +227,30 @@ def index_lookups(
 _DEFAULT_CACHE = SnippetCache()
 
 
+def _from_the_index(
+    document_text: str,
+    path: str,
+    language_id: str | None,
+    index: WorkspaceIndex | None,
+    used: list[str],
+) -> list[ContextPiece]:
+    """Definitions of what the document imports and uses near the cursor, then definitions
+    of other names used near the cursor that the index knows."""
+    if index is None:
+        return []
+    targets = resolve_imports(document_text, path, language_id, index)
+    hot, headers = imported_definitions(targets, index, used)
+    pieces = hot + headers
+    covered = {(p.path, p.start_line) for p in pieces}
+    covered_names: set[str] = set()
+    for target in targets:
+        covered_names.update(target.names)
+    return pieces + [
+        p for p in index_lookups([n for n in used if n not in covered_names], index, path)
+        if (p.path, p.start_line) not in covered
+    ]
+
+
 def collect_context(
     document_text: str,
     path: str,
@@ -248,19 +272,7 @@ def collect_context(
     path = os.path.abspath(path)
     offset = min(max(offset, 0), len(document_text))
     used = names_near_cursor(document_text, offset)
-    pieces: list[ContextPiece] = []
-    if index is not None:
-        targets = resolve_imports(document_text, path, language_id, index)
-        hot, headers = imported_definitions(targets, index, used)
-        pieces += hot + headers
-        covered = {(p.path, p.start_line) for p in pieces}
-        covered_names: set[str] = set()
-        for target in targets:
-            covered_names.update(target.names)
-        pieces += [
-            p for p in index_lookups([n for n in used if n not in covered_names], index, path)
-            if (p.path, p.start_line) not in covered
-        ]
+    pieces = _from_the_index(document_text, path, language_id, index, used)
     cursor_line = document_text.count("\n", 0, offset)
     query_start = offset
     for _ in range(WINDOW):

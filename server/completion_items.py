@@ -63,6 +63,21 @@ def relative_indentation(text: str, indent: str) -> str:
     return "\n".join([first, *(ln[len(indent) :] if ln.startswith(indent) else ln for ln in rest)])
 
 
+def _documentation(
+    document: Document, formats: ClientFormats, line: str, text: str
+) -> types.MarkupContent | str:
+    """The cursor's line as it would read with ``text``, in the richest format the client shows."""
+    if formats.markdown:
+        fence = "````" if "```" in line + text else "```"
+        lang = document.language_id if document.language_id != "plaintext" else ""
+        return types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=f"{fence}{lang}\n{line}{text}\n{fence}"
+        )
+    if formats.markup:
+        return types.MarkupContent(kind=types.MarkupKind.PlainText, value=line + text)
+    return line + text
+
+
 def completion_item(
     document: Document,
     position: Position,
@@ -98,17 +113,7 @@ def completion_item(
     else:
         inserted = new_text
     inserted = with_line_ending(inserted, document.line_ending)
-    documentation: types.MarkupContent | str
-    if formats.markdown:
-        fence = "````" if "```" in new_text else "```"
-        lang = document.language_id if document.language_id != "plaintext" else ""
-        documentation = types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value=f"{fence}{lang}\n{line}{text}\n{fence}"
-        )
-    elif formats.markup:
-        documentation = types.MarkupContent(kind=types.MarkupKind.PlainText, value=line + text)
-    else:
-        documentation = line + text
+    documentation = _documentation(document, formats, line, text)
     return types.CompletionItem(
         label=convert.first_line(new_text) or new_text.strip() or text,
         kind=types.CompletionItemKind.Snippet if multiline else types.CompletionItemKind.Text,
