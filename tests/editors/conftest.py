@@ -22,8 +22,11 @@ import pytest
 HERE = Path(__file__).resolve().parent
 FAKE = {"backend": "fake", "fake": {"response": "urn 42", "chunkDelayMs": 1}}
 GENERATED = "```python\ndef add(a, b):\n    return a + b\n```"
-# The real model, kept quick: few tokens, and no context engine work.
-MODEL = {"completion": {"maxTokens": 24, "singleLineMaxTokens": 24}}
+# The real model, kept quick: few tokens, and no context engine work. The deadlines leave
+# room for a busy 2-core machine (a CI run beside other jobs took over 10 s to answer): these
+# tests check what the editors do with an answer, not how fast it comes.
+MODEL = {"completion": {"maxTokens": 24, "singleLineMaxTokens": 24,
+                        "deadlineMs": 120_000, "explicitDeadlineMs": 180_000}}
 # The file the scripted editors (Neovim, Emacs) open: a word to complete on line 4 (0-based),
 # a comment to generate from on line 6.
 SCRIPTED_SOURCE = """import os
