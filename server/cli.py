@@ -112,6 +112,8 @@ def _parse_location(location: str) -> tuple[Path, int, int]:
     parts = location.rsplit(":", 2)
     if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
         raise SystemExit(f"expected FILE:LINE:COL (1-based), got '{location}'")
+    if int(parts[1]) < 1 or int(parts[2]) < 1:
+        raise SystemExit(f"LINE and COL count from 1, got '{location}'")
     return Path(parts[0]), int(parts[1]), int(parts[2])
 
 
@@ -123,7 +125,14 @@ def cmd_complete(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as error:
         print(f"loomline: cannot read {path}: {error}", file=sys.stderr)
         return 2
-    raw: dict[str, Any] = json.loads(args.settings) if args.settings else {}
+    try:
+        raw: dict[str, Any] = json.loads(args.settings) if args.settings else {}
+    except json.JSONDecodeError as error:
+        print(f"loomline: --settings is not valid JSON: {error}", file=sys.stderr)
+        return 2
+    if not isinstance(raw, dict):
+        print("loomline: --settings must be a JSON object", file=sys.stderr)
+        return 2
     if args.backend:
         raw["backend"] = args.backend
     if args.model_path:
@@ -182,7 +191,8 @@ async def _complete(path: Path, text: str, line: int, column: int, raw: dict[str
         await engine.close()
         return 2
     show = _StreamedText()
-    result = await stack.service.complete(document, position, on_update=show)
+    # Asked for, as an editor's invoked request: no pause to wait for, the longer deadline.
+    result = await stack.service.complete(document, position, on_update=show, explicit=True)
     await engine.close()
     return _print_result(result, show)
 

@@ -53,3 +53,28 @@ def test_loomline_complete_and_the_server_count_tokens_alike(
     assert from_cli.service.workspace is from_cli.workspace
     assert from_cli.workspace.folders.root == str(source.parent)
     assert from_cli.workspace.index is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--settings", '{"backend": "fake"'], "not valid JSON"),
+        (["--settings", "[1]"], "must be a JSON object"),
+    ],
+)
+def test_bad_settings_json_is_a_clear_message(tmp_path, capsys, args, message):
+    from loomline.server.cli import main
+
+    source = tmp_path / "a.py"
+    source.write_text("def f():\n    \n")
+    assert main(["complete", f"{source}:2:5", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_positions_count_from_one(tmp_path):
+    from loomline.server.cli import main
+
+    source = tmp_path / "a.py"
+    source.write_text("x = 1\n")
+    with pytest.raises(SystemExit, match="count from 1"):
+        main(["complete", f"{source}:0:0", "--backend", "fake"])
