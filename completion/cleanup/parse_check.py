@@ -5,7 +5,9 @@ from __future__ import annotations
 from loomline.completion.cursor import Cursor
 from loomline.context.parse_errors import adds_parse_errors
 
-MAX_COMPILE_CHARS = 1_000_000
+# compile() of a file this size takes tens of ms, and an answer may need several: past it
+# the check (on the event loop) costs more than it saves.
+MAX_COMPILE_CHARS = 300_000
 
 
 def drop_lines_that_break_the_parse(candidate: str, cursor: Cursor) -> str:
@@ -46,6 +48,7 @@ def _compiles(source: str) -> bool:
         return False  # too big to check on the keystroke path: treat as unknown
     try:
         compile(source, "<completion>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # (A deeply nested expression exhausts the compiler's recursion: unknown, not an error.)
         return False
     return True

@@ -41,3 +41,10 @@ def test_the_compiler_check_waits_while_the_file_does_not_compile():
     """While the file has an error elsewhere, the compiler cannot tell the answer's apart."""
     cursor = cursor_for("def f(x):\n    █\ndef g(:\n", "python")
     assert drop_lines_python_rejects("y = 1\n  z = 2", cursor) == "y = 1\n  z = 2"
+
+
+def test_a_file_too_deep_for_the_compiler_is_unknown_not_an_error():
+    from loomline.completion.cleanup.parse_check import _compiles
+
+    assert _compiles("y = " + "(" * 5000 + "1" + ")" * 5000 + "\n") is False
+    assert _compiles("y = " + "1 + " * 100_000 + "1\n") is False
