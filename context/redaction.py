@@ -15,6 +15,7 @@ line), so a keystroke costs a split, a lookup per line and a join.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import threading
@@ -23,7 +24,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 PLACEHOLDER = "<redacted>"
-MAX_CACHED_LINES = 50_000
+# Findings of this many lines (about 200 bytes each, whatever the line's length: the key is a
+# digest): the windows around the cursors of a dozen documents.
+MAX_CACHED_LINES = 8_192
 MAX_CACHED_TEXTS = 32
 
 _BEGIN = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
@@ -117,7 +120,7 @@ class SecretRedactor:
 
     def __init__(self, max_cached_lines: int = MAX_CACHED_LINES) -> None:
         self._detector: _Detector | None = None
-        self._cache: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, bytes], tuple[str, ...]] = OrderedDict()
         self._max = max_cached_lines
         # Whole texts: while the user types on one line, the lines above and below it are
         # the same text as at the last keystroke.
@@ -185,7 +188,10 @@ class SecretRedactor:
     def _secrets(self, line: str, filename: str) -> tuple[str, ...]:
         if len(line) < 8:  # nothing a plugin finds is shorter with its context
             return ()
-        key = (filename, line)
+        # A digest, not the line: keys of a typing session (a new line each keystroke, some of
+        # them very long) would otherwise hold megabytes.
+        key = (filename, hashlib.blake2b(line.encode("utf-8", "surrogatepass"),
+                                         digest_size=16).digest())
         found = self._cache.get(key)
         if found is None:
             found = tuple(sorted(set(self._detector_for().secrets(line, filename or "x.txt"))))
