@@ -74,6 +74,15 @@ class MessageGate:
             return
         method = payload.get("method")
         is_request = "id" in payload and isinstance(method, str)
+        msg_id = payload.get("id")
+        valid_id = isinstance(msg_id, int | str) and not isinstance(msg_id, bool)
+        if "id" in payload and not valid_id and not (msg_id is None and method is None):
+            # JSON-RPC ids are numbers or strings: an object or a list would reach pygls as an
+            # unhashable key, after the handler (a `shutdown`, say) had already run.
+            log.warning("a message with an invalid id (%s) was refused", type(msg_id).__name__)
+            self.reply_error(None, INVALID_REQUEST, "Invalid Request: the id must be a number "
+                             "or a string")
+            return
         if isinstance(method, str) and is_request and not self._lifecycle_allows(
             payload["id"], method
         ):

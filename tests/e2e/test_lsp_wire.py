@@ -200,3 +200,13 @@ def test_a_failing_notification_is_logged_not_shown(server):
     assert "result" in server.answer(2)
     popups = [m for m in server.other if m.get("method") == "window/showMessage"]
     assert not [p for p in popups if "Error in server" in p["params"]["message"]]
+
+
+@pytest.mark.parametrize("bad_id", [{"x": 1}, [7], True, 1.5])
+def test_a_request_with_an_invalid_id_is_refused_and_not_carried_out(server, bad_id):
+    start(server)
+    message = {"jsonrpc": "2.0", "id": bad_id, "method": "shutdown"}
+    server.send(frame(json.dumps(message).encode()), frame(inline(2)))
+    # The shutdown was not carried out: the next request is served.
+    assert "result" in server.answer(2)
+    assert [m["error"]["code"] for m in server.errors_with_null_id()] == [-32600]
