@@ -460,8 +460,18 @@ async function main() {
 
     if (!process.env.LOOMLINE_E2E_SKIP_GENERATE) await step("Generate Code from Instruction inserts code", async () => {
       await page.locator(".editor-instance .monaco-editor .view-lines").first().click();
-      await page.keyboard.press("Control+End");
-      await page.keyboard.press("Enter");
+      // The fake answers every request with the same text, which the step before accepted as
+      // the body: written after it, the answer would repeat the line before the cursor, and
+      // the server drops such a repeat (a model restating the code it continues). So with
+      // the fake the code goes on a new first line, where it is new.
+      if (fake) {
+        await page.keyboard.press("Control+Home");
+        await page.keyboard.press("Enter");
+        await page.keyboard.press("ArrowUp");
+      } else {
+        await page.keyboard.press("Control+End");
+        await page.keyboard.press("Enter");
+      }
       await runCommand(page, "Loomline: Generate Code from Instruction");
       const input = page.locator(".quick-input-widget input").first();
       await waitFor("the instruction box", async () => (await input.getAttribute("placeholder"))?.includes("Fibonacci"), 10_000, 200);
@@ -479,8 +489,15 @@ async function main() {
       await waitFor("generation to finish", async () => (await toast.count()) === 0, modelTimeout, 500);
       const afterGenerate = await saveAndRead(page, file, afterAccept, "the generated code");
       await shot(page, "08-generated");
-      check(afterGenerate.startsWith(afterAccept.trimEnd()), "generation changed text before the cursor");
-      const added = afterGenerate.slice(afterAccept.trimEnd().length);
+      let added;
+      if (fake) {
+        check(afterGenerate.endsWith(afterAccept), "generation changed text after the cursor");
+        added = afterGenerate.slice(0, afterGenerate.length - afterAccept.length);
+        check(added.trim() === result.accepted.trim(), `the fake's answer was not inserted:\n${afterGenerate}`);
+      } else {
+        check(afterGenerate.startsWith(afterAccept.trimEnd()), "generation changed text before the cursor");
+        added = afterGenerate.slice(afterAccept.trimEnd().length);
+      }
       check(/\S/.test(added), `no code was inserted:\n${afterGenerate}`);
       fs.writeFileSync(path.join(artifacts, "after-generate.py.txt"), afterGenerate);
       result.generated = added;
