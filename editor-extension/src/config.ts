@@ -17,6 +17,8 @@ export interface ServerSettings {
     disabledLanguages: string[];
     multiline: Multiline;
     maxTokens: number;
+    deadlineMs: number;
+    explicitDeadlineMs: number;
     promptTokens: number;
     temperature: number;
   };
@@ -104,6 +106,8 @@ export function toServerSettings(get: ConfigGetter): ServerSettings {
       disabledLanguages: strList(get, "completion.disabledLanguages", []),
       multiline: oneOf(get, "completion.multiline", ["auto", "always", "never"] as const, "auto"),
       maxTokens: Math.round(num(get, "completion.maxTokens", 128)),
+      deadlineMs: Math.round(num(get, "completion.deadlineMs", 10_000)),
+      explicitDeadlineMs: Math.round(num(get, "completion.explicitDeadlineMs", 30_000)),
       promptTokens: Math.round(num(get, "completion.promptTokens", 1024)),
       temperature: num(get, "completion.temperature", 0),
     },

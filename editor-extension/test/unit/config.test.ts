@@ -26,6 +26,8 @@ test("defaults map to the server's settings object", () => {
       disabledLanguages: [],
       multiline: "auto",
       maxTokens: 128,
+      deadlineMs: 10_000,
+      explicitDeadlineMs: 30_000,
       promptTokens: 1024,
       temperature: 0,
     },
@@ -48,6 +50,8 @@ test("user values land in camelCase nested objects; client-only keys stay out", 
       "completion.disabledLanguages": ["markdown"],
       "completion.multiline": "never",
       "completion.maxTokens": 64.4,
+      "completion.deadlineMs": 5000.4,
+      "completion.explicitDeadlineMs": 60000,
       "completion.promptTokens": 2048,
       "completion.temperature": 0.2,
       "completion.debounceMs": 500,
@@ -63,6 +67,8 @@ test("user values land in camelCase nested objects; client-only keys stay out", 
   assert.deepEqual(s.model, { id: "Qwen/Qwen2.5-Coder-1.5B-Instruct", path: "/models/q", template: "qwen" });
   assert.deepEqual(s.engine, { urls: ["http://127.0.0.1:8000/v1"], servedModel: "coder", apiKeyEnv: "MY_KEY" });
   assert.equal(s.completion.maxTokens, 64);
+  assert.equal(s.completion.deadlineMs, 5000);
+  assert.equal(s.completion.explicitDeadlineMs, 60_000);
   assert.equal(s.completion.multiline, "never");
   assert.equal(s.completion.enabled, false);
   assert.deepEqual(s.context, {
