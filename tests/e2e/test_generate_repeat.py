@@ -21,6 +21,7 @@ ACCEPTED = f'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n   
 async def client(lsp_client: LanguageClient):
     await _start(lsp_client, {"backend": "fake"})
     yield
+    await lsp_client.shutdown_session()
 
 
 async def test_an_answer_repeating_the_line_before_is_not_written(client: LanguageClient):
