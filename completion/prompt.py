@@ -61,18 +61,26 @@ class Prompt:
     dropped: list[PromptPiece] = field(default_factory=list)
 
 
-def _take_prefix_lines(prefix: str, budget: int, counter: TokenCounter) -> str:
-    """The longest run of whole lines ending at the cursor that fits, aligned when cut."""
-    lines = prefix.split("\n")
-    cursor_line = lines[-1]
-    used = counter.count(cursor_line)
-    start = len(lines) - 1
+def _whole_lines_from_end(
+    lines: list[str], start: int, used: int, budget: int, counter: TokenCounter
+) -> tuple[int, int]:
+    """Move ``start`` back over ``lines`` (each with its newline) while the tokens ``used``
+    stay within ``budget``; returns the new start and the tokens used."""
     while start > 0:
         cost = counter.count(lines[start - 1] + "\n")
         if used + cost > budget:
             break
         used += cost
         start -= 1
+    return start, used
+
+
+def _take_prefix_lines(prefix: str, budget: int, counter: TokenCounter) -> str:
+    """The longest run of whole lines ending at the cursor that fits, aligned when cut."""
+    lines = prefix.split("\n")
+    cursor_line = lines[-1]
+    start, used = _whole_lines_from_end(lines, len(lines) - 1, counter.count(cursor_line),
+                                        budget, counter)
     if start > 0:
         # Cut: round the first line up to a multiple so the window start rarely moves.
         aligned = -(-start // PREFIX_ALIGN_LINES) * PREFIX_ALIGN_LINES
@@ -94,14 +102,7 @@ def _earlier_cells(
     if room <= 0:
         return ""
     lines = cells.text.split("\n")
-    used = 0
-    start = len(lines)
-    while start > 0:
-        cost = counter.count(lines[start - 1] + "\n")
-        if used + cost > room:
-            break
-        used += cost
-        start -= 1
+    start, _used = _whole_lines_from_end(lines, len(lines), 0, room, counter)
     taken = "\n".join(lines[start:])
     return taken if taken.strip() else ""
 
