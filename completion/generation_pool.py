@@ -95,14 +95,18 @@ class GenerationPool:
         return list(self._generations.values())
 
     # ---- joining, starting and dropping ------------------------------------------------
-    def joinable(self, uri: str, before: str, after: str) -> Generation | None:
-        """The document's current generation if this request can use it, else None."""
+    def joinable(
+        self, uri: str, before: str, after: str, adapter: str | None = None
+    ) -> Generation | None:
+        """The document's current generation if this request can use it, else None.
+        ``adapter``: the request's LoRA adapter (an answer of another adapter is no use)."""
         generation = self._generations.get(uri)
         if generation is None:
             return None
         typed = typed_since(generation.before, generation.after, before, after)
         usable = (
             typed is not None
+            and generation.adapter == adapter
             and generation.error is None
             and agrees(generation.text, typed, generation.finished)
             and (not generation.finished or len(typed) < len(generation.text))

@@ -36,6 +36,7 @@ class Generation:
 
     uri: str
     cursor: Cursor  # where it was asked for, with the document's text then
+    adapter: str | None = None  # the LoRA adapter it runs under (None: the base model)
     stats: GenerationStats = field(default_factory=GenerationStats)
     text: str = ""  # post-processed text so far (the final text once finished)
     finished: bool = False

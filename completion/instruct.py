@@ -19,6 +19,7 @@ from loomline.completion.engines.base import (
     GenerationRequest,
     GenerationStats,
     SamplingParams,
+    affinity_key,
 )
 from loomline.completion.exclusion import EXCLUDED, is_excluded
 from loomline.completion.instruct_answer import CodeLines
@@ -47,6 +48,7 @@ class Instruction:
     target: EditTarget
     path: str  # the document's path as the model sees it (relative to the workspace)
     max_tokens: int | None = None  # None: twice completion.maxTokens, within 32..1024
+    adapter: str | None = None  # the folder's LoRA adapter (WorkspaceFolders.adapter_for)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,8 @@ def start_instruction(
     generation = GenerationRequest(
         prompt,
         SamplingParams(max_tokens=max_tokens, temperature=0.0, stop=STOP),
-        affinity_key=instruction.document.uri,
+        affinity_key=affinity_key(document.uri, instruction.adapter),
+        adapter=instruction.adapter,
     )
     code = CodeLines(
         instruction.target.placement,

@@ -18,7 +18,12 @@ from typing import Protocol
 from loomline.completion.cleanup.closers import closers_replaced
 from loomline.completion.cursor import Cursor, cursor_at, skip_reason
 from loomline.completion.debounce import TypingRhythm, WastePacer
-from loomline.completion.engines.base import Engine, GenerationRequest, SamplingParams
+from loomline.completion.engines.base import (
+    Engine,
+    GenerationRequest,
+    SamplingParams,
+    affinity_key,
+)
 from loomline.completion.generation_pool import GenerationPool, Notify
 from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
@@ -161,6 +166,10 @@ class CompletionService:
     def is_excluded(self, uri_or_path: str) -> bool:
         return self.refusals.is_excluded(uri_or_path)
 
+    def adapter_for(self, document: Document) -> str | None:
+        """The LoRA adapter ``engine.adapters`` chooses for the document's folder, or None."""
+        return self.folders.adapter_for(document.uri, self.settings.engine.adapters)
+
     def cursor_at(self, document: Document, offset: int) -> Cursor:
         """The cursor of a request, analysed once: what the wait for a pause, the prompt and
         the clean-up of the answer read. Without a syntax tree the text rules decide."""
@@ -287,15 +296,16 @@ class CompletionService:
         if reason is not None:
             return Skip(reason)
         before, after = cursor.before, cursor.after
+        adapter = self.adapter_for(document)
         result: str | Skip | None = None
         for _attempt in range(2):
-            joinable = self.pool.joinable(document.uri, before, after)
+            joinable = self.pool.joinable(document.uri, before, after, adapter)
             reused = joinable is not None
             if joinable is None:
                 waits = not explicit and self.settings.completion.adaptive_debounce
                 if waits and not await self._paused(document, cursor, before + after):
                     return Skip("the text changed while waiting for a pause")
-                joinable = self._start(document, position, cursor, explicit)
+                joinable = self._start(document, position, cursor, explicit, adapter)
             generation = joinable
             typed = before[len(generation.before) :]
             result = await self.pool.follow(generation, typed, on_update)
@@ -348,6 +358,7 @@ class CompletionService:
         position: Position,
         cursor: Cursor,
         explicit: bool = False,
+        adapter: str | None = None,
     ) -> Generation:
         prepared_at = time.perf_counter()
         prompt, cursor = self.prepare(document, position, cursor)
@@ -360,8 +371,10 @@ class CompletionService:
             # stream is closed.
             stop=self.template.stop if cursor.multiline else ("\n", *self.template.stop),
         )
-        request = GenerationRequest(prompt.text, params, affinity_key=document.uri)
-        generation = Generation(document.uri, cursor, speculative=not explicit)
+        request = GenerationRequest(
+            prompt.text, params, affinity_key=affinity_key(document.uri, adapter), adapter=adapter
+        )
+        generation = Generation(document.uri, cursor, adapter=adapter, speculative=not explicit)
         generation.timings_ms["prepare_ms"] = (time.perf_counter() - prepared_at) * 1000
         return self.pool.start(generation, request, stops=self.template.stop)
 

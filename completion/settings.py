@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from loomline.completion.templates import templates
+from loomline.context.workspace_folders import adapter_key_problem
 
 Backend = Literal["embedded", "vllm", "fake"]
 Multiline = Literal["auto", "always", "never"]
@@ -73,9 +74,20 @@ class EngineSettings(_Section):
     read_timeout_ms: int = Field(default=10000, ge=1)
     # Candidates per request, ranked by post-processing.
     candidates: int = Field(default=1, ge=1)
-    # LoRA adapter per repository: {"/path/to/repo": "adapter-name"}; "*" for all.
+    # LoRA adapter per folder: {"/path/to/repo": "adapter-name", "repo-folder-name": ...,
+    # "*": ...}; the innermost folder holding a document wins (``WorkspaceFolders.adapter_for``);
+    # "" means the base model.
     adapters: dict[str, str] = Field(default_factory=dict)
     verify_tls: bool = True
+
+    @field_validator("adapters")
+    @classmethod
+    def _adapter_keys_name_folders(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            problem = adapter_key_problem(key)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
 
 
 class CompletionSettings(_Section):
@@ -132,8 +144,9 @@ class FakeSettings(_Section):
     response: str = "return 42"
     chunk_delay_ms: int = Field(default=5, ge=0)
     load_delay_ms: int = Field(default=0, ge=0)
-    # Append every prompt the fake engine receives to this file (JSON lines: {"prompt": ...}),
-    # so that tests over the wire see exactly what an engine would; "" records nothing.
+    # Append every prompt the fake engine receives to this file (JSON lines: {"prompt": ...,
+    # "adapter": ...}), so that tests over the wire see exactly what an engine would; ""
+    # records nothing.
     record_prompts: str = ""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -13,6 +14,14 @@ from loomline.context.documents import path_to_uri, uri_to_path
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 # Schemes whose path is a file's path: files, and notebook cells (the notebook's path).
 _FILE_SCHEMES = ("file:", "vscode-notebook-cell:")
+
+
+# The ``engine.adapters`` key that holds for every document no other key covers.
+ALL_FOLDERS = "*"
+ADAPTER_KEYS = (
+    "'*', an absolute folder path ('~' for home), a file: URI or a workspace folder's name "
+    "(its directory's name)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,32 @@ def display_name(uri: str) -> str:
     else:
         path = uri
     return path.rstrip("/").rsplit("/", 1)[-1] or "untitled"
+
+
+def adapter_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a key of ``engine.adapters``, or None. The message never quotes
+    the key (settings problems quote no free text)."""
+    if key == ALL_FOLDERS:
+        return None
+    if not key.strip():
+        return f"an empty key names no folder (keys are {ADAPTER_KEYS})"
+    if is_uri(key):
+        if not key.lower().startswith("file:") or file_path(key) is None:
+            return f"only file: URIs name folders (keys are {ADAPTER_KEYS})"
+        return None
+    if os.path.isabs(os.path.expanduser(key)) or ("/" not in key and os.sep not in key):
+        return None
+    return f"a relative path is ambiguous (keys are {ADAPTER_KEYS})"
+
+
+def _adapter_root(key: str) -> str | None:
+    """The folder an ``engine.adapters`` key names by path (None: a name, or ``*``)."""
+    if key == ALL_FOLDERS or adapter_key_problem(key) is not None:
+        return None
+    if is_uri(key):
+        return file_path(key)
+    expanded = os.path.expanduser(key)
+    return os.path.abspath(expanded) if os.path.isabs(expanded) else None
 
 
 class WorkspaceFolders:
@@ -142,3 +177,37 @@ class WorkspaceFolders:
                 return relative
         return display_name(path or uri)
 
+
+    def adapter_for(self, uri: str, adapters: Mapping[str, str]) -> str | None:
+        """The LoRA adapter for the document at ``uri`` from ``engine.adapters``, or None
+        (the base model).
+
+        A key names a folder by path (absolute, ``~``, or a ``file:`` URI: any folder, also
+        one inside a workspace folder) or by a workspace folder's name (``WorkspaceFolder.name``:
+        its directory's name, what the model sees as the repository); the innermost named
+        folder holding the document wins (a path before a name naming the same folder), else
+        ``*``. An empty adapter name means the base model. Documents outside every folder
+        and of other schemes (``untitled:``) get the ``*`` adapter.
+        """
+        path = file_path(uri)
+        best_root: str | None = None
+        best_adapter = adapters.get(ALL_FOLDERS)
+        if path is not None:
+            for root, adapter in self._adapter_roots(adapters):
+                if relative_to(path, root) is None:
+                    continue
+                if best_root is None or len(root) > len(best_root):
+                    best_root, best_adapter = root, adapter
+        return best_adapter or None
+
+    def _adapter_roots(self, adapters: Mapping[str, str]) -> list[tuple[str, str]]:
+        """(folder path, adapter) for each key: paths first, then the folders named."""
+        by_path = [(root, a) for key, a in adapters.items() if (root := _adapter_root(key))]
+        by_name = [
+            (folder.path, adapter)
+            for key, adapter in adapters.items()
+            if key != ALL_FOLDERS and _adapter_root(key) is None
+            for folder in self._folders
+            if folder.name == key and folder.path is not None
+        ]
+        return by_path + by_name

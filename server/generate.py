@@ -92,6 +92,7 @@ async def run_generate(
         target,
         path=host.folders.relative(document.uri),
         max_tokens=parsed.max_tokens,
+        adapter=host.folders.adapter_for(document.uri, host.settings.engine.adapters),
     )
     policy = ContentPolicy(host.folders, lambda: host.settings.context.exclude)
     stream = start_instruction(host.engine, instruction, host.settings, policy)

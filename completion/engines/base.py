@@ -44,6 +44,13 @@ class GenerationRequest:
     deadline: float | None = None
 
 
+def affinity_key(uri: str, adapter: str | None = None) -> str:
+    """The routing key of a document's requests (replica choice, the embedded engine's KV
+    cache slot): per document and LoRA adapter, since a KV cache computed under one adapter
+    is wrong under another."""
+    return uri if adapter is None else f"{uri}#lora={adapter}"
+
+
 @dataclass(slots=True)
 class GenerationStats:
     prompt_tokens: int = 0

@@ -109,6 +109,7 @@ class FakeEngine:
 
 
 def _record(path: str, request: GenerationRequest) -> None:
-    """One JSON line per prompt; a file that cannot be written is a test's mistake: it raises."""
+    """One JSON line per prompt (with its LoRA adapter); a file that cannot be written is a
+    test's mistake: it raises."""
     with open(path, "a", encoding="utf-8") as file:
-        file.write(json.dumps({"prompt": request.prompt}) + "\n")
+        file.write(json.dumps({"prompt": request.prompt, "adapter": request.adapter}) + "\n")
