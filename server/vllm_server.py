@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -72,6 +73,9 @@ class ServeConfig:
     kv_cache_gib: int = 2
     gpu_memory_utilization: float | None = None
     tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    data_parallel_size: int = 1
+    distributed_executor_backend: str | None = None  # "mp" or "ray"; None: vLLM decides
     ngram_speculation: int = 0
     ngram_max: int = 4
     ngram_min: int = 2
@@ -82,6 +86,14 @@ class ServeConfig:
     python: str = sys.executable
     cpu: bool | None = None
     extra: list[str] = field(default_factory=list)
+    # This server's share of the machine when several run side by side (replicas): GPU ids
+    # (CUDA_VISIBLE_DEVICES) or CPU core ids (VLLM_CPU_OMP_THREADS_BIND); None: all of it.
+    devices: str | None = None
+
+    @property
+    def devices_per_server(self) -> int:
+        """GPUs one server uses: tensor x pipeline x data parallel."""
+        return self.tensor_parallel_size * self.pipeline_parallel_size * self.data_parallel_size
 
     @property
     def base_url(self) -> str:
@@ -109,6 +121,10 @@ class ServeConfig:
             block_size=args.block_size, kv_cache_gib=args.kv_cache_gib,
             gpu_memory_utilization=args.gpu_memory_utilization,
             tensor_parallel_size=args.tensor_parallel_size,
+            pipeline_parallel_size=args.pipeline_parallel_size,
+            data_parallel_size=args.data_parallel_size,
+            distributed_executor_backend=args.distributed_executor_backend,
+            cpu={"cpu": True, "cuda": False}.get(args.vllm_build),
             ngram_speculation=args.ngram_speculation, ngram_max=args.ngram_max,
             ngram_min=args.ngram_min, loras=loras, max_lora_rank=args.max_lora_rank,
             enforce_eager=args.enforce_eager, api_key_env=args.api_key_env,
@@ -132,6 +148,12 @@ class ServeConfig:
             "--disable-uvicorn-access-log",
             "--tensor-parallel-size", str(self.tensor_parallel_size),
         ]
+        if self.pipeline_parallel_size > 1:
+            cmd += ["--pipeline-parallel-size", str(self.pipeline_parallel_size)]
+        if self.data_parallel_size > 1:
+            cmd += ["--data-parallel-size", str(self.data_parallel_size)]
+        if self.distributed_executor_backend:
+            cmd += ["--distributed-executor-backend", self.distributed_executor_backend]
         # vLLM's CPU default is 128-token blocks: while typing, the block around the cursor
         # is recomputed on every request. 32 measured better (tests/bench/bench_serving.py).
         block_size = self.block_size or (CPU_BLOCK_SIZE if self.is_cpu() else None)
@@ -166,6 +188,9 @@ class ServeConfig:
         if self.is_cpu():
             # Whole GiB only: vLLM refuses "0.5".
             env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, int(self.kv_cache_gib))))
+        if self.devices is not None:
+            env["VLLM_CPU_OMP_THREADS_BIND" if self.is_cpu() else "CUDA_VISIBLE_DEVICES"] = (
+                self.devices)
         if self.api_key_env:
             key = env.get(self.api_key_env)
             if not key:
@@ -173,6 +198,62 @@ class ServeConfig:
             # vLLM reads VLLM_API_KEY: the key never appears on a command line.
             env["VLLM_API_KEY"] = key
         return env
+
+
+# The variables ``environment`` sets that a printed command shows (never the API key).
+SHOWN_ENVIRONMENT = ("CUDA_VISIBLE_DEVICES", "VLLM_CPU_OMP_THREADS_BIND", "HF_HUB_OFFLINE",
+                     "VLLM_CPU_KVCACHE_SPACE")
+
+
+def shell_command(config: ServeConfig, base: dict[str, str] | None = None) -> str:
+    """The server's command line as a shell runs it: the variables it needs, then the
+    command, quoted. ``base``: the environment it starts from (default: this process')."""
+    env = config.environment(base)
+    shown = [f"{k}={shlex.quote(env[k])}" for k in SHOWN_ENVIRONMENT if k in env]
+    return " ".join([*shown, shlex.join(config.command())])
+
+
+def replica_configs(
+    config: ServeConfig, replicas: int, visible: list[str] | None = None
+) -> list[ServeConfig]:
+    """``replicas`` independent servers like ``config`` on ports ``port``, ``port + 1``, ...,
+    each on its own GPUs (``devices_per_server`` of ``visible``, default the machine's
+    CUDA_VISIBLE_DEVICES, else 0, 1, ...) or, with the CPU build, its own share of the
+    cores this process may use. On a Ray cluster Ray places them: no pinning. ValueError if
+    there is not enough to go round."""
+    if replicas < 1:
+        raise ValueError(f"--replicas must be at least 1, got {replicas}")
+    if replicas == 1:
+        return [config]
+    if config.distributed_executor_backend == "ray":
+        shares: list[str | None] = [None] * replicas
+    elif config.is_cpu():
+        shares = list(_core_shares(replicas, visible))
+    else:
+        shares = list(_gpu_shares(replicas, config.devices_per_server, visible))
+    return [replace(config, port=config.port + i, devices=share)
+            for i, share in enumerate(shares)]
+
+
+def _gpu_shares(replicas: int, per_server: int, visible: list[str] | None) -> list[str]:
+    if visible is None:
+        named = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+        visible = [d.strip() for d in named.split(",") if d.strip()] if named else None
+    needed = replicas * per_server
+    ids = visible if visible is not None else [str(i) for i in range(needed)]
+    if len(ids) < needed:
+        raise ValueError(f"{replicas} replicas of {per_server} GPU(s) need {needed} GPUs; "
+                         f"CUDA_VISIBLE_DEVICES names {len(ids)}")
+    return [",".join(ids[i * per_server:(i + 1) * per_server]) for i in range(replicas)]
+
+
+def _core_shares(replicas: int, visible: list[str] | None) -> list[str]:
+    cores = visible if visible is not None else [str(c) for c in sorted(os.sched_getaffinity(0))]
+    per_server = len(cores) // replicas
+    if per_server < 1:
+        raise ValueError(f"{replicas} replicas need a CPU core each; this process has "
+                         f"{len(cores)}")
+    return [",".join(cores[i * per_server:(i + 1) * per_server]) for i in range(replicas)]
 
 
 class VllmServer:
