@@ -71,13 +71,17 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     dump_to = logging.getLogger().handlers[0]
     stream = getattr(dump_to, "stream", sys.stderr)
     faulthandler.register(signal.SIGUSR1, file=stream, all_threads=True)
+    if args.allow_remote and not args.tcp:
+        raise SystemExit("loomline: --allow-remote applies to --tcp only")
+    # Checked before the server loads: a refused address costs no start-up.
+    tcp = _tcp_address(args.tcp, args.allow_remote) if args.tcp else None
     from loomline.server.app import server
     from loomline.server.transport import serve_stdio
 
     try:
         # Our own reader: pygls' loses step for good after one malformed frame.
-        if args.tcp:
-            _serve_tcp(server.protocol, args.tcp)
+        if tcp is not None:
+            _serve_tcp(server.protocol, *tcp)
         else:
             serve_stdio(server.protocol, threading.Event())
     except BrokenPipeError:
@@ -87,13 +91,32 @@ def cmd_lsp(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve_tcp(protocol: Any, address: str) -> None:
-    """One client on ``HOST:PORT`` that presents the token (see server/tcp.py)."""
-    from loomline.server.tcp import TOKEN_ENV, serve_tcp, tcp_token
+def _tcp_address(address: str, allow_remote: bool) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` too; no host: 127.0.0.1) checked: a host that is not
+    loopback only with ``allow_remote`` (then with a warning). SystemExit with the reason."""
+    from loomline.server.tcp import loopback_only
 
     host, _, port = address.rpartition(":")
     if not port.isdigit():
         raise SystemExit(f"loomline: --tcp expects HOST:PORT, got '{address}'")
+    host = host.removeprefix("[").removesuffix("]") or "127.0.0.1"
+    if not loopback_only(host):
+        if not allow_remote:
+            raise SystemExit(
+                f"loomline: --tcp {address} would listen beyond this machine ('{host}' is not "
+                "a loopback address such as 127.0.0.1 or ::1); pass --allow-remote as well to "
+                "allow that (clients still need the token; the connection is not encrypted)")
+        print(f"loomline: warning: listening on '{host}', which other machines may reach "
+              "(--allow-remote): clients need the token, and the token and your code cross "
+              "the network unencrypted", file=sys.stderr, flush=True)
+        logging.getLogger(__name__).warning("--allow-remote: listening on %s", host)
+    return host, int(port)
+
+
+def _serve_tcp(protocol: Any, host: str, port: int) -> None:
+    """One client on ``host:port`` that presents the token (see server/tcp.py)."""
+    from loomline.server.tcp import TOKEN_ENV, serve_tcp, tcp_token
+
     token, generated = tcp_token()
     if generated:
         # Printed, not logged: a log file may be shared or kept; the user needs it once.
@@ -103,7 +126,7 @@ def _serve_tcp(protocol: Any, address: str) -> None:
     def listening(bound_host: str, bound_port: int) -> None:
         print(f"loomline: listening on {bound_host}:{bound_port}", file=sys.stderr, flush=True)
 
-    asyncio.run(serve_tcp(protocol, host or "127.0.0.1", int(port), token, threading.Event(),
+    asyncio.run(serve_tcp(protocol, host, port, token, threading.Event(),
                           on_listening=listening))
 
 
@@ -297,6 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="listen on TCP instead of stdio: one client, which gives the token "
         "($LOOMLINE_TCP_TOKEN, else printed at start) as initializationOptions.token",
+    )
+    lsp.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --tcp listen on an address other machines can reach (0.0.0.0, ::, a LAN "
+        "address); refused without it. The token is still required; nothing is encrypted",
     )
     lsp.add_argument("--stdio", action="store_true", help="use stdio (the default)")
     lsp.set_defaults(func=cmd_lsp)

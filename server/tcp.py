@@ -13,16 +13,22 @@ the socket must not let anyone else in:
   closed: it cannot read the first client's documents, receive its answers, change settings,
   or end the server. When the client disconnects the server exits, as on stdio's end.
 - A connection that has not authenticated within ``AUTH_TIMEOUT_S`` is closed.
+- **This machine only.** The server listens on loopback addresses only (``127.0.0.0/8``,
+  ``::1``, a name that resolves to nothing else); any other address (``0.0.0.0``, ``::``, a
+  LAN address) is refused unless the user passes ``--allow-remote``: the token still applies,
+  but it and the code then cross the network unencrypted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import json
 import logging
 import os
 import secrets
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,6 +60,26 @@ def tcp_token(environ: dict[str, str] | None = None) -> tuple[str, bool]:
     if given.strip():
         return given.strip(), False
     return secrets.token_urlsafe(32), True
+
+
+def loopback_only(host: str) -> bool:
+    """Whether every address ``host`` (an IP address, ``[::1]``, or a name, resolved here)
+    stands for is a loopback address; False for a name that does not resolve."""
+    name = host.strip().removeprefix("[").removesuffix("]")
+    try:
+        addresses = [ipaddress.ip_address(name)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return False
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+    return bool(addresses) and all(_is_loopback(address) for address in addresses)
+
+
+def _is_loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def admit(payload: object, token: str) -> dict[str, Any] | None:

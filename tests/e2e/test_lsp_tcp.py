@@ -25,11 +25,14 @@ SECRET_TEXT = "API_KEY = 'do-not-leak'\ndef f():\n    "
 class TcpServer:
     """``loomline lsp --tcp 127.0.0.1:0``; its stderr is kept, its port read from it."""
 
-    def __init__(self, token: str | None = TOKEN, log_level: str = "info") -> None:
+    def __init__(
+        self, token: str | None = TOKEN, log_level: str = "info",
+        address: str = "127.0.0.1:0", *extra: str,
+    ) -> None:
         env = {k: v for k, v in os.environ.items() if k != "LOOMLINE_TCP_TOKEN"}
         if token is not None:
             env["LOOMLINE_TCP_TOKEN"] = token
-        command = server_command("lsp", "--tcp", "127.0.0.1:0")
+        command = server_command("lsp", "--tcp", address, *extra)
         command[command.index("--log-level") + 1] = log_level
         self.process = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
         self.stderr: list[str] = []
@@ -276,3 +279,27 @@ async def test_an_lsp_client_library_connects_with_the_token_in_its_options(serv
     assert answer is not None and answer.items[0].insert_text == "return 42"
     await client.shutdown_session()
     assert server.process.wait(30) == 0
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0:0", "[::]:0", ":::0"])
+def test_an_address_beyond_this_machine_is_refused_without_allow_remote(address):
+    result = subprocess.run(server_command("lsp", "--tcp", address), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "--allow-remote" in result.stderr and "not a loopback address" in result.stderr
+    assert "listening on" not in result.stderr
+
+
+def test_allow_remote_listens_beyond_loopback_with_a_warning_and_the_token_still_required():
+    server = TcpServer(TOKEN, "info", "0.0.0.0:0", "--allow-remote")
+    try:
+        assert any("warning" in line and "0.0.0.0" in line for line in server.stderr)
+        intruder = server.connect()
+        intruder.initialize(token=None)
+        assert intruder.answer(1)["error"]["code"] == -32001
+        assert intruder.closed.wait(30)
+        client = server.connect()
+        client.start()
+        assert client.inline(2)["result"]["items"]
+    finally:
+        server.close()

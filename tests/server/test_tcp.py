@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from loomline.server.tcp import admit, tcp_token
+from loomline.server.tcp import admit, loopback_only, tcp_token
 
 TOKEN = "s3cret-token"
 
@@ -53,3 +53,15 @@ def test_the_token_comes_from_the_environment_else_is_generated():
     first, generated = tcp_token({})
     second, _ = tcp_token({"LOOMLINE_TCP_TOKEN": "  "})
     assert generated and len(first) >= 40 and first != second
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.3.2.1", "::1", "[::1]", "localhost",
+                                  "::ffff:127.0.0.1"])
+def test_loopback_hosts_are_loopback(host):
+    assert loopback_only(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "[::]", "192.168.1.20", "10.0.0.1",
+                                  "fe80::1", "8.8.8.8", "no-such-host.invalid", ""])
+def test_other_hosts_are_not(host):
+    assert not loopback_only(host)
