@@ -39,6 +39,7 @@ from loomline.server.methods import (
     STATS_COMMAND,
 )
 from loomline.server.status import Status, StatusReporter
+from loomline.server.strict_params import command_argument, strict_converter
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class LoomlineServer(LanguageServer):
             VERSION,
             protocol_cls=LoomlineProtocol,
             notebook_document_sync=notebook_sync.NOTEBOOK_SYNC,
+            # A value of the wrong JSON type is invalid params, not coerced.
+            converter_factory=strict_converter,
         )
         # The one owner of the settings: the service and the workspace context read it too.
         self.settings_store = SettingsStore()
@@ -324,15 +327,11 @@ def stats(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
 @server.command(SHOW_CONTEXT_COMMAND)
 def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
     """The exact prompt a completion here would send, and where each piece came from."""
-    if not args or not isinstance(args[0], dict) or ls.service is None:
+    where = command_argument(args, types.TextDocumentPositionParams, SHOW_CONTEXT_COMMAND)
+    document = ls.documents.get(where.text_document.uri)
+    if document is None or ls.service is None:
         return None
-    arg = args[0]
-    uri = (arg.get("textDocument") or {}).get("uri")
-    pos = arg.get("position") or {}
-    document = ls.documents.get(uri) if isinstance(uri, str) else None
-    if document is None:
-        return None
-    position = Position(int(pos.get("line", 0)), int(pos.get("character", 0)))
+    position = Position(where.position.line, where.position.character)
     prompt, info = ls.service.prepare(document, position)
     refused = ls.service.refuse(document, position)
     return {

@@ -87,7 +87,10 @@ def _position(raw: Any) -> Position | None:
     if not isinstance(raw, dict):
         return None
     line, character = raw.get("line"), raw.get("character")
+    # JSON true is no line or column (bool is an int in Python).
     if not isinstance(line, int) or not isinstance(character, int) or line < 0 or character < 0:
+        return None
+    if isinstance(line, bool) or isinstance(character, bool):
         return None
     return Position(line, character)
 

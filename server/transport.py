@@ -7,7 +7,8 @@ puts a small gate before the protocol:
 
 - a body that is not JSON gets a Parse error (-32700), a message that is not a JSON-RPC object
   an Invalid Request error (-32600);
-- a request whose params do not fit its method gets Invalid params (-32602), with its id;
+- a request whose params do not fit its method gets Invalid params (-32602), with its id and
+  what is wrong (server/strict_params.py: a value of the wrong JSON type is not coerced);
 - a request before ``initialize`` gets ServerNotInitialized (-32002), one after ``shutdown``
   Invalid Request (-32600), as the LSP specifies.
 
@@ -31,7 +32,8 @@ from pygls.protocol import JsonRPCProtocol
 
 from loomline.server.framing import FrameParser, FrameProblem, Message, encode
 from loomline.server.parent_watch import ParentWatch
-from loomline.server.pygls_internals import forget_result_type
+from loomline.server.pygls_internals import forget_result_type, quiet_deserialize_errors
+from loomline.server.strict_params import describe
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,8 @@ class MessageGate:
         self._send = send
         # Hears the params of the accepted ``initialize`` (e.g. its processId).
         self._on_initialize = on_initialize
+        # The gate says what was wrong with a message in one line; pygls' traceback goes.
+        quiet_deserialize_errors()
         self.initialized = False
         self.shut_down = False
 
@@ -89,12 +93,12 @@ class MessageGate:
             return
         try:
             message = self.protocol.structure_message(payload)
-        except JsonRpcInvalidParams:
-            self._invalid_params(payload, is_request)
+        except JsonRpcInvalidParams as error:
+            self._invalid_params(payload, is_request, describe(error))
             return
-        except Exception:
+        except Exception as error:
             log.exception("message %s (%s) could not be read", payload.get("id"), method)
-            self._invalid_params(payload, is_request)
+            self._invalid_params(payload, is_request, describe(error))
             return
         if method == "initialize":
             if not self.initialized:
@@ -118,11 +122,12 @@ class MessageGate:
             return False
         return True
 
-    def _invalid_params(self, payload: dict[str, Any], is_request: bool) -> None:
+    def _invalid_params(self, payload: dict[str, Any], is_request: bool, problem: str) -> None:
         method = payload.get("method")
-        log.warning("invalid params for %s (id %s)", method, payload.get("id"))
+        log.warning("invalid params for %s (id %s): %s", method, payload.get("id"), problem)
         if is_request:
-            self.reply_error(payload["id"], INVALID_PARAMS, f"Invalid params for {method}")
+            self.reply_error(payload["id"], INVALID_PARAMS,
+                             f"Invalid params for {method}: {problem}")
 
     def reply_error(self, msg_id: Any, code: int, message: str) -> None:
         body = {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}

@@ -146,13 +146,29 @@ def test_a_bad_frame_never_silences_the_server(server, bad_frame):
         {"context": {"triggerKind": 99}},
         {"position": {"line": "one", "character": 0}},
         {"textDocument": None},
+        # Values pygls' converter would coerce: each must be refused, not read as another.
+        {"position": {"line": "1", "character": 4}},
+        {"position": {"line": 1, "character": 1.5}},
+        {"position": {"line": True, "character": 4}},
+        {"position": [1, 4]},
+        {"textDocument": "file:///tmp/w.py"},
+        {"textDocument": {"uri": 5}},
+        {"context": {"triggerKind": True}},
+        {"context": {"triggerKind": "1"}},
     ],
-    ids=["negative-line", "no-context", "trigger-kind-99", "wrong-type", "null-document"],
+    ids=["negative-line", "no-context", "trigger-kind-99", "wrong-type", "null-document",
+         "line-as-string", "fractional-character", "line-as-boolean", "position-as-array",
+         "document-as-string", "uri-as-number", "trigger-kind-boolean", "trigger-kind-string"],
 )
 def test_invalid_params_get_an_invalid_params_error(server, params):
     start(server)
     server.send(frame(inline(2, **params)))
-    assert server.answer(2)["error"]["code"] == -32602
+    error = server.answer(2)["error"]
+    assert error["code"] == -32602
+    # The message says which field is wrong, in the LSP's names.
+    field = next(iter(params))
+    assert error["message"].startswith("Invalid params for textDocument/inlineCompletion: ")
+    assert field in error["message"]
     null_params = {"jsonrpc": "2.0", "id": 3, "method": "textDocument/inlineCompletion",
                    "params": None}
     server.send(frame(json.dumps(null_params).encode()))
@@ -210,3 +226,44 @@ def test_a_request_with_an_invalid_id_is_refused_and_not_carried_out(server, bad
     # The shutdown was not carried out: the next request is served.
     assert "result" in server.answer(2)
     assert [m["error"]["code"] for m in server.errors_with_null_id()] == [-32600]
+
+
+WRONG_TYPES = [
+    ("textDocument/completion", {"textDocument": {"uri": "file:///tmp/w.py"},
+                                 "position": {"line": "1", "character": 4}}, "position.line"),
+    ("textDocument/codeAction", {"textDocument": {"uri": "file:///tmp/w.py"},
+                                 "range": {"start": {"line": 0, "character": 0},
+                                           "end": {"line": 1, "character": 2.0}},
+                                 "context": {"diagnostics": []}}, "range.end.character"),
+    ("workspace/executeCommand", {"command": 7, "arguments": []}, "command"),
+    ("workspace/executeCommand", {"command": "loomline.showContext", "arguments": [
+        {"textDocument": {"uri": "file:///tmp/w.py"}, "position": {"line": 1, "character": "4"}}
+    ]}, "position.character"),
+    ("workspace/executeCommand", {"command": "loomline.showContext",
+                                  "arguments": ["file:///tmp/w.py"]}, "argument"),
+]
+
+
+@pytest.mark.parametrize("method,params,field", WRONG_TYPES,
+                         ids=["completion", "code-action", "command-name", "show-context",
+                              "show-context-not-an-object"])
+def test_wrong_types_get_invalid_params_for_every_request_we_handle(server, method, params,
+                                                                    field):
+    start(server)
+    server.send(frame(payload(2, method, params)))
+    error = server.answer(2)["error"]
+    assert error["code"] == -32602 and field in error["message"], error
+    popups = [m for m in server.other if m.get("method") == "window/showMessage"]
+    assert not [p for p in popups if "Error in server" in p["params"]["message"]]
+    server.send(frame(inline(3)))
+    assert "result" in server.answer(3)
+
+
+def test_wrong_types_before_initialize_get_invalid_params(server):
+    server.send(frame(payload(1, "initialize", {"processId": "12", "capabilities": {}})))
+    error = server.answer(1)["error"]
+    assert error["code"] == -32602 and "processId" in error["message"]
+    start_again = payload(2, "initialize", {"processId": None, "capabilities": {},
+                                            "initializationOptions": {"backend": "fake"}})
+    server.send(frame(start_again), frame(INITIALIZED), frame(OPEN), frame(inline(3)))
+    assert "result" in server.answer(3)

@@ -71,6 +71,12 @@ def test_parse(argument, expected):
             [{"textDocument": {"uri": URI}, "range": {"start": _at(0, 0)}, "instruction": "x"}],
             "range must have start and end positions",
         ),
+        # JSON true is not line 1 (bool is an int in Python).
+        (
+            [{"textDocument": {"uri": URI}, "position": {"line": True, "character": 0},
+              "instruction": "x"}],
+            "position or range is missing",
+        ),
     ],
 )
 def test_parse_says_what_is_wrong(arguments, problem):
