@@ -19,10 +19,12 @@ from typing import Any
 from tests.conftest import server_command
 
 URI = "file:///tmp/soak.py"
-# Typed over and over, one character per didChange; a new line every line's end.
-TYPED = "total = compute(values, limit=10)\n"
+# Typed line after line, one character per didChange; each line differs from the ones before
+# (its number), as a user's lines do, so caches keyed by a line's text see new keys.
+TYPED = "total_{n} = compute(values, limit={n})\n"
 # Typed lines are deleted when there are this many (a 50,000-keystroke document would
-# otherwise hold 1,500 lines, and its text and syntax tree would grow the server by megabytes).
+# otherwise hold 1,250 lines, and its text and syntax tree would grow the server by megabytes),
+# unless the session grows its document.
 KEPT_LINES = 40
 
 
@@ -38,22 +40,26 @@ def rss_bytes(pid: int) -> int:
 class SoakServer:
     """A ``loomline lsp`` subprocess driven with raw frames."""
 
-    process: subprocess.Popen[bytes] = field(
-        default_factory=lambda: subprocess.Popen(
-            server_command("lsp"),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-    )
+    # The command line of the server (default: ``loomline lsp`` as the tests run it).
+    command: list[str] = field(default_factory=lambda: server_command("lsp"))
+    process: subprocess.Popen[bytes] = field(init=False)
     answers: dict[int, dict[str, Any]] = field(default_factory=dict)
     _arrived: threading.Condition = field(default_factory=threading.Condition)
     _next_id: int = 0
+    # Keep every typed line (the document grows) instead of deleting them every KEPT_LINES.
+    grow: bool = False
+    # Seconds to wait for an answer (a server traced by tracemalloc is several times slower).
+    timeout: float = 60.0
     line: int = 0
     column: int = 0
     version: int = 1
+    typed_lines: int = 0
 
     def __post_init__(self) -> None:
+        self.process = subprocess.Popen(
+            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         threading.Thread(target=self._read, daemon=True).start()
 
     # ---- wire -----------------------------------------------------------------------
@@ -81,7 +87,8 @@ class SoakServer:
         stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
         stdin.flush()
 
-    def request(self, method: str, params: Any, timeout: float = 60.0) -> dict[str, Any]:
+    def request(self, method: str, params: Any, timeout: float | None = None) -> dict[str, Any]:
+        timeout = self.timeout if timeout is None else timeout
         self._next_id += 1
         msg_id = self._next_id
         self.send({"id": msg_id, "method": method, "params": params})
@@ -93,8 +100,9 @@ class SoakServer:
     # ---- a session --------------------------------------------------------------------
     def start(self) -> None:
         options = {"backend": "fake", "fake": {"chunkDelayMs": 0}}
+        # A long wait: a server traced by tracemalloc takes a minute to start on a busy machine.
         self.request("initialize", {"processId": None, "capabilities": {},
-                                    "initializationOptions": options})
+                                    "initializationOptions": options}, timeout=600)
         self.send({"method": "initialized", "params": {}})
         self.send({"method": "textDocument/didOpen", "params": {"textDocument": {
             "uri": URI, "languageId": "python", "version": 1, "text": ""}}})
@@ -102,7 +110,7 @@ class SoakServer:
     def keystrokes(self, count: int) -> None:
         """``count`` one-character didChange notifications, as typing sends them."""
         for _ in range(count):
-            char = TYPED[self.column]
+            char = TYPED.format(n=self.typed_lines)[self.column]
             self.version += 1
             start = {"line": self.line, "character": self.column}
             self.send({"method": "textDocument/didChange", "params": {
@@ -111,7 +119,8 @@ class SoakServer:
             }})
             if char == "\n":
                 self.line, self.column = self.line + 1, 0
-                if self.line == KEPT_LINES:
+                self.typed_lines += 1
+                if self.line == KEPT_LINES and not self.grow:
                     self._delete_typed_lines()
             else:
                 self.column += 1
@@ -162,16 +171,25 @@ def soak(
     every: int,
     report: Callable[[str, int, int], None] = lambda phase, done, rss: None,
     warm_up: tuple[int, int] = (5000, 200),
+    *,
+    grow: bool = False,
+    command: list[str] | None = None,
+    mark: Callable[[SoakServer], None] = lambda server: None,
 ) -> tuple[int, int]:
     """Warm up, then ``keystrokes`` keystrokes and ``completions`` completions, reporting the
     resident memory every ``every`` keystrokes (and every ``every // 10`` completions).
-    Returns (resident bytes after the warm-up, at the end)."""
-    server = SoakServer()
+    ``grow``: keep every typed line (the document grows by each keystroke's character);
+    ``command``: the server's command line; ``mark`` is called after the warm-up and at the
+    end, with everything sent answered. Returns (resident bytes after the warm-up, at the end)."""
+    server = SoakServer(command=command) if command else SoakServer()
+    server.grow = grow
+    server.timeout = 60.0 if command is None else 1800.0
     try:
         server.start()
         server.keystrokes(warm_up[0])
         server.completions(warm_up[1])
         server.sync()
+        mark(server)
         baseline = server.rss()
         report("start", 0, baseline)
         done = 0
@@ -187,6 +205,8 @@ def soak(
             done += step
             server.sync()
             report("completions", done, server.rss())
+        server.sync()
+        mark(server)
         return baseline, server.rss()
     finally:
         server.close()
