@@ -8,6 +8,10 @@ request's deadline or the read timeout (a timeout: ``TIMEOUTS_BEFORE_DOWN`` in a
 replica out), HTTP 429 (kept out until its ``Retry-After``), HTTP 5xx, or an answer that is
 not an event stream. A refusal every replica would repeat (API key, model, bad request) ends
 the request at once. Health changes are reported through ``HealthReports``.
+
+A completion is never sent to a replica while a health probe to it is on its way: some servers
+(llama.cpp's) serve one request at a time and cut the running answer short for the next one,
+so the probe must reach the server first. The wait counts against the attempt's budget.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,32 +88,39 @@ class ReplicaOpener:
     def __init__(
         self, replicas: ReplicaSet, timeout: httpx.Timeout, api_key_env: str,
         reports: HealthReports,
+        probe_settled: Callable[[Replica], Awaitable[None]] | None = None,
     ) -> None:
         self._replicas = replicas
         self._timeout = timeout
         self._api_key_env = api_key_env
         self._reports = reports
+        # Waits until no health probe to the replica is on its way.
+        self._probe_settled = probe_settled
 
     async def open(
-        self, client: httpx.AsyncClient, request: GenerationRequest, body: dict[str, Any]
+        self, client: httpx.AsyncClient, request: GenerationRequest, body: dict[str, Any],
+        tried: list[Replica] | None = None,
     ) -> Opened:
         """Send the request to the best replica that starts answering in time: its first
         event received. A replica that refuses the connection, times out, is rate-limited,
         fails (5xx) or answers something else than an event stream hands the request on to
-        the next one, within the request's deadline; nothing of an answer was shown yet."""
-        route = self._replicas.route(request.affinity_key)
+        the next one, within the request's deadline; nothing of an answer was shown yet.
+        ``tried``: the replicas this request was already sent to (not asked again); each one
+        asked here is added to it."""
+        tried = tried if tried is not None else []
+        route = [r for r in self._replicas.route(request.affinity_key) if r not in tried]
         if not route:
             raise EngineUnavailable(self._reports.unavailable())
         # Each replica once (failover), the only one twice (one retry after a short wait).
         attempts = route[:MAX_REPLICAS_TRIED] if len(route) > 1 else route * 2
         last_error = ""
-        tried: set[int] = set()
         for index, replica in enumerate(attempts):
-            if id(replica) in tried:
+            if replica in tried:
                 await asyncio.sleep(CONNECT_RETRY_BACKOFF_S)
-            tried.add(id(replica))
-            others_left = any(id(r) not in tried for r in attempts[index + 1 :])
-            budget = self._attempt_budget(request.deadline, others_left)
+            else:
+                tried.append(replica)
+            others_left = any(r not in tried for r in attempts[index + 1 :])
+            budget = self.attempt_budget(request.deadline, others_left)
             try:
                 return await self._attempt(client, replica, body, budget)
             except ConnectFailed as exc:
@@ -121,7 +132,7 @@ class ReplicaOpener:
                 log.info("trying another engine: %s", exc)
         raise EngineUnavailable(f"cannot reach the engine: {last_error}")
 
-    def _attempt_budget(self, deadline: float | None, others_left: bool) -> float | None:
+    def attempt_budget(self, deadline: float | None, others_left: bool) -> float | None:
         """Seconds one replica gets to start answering: half of what is left of the
         request's deadline while another replica could still take over, else all of it."""
         if deadline is None:
@@ -139,6 +150,8 @@ class ReplicaOpener:
         lines: AsyncGenerator[str, None] | None = None
         try:
             async with asyncio.timeout(budget):
+                if self._probe_settled is not None:
+                    await self._probe_settled(replica)
                 response = await self._send(client, replica, body)
                 await self._check_answer(replica, response, body)
                 lines = sse_lines(response.aiter_bytes())

@@ -3,8 +3,10 @@
 The schedule is the ``ReplicaSet``'s (a short backoff while a replica is down, a slow beat
 while it is up); this module only runs the probes, in one background task. A replica with a
 request in flight is never probed: its stream already says it is alive, and some servers
-(llama.cpp's) interrupt the running request for any new one. A probe waits as long as a
-completion may (the read timeout): a server busy prefilling answers late, but it answers.
+(llama.cpp's) interrupt the running request for any new one; for the same reason a completion
+waits for a probe already on its way to its replica (``settled``) before it is sent. A probe
+waits as long as a completion may (the read timeout): a server busy prefilling answers late,
+but it answers.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class HealthProbe:
         self._rejoined = rejoined
         self._changed = changed
         self._task: asyncio.Task[None] | None = None
+        # The probes on their way, one per replica at most.
+        self._running: dict[Replica, asyncio.Task[bool]] = {}
 
     def start(self) -> None:
         """Begin probing in the background (once; nothing to do without replicas)."""
@@ -60,6 +64,14 @@ class HealthProbe:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    async def settled(self, replica: Replica) -> None:
+        """Return once no probe to ``replica`` is on its way (at once when none is). A
+        probe is never started while the replica has a request in flight, so a caller that
+        counted its request there first can send it right after this."""
+        task = self._running.get(replica)
+        if task is not None and not task.done():
+            await asyncio.wait([task])  # its outcome is the loop's to report
 
     async def probe(self, replica: Replica) -> bool:
         """``GET <base>/models``: any answer below 500 means the server is up."""
@@ -81,7 +93,7 @@ class HealthProbe:
 
     async def _loop(self) -> None:
         # One task per probe: a replica that is slow to answer delays no other replica's.
-        running: dict[Replica, asyncio.Task[bool]] = {}
+        running = self._running
         try:
             while True:
                 for replica in self._replicas.due_for_probe(running.keys()):
@@ -96,3 +108,4 @@ class HealthProbe:
         finally:
             for task in running.values():
                 task.cancel()
+            running.clear()

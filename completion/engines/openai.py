@@ -9,9 +9,13 @@ Failures are expected and cheap: a connection failure (nothing received yet) is 
 with a short backoff or sent to the next replica; a replica that does not start answering in
 time (half of what is left of the request's deadline while another could take over), answers
 HTTP 429 or 5xx, or something else than an event stream hands the request to the next replica;
-anything that fails after the first event arrived is never retried. When no replica can be
-reached, ``stream`` raises ``EngineUnavailable`` at once (no network wait) until a health
-probe sees a replica again.
+so does one that falls silent, loses the connection or ends early before any text of its
+answer was passed on. Once some was, a failure ends the stream (the caller keeps what it has):
+the same text is never asked for twice. A replica that stalls or drips mid-answer until the
+deadline counts a timeout (``stalls``). A stream that ends without a finish reason was cut
+short (llama.cpp's server ends the running answer so when another request arrives): that is
+an early end, not a whole answer. When no replica can be reached, ``stream`` raises
+``EngineUnavailable`` at once (no network wait) until a health probe sees a replica again.
 
 The prompt is the complete FIM text: these servers reject ``suffix`` for Qwen-style models.
 """
@@ -23,7 +27,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +44,10 @@ from loomline.completion.engines.base import (
     Unsubscribe,
 )
 from loomline.completion.engines.candidates import Candidate, CandidateCollector, LogprobStats
-from loomline.completion.engines.failover import HealthReports, ReplicaOpener
+from loomline.completion.engines.failover import HealthReports, Opened, ReplicaOpener
 from loomline.completion.engines.health import HealthProbe
 from loomline.completion.engines.replicas import Replica, ReplicaSet
+from loomline.completion.engines.stalls import SilenceWatch
 from loomline.completion.engines.wire import (
     DONE,
     MAX_SERVER_STOPS,
@@ -58,8 +63,11 @@ from loomline.completion.tokens import local_tokenizer_dir
 
 log = logging.getLogger(__name__)
 
-# A close this close to the request's deadline is the deadline's.
-STALL_MARGIN_S = 0.05
+
+class HandOver(Exception):
+    """A replica failed before any of its answer was passed on, and another one may take the
+    request over."""
+
 
 class OpenAICompletionsEngine:
     """The ``Engine`` for vLLM / OpenAI-compatible servers listed in ``engine.urls``.
@@ -111,6 +119,7 @@ class OpenAICompletionsEngine:
                 rejoined=self._replica_rejoined, changed=self._notify,
                 unavailable=lambda: self.status_message,
             ),
+            probe_settled=self._health.settled,
         )
         self._listeners = StateBroadcast()
         self._closed = False
@@ -229,40 +238,72 @@ class OpenAICompletionsEngine:
     async def _choices(
         self, request: GenerationRequest, body: dict[str, Any], stats: GenerationStats
     ) -> AsyncGenerator[dict[str, Any], None]:
-        """The ``choices`` entries of the streamed events; fills ``stats``; closes on exit."""
-        started, began = time.perf_counter(), time.monotonic()
-        opened = await self._opener.open(self._ensure_client(), request, body)
-        replica = opened.replica
-        tally = StreamTally(stats, started)
-        last_event = time.monotonic()
+        """The ``choices`` entries of the streamed events; fills ``stats``; closes on exit.
+
+        A replica that fails before any choice was passed on hands the request to the next
+        one (within the deadline), as if it had never started answering."""
+        tally = StreamTally(stats, time.perf_counter())
+        began = time.monotonic()
+        tried: list[Replica] = []
+
+        def others_left() -> bool:
+            return any(r not in tried for r in self._replicas.route(request.affinity_key))
+
+        while True:
+            opened = await self._opener.open(self._ensure_client(), request, body, tried)
+            reading = self._read(opened, request, tally, began, others_left)
+            try:
+                async with contextlib.aclosing(reading) as choices:
+                    async for choice in choices:
+                        yield choice
+                return
+            except HandOver as exc:
+                log.info("trying another engine: %s", exc)
+
+    async def _read(
+        self, opened: Opened, request: GenerationRequest, tally: StreamTally, began: float,
+        others_left: Callable[[], bool],
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """One replica's answer: its choices that carry anything; records its health.
+
+        Raises ``HandOver`` when it fails before a choice was passed on and ``others_left()``,
+        else ``EngineUnavailable``."""
+        replica, stats, started = opened.replica, tally.stats, tally.started
+        silences = SilenceWatch(began, time.monotonic())
+        passed_on = False
         try:
             event = opened.first
             while isinstance(event, dict):
                 if "error" in event:
                     raise EngineUnavailable(f"{replica.display}: {error_text(event)}")
                 for choice in tally.add(event):
-                    yield choice
-                event = await next_event(opened.lines)
-                last_event = time.monotonic()
-            tally.finished = tally.finished or event is DONE
+                    if passed_on or _carries_answer(choice):
+                        passed_on = True
+                        yield choice
+                # Until it says something, it gets the share of the deadline a first event gets.
+                hand_over = not passed_on and others_left()
+                wait = self._opener.attempt_budget(request.deadline, True) if hand_over else None
+                async with asyncio.timeout(wait):
+                    event = await next_event(opened.lines)
+                silences.heard()
             if not tally.finished:
-                raise EngineUnavailable(f"{replica.display} ended the stream early")
+                raise _EndedEarly(replica.display, event is DONE)
             self._replicas.mark_answered(replica)
             if self._replicas.mark_ok(replica):
                 self._replica_rejoined(replica)
         except (asyncio.CancelledError, GeneratorExit):
             stats.finish_reason = "cancelled"
-            self._stalled(replica, request.deadline, began, last_event)
+            if silences.stalled_at_deadline(request.deadline):
+                gap = silences.longest_silence()
+                self._timed_out(replica, f"{replica.display} stalled mid-answer ({gap:.1f} s "
+                                         "without a token)")
             raise
-        except httpx.TimeoutException as exc:
+        except (TimeoutError, httpx.TransportError, _EndedEarly) as exc:
             stats.finish_reason = "error"
-            error = f"{replica.display} sent nothing for {self._timeout.read:.0f} s"
-            self._timed_out(replica, error)
+            error = self._read_failed(replica, exc)
+            if not passed_on and others_left():
+                raise HandOver(error) from exc
             raise EngineUnavailable(error) from exc
-        except httpx.TransportError as exc:
-            stats.finish_reason = "error"
-            self._replica_failed(replica, f"connection lost: {describe(exc)}")
-            raise EngineUnavailable(f"lost the connection to {replica.display}") from exc
         except BaseException:
             stats.finish_reason = "error"
             raise
@@ -273,6 +314,21 @@ class OpenAICompletionsEngine:
             await opened.response.aclose()
             stats.stopped_at = time.perf_counter()
             _log_generation(replica, stats, started)
+
+    def _read_failed(self, replica: Replica, exc: BaseException) -> str:
+        """What a failure while reading an answer means for the replica's health; its text."""
+        if isinstance(exc, httpx.TimeoutException):
+            error = f"{replica.display} sent nothing for {self._timeout.read:.0f} s"
+            self._timed_out(replica, error)
+        elif isinstance(exc, TimeoutError):  # our wait, bounded while another could take over
+            error = f"{replica.display} fell silent after starting its answer"
+            self._timed_out(replica, error)
+        elif isinstance(exc, httpx.TransportError):
+            self._replica_failed(replica, f"connection lost: {describe(exc)}")
+            error = f"lost the connection to {replica.display}"
+        else:
+            error = str(exc)  # an early end says nothing about the replica's health
+        return error
 
     # ---- client and health ----------------------------------------------------------------
     def _ensure_client(self) -> httpx.AsyncClient:
@@ -297,20 +353,6 @@ class OpenAICompletionsEngine:
             log.warning("engine %s is down: %s", replica.display, error)
         self._notify()
 
-    def _stalled(
-        self, replica: Replica, deadline: float | None, began: float, last_event: float
-    ) -> None:
-        """A stream closed at its deadline after a silence of half its time or more: the
-        replica hung mid-answer, which counts as a timeout (the deadline comes before the
-        read timeout, so the read timeout would never say so)."""
-        now = time.monotonic()
-        if (
-            deadline is not None
-            and now >= deadline - STALL_MARGIN_S
-            and now - last_event >= (deadline - began) / 2
-        ):
-            self._timed_out(replica, f"{replica.display} stopped sending mid-answer")
-
     def _timed_out(self, replica: Replica, error: str) -> None:
         if self._replicas.mark_timed_out(replica, error):
             log.warning("engine %s is down: %s", replica.display, error)
@@ -322,6 +364,23 @@ class OpenAICompletionsEngine:
 
     def _notify(self) -> None:
         self._listeners.publish(self.state, self.status_message)
+
+
+class _EndedEarly(Exception):
+    def __init__(self, where: str, done: bool) -> None:
+        super().__init__(
+            f"{where} ended the answer without a finish reason (another request may have "
+            "interrupted it)" if done else f"{where} ended the stream early"
+        )
+
+
+def _carries_answer(choice: dict[str, Any]) -> bool:
+    """Whether a streamed choice says anything (text, token log probabilities, a finish):
+    until one does, another replica may still take the request over."""
+    return bool(
+        choice.get("text") or choice.get("finish_reason")
+        or (choice.get("logprobs") or {}).get("tokens")
+    )
 
 
 def create(settings: Settings) -> OpenAICompletionsEngine:

@@ -24,6 +24,8 @@ class FakeRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    # Set when the client hangs up while this request is being answered.
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -152,11 +154,9 @@ class FakeOpenAI:
                 if request.path.endswith("/models"):
                     self.probes += 1
                     self.probes_during_completions += self._answering > 0
-                    await asyncio.sleep(self.models_delay_s)
-                    await json_answer(writer, 200, {
-                        "object": "list", "data": [{"id": m} for m in self.models]})
+                    await self.answer_models(writer)
                     continue
-                watcher = asyncio.create_task(self._watch(reader))
+                watcher = asyncio.create_task(self._watch(reader, request))
                 self._answering += 1
                 try:
                     keep = await self.script(self, request, writer)
@@ -176,12 +176,19 @@ class FakeOpenAI:
             self._writers.discard(writer)
             writer.transport.abort()
 
-    async def _watch(self, reader: asyncio.StreamReader) -> None:
+    async def answer_models(self, writer: asyncio.StreamWriter) -> None:
+        """The answer to ``GET /v1/models`` (after ``models_delay_s``)."""
+        await asyncio.sleep(self.models_delay_s)
+        await json_answer(writer, 200, {
+            "object": "list", "data": [{"id": m} for m in self.models]})
+
+    async def _watch(self, reader: asyncio.StreamReader, request: FakeRequest) -> None:
         # The client sends nothing while it reads an answer: EOF means it hung up.
         data = await reader.read(1)
         if not data:
             self.disconnects += 1
             self.disconnected.set()
+            request.hung_up.set()
 
 
 async def _read_request(reader: asyncio.StreamReader) -> FakeRequest | None:

@@ -1,0 +1,150 @@
+"""The OpenAI engine against a server that behaves like llama.cpp's Python server: one request
+at a time, a waiting request (a health probe too) interrupts the running answer, and a slow
+prefill that outlives a cancelled request. Answers stay whole and the engine stays ready."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from loomline.completion.engines import replicas as replicas_module
+from loomline.completion.engines.base import EngineState, EngineUnavailable
+from loomline.completion.engines.openai import OpenAICompletionsEngine
+from tests.unit.openai_engine.fake_server import collect, make_engine, request
+from tests.unit.openai_engine.llama_like import LLAMA_ANSWER, LlamaCppLike
+from tests.waiting import eventually
+
+
+@pytest.fixture
+def probe_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A replica that is up is probed every 50 ms instead of every 15 s: every answer below
+    # would meet many probes if probes were sent while it streams.
+    monkeypatch.setattr(replicas_module, "PROBE_HEALTHY_S", 0.05)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    server: LlamaCppLike, heard: list[EngineState], **engine_args: object
+) -> AsyncIterator[OpenAICompletionsEngine]:
+    await server.start()
+    engine = make_engine(server.url, **engine_args)  # type: ignore[arg-type]
+    engine.subscribe(lambda state, _message: heard.append(state))
+    await engine.start()
+    try:
+        await eventually(lambda: engine.state is EngineState.READY, what="the first probe")
+        yield engine
+    finally:
+        await engine.close()
+        await server.stop()
+
+
+@pytest.mark.usefixtures("probe_often")
+async def test_probes_never_cut_an_answer_short() -> None:
+    """The issue's case: probing every 15 s cut llama.cpp's answers to one word."""
+    server = LlamaCppLike(prefill_s=0.3, token_s=0.03)
+    heard: list[EngineState] = []
+    async with running(server, heard, read_ms=3000) as engine:
+        for _ in range(3):
+            probes = server.models_answered
+            assert await collect(engine, request()) == LLAMA_ANSWER
+            # Probing goes on between answers (so it had every chance to interrupt one).
+            await eventually(lambda n=probes: server.models_answered > n, what="a probe")
+    assert server.interrupted == 0 and server.finished == 3
+    assert EngineState.ERROR not in heard
+
+
+class HeldProbes(httpx.AsyncBaseTransport):
+    """Real HTTP, except that ``GET /models`` waits for ``release`` before it is sent (a
+    probe that left just before a completion did, and is slower on the way)."""
+
+    def __init__(self) -> None:
+        self._http = httpx.AsyncHTTPTransport()
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            self.held.set()
+            await self.release.wait()
+        return await self._http.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+@pytest.mark.usefixtures("probe_often")
+async def test_a_completion_waits_for_a_probe_already_on_its_way() -> None:
+    """A probe chosen while the replica was idle, overtaken by a completion, would reach the
+    server second and interrupt it: the completion goes after the probe's answer."""
+    server = LlamaCppLike(prefill_s=0.3)
+    transport = HeldProbes()
+    transport.release.set()
+    heard: list[EngineState] = []
+    async with running(server, heard, read_ms=3000, transport=transport) as engine:
+        transport.held.clear()
+        transport.release.clear()
+        await eventually(transport.held.is_set, what="a probe on its way")
+        answer = asyncio.create_task(collect(engine, request()))
+        (replica,) = engine.replicas.replicas
+        await eventually(lambda: replica.in_flight == 1, what="the completion under way")
+        transport.release.set()
+        assert await answer == LLAMA_ANSWER
+    assert server.interrupted == 0
+    assert EngineState.ERROR not in heard
+
+
+@pytest.mark.usefixtures("probe_often")
+@pytest.mark.parametrize(("read_ms", "stays_ready"), [(3000, True), (250, False)])
+async def test_a_probe_behind_a_prefill_waits_as_long_as_the_read_timeout(
+    read_ms: int, stays_ready: bool
+) -> None:
+    """Typing on cancels a request, but the server finishes its prefill first (it cannot stop
+    it), and the next probe waits behind it: slow is not down, for as long as a completion
+    may take to start answering (``readTimeoutMs``), and no longer."""
+    server = LlamaCppLike(prefill_s=0.8)
+    heard: list[EngineState] = []
+    async with running(server, heard, read_ms=read_ms, connect_ms=100) as engine:
+        probes = server.probes
+        cancelled = asyncio.create_task(collect(engine, request()))
+        await eventually(lambda: server.completions, what="the request at the server")
+        cancelled.cancel()
+        with contextlib.suppress(asyncio.CancelledError, EngineUnavailable):
+            await cancelled
+        # The next probe arrives while the server is still prefilling the cancelled request.
+        await eventually(lambda: server.probes > probes, what="a probe during the prefill")
+        if stays_ready:
+            answered = server.models_answered
+            await eventually(lambda: server.models_answered > answered, what="its answer")
+            assert engine.state is EngineState.READY
+            assert await collect(engine, request()) == LLAMA_ANSWER
+        else:
+            await eventually(lambda: engine.state is EngineState.ERROR, what="a probe timeout")
+    assert (EngineState.ERROR not in heard) is stays_ready
+
+
+async def test_an_answer_cut_by_another_request_is_not_taken_for_whole() -> None:
+    """Two requests at once (two documents): the server cuts the first one off with a bare
+    [DONE]. Its text so far is passed on, but the stream says it did not finish (the
+    completion service keeps its whole lines and tells the user), instead of a word that
+    looks like the whole answer."""
+    server = LlamaCppLike(prefill_s=0.1, token_s=0.05)
+    heard: list[EngineState] = []
+    async with running(server, heard, read_ms=3000) as engine:
+        first_text: list[str] = []
+
+        async def first() -> None:
+            async for text in engine.stream(request("file:///a.py")):
+                first_text.append(text)
+
+        cut = asyncio.create_task(first())
+        await eventually(lambda: first_text, what="the first answer under way")
+        assert await collect(engine, request("file:///b.py")) == LLAMA_ANSWER
+        with pytest.raises(EngineUnavailable, match="without a finish reason"):
+            await cut
+    assert server.interrupted == 1
+    assert "".join(first_text) != LLAMA_ANSWER
+    assert LLAMA_ANSWER.startswith("".join(first_text))
