@@ -1,12 +1,16 @@
 """The OpenAI engine against a server that behaves like llama.cpp's Python server: one request
 at a time, a waiting request (a health probe too) interrupts the running answer, and a slow
-prefill that outlives a cancelled request. Answers stay whole and the engine stays ready."""
+prefill that outlives a cancelled request. Answers stay whole and the engine stays ready. And
+the README's llama.cpp and Ollama recipes give valid settings for the servers they start."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +18,7 @@ import pytest
 from loomline.completion.engines import replicas as replicas_module
 from loomline.completion.engines.base import EngineState, EngineUnavailable
 from loomline.completion.engines.openai import OpenAICompletionsEngine
+from loomline.completion.settings import parse_settings
 from tests.unit.openai_engine.fake_server import collect, make_engine, request
 from tests.unit.openai_engine.llama_like import LLAMA_ANSWER, LlamaCppLike
 from tests.waiting import eventually
@@ -148,3 +153,32 @@ async def test_an_answer_cut_by_another_request_is_not_taken_for_whole() -> None
     assert server.interrupted == 1
     assert "".join(first_text) != LLAMA_ANSWER
     assert LLAMA_ANSWER.startswith("".join(first_text))
+
+
+# ---- the README's recipes ------------------------------------------------------------------
+README = Path(__file__).resolve().parents[3] / "README.md"
+
+
+def _recipes() -> str:
+    text = README.read_text("utf-8")
+    start = text.index("### Other OpenAI-compatible servers")
+    return text[start : text.index("\n### ", start + 1)]
+
+
+def test_the_readme_recipes_are_valid_settings_for_the_servers_they_start() -> None:
+    section = _recipes()
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", section, re.S)]
+    assert len(blocks) == 2  # llama.cpp, Ollama
+    for raw in blocks:
+        settings, problems = parse_settings(raw)
+        assert not problems, problems
+        assert settings.backend == "vllm" and settings.model.template == "qwen"
+    llama, ollama = (b["engine"] for b in blocks)
+    port = re.search(r"--port (\d+)", section)
+    alias = re.search(r"--model_alias (\S+)", section)
+    assert port and alias
+    assert llama["urls"] == [f"http://127.0.0.1:{port[1]}/v1"]
+    assert llama["servedModel"] == alias[1]
+    pulled = re.search(r"ollama pull (\S+)", section)
+    assert pulled and ollama["servedModel"] == pulled[1]
+    assert ollama["urls"] == ["http://127.0.0.1:11434/v1"]
