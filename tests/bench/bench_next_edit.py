@@ -79,11 +79,15 @@ def edits_of(result: Any, opened: Opened) -> list[OffsetEdit]:
     return edits
 
 
-def over_lsp(session: Session, timeout_s: float) -> Predict:
+def over_lsp(session: Session, timeout_s: float, trigger_kind: int = 1) -> Predict:
+    """Asks ``copilotInlineEdit`` at the cursor; ``trigger_kind`` 1: the user asked (the
+    server does not wait for a pause, so the latency is the prediction's), 2: automatic."""
+
     async def predict(opened: Opened) -> Outcome:
         params = {"textDocument": {"uri": opened.uri, "version": opened.version},
                   "position": {"line": opened.cursor.line,
-                               "character": opened.cursor.character}}
+                               "character": opened.cursor.character},
+                  "context": {"triggerKind": trigger_kind}}
         started = time.perf_counter()
         try:
             result = await session.request(NEXT_EDIT_METHOD, params, timeout_s)
@@ -115,7 +119,8 @@ async def run(args: argparse.Namespace, cases: list[Case]) -> dict[str, list[Out
         if name == "baseline":
             predictors[name] = lambda opened: asyncio.sleep(0, baseline(opened))
         else:
-            predictors[name] = over_lsp(session, args.request_timeout_s)
+            predictors[name] = over_lsp(session, args.request_timeout_s,
+                                        1 if args.trigger == "invoked" else 2)
     outcomes: dict[str, list[Outcome]] = {name: [] for name in predictors}
     replay_failures = 0
     try:
@@ -165,6 +170,9 @@ def main() -> int:
     parser.add_argument("--settings", default="{}",
                         help="more initializationOptions for loomline lsp, as JSON")
     parser.add_argument("--typing", choices=["chars", "whole"], default="chars")
+    parser.add_argument("--trigger", choices=["invoked", "automatic"], default="invoked",
+                        help="copilotInlineEdit's context.triggerKind (automatic: the server "
+                        "may wait for a pause first)")
     parser.add_argument("--request-timeout-s", type=float, default=120.0)
     parser.add_argument("--ready-within-s", type=float, default=600.0)
     parser.add_argument("--out", type=Path, default=None, help="every outcome as JSONL")
