@@ -127,7 +127,7 @@ def build(pairs: list[tuple[str, str, str]], limits: Limits) -> dict[str, list[C
     """Cases of every pair, split into dev and held-out, duplicates (same first two hunks,
     e.g. vendored copies) dropped, each split in a seeded random order."""
     with ThreadPoolExecutor(4) as pool:  # pip downloads wait on the network, not the CPU
-        results = list(tqdm(pool.map(lambda p: cases_of_pair(*p, limits), pairs),
+        results = list(tqdm(pool.map(lambda p: cases_of_pair(p[0], p[1], p[2], limits), pairs),
                             total=len(pairs), desc="release pairs", unit="pair"))
     seen: set[str] = set()
     splits: dict[str, list[Case]] = {"dev": [], "heldout": []}

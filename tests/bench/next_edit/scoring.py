@@ -21,6 +21,8 @@ from tests.bench.next_edit.baseline import OffsetEdit
 from tests.bench.next_edit.case import Case
 from tests.bench.next_edit.hunks import char_edit
 
+NEAR_LINES = 10  # a window case whose target starts at most this many lines after the edit
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -36,6 +38,14 @@ class Outcome:
     noop: bool  # answered with edits that change nothing
     latency_s: float | None
     error: str | None = None
+    distance: int | None = None  # lines from the end of the user's edit to the target
+
+
+def target_distance(case: Case) -> int | None:
+    """Lines between the end of the user's edit and the target's first line (None: none)."""
+    target = case.target_lines
+    first = case.hunks[0]
+    return None if target is None else target[0] - (first.start + len(first.new))
 
 
 def apply_edits(text: str, edits: Sequence[OffsetEdit]) -> str:
@@ -93,22 +103,25 @@ def judge(
     error: str | None = None,
 ) -> Outcome:
     """The outcome of ``edits`` (None or empty: nothing suggested) on ``case``."""
+    distance = target_distance(case)
     if error is not None or not edits:
         return Outcome(case.id, case.kind, False, False, False, False, False, False, latency_s,
-                       error)
+                       error, distance)
     try:
         predicted = apply_edits(case.edited, edits)
     except ValueError as bad:
         return Outcome(case.id, case.kind, False, False, False, False, False, False, latency_s,
-                       str(bad))
+                       str(bad), distance)
     if predicted == case.edited:
-        return Outcome(case.id, case.kind, False, False, False, False, False, True, latency_s)
+        return Outcome(case.id, case.kind, False, False, False, False, False, True, latency_s,
+                       None, distance)
     right = predicted in case.expected
     target = case.target_lines
     location = target is not None and _meets(first_changed_lines(case.edited, predicted), target)
     undo = not right and undoes(case, predicted)
     partial = not right and target is not None and _closer(case, predicted, target)
-    return Outcome(case.id, case.kind, True, right, location, undo, partial, False, latency_s)
+    return Outcome(case.id, case.kind, True, right, location, undo, partial, False, latency_s,
+                   None, distance)
 
 
 def _distance(a: str, b: str) -> int:
@@ -141,9 +154,12 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, str]:
     silent = [o for o in outcomes if not o.shown and o.error is None]
     latencies = sorted(o.latency_s for o in outcomes if o.latency_s is not None)
     located = by_kind["window"] + by_kind["jump"]
+    near = [o for o in by_kind["window"] if o.distance is not None and o.distance <= NEAR_LINES]
     return {
         "exact match, window cases": _share(sum(o.right for o in by_kind["window"]),
                                             len(by_kind["window"])),
+        f"exact match, window, target <= {NEAR_LINES} lines on": _share(
+            sum(o.right for o in near), len(near)),
         "exact match, jump cases": _share(sum(o.right for o in by_kind["jump"]),
                                           len(by_kind["jump"])),
         "partial (closer, in the target's lines)": _share(sum(o.partial for o in located),
