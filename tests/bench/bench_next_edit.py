@@ -123,8 +123,13 @@ async def run(args: argparse.Namespace, cases: list[Case]) -> dict[str, list[Out
                                         1 if args.trigger == "invoked" else 2)
     outcomes: dict[str, list[Outcome]] = {name: [] for name in predictors}
     replay_failures = 0
+    out = args.out.open("w") if args.out else None
+    started = time.monotonic()
     try:
         for index, case in enumerate(tqdm(cases, desc="cases", unit="case")):
+            if args.deadline_s is not None and time.monotonic() - started > args.deadline_s:
+                tqdm.write(f"--deadline-s reached: {len(cases) - index} case(s) not started")
+                break
             uri = (WORK / "docs" / str(index) / case.path).as_uri()
             try:
                 opened = await session.open(case, uri, args.typing)
@@ -136,12 +141,17 @@ async def run(args: argparse.Namespace, cases: list[Case]) -> dict[str, list[Out
             for name, predict in predictors.items():
                 outcome = await predict(opened)
                 outcomes[name].append(outcome)
+                if out is not None:  # as it comes, so that a stopped run keeps its cases
+                    out.write(json.dumps({"predictor": name, **asdict(outcome)}) + "\n")
+                    out.flush()
                 if args.verbose:
                     tqdm.write(f"{name:9} {case.kind:6} right={outcome.right!s:5} "
                                f"shown={outcome.shown!s:5} {case.id}"
                                + (f" error={outcome.error}" if outcome.error else ""))
             session.close(uri)
     finally:
+        if out is not None:
+            out.close()
         await session.stop()
     if replay_failures:
         print(f"{replay_failures} case(s) skipped: the server's copy differed after the replay")
@@ -175,6 +185,9 @@ def main() -> int:
                         "may wait for a pause first)")
     parser.add_argument("--request-timeout-s", type=float, default=120.0)
     parser.add_argument("--ready-within-s", type=float, default=600.0)
+    parser.add_argument("--deadline-s", type=float, default=None,
+                        help="start no case after this many seconds (the table covers the "
+                        "cases done; every predictor saw the same ones)")
     parser.add_argument("--out", type=Path, default=None, help="every outcome as JSONL")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
@@ -192,15 +205,12 @@ def main() -> int:
     cases = load(path, args.limit)
     started = time.perf_counter()
     outcomes = asyncio.run(run(args, cases))
-    kinds = {k: sum(c.kind == k for c in cases) for k in ("window", "jump", "none")}
-    print_table(outcomes, f"next edit, {args.split} split: {len(cases)} cases {kinds}, "
-                f"typing={args.typing}, backend={args.backend}, "
+    done = len(next(iter(outcomes.values())))
+    kinds = {k: sum(o.kind == k for o in next(iter(outcomes.values())))
+             for k in ("window", "jump", "none")}
+    print_table(outcomes, f"next edit, {args.split} split: {done} of {len(cases)} cases "
+                f"{kinds}, typing={args.typing}, backend={args.backend}, "
                 f"{time.perf_counter() - started:.0f} s")
-    if args.out:
-        with args.out.open("w") as out:
-            for name, rows in outcomes.items():
-                for row in rows:
-                    out.write(json.dumps({"predictor": name, **asdict(row)}) + "\n")
     return 0
 
 

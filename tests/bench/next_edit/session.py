@@ -9,6 +9,7 @@ the server's copy is read back with ``loomline.documentText`` to check the repla
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +54,8 @@ class Session:
         ``ready`` status (RuntimeError on ``error`` or when it does not come in time)."""
         await self.client.start_io(*self.command)
         await self.client.initialize_async(types.InitializeParams(
-            capabilities=types.ClientCapabilities(), initialization_options=self.options))
+            capabilities=types.ClientCapabilities(), initialization_options=self.options,
+            process_id=os.getpid()))  # the server ends with the bench, however it ends
         self.client.initialized(types.InitializedParams())
         if ready_within_s is None:
             return
