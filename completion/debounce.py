@@ -111,6 +111,10 @@ class TypingRhythm:
         if now - last < PAUSE_S:
             self._gaps.setdefault(uri, deque(maxlen=24)).append(now - last)
 
+    def last_change(self, uri: str) -> float | None:
+        """When the document last changed (``changed``'s clock), or None."""
+        return self._last.get(uri)
+
     def forget(self, uri: str) -> None:
         self._last.pop(uri, None)
         self._gaps.pop(uri, None)

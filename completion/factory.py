@@ -13,6 +13,7 @@ from loomline.completion.engines import create_engine
 from loomline.completion.engines.base import Engine, EngineState
 from loomline.completion.generation_pool import Notify
 from loomline.completion.model_store import ProgressCallback
+from loomline.completion.next_edit.service import NextEditService
 from loomline.completion.service import CompletionService
 from loomline.completion.settings import Settings, SettingsStore
 from loomline.completion.tokens import EstimatedTokens, counter_for
@@ -27,6 +28,7 @@ class CompletionStack:
     engine: Engine
     workspace: WorkspaceContext
     service: CompletionService
+    next_edit: NextEditService
 
 
 def build_completion_stack(
@@ -70,7 +72,10 @@ def build_completion_stack(
         if state is EngineState.READY
         else None
     )
-    return CompletionStack(engine, workspace, service)
+    # Next edits share the service's engine, settings, refusals and typing rhythm, and read
+    # the edit history the document store keeps.
+    next_edit = NextEditService(service, documents.history)
+    return CompletionStack(engine, workspace, service, next_edit)
 
 
 def adopt_tokenizer(service: CompletionService, engine: Engine) -> None:

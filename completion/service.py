@@ -27,6 +27,7 @@ from loomline.completion.engines.base import (
 from loomline.completion.generation_pool import GenerationPool, Notify
 from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
+from loomline.completion.next_edit.history_piece import edits_piece, recent_edits
 from loomline.completion.prompt import (
     Prompt,
     PromptPiece,
@@ -199,6 +200,7 @@ class CompletionService:
                 pieces = self.workspace.collect(document, offset)
             except Exception:
                 log.exception("context collection failed; completing from this file alone")
+        pieces += self._edit_history_pieces()
         before, after, pieces = self._sendable(document, cursor, pieces)
         c = self.settings.completion
         prompt = build_prompt(
@@ -215,6 +217,16 @@ class CompletionService:
             comment=self._context_comment(document),
         )
         return prompt, cursor
+
+    def _edit_history_pieces(self) -> list[PromptPiece]:
+        """The user's recent edits as a piece (``context.editHistory``), last in priority and
+        so closest to the cursor; excluded files never contribute."""
+        if not self.settings.context.edit_history or self.documents is None:
+            return []
+        events = recent_edits(self.documents.history, lambda uri: not self.is_excluded(uri),
+                              self.folders.relative)
+        piece = edits_piece(events)
+        return [piece] if piece is not None else []
 
     def _sendable(
         self, document: Document, cursor: Cursor, pieces: list[PromptPiece]

@@ -16,6 +16,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from loomline.completion.next_edit.formats import formats as next_edit_formats
 from loomline.completion.templates import templates
 from loomline.context.workspace_folders import adapter_key_problem
 
@@ -136,6 +137,31 @@ class ContextSettings(_Section):
         "**/node_modules/**", "**/.git/**", "**/.venv/**",
     ])
     max_index_files: int = Field(default=20_000, ge=0)
+    # The user's recent edits (unified diffs of this and other files) as a piece of ordinary
+    # completion prompts; off until the quality bench says it helps.
+    edit_history: bool = False
+
+
+class NextEditSettings(_Section):
+    """Next edit suggestions: the change the user will likely make next, near the last one."""
+
+    enabled: bool = True
+    # The pause after the last change before the model is asked (at least; the typing
+    # rhythm may ask for more, as for completions); requests the user makes never wait.
+    debounce_ms: int = Field(default=200, ge=0, le=5000)
+    # Lines the model may rewrite around the cursor (a format trained on a fixed size, such
+    # as Sweep's 21, keeps its own).
+    window_lines: int = Field(default=20, ge=3, le=200)
+    # The prompt format: "auto" (from model.id), or one of completion/next_edit/formats.json.
+    format: str = "auto"
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        known = sorted(next_edit_formats())
+        if value != "auto" and value not in known:
+            raise ValueError(f"unknown format (known: auto, {', '.join(known)})")
+        return value
 
 
 class FakeSettings(_Section):
@@ -157,6 +183,7 @@ class Settings(_Section):
     completion: CompletionSettings = Field(default_factory=CompletionSettings)
     context: ContextSettings = Field(default_factory=ContextSettings)
     fake: FakeSettings = Field(default_factory=FakeSettings)
+    next_edit: NextEditSettings = Field(default_factory=NextEditSettings)
     # Keep accept/dismiss events in a local file (they never leave the machine).
     record_events: bool = False
     log_level: LogLevel = "info"

@@ -220,6 +220,12 @@ class DocumentStore:
         self._closed: OrderedDict[str, Document] = OrderedDict()
         self._keep_closed = keep_closed
         self.listeners: list[Listener] = []
+        # The documents' recent edits, coalesced into hunks: kept by the owner of the text,
+        # fed by its own change events (a local import: that module reads this one's events).
+        from loomline.context.edit_history import EditHistory
+
+        self.history = EditHistory()
+        self.subscribe(self.history)
 
     def __contains__(self, uri: str) -> bool:
         return uri in self._documents

@@ -14,6 +14,7 @@ from pygls.protocol import lsp_method
 
 from loomline.completion.engines.base import Engine, EngineState, Unsubscribe
 from loomline.completion.factory import build_completion_stack
+from loomline.completion.next_edit.service import NextEditService
 from loomline.completion.service import SUPERSEDED, Completion, CompletionService, Skip
 from loomline.completion.settings import ENGINE_SECTIONS, Settings, SettingsStore
 from loomline.completion.workspace_context import WorkspaceContext
@@ -27,6 +28,7 @@ from loomline.server import (
     convert,
     document_sync,
     generate,
+    next_edit,
     notebook_sync,
 )
 from loomline.server.client_events import event_record
@@ -74,6 +76,7 @@ class LoomlineServer(LanguageServer):
         self.status = StatusReporter(self)
         self.engine: Engine | None = None
         self.service: CompletionService | None = None
+        self.next_edit: NextEditService | None = None
         self.events: list[dict[str, Any]] = []
         # Stops hearing the current engine's state changes.
         self._unsubscribe_engine: Unsubscribe = lambda: None
@@ -128,6 +131,7 @@ class LoomlineServer(LanguageServer):
         )
         engine = self.engine = stack.engine
         self.service = stack.service
+        self.next_edit = stack.next_edit
         self._status("loading", f"starting the {engine.name} engine")
         self.status.progress_begin("model", f"Loomline: preparing {self.settings.model.id}")
         # For as long as it is the current engine, so the editor hears when a remote engine
@@ -262,7 +266,9 @@ async def inline_completion(
     explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
     result = await ls.completion_for(params.text_document.uri, params.position, explicit=explicit)
     if not isinstance(result, Completion):
-        return types.InlineCompletionList(items=[])
+        # Nothing to write at the cursor: the next edit, when it changes the cursor's line.
+        item = await next_edit_item(ls, params.text_document.uri, params.position, explicit)
+        return types.InlineCompletionList(items=[item] if item is not None else [])
     # The range runs over the closers the editor typed that the text writes itself.
     start, end = convert.lsp_position(result.position), convert.lsp_position(result.range_end)
     return types.InlineCompletionList(
@@ -276,6 +282,18 @@ async def inline_completion(
             )
         ]
     )
+
+
+async def next_edit_item(
+    ls: LoomlineServer, uri: str, lsp_position: types.Position, explicit: bool
+) -> types.InlineCompletionItem | None:
+    document = ls.documents.get(uri)
+    if document is None or ls.next_edit is None or not ls.settings.next_edit.enabled:
+        return None
+    position = convert.position(lsp_position)
+    result = await next_edit.suggest(ls, document, position, explicit=explicit)
+    return next_edit.inline_item(document, position, result) if not isinstance(result, Skip) \
+        else None
 
 
 @server.feature(
@@ -321,6 +339,7 @@ def stats(ls: LoomlineServer, *args: Any) -> dict[str, Any]:
         "state": engine.state.value if engine else None,
         "message": engine.status_message if engine else None,
         **(ls.service.stats() if ls.service else {}),
+        **(ls.next_edit.counters.snapshot() if ls.next_edit else {}),
     }
 
 
@@ -352,6 +371,7 @@ def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
             for p in prompt.pieces
         ],
         "dropped": [{"source": p.source, "reason": p.reason} for p in prompt.dropped],
+        "nextEdit": next_edit.context_json(ls, document, position),
     }
 
 
@@ -359,3 +379,4 @@ def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
 document_sync.register(server, server)
 code_actions.register(server, server.documents)
 generate.register(server, server)
+next_edit.register(server, server)

@@ -1,5 +1,6 @@
 """Loomline's own protocol on top of LSP: the name of every custom notification and command.
 
+Also the names of other servers' methods Loomline answers (Copilot's next edit suggestions).
 The client's mirror is ``editor-extension/src/protocol.ts`` (the same constant names and
 values, with the params and results as TypeScript types); ``tests/unit/test_protocol_names.py``
 holds the two files to each other and checks that no other module spells a name out.
@@ -41,7 +42,22 @@ GENERATE_COMMAND = "loomline.generate"
 #: Like generate with a range; the instruction defaults to "Improve this code".
 REWRITE_SELECTION_COMMAND = "loomline.rewriteSelection"
 
+# ---- requests and notifications of other servers' protocols that Loomline speaks ----------
+#: Next edit suggestions, as GitHub Copilot's language server names them (clients such as
+#: copilot-lsp and sidekick.nvim speak it to any server). Params: ``{textDocument: {uri,
+#: version}, position, context?: {triggerKind}}``. Result: ``{edits: [{range, text,
+#: textDocument: {uri, version}, command?}]}`` (``text`` replaces ``range``; empty: none).
+COPILOT_INLINE_EDIT_REQUEST = "textDocument/copilotInlineEdit"
+
+#: Client -> server: a next edit was shown. Params: ``{item: {command?, ...}}``.
+DID_SHOW_INLINE_EDIT_NOTIFICATION = "textDocument/didShowInlineEdit"
+
+#: Client -> server: the document the user looks at. Params: ``{textDocument?: {uri}}``.
+DID_FOCUS_NOTIFICATION = "textDocument/didFocus"
+
 NOTIFICATIONS = (STATUS_NOTIFICATION, EVENT_NOTIFICATION)
+REQUESTS = (COPILOT_INLINE_EDIT_REQUEST,)
+FOREIGN_NOTIFICATIONS = (DID_SHOW_INLINE_EDIT_NOTIFICATION, DID_FOCUS_NOTIFICATION)
 COMMANDS = (
     ACCEPT_COMMAND,
     SHOW_CONTEXT_COMMAND,

@@ -53,6 +53,37 @@ export const GENERATE_COMMAND = "loomline.generate";
 /** Like generate with a range; the instruction defaults to the server's "Improve this code". */
 export const REWRITE_SELECTION_COMMAND = "loomline.rewriteSelection";
 
+// ---- other servers' methods Loomline answers (GitHub Copilot's next edit suggestions) --------
+
+/** Next edit suggestions. Params: `InlineEditParams`. Result: `InlineEditResult`. */
+export const COPILOT_INLINE_EDIT_REQUEST = "textDocument/copilotInlineEdit";
+
+/** Client -> server: a next edit was shown. Params: `{ item: InlineEdit }`. */
+export const DID_SHOW_INLINE_EDIT_NOTIFICATION = "textDocument/didShowInlineEdit";
+
+/** Client -> server: the document the user looks at. Params: `{ textDocument?: { uri } }`. */
+export const DID_FOCUS_NOTIFICATION = "textDocument/didFocus";
+
+export interface InlineEditParams {
+  textDocument: { uri: string; version: number };
+  position: Position;
+  /** 1: the user asked (no wait for a pause), 2: automatic. */
+  context?: { triggerKind: number };
+}
+
+/** Replace `range` of the document at `textDocument.version` with `text`. */
+export interface InlineEdit {
+  range: Range;
+  text: string;
+  textDocument: { uri: string; version: number };
+  /** Sent back (workspace/executeCommand) when the edit is accepted. */
+  command?: { title: string; command: string; arguments?: unknown[] };
+}
+
+export interface InlineEditResult {
+  edits: InlineEdit[];
+}
+
 export interface TextDocumentRef {
   uri: string;
 }
@@ -70,7 +101,20 @@ export interface ContextPiece {
   tokens: number;
 }
 
+/** The prompt a next edit at the position would send (see `ContextResult.nextEdit`). */
+export interface NextEditContext {
+  prompt: string;
+  format: string;
+  promptTokens: number;
+  /** The editable window: its first line and the line after its last (0-based). */
+  window: { startLine: number; endLine: number };
+  edits: { path: string; diff: string }[];
+  skip?: string | null;
+}
+
 export interface ContextResult {
+  /** The next-edit prompt for the same position (null when next edits are off). */
+  nextEdit?: NextEditContext | null;
   prompt: string;
   pieces: ContextPiece[];
   template: string;

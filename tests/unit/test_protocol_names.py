@@ -29,14 +29,16 @@ def _py_names() -> dict[str, str]:
 
 def test_both_sides_name_the_same_methods() -> None:
     ts, py = _ts_names(), _py_names()
-    assert len(py) == 8, py
+    assert len(py) == 11, py
     assert ts == py
 
 
 def test_the_name_lists_are_complete() -> None:
     names = set(_py_names().values())
-    assert set(methods.NOTIFICATIONS) | set(methods.COMMANDS) == names
+    foreign = set(methods.REQUESTS) | set(methods.FOREIGN_NOTIFICATIONS)
+    assert set(methods.NOTIFICATIONS) | set(methods.COMMANDS) | foreign == names
     assert not set(methods.NOTIFICATIONS) & set(methods.COMMANDS)
+    assert all(n.startswith("textDocument/") for n in foreign)
     assert all(n.startswith("loomline/") for n in methods.NOTIFICATIONS)
     assert all(n.startswith("loomline.") for n in methods.COMMANDS)
 
@@ -54,6 +56,9 @@ def test_the_server_registers_every_command_and_the_event() -> None:
 
     assert set(methods.COMMANDS) <= set(server.protocol.fm.commands)
     assert methods.EVENT_NOTIFICATION in server.protocol.fm.features
+    assert set(methods.REQUESTS) | set(methods.FOREIGN_NOTIFICATIONS) <= set(
+        server.protocol.fm.features
+    )
 
 
 def _spelled_out(files: list[Path], names: set[str]) -> list[str]:

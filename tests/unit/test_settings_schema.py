@@ -28,7 +28,9 @@ SERVER_ONLY = {
     "completion.singleLineMaxTokens", "completion.suffixShare", "completion.completeInComments",
     "completion.completeInStrings", "completion.maxFileBytes", "completion.adaptiveDebounce",
     "completion.maxDebounceMs", "completion.reuseRunning",
-    "context.maxIndexFiles",
+    "context.maxIndexFiles", "context.editHistory",
+    # Next edits: the extension's next-edit front end will offer these.
+    "nextEdit.enabled", "nextEdit.debounceMs", "nextEdit.windowLines", "nextEdit.format",
     "fake.response", "fake.chunkDelayMs", "fake.loadDelayMs", "fake.recordPrompts",
     "logLevel",
 }

@@ -1,0 +1,167 @@
+"""Next-edit prompt formats, one per model family, loaded from ``formats.json`` (data, not
+code paths): rendering a request into a prompt and reading the rewritten window out of the
+model's answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from loomline.completion.next_edit.window import EditWindow
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class NextEditFormat:
+    """A family's prompt: ``prompt`` with the placeholders ``{edits}``, ``{path}``,
+    ``{fence}``, ``{before}``, ``{window}`` (cursor marked), ``{after}``, ``{file}``,
+    ``{original_window}``, ``{start}``, ``{end}`` (1-based lines), ``{start_of_file}``;
+    ``edit``: one recent edit, with ``{path}``, ``{diff}`` (a unified diff), ``{hunk}`` (its
+    ``@@`` part), ``{old}`` and ``{new}``. The answer is the text after ``answer_start`` (if
+    the model writes it) up to ``answer_end``. ``window_lines``: the window size the model
+    was trained on (0: the setting decides)."""
+
+    name: str
+    prompt: str
+    edit: str
+    cursor: str
+    answer_end: str
+    stop: tuple[str, ...]
+    no_edits: str = ""
+    answer_start: str = ""
+    start_of_file: str = ""
+    window_lines: int = 0
+    context_lines_before: int = 20
+    context_lines_after: int = 10
+    about: str = ""
+
+    def marker_lines(self) -> set[str]:
+        """Lines that are only a marker of this format (dropped from an answer)."""
+        found = {self.cursor, self.answer_start.strip(), self.answer_end.strip()}
+        found.update(("<|region_start|>", "<|region_end|>", "<|editable_region_start|>",
+                      "<|editable_region_end|>"))
+        return {m for m in found if m}
+
+
+@dataclass(frozen=True, slots=True)
+class EditEvent:
+    """One recent edit as the prompt shows it (text already cleared to be sent)."""
+
+    path: str
+    diff: str  # unified diff with ---/+++ headers
+    old: str
+    new: str
+
+    @property
+    def hunk(self) -> str:
+        """The diff from its first ``@@`` line on."""
+        lines = self.diff.split("\n")
+        at = next((i for i, line in enumerate(lines) if line.startswith("@@")), 0)
+        return "\n".join(lines[at:])
+
+
+@cache
+def _data() -> dict[str, object]:
+    data: dict[str, object] = json.loads(
+        Path(__file__).with_name("formats.json").read_text("utf-8")
+    )
+    return data
+
+
+@cache
+def formats() -> dict[str, NextEditFormat]:
+    raw = _data()["formats"]
+    assert isinstance(raw, dict)
+    return {
+        name: NextEditFormat(name=name, **{**fields, "stop": tuple(fields["stop"])})
+        for name, fields in raw.items()
+    }
+
+
+def format_for(model_id: str, setting: str = AUTO) -> NextEditFormat:
+    """The format a setting names, else the one the model id implies (``models`` in the
+    data, first match wins), else the default. Raises KeyError for an unknown name."""
+    table = formats()
+    if setting != AUTO:
+        return table[setting]
+    lowered = model_id.lower().replace("_", "-")
+    models = _data()["models"]
+    assert isinstance(models, list)
+    for entry in models:
+        if entry["match"] in lowered:
+            return table[entry["format"]]
+    default = _data()["default"]
+    assert isinstance(default, str)
+    return table[default]
+
+
+def _lines_text(lines: Sequence[str]) -> str:
+    """Lines, each ending with a line break (nothing for none)."""
+    return "".join(line + "\n" for line in lines)
+
+
+def render_prompt(
+    fmt: NextEditFormat,
+    window: EditWindow,
+    edits: Sequence[EditEvent],
+    *,
+    path: str,
+    fence: str,
+    original_window: Sequence[str],
+) -> str:
+    """The prompt for ``window`` of the file at ``path`` after ``edits`` (oldest first)."""
+    shown = "".join(
+        fmt.edit.format(path=e.path, diff=e.diff, hunk=e.hunk, old=e.old, new=e.new)
+        for e in edits
+    )
+    values = {
+        "edits": shown or fmt.no_edits,
+        "path": path,
+        "fence": fence,
+        "before": _lines_text(window.before),
+        "window": window.text_with_cursor(fmt.cursor),
+        "after": _lines_text(window.after),
+        "file": "\n".join((*window.before, *window.lines, *window.after)),
+        "original_window": "\n".join(original_window),
+        "start": window.start_line + 1,
+        "end": window.end_line,
+        "start_of_file": fmt.start_of_file
+        if window.start_line - len(window.before) == 0
+        else "",
+    }
+    return fmt.prompt.format(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The window as the model rewrote it, and whether the model finished it (wrote its
+    end marker) rather than being cut short."""
+
+    lines: tuple[str, ...]
+    complete: bool
+
+
+def read_answer(fmt: NextEditFormat, text: str, finished: bool = False) -> Answer:
+    """The rewritten window in the model's ``text``: after ``answer_start`` when present,
+    up to ``answer_end``, without marker lines and cursor markers. ``finished``: the model
+    stopped by itself (a stop string the engine kept out of ``text``), so the text is whole;
+    otherwise, without the end marker, only the whole lines written so far count."""
+    start = fmt.answer_start.strip()
+    if start and start in text:
+        text = text.split(start, 1)[1].removeprefix("\n")
+    marked = bool(fmt.answer_end) and fmt.answer_end in text
+    complete = marked or finished
+    if complete:
+        text = text.split(fmt.answer_end, 1)[0] if marked else text
+        # The line break before the end marker ends the window's last line.
+        text = text.removesuffix("\n")
+        lines = text.split("\n") if text else []
+    else:
+        lines = text.split("\n")[:-1]  # the last line may be unfinished
+    markers = fmt.marker_lines()
+    kept = [line.replace(fmt.cursor, "") for line in lines if line.strip() not in markers]
+    return Answer(tuple(kept), complete)

@@ -1,0 +1,250 @@
+"""Next edit suggestions: after a change and a pause, the change the user will likely make
+next, inside an editable window around the cursor.
+
+Protocol-free, like the completion service whose machinery it shares: the refusals (switched
+off, excluded, too large), the typing rhythm and waste pacer for the wait, the engine, the
+token counter. The flow: refuse -> supersede the document's previous request -> wait for a
+pause -> prompt (``prompt.build_next_edit_prompt``) -> stream, stopping once the window's
+end is written -> read the answer -> review (``postprocess``) -> one edit, or a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+
+from loomline.completion.engine_stream import not_ready, stream_into
+from loomline.completion.engines.base import GenerationRequest, GenerationStats, SamplingParams
+from loomline.completion.next_edit.formats import read_answer
+from loomline.completion.next_edit.postprocess import (
+    SuggestedEdit,
+    completed,
+    reproduces_window_end,
+    review,
+)
+from loomline.completion.next_edit.prompt import NextEditPrompt, build_next_edit_prompt
+from loomline.completion.next_edit.renames import next_use_of_rename
+from loomline.completion.results import Skip
+from loomline.completion.service import SUPERSEDED, CompletionService
+from loomline.context.documents import Document
+from loomline.context.edit_history import EditHistory
+from loomline.context.positions import Position, with_line_ending
+
+log = logging.getLogger(__name__)
+
+_ids = itertools.count(1)
+# Tokens the model may write beyond the window's own (the edit may add lines).
+EXTRA_TOKENS = 64
+
+
+@dataclass(slots=True)
+class NextEdit:
+    """Replace ``start`` .. ``end`` (LSP positions of the document at ``version``) with
+    ``text`` (in the document's line ending). ``source``: ``model`` or ``rename`` (the
+    next use of a name the user just renamed, found without the model)."""
+
+    id: str
+    uri: str
+    version: int
+    start: Position
+    end: Position
+    text: str
+    source: str = "model"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class NextEditCounters:
+    requests: int = 0
+    suggestions: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    stopped_at_window_end: int = 0
+
+    def snapshot(self) -> dict[str, int]:
+        return {
+            "nextEditRequests": self.requests,
+            "nextEditSuggestions": self.suggestions,
+            "nextEditSkipped": self.skipped,
+            "nextEditCancelled": self.cancelled,
+            "nextEditStoppedAtWindowEnd": self.stopped_at_window_end,
+        }
+
+
+def _touches(edit: SuggestedEdit, lines: frozenset[int]) -> bool:
+    return any(edit.start[0] <= line <= edit.end[0] for line in lines)
+
+
+class NextEditService:
+    """Next edits for the documents ``completions`` serves, from the ``history`` of edits
+    their store keeps."""
+
+    def __init__(self, completions: CompletionService, history: EditHistory) -> None:
+        self.completions = completions
+        self.history = history
+        self.counters = NextEditCounters()
+        self._inflight: dict[str, asyncio.Task[object]] = {}
+        self.last: NextEdit | None = None  # the latest suggestion (for inline completions)
+
+    def refuse(self, document: Document, position: Position) -> Skip | None:
+        if not self.completions.settings.next_edit.enabled:
+            return Skip("next edit suggestions are disabled")
+        return self.completions.refuse(document, position)
+
+    def prepare(self, document: Document, position: Position) -> NextEditPrompt:
+        """The prompt a next-edit request here would send (pure; also for showContext)."""
+        c = self.completions
+        return build_next_edit_prompt(
+            document,
+            position,
+            settings=c.settings,
+            history=self.history,
+            allows=lambda uri: not c.is_excluded(uri),
+            relative=c.folders.relative,
+            counter=c.counter,
+        )
+
+    async def suggest(
+        self, document: Document, position: Position, *, explicit: bool = False
+    ) -> NextEdit | Skip:
+        """The next edit for the cursor at ``position``; a newer request for the same
+        document cancels this one (``CancelledError`` with ``SUPERSEDED``)."""
+        task = asyncio.current_task()
+        previous = self._inflight.get(document.uri)
+        if previous is not None and previous is not task and not previous.done():
+            previous.cancel(SUPERSEDED)
+        if task is not None:
+            self._inflight[document.uri] = task
+        self.counters.requests += 1
+        try:
+            result = await self._suggest(document, position, explicit)
+        except asyncio.CancelledError:
+            self.counters.cancelled += 1
+            raise
+        finally:
+            if task is not None and self._inflight.get(document.uri) is task:
+                del self._inflight[document.uri]
+        if isinstance(result, NextEdit):
+            self.counters.suggestions += 1
+            self.last = result
+        else:
+            self.counters.skipped += 1
+            log.debug("no next edit for %s: %s", document.uri, result.reason)
+        return result
+
+    async def _suggest(
+        self, document: Document, position: Position, explicit: bool
+    ) -> NextEdit | Skip:
+        started = time.perf_counter()
+        refused = self.refuse(document, position)
+        if refused is not None:
+            return refused
+        engine = self.completions.engine
+        busy = not_ready(engine)
+        if busy is not None:
+            return Skip(busy)
+        version = document.version
+        if not explicit and not await self._paused(document):
+            return Skip("the text changed while waiting for a pause")
+        prompt = self.prepare(document, position)
+        prepared = time.perf_counter()
+        answer = await self._generate(prompt, document.uri, explicit)
+        if isinstance(answer, Skip):
+            return answer
+        if document.version != version:
+            return Skip("the text changed while the model worked")
+        reviewed = review(prompt.window, answer, last_edit=prompt.last_edit,
+                          text=document.lf_text, language_id=document.language_id)
+        source = "model"
+        if not isinstance(reviewed, str) and _touches(reviewed, prompt.redacted_lines):
+            reviewed = "the suggestion touches a line whose secret was redacted"
+        if isinstance(reviewed, str):
+            rename = next_use_of_rename(document.lf_text, prompt.last_edit, prompt.window)
+            if rename is None:
+                return Skip(reviewed)
+            reviewed, source = rename, "rename"
+        timings = {"prepare_ms": (prepared - started) * 1000,
+                   "total_ms": (time.perf_counter() - started) * 1000}
+        return self._landed(document, reviewed, source, timings)
+
+    async def _paused(self, document: Document) -> bool:
+        """Hold a request until the pause after the last change is long enough (the setting's
+        floor, or what the typing rhythm asks, whichever is longer); False when the text
+        changed meanwhile."""
+        c = self.completions
+        version = document.version
+        floor = c.settings.next_edit.debounce_ms / 1000
+        now = time.monotonic()
+        since = now - (c.rhythm.last_change(document.uri) or now - floor)
+        delay = max(floor - since,
+                    c.rhythm.delay(document.uri, now, c.pacer.extra_s, c.pacer.answer_times[True]))
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return document.version == version
+
+    async def _generate(
+        self, prompt: NextEditPrompt, uri: str, explicit: bool
+    ) -> tuple[str, ...] | Skip:
+        """The window as the model rewrote it (whole), or why there is none."""
+        c = self.completions
+        window_tokens = c.counter.count(prompt.window.text)
+        params = SamplingParams(max_tokens=window_tokens * 2 + EXTRA_TOKENS, temperature=0.0,
+                                stop=prompt.format.stop)
+        request = GenerationRequest(prompt.text, params, affinity_key=uri)
+        stats = GenerationStats()
+        pieces: list[str] = []
+        at_window_end = False
+
+        def take(chunk: str) -> bool:
+            nonlocal at_window_end
+            pieces.append(chunk)
+            text = "".join(pieces)
+            answer = read_answer(prompt.format, text)
+            if answer.complete:
+                return True
+            at_window_end = reproduces_window_end(prompt.window, answer.lines)
+            return at_window_end
+
+        deadline = (c.settings.completion.explicit_deadline_ms if explicit
+                    else c.settings.completion.deadline_ms) / 1000
+        try:
+            async with asyncio.timeout(deadline):
+                failure = await stream_into(c.engine, request, stats, take)
+        except TimeoutError:
+            return Skip(f"the model did not finish the window within {deadline * 1000:.0f} ms")
+        if failure is not None:
+            return Skip(failure.message)
+        if at_window_end:
+            self.counters.stopped_at_window_end += 1
+        finished = at_window_end or (
+            stats.finish_reason == "stop" and stats.generated_tokens < params.max_tokens
+        )
+        answer = read_answer(prompt.format, "".join(pieces), finished=finished)
+        if answer.complete:
+            return answer.lines
+        whole = completed(prompt.window, answer.lines)
+        return whole if whole is not None else Skip("the model's answer was cut short")
+
+    def _landed(
+        self, document: Document, edit: SuggestedEdit, source: str, timings: dict[str, float]
+    ) -> NextEdit:
+        """The edit in the document's coordinates (UTF-16 columns, its own line ending)."""
+        lines = document.lines
+
+        def position(point: tuple[int, int]) -> Position:
+            line = min(point[0], lines.line_count - 1)
+            return document.position_at(lines.line_start(line) + point[1])
+
+        return NextEdit(
+            id=f"n{next(_ids)}",
+            uri=document.uri,
+            version=document.version,
+            start=position(edit.start),
+            end=position(edit.end),
+            text=with_line_ending(edit.text, document.line_ending),
+            source=source,
+            timings_ms=timings,
+        )

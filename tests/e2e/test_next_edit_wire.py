@@ -1,0 +1,160 @@
+"""Next edit suggestions over stdio, with the scripted engine answering a rewritten window:
+Copilot's ``textDocument/copilotInlineEdit`` as its clients send it, superseding, the inline
+completion item, ``loomline.showContext`` and the notifications those clients send."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from loomline.server.methods import (
+    COPILOT_INLINE_EDIT_REQUEST,
+    DID_FOCUS_NOTIFICATION,
+    DID_SHOW_INLINE_EDIT_NOTIFICATION,
+)
+from tests.lsp_client import Session, inline, loomline_client, open_doc, show_context, stats
+
+ROOT = "file:///tmp/loomline-nes"
+BEFORE = 'def area(r):\n    return "area: " + str(3.14 * r * r)\n\n\nprint(area(2))\n'
+# The window the scripted engine writes back: the parameter's uses renamed.
+REWRITTEN = (
+    'def area(radius):\n    return "area: " + str(3.14 * radius * radius)\n\n\nprint(area(2))\n'
+)
+FAKE = {
+    "backend": "fake",
+    # The qwen-chat format's answer: the window's lines, then the code fence's end.
+    "fake": {"response": REWRITTEN + "\n```", "chunkDelayMs": 10},
+    "nextEdit": {"debounceMs": 0},
+}
+
+client = loomline_client(Session(options=FAKE, root_uri=ROOT, ready_within_s=30))
+
+
+def as_dict(value: Any) -> Any:
+    """A result as plain dicts and lists (pygls hands unknown shapes over as namedtuples)."""
+    if hasattr(value, "_asdict"):
+        return {key: as_dict(item) for key, item in value._asdict().items()}
+    if isinstance(value, dict):
+        return {key: as_dict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_dict(item) for item in value]
+    return value
+
+
+async def inline_edit(
+    client: LanguageClient, uri: str, version: int, line: int, character: int, **extra: Any
+) -> dict[str, Any]:
+    params = {"textDocument": {"uri": uri, "version": version},
+              "position": {"line": line, "character": character}, **extra}
+    result = await client.protocol.send_request_async(COPILOT_INLINE_EDIT_REQUEST, params)
+    found: dict[str, Any] = as_dict(result)
+    return found
+
+
+def rename_parameter(client: LanguageClient, uri: str) -> None:
+    """The user renames ``r`` to ``radius`` in the function's header (version 2)."""
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(start=types.Position(line=0, character=9),
+                                      end=types.Position(line=0, character=10)),
+                    text="radius",
+                )
+            ],
+        )
+    )
+
+
+def apply(text: str, edit: dict[str, Any]) -> str:
+    lines = text.split("\n")
+    start, end = edit["range"]["start"], edit["range"]["end"]
+    head = sum(len(line) + 1 for line in lines[: start["line"]]) + start["character"]
+    tail = sum(len(line) + 1 for line in lines[: end["line"]]) + end["character"]
+    return text[:head] + edit["text"] + text[tail:]
+
+
+async def test_copilot_inline_edit_renames_the_next_uses(client: LanguageClient) -> None:
+    uri = f"{ROOT}/area.py"
+    open_doc(client, uri, BEFORE)
+    rename_parameter(client, uri)
+    result = await inline_edit(client, uri, 2, 0, 15, context={"triggerKind": 2})
+    assert len(result["edits"]) == 1
+    edit = result["edits"][0]
+    assert edit["textDocument"] == {"uri": uri, "version": 2}
+    assert edit["range"]["start"]["line"] == edit["range"]["end"]["line"] == 1
+    assert edit["command"]["command"] == "loomline.accept"
+    renamed = BEFORE.replace("(r)", "(radius)")
+    assert apply(renamed, edit) == REWRITTEN
+    counters = await stats(client)
+    assert counters["nextEditSuggestions"] == 1
+
+
+async def test_stale_unknown_or_malformed_requests_get_no_edits(client: LanguageClient) -> None:
+    uri = f"{ROOT}/stale.py"
+    open_doc(client, uri, BEFORE)
+    rename_parameter(client, uri)
+    assert await inline_edit(client, uri, 1, 0, 15) == {"edits": []}  # an older version
+    assert await inline_edit(client, f"{ROOT}/nowhere.py", 1, 0, 0) == {"edits": []}
+    result = await client.protocol.send_request_async(
+        COPILOT_INLINE_EDIT_REQUEST, {"textDocument": {"uri": uri}, "position": "here"}
+    )
+    assert as_dict(result) == {"edits": []}
+
+
+async def test_a_newer_request_supersedes_the_running_one(client: LanguageClient) -> None:
+    uri = f"{ROOT}/twice.py"
+    open_doc(client, uri, BEFORE)
+    rename_parameter(client, uri)
+    first, second = await asyncio.gather(
+        inline_edit(client, uri, 2, 0, 15), inline_edit(client, uri, 2, 0, 16)
+    )
+    assert first == {"edits": []}
+    assert len(second["edits"]) == 1
+
+
+async def test_the_edit_on_the_cursor_line_is_an_inline_completion_item(
+    client: LanguageClient,
+) -> None:
+    uri = f"{ROOT}/inline.py"
+    open_doc(client, uri, BEFORE)
+    rename_parameter(client, uri)
+    # Inside the string: no completion there, so the next edit answers.
+    result = await inline(client, uri, 1, 14)
+    assert result is not None and len(result.items) == 1
+    item = result.items[0]
+    assert item.range is not None
+    # The range takes in the cursor and the edit; the text replaces it to the same effect.
+    assert item.range.start == types.Position(line=1, character=14)
+    renamed = BEFORE.replace("(r)", "(radius)")
+    edit = {"range": {"start": {"line": 1, "character": 14},
+                      "end": {"line": item.range.end.line,
+                              "character": item.range.end.character}},
+            "text": item.insert_text}
+    assert apply(renamed, edit) == REWRITTEN
+
+
+async def test_show_context_has_the_next_edit_prompt(client: LanguageClient) -> None:
+    uri = f"{ROOT}/context.py"
+    open_doc(client, uri, BEFORE)
+    rename_parameter(client, uri)
+    result = as_dict(await show_context(client, uri, 0, 15))
+    next_edit = result["nextEdit"]
+    assert next_edit["format"] == "qwen-chat"
+    assert next_edit["window"] == {"startLine": 0, "endLine": 6}
+    assert "-def area(r):\n+def area(radius):" in next_edit["prompt"]
+    assert "def area(radius<|cursor|>):" in next_edit["prompt"]
+
+
+async def test_the_clients_notifications_are_taken(client: LanguageClient) -> None:
+    client.protocol.notify(DID_FOCUS_NOTIFICATION, {"textDocument": {"uri": f"{ROOT}/a.py"}})
+    client.protocol.notify(
+        DID_SHOW_INLINE_EDIT_NOTIFICATION,
+        {"item": {"command": {"title": "t", "command": "loomline.accept", "arguments": ["n1"]}}},
+    )
+    # Still answering, and nothing went wrong on the way.
+    assert (await stats(client))["engine"] == "fake"
