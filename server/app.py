@@ -265,10 +265,12 @@ async def inline_completion(
     # Asked for (e.g. Alt+\\) rather than while typing: no debounce, always a fresh answer.
     explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
     result = await ls.completion_for(params.text_document.uri, params.position, explicit=explicit)
-    if not isinstance(result, Completion):
+    if isinstance(result, Skip):
         # Nothing to write at the cursor: the next edit, when it changes the cursor's line.
         item = await next_edit_item(ls, params.text_document.uri, params.position, explicit)
         return types.InlineCompletionList(items=[item] if item is not None else [])
+    if not isinstance(result, Completion):
+        return types.InlineCompletionList(items=[])
     # The range runs over the closers the editor typed that the text writes itself.
     start, end = convert.lsp_position(result.position), convert.lsp_position(result.range_end)
     return types.InlineCompletionList(
@@ -290,6 +292,8 @@ async def next_edit_item(
     document = ls.documents.get(uri)
     if document is None or ls.next_edit is None or not ls.settings.next_edit.enabled:
         return None
+    if ls.documents.history.latest(uri) is None:
+        return None  # no recent edit here to continue
     position = convert.position(lsp_position)
     result = await next_edit.suggest(ls, document, position, explicit=explicit)
     return next_edit.inline_item(document, position, result) if not isinstance(result, Skip) \

@@ -40,6 +40,12 @@ class NextEditPrompt:
     redacted_lines: frozenset[int] = frozenset()
 
 
+def empty_prompt(settings: Settings) -> NextEditPrompt:
+    """The prompt of a document nothing of which may be sent: no text at all."""
+    fmt = format_for(settings.model.id, settings.next_edit.format)
+    return NextEditPrompt("", fmt, EditWindow(0, (), (), (), 0, 0), (), None, 0)
+
+
 def _redacted(window: EditWindow, path: str) -> EditWindow:
     """The window with secrets redacted from its context and its lines."""
     def clean(lines: tuple[str, ...]) -> tuple[str, ...]:
@@ -75,8 +81,11 @@ def build_next_edit_prompt(
     path = relative(document.uri)
     last_edit = history.latest(document.uri)
     shown = _redacted(window, document.path)
-    redacted = frozenset(window.start_line + i for i, (a, b)
-                         in enumerate(zip(window.lines, shown.lines, strict=True)) if a != b)
+    if len(shown.lines) == len(window.lines):
+        redacted = frozenset(window.start_line + i for i, (a, b)
+                             in enumerate(zip(window.lines, shown.lines, strict=True)) if a != b)
+    else:  # a redacted key block took lines away: no line of the window can be trusted
+        redacted = frozenset(range(window.start_line, window.end_line))
     # The model sees, and its answer is diffed against, the redacted lines.
     window = shown
     edits = recent_edits(history, allows, relative, MAX_EDITS)

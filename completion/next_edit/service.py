@@ -25,7 +25,11 @@ from loomline.completion.next_edit.postprocess import (
     reproduces_window_end,
     review,
 )
-from loomline.completion.next_edit.prompt import NextEditPrompt, build_next_edit_prompt
+from loomline.completion.next_edit.prompt import (
+    NextEditPrompt,
+    build_next_edit_prompt,
+    empty_prompt,
+)
 from loomline.completion.next_edit.renames import next_use_of_rename
 from loomline.completion.results import Skip
 from loomline.completion.service import SUPERSEDED, CompletionService
@@ -97,6 +101,8 @@ class NextEditService:
     def prepare(self, document: Document, position: Position) -> NextEditPrompt:
         """The prompt a next-edit request here would send (pure; also for showContext)."""
         c = self.completions
+        if c.is_excluded(document.uri):  # nothing of it leaves the machine, not even on show
+            return empty_prompt(c.settings)
         return build_next_edit_prompt(
             document,
             position,

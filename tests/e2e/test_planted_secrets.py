@@ -80,6 +80,7 @@ async def test_no_planted_secret_reaches_a_prompt(
             assert shown["skip"] is None
             assert not leaks(shown["prompt"]), (document.uri, line, character)
             assert not any(leaks(p["text"]) for p in shown["pieces"])
+            assert not leaks(shown["nextEdit"]["prompt"]), (document.uri, line, character)
             asked += 1
     prompts = _recorded(record)
     assert len(prompts) >= asked // 2 > 0  # most positions were sent (some are refused, e.g.
@@ -103,6 +104,7 @@ async def test_an_ignored_document_gets_no_completion_and_one_notice(
         shown = await show_context(client, document.uri, 1, 5)
         assert "exclusion" in shown["skip"]
         assert shown["pieces"] == [] and not leaks(shown["prompt"])  # not even on show
+        assert shown["nextEdit"]["prompt"] == "" and "exclusion" in shown["nextEdit"]["skip"]
     notices = await eventually(
         lambda: [m.message for m in client.messages if "is ignored by" in m.message],
         lambda found: len(found) >= 2, what="the notices",
