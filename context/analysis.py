@@ -28,6 +28,8 @@ _BLOCK_TYPES = frozenset({
     "statement_list", "switch_body", "switch_block", "module", "program", "source_file",
     "translation_unit", "function_body", "match_block",
 })
+# Node types whose named children are statements or declarations (read by context.statements).
+BLOCK_TYPES = _BLOCK_TYPES
 _EXPRESSION_CONTAINERS = frozenset({
     "argument_list", "arguments", "parameters", "formal_parameters", "parameter_list",
     "list", "array", "dictionary", "object", "tuple", "set", "parenthesized_expression",

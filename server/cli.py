@@ -297,6 +297,20 @@ def cmd_model(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- loomline adapt [FOLDER] -------------------------------------------------------------
+def cmd_adapt(args: argparse.Namespace) -> int:
+    _setup_logging(args.log_level, args.log_file)
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from loomline.completion.adapt.command import run
+
+    try:
+        return run(args)
+    except ImportError as error:  # torch / peft: the embedded extra
+        print(f"loomline adapt needs the embedded extra (pip install 'loomline[embedded]'): "
+              f"{error}", file=sys.stderr)
+        return 2
+
+
 def cmd_engine_serve(args: argparse.Namespace, rest: list[str]) -> int:
     try:
         from loomline.server.engine_serve import serve_main
@@ -348,6 +362,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = model_sub.add_parser("verify", help="check a prepared model against its checksum")
     verify.add_argument("model", nargs="?")
     model.set_defaults(func=cmd_model)
+
+    adapt = sub.add_parser(
+        "adapt", help="train a LoRA adapter for the model on a workspace's code"
+    )
+    from loomline.completion.adapt.command import add_arguments
+
+    add_arguments(adapt)
+    adapt.set_defaults(func=cmd_adapt)
 
     engine = sub.add_parser("engine", help="run a model server")
     engine_sub = engine.add_subparsers(dest="engine_command", required=True)
