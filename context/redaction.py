@@ -5,9 +5,9 @@ on the document, so positions in the document stay what they are. ``detect-secre
 (AWS keys, GitHub / GitLab / Slack / Stripe / OpenAI / npm / PyPI tokens, JWTs, secret-sounding
 assignments, high-entropy quoted strings, ...) judge one line at a time; private key blocks span
 lines, so a block (``-----BEGIN ... PRIVATE KEY-----`` to its ``END`` line, or to the end of
-the text when it is cut there) and the bare base64 lines of a key body are found here, and so
-are credential assignments without quotes (shell, ``.env``, INI: ``DB_PASSWORD=hunter2x``),
-which its keyword rules see only in quotes outside configuration files.
+the text when it is cut there) and the bare base64 lines of a key body are found here; what
+its plugins miss on a line (credential literals in other languages' syntax, unquoted values,
+password-shaped literals, half-typed tokens) is found by ``context/secret_shapes.py``.
 
 Typing changes one line at a time: each line's findings are kept (a bounded cache keyed by the
 line), so a keystroke costs a split, a lookup per line and a join.
@@ -22,6 +22,8 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+from loomline.context.secret_shapes import is_placeholder, is_run, shaped_secrets
 
 PLACEHOLDER = "<redacted>"
 # Findings of this many lines (about 200 bytes each, whatever the line's length: the key is a
@@ -40,15 +42,10 @@ _BASE64_LINE = re.compile(r"^[ \t]*[A-Za-z0-9+/]{40,}={0,2}[ \t]*\r?$")
 _BODY_ENTROPY = 4.0
 # The characters a token goes on with after what a plugin matched (a JWT's signature ...).
 _TOKEN_TAIL = re.compile(r"[\w\-+/=.]*")
-# A name that ends like a credential, assigned a value, quoted or not (shell, .env, INI, Go:
-# what detect-secrets' keyword rules miss without quotes): ``DB_PASSWORD=hunter2x``.
-_CREDENTIAL_ASSIGNMENT = re.compile(
-    r"(?i)(?:password|passwd|passphrase|pwd|secret|token|credentials?"
-    r"|(?:api|access|private|secret|auth|client|master|signing|encryption)_?key)s?[\"']?\s*(?::=|=|:)\s*[\"'`]?([^\s\"'`(){}\[\],;]{6,})"
-)
-# Values that name something instead of being a secret: numbers, identifiers and dotted
-# names without digits (``os.environ``, ``settings.API_KEY``), templates (``${X}``, ``<x>``).
-_NOT_A_VALUE = re.compile(r"^(?:[\d.]+|[A-Za-z_][A-Za-z_.]*|[$%<{].*)$")
+
+# A line that says its hex string is a digest (a checksum, a commit): no secret, though hex.
+_NAMES_A_DIGEST = re.compile(r"(?i)sha\d*|md5|blake2|digest|checksum|hash|commit")
+_DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})  # MD5, SHA-1, SHA-2 in hex
 
 LineSecrets = Callable[[str, str], tuple[str, ...]]
 
@@ -58,7 +55,10 @@ class _Detector:
 
     def __init__(self) -> None:
         from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-        from detect_secrets.plugins.high_entropy_strings import HighEntropyStringsPlugin
+        from detect_secrets.plugins.high_entropy_strings import (
+            HexHighEntropyString,
+            HighEntropyStringsPlugin,
+        )
         from detect_secrets.plugins.ip_public import IPPublicDetector
         from detect_secrets.plugins.keyword import (
             DENYLIST,
@@ -75,12 +75,27 @@ class _Detector:
             if cls is not IPPublicDetector
         ]
         self._high_entropy = HighEntropyStringsPlugin
+        self._hex_type = HexHighEntropyString.secret_type
         self._keyword = KeywordDetector
         # The keyword rules are the slowest by far; a line without a keyword skips them.
         self._keyword_gate = re.compile("|".join(DENYLIST), re.IGNORECASE)
         self._regexes = REGEX_BY_FILETYPE
         self._default_regexes = QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP
         self._file_type = determine_file_type
+
+    def _random_enough(self, plugin: Any, value: str, line: str) -> bool:
+        """A high-entropy finding that is a secret: above the plugin's limit, not a run
+        (``abcdef...``, ``0123...``), and not hex of a digest's length or on a line that
+        names a digest (a checksum, a commit: a hex credential has a name, which the keyword
+        rules see)."""
+        if plugin.calculate_shannon_entropy(value) <= plugin.entropy_limit:
+            return False
+        if is_run(value):
+            return False
+        hex_digest = plugin.secret_type == self._hex_type and (
+            len(value) in _DIGEST_LENGTHS or _NAMES_A_DIGEST.search(line)
+        )
+        return not hex_digest
 
     def secrets(self, line: str, filename: str) -> Iterator[str]:
         """The secret values in ``line``; code inside a string literal (a notebook's JSON,
@@ -99,16 +114,16 @@ class _Detector:
             else:
                 found = plugin.analyze_string(line)
             for value in found:
-                if not value:
+                if not value or (isinstance(plugin, self._keyword) and is_placeholder(value)):
                     continue
-                if isinstance(plugin, self._high_entropy) and (
-                    plugin.calculate_shannon_entropy(value) <= plugin.entropy_limit
+                if isinstance(plugin, self._high_entropy) and not self._random_enough(
+                    plugin, value, line
                 ):
                     continue
                 yield value
-        for match in _CREDENTIAL_ASSIGNMENT.finditer(line):
-            if not _NOT_A_VALUE.match(match.group(1)):
-                yield match.group(1)
+        # What the plugins miss: credential literals in any language's syntax, unquoted
+        # values, password-shaped literals, half-typed tokens (context/secret_shapes.py).
+        yield from shaped_secrets(line, filename)
 
 
 class SecretRedactor:
