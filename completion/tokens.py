@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
 from loomline.completion.model_store import ModelStore
 from loomline.completion.settings import ModelSettings
+from loomline.context.bounded_cache import BoundedCache
 
 log = logging.getLogger(__name__)
+
+# Counts of texts (lines, and prompt windows of thousands of characters each) kept: bounded by
+# their characters, since a typing session counts a new window at every keystroke.
+MAX_COUNTED_CHARS = 4_000_000
+MAX_COUNTED_TEXTS = 65_536
 
 
 class TokenCounter(Protocol):
@@ -29,14 +34,16 @@ class EstimatedTokens:
 
 
 class ModelTokens:
-    """The model's tokenizer; counts of repeated lines are cached (prompts reuse most lines)."""
+    """The model's tokenizer; counts of repeated texts are cached (prompts reuse most lines),
+    up to ``MAX_COUNTED_CHARS`` characters of them."""
 
     name = "model"
 
     def __init__(self, tokenizer: Any) -> None:
         self._tokenizer = tokenizer
         self._fallback = EstimatedTokens()
-        self._count_cached = lru_cache(maxsize=65536)(self._count_uncached)
+        self._counts: BoundedCache[str, int] = BoundedCache(MAX_COUNTED_CHARS,
+                                                            MAX_COUNTED_TEXTS)
 
     def _count_uncached(self, text: str) -> int:
         try:
@@ -46,7 +53,11 @@ class ModelTokens:
             return self._fallback.count(text)
 
     def count(self, text: str) -> int:
-        return self._count_cached(text)
+        found = self._counts.get(text)
+        if found is None:
+            found = self._count_uncached(text)
+            self._counts.put(text, found)
+        return found
 
 
 def load_tokenizer(model_dir: str | Path | None) -> TokenCounter:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections import OrderedDict
 
 from tree_sitter import Node, Parser, Tree
 
+from loomline.context.bounded_cache import BoundedCache
 from loomline.context.languages import (
     encode,
     normalize_language_id,
@@ -108,21 +107,21 @@ def adds_parse_errors(
     return _count_errors(after.root_node) > before
 
 
-_BASE_TREES: OrderedDict[tuple[str, str, str], tuple[Tree, int]] = OrderedDict()
-_BASE_LOCK = threading.Lock()
+# Trees of the text around recent cursors, for the next candidates of the same request: a
+# few, and bounded by the characters parsed (a tree costs about 15 bytes a character).
+MAX_BASE_TREES = 4
+MAX_BASE_TREE_CHARS = 200_000
+_BASE_TREES: BoundedCache[tuple[str, str, str], tuple[Tree, int]] = BoundedCache(
+    MAX_BASE_TREE_CHARS, MAX_BASE_TREES, lambda key, _: len(key[1]) + len(key[2])
+)
 
 
 def _base_tree(key: str, parser: Parser, prefix: str, suffix: str) -> tuple[Tree, int]:
     cache_key = (key, prefix, suffix)
-    with _BASE_LOCK:
-        found = _BASE_TREES.get(cache_key)
-        if found is not None:
-            _BASE_TREES.move_to_end(cache_key)
-            return found
+    found = _BASE_TREES.get(cache_key)
+    if found is not None:
+        return found
     tree = parser.parse(encode(prefix + suffix))
     result = (tree, _count_errors(tree.root_node))
-    with _BASE_LOCK:
-        _BASE_TREES[cache_key] = result
-        while len(_BASE_TREES) > 4:
-            _BASE_TREES.popitem(last=False)
+    _BASE_TREES.put(cache_key, result)
     return result

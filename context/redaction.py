@@ -23,6 +23,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from loomline.context.bounded_cache import BoundedCache
 from loomline.context.secret_shapes import is_placeholder, is_run, shaped_secrets
 
 PLACEHOLDER = "<redacted>"
@@ -30,6 +31,7 @@ PLACEHOLDER = "<redacted>"
 # digest): the windows around the cursors of a dozen documents.
 MAX_CACHED_LINES = 8_192
 MAX_CACHED_TEXTS = 32
+MAX_CACHED_TEXT_CHARS = 2_000_000  # keys and results: about 4 MB at most
 
 _BEGIN = r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
 _END = r"-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
@@ -138,8 +140,10 @@ class SecretRedactor:
         self._cache: OrderedDict[tuple[str, bytes], tuple[str, ...]] = OrderedDict()
         self._max = max_cached_lines
         # Whole texts: while the user types on one line, the lines above and below it are
-        # the same text as at the last keystroke.
-        self._texts: OrderedDict[tuple[str, str], str] = OrderedDict()
+        # the same text as at the last keystroke. Bounded by their characters too: each is
+        # up to a prompt's window, and a large document's windows are large.
+        self._texts: BoundedCache[tuple[str, str], str] = BoundedCache(
+            MAX_CACHED_TEXT_CHARS, MAX_CACHED_TEXTS)
 
     def text(self, text: str, filename: str = "") -> str:
         """``text`` with every secret value replaced by ``PLACEHOLDER``."""
@@ -150,9 +154,7 @@ class SecretRedactor:
         if done is None:
             lines = _redact_key_blocks(text).split("\n")
             done = "\n".join(self._line(line, key[0]) for line in lines)
-            self._texts[key] = done
-            if len(self._texts) > MAX_CACHED_TEXTS:
-                self._texts.popitem(last=False)
+            self._texts.put(key, done)
         return done
 
     def around(

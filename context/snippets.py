@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import heapq
 import re
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from loomline.context.bounded_cache import BoundedCache
 
 WINDOW = 20
 STRIDE = 10
 # Of a longer line (minified code, data) only its head counts: its tokens are as like the
 # rest's as a window's, and reading all of it cost tens of ms each time it changed.
 MAX_LINE_CHARS = 2_000
+MAX_CACHED_LINE_BYTES = 8_000_000
+
+
+def _line_tokens_cost(line: str, tokens: frozenset[str]) -> int:
+    """The bytes of an entry: the line, the set's table and its token strings."""
+    return (sys.getsizeof(line) + sys.getsizeof(tokens)
+            + sum(sys.getsizeof(token) for token in tokens))
 _TOKEN = re.compile(r"[A-Za-z_$][\w$]*|\d+")
 _STOP = frozenset({
     "self", "this", "return", "def", "if", "else", "elif", "for", "while", "in", "is", "not",
@@ -79,10 +89,16 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
 class SnippetCache:
     """Per-document windows, updated incrementally; bounded to ``max_documents``."""
 
-    def __init__(self, max_documents: int = 64, max_cached_lines: int = 200_000) -> None:
+    def __init__(
+        self, max_documents: int = 64, max_cached_lines: int = 200_000,
+        max_cached_bytes: int = MAX_CACHED_LINE_BYTES,
+    ) -> None:
         self.max_documents = max_documents
         self.max_cached_lines = max_cached_lines
-        self._line_tokens: dict[str, frozenset[str]] = {}
+        # Token sets by line text: every version of a line typed into shows up here, so the
+        # cache is bounded by what it holds (about), least recently used first out.
+        self._line_tokens: BoundedCache[str, frozenset[str]] = BoundedCache(
+            max_cached_bytes, max_cached_lines, _line_tokens_cost)
         self._documents: OrderedDict[str, _Windows] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -134,9 +150,8 @@ class SnippetCache:
         for line in lines[i * STRIDE : i * STRIDE + WINDOW]:
             tokens = cache.get(line)
             if tokens is None:
-                if len(cache) >= self.max_cached_lines:
-                    cache.clear()
-                tokens = cache[line] = token_set(line[:MAX_LINE_CHARS])
+                tokens = token_set(line[:MAX_LINE_CHARS])
+                cache.put(line, tokens)
             parts.append(tokens)
         return frozenset().union(*parts)
 
