@@ -1,0 +1,132 @@
+-- Drives Neovim 0.11 with editor-extension/nvim's next-edit module against loomline:
+-- `nvim --headless --clean -n -l nvim_next_edit_test.lua`, spec in $LOOMLINE_SPEC:
+-- {server, settings, file, out, config, plugin, rename = {line, character, text}, timeout_ms}.
+-- Renames a word as a user does (ciw in normal mode), waits for the suggestion's extmarks,
+-- presses <Tab> (jump) and <Tab> (accept); then undoes, waits for the suggestion again and
+-- presses <Esc>. Writes what it saw (and what the module sent to the server) to spec.out.
+local spec = vim.json.decode(os.getenv('LOOMLINE_SPEC'))
+local results = { steps = {} }
+local timeout = spec.timeout_ms or 60000
+
+local function write()
+  local f = assert(io.open(spec.out, 'w'))
+  f:write(vim.json.encode(results))
+  f:close()
+end
+
+local function text()
+  return table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
+end
+
+local function wait(what, predicate, ms)
+  if not vim.wait(ms or timeout, predicate, 20) then error('timed out waiting for ' .. what) end
+end
+
+local state = { ready = false }
+vim.g.loomline_cmd = spec.server
+vim.g.loomline_settings = spec.settings
+dofile(spec.config)
+vim.lsp.config('loomline', {
+  handlers = {
+    ['loomline/status'] = function(_, result)
+      if result.state == 'ready' then state.ready = true end
+    end,
+  },
+})
+vim.opt.runtimepath:prepend(spec.plugin)
+local next_edit = require('loomline.next_edit')
+next_edit.setup({ debounce_ms = 50 })
+
+-- What the module sends: notifications and executeCommand requests.
+local sent = {}
+local function spy(client)
+  local notify, request = client.notify, client.request
+  client.notify = function(self, method, params)
+    table.insert(sent, { method = method, params = params })
+    return notify(self, method, params)
+  end
+  client.request = function(self, method, params, ...)
+    if method == 'workspace/executeCommand' or method == 'textDocument/copilotInlineEdit' then
+      table.insert(sent, { method = method, params = params })
+    end
+    return request(self, method, params, ...)
+  end
+end
+
+local function methods()
+  local names = {}
+  for _, m in ipairs(sent) do table.insert(names, m.method) end
+  return names
+end
+
+local function marks()
+  local found = {}
+  for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(0, -1, 0, -1, { details = true })) do
+    local d = mark[4]
+    local virt = {}
+    for _, chunk in ipairs(d.virt_text or {}) do table.insert(virt, chunk[1]) end
+    for _, line in ipairs(d.virt_lines or {}) do
+      for _, chunk in ipairs(line) do table.insert(virt, chunk[1]) end
+    end
+    table.insert(found, { row = mark[2], col = mark[3], end_row = d.end_row, end_col = d.end_col,
+      hl_group = d.hl_group, virt = table.concat(virt, ''), sign = d.sign_text })
+  end
+  return found
+end
+
+local function press(keys)
+  vim.api.nvim_feedkeys(vim.keycode(keys), 'mx', false)
+end
+
+-- Under `-l` no normal-mode loop runs between the script's keys, and that loop is what fires
+-- TextChanged after a change in a real session: fire it as the loop would.
+local function changed(bufnr)
+  vim.api.nvim_exec_autocmds('TextChanged', { buffer = bufnr })
+end
+
+local ok, err = xpcall(function()
+  vim.cmd('edit ' .. vim.fn.fnameescape(spec.file))
+  local client
+  wait('the client to attach', function()
+    client = vim.lsp.get_clients({ bufnr = 0, name = 'loomline' })[1]
+    return client ~= nil
+  end)
+  spy(client)
+  wait('the engine to be ready', function() return state.ready end)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local r = spec.rename
+
+  -- The user renames the word under the cursor.
+  vim.api.nvim_win_set_cursor(0, { r.line + 1, r.character })
+  press('ciw' .. r.text .. '<Esc>')
+  changed(bufnr)
+  results.renamed = text()
+  wait('a next edit to show', function() return next_edit.current(bufnr) ~= nil end)
+  local shown = { edit = next_edit.current(bufnr), marks = marks(),
+                  cursor = vim.api.nvim_win_get_cursor(0) }
+  results.steps.shown = shown
+  press('<Tab>')
+  results.steps.jump = { cursor = vim.api.nvim_win_get_cursor(0), text = text(),
+                         visible = next_edit.current(bufnr) ~= nil }
+  press('<Tab>')
+  results.steps.accept = { cursor = vim.api.nvim_win_get_cursor(0), text = text(),
+                           visible = next_edit.current(bufnr) ~= nil, marks = marks() }
+  if spec.dismiss then
+    -- Undo the accepted edit: the suggestion comes back; <Esc> dismisses it.
+    press('u')
+    changed(bufnr)
+    wait('the next edit to show again', function() return next_edit.current(bufnr) ~= nil end)
+    local before = text()
+    press('<Esc>')
+    results.steps.dismiss = { visible = next_edit.current(bufnr) ~= nil, marks = marks(),
+                              changed = text() ~= before }
+  end
+  results.sent = sent
+  results.methods = methods()
+end, debug.traceback)
+if not ok then
+  results.error = tostring(err)
+  results.sent = sent
+end
+write()
+vim.cmd('qa!')

@@ -1,0 +1,116 @@
+"""Neovim 0.11 with the repository's next-edit module (editor-extension/nvim): a parameter
+renamed in normal mode shows the next edit as extmarks, <Tab> jumps to it, <Tab> applies it,
+<Esc> dismisses it; the accept and dismiss reach the server as for completions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+from tests.editors.conftest import HERE, MODEL, find_editor, run_scripted_editor
+
+pytestmark = pytest.mark.editor
+
+PLUGIN = REPO / "editor-extension" / "nvim"
+SOURCE = 'def area(r):\n    return "area: " + str(3.14 * r * r)\n\n\nprint(area(2))\n'
+RENAMED = SOURCE.replace("(r)", "(radius)")
+REWRITTEN = RENAMED.replace("* r * r", "* radius * radius")
+# The qwen-chat format's answer: the window's lines (here the whole file), then the fence's end.
+FAKE_NEXT_EDIT = {
+    "backend": "fake",
+    "fake": {"response": REWRITTEN + "\n```", "chunkDelayMs": 1},
+    "nextEdit": {"debounceMs": 0},
+}
+
+
+def run_next_edit(
+    tmp_path: Path, settings: dict[str, Any], source: str, rename: dict[str, Any],
+    timeout: float, *, dismiss: bool,
+) -> dict[str, Any]:
+    nvim = find_editor("nvim")
+    return run_scripted_editor(
+        [nvim, "--headless", "--clean", "-n", "-l", str(HERE / "nvim_next_edit_test.lua")],
+        tmp_path,
+        settings,
+        [],
+        timeout,
+        source=source,
+        name="area.py",
+        config=str(HERE / "nvim_config.lua"),
+        plugin=str(PLUGIN),
+        rename=rename,
+        dismiss=dismiss,
+    )
+
+
+@pytest.mark.timeout(90)
+def test_neovim_next_edit_shows_jumps_accepts_and_dismisses(tmp_path: Path) -> None:
+    results = run_next_edit(tmp_path, FAKE_NEXT_EDIT, SOURCE,
+                            {"line": 0, "character": 9, "text": "radius"}, 60, dismiss=True)
+    assert results["renamed"] == RENAMED.rstrip("\n")
+    shown = results["steps"]["shown"]
+    edit = shown["edit"]
+    assert edit["range"]["start"]["line"] == edit["range"]["end"]["line"] == 1
+    # Grown to whole words: `r * r` -> `radius * radius`, not `adius` after the `r`.
+    assert edit["text"] == "radius * radius", edit
+    marks = shown["marks"]
+    # The replaced text highlighted, the new text beside it, a sign in the gutter.
+    struck = [m for m in marks if m.get("hl_group") == "LoomlineNextEditDelete"]
+    assert struck and struck[0]["row"] == 1, marks
+    assert any(m["virt"].startswith("radius * radius") for m in marks), marks
+    assert any(m.get("sign") for m in marks), marks
+    assert shown["cursor"][0] == 1  # still on the renamed line
+    jump = results["steps"]["jump"]
+    assert jump["cursor"] == [2, edit["range"]["start"]["character"]]
+    assert jump["visible"] and jump["text"] == RENAMED.rstrip("\n")
+    accept = results["steps"]["accept"]
+    assert accept["text"] == REWRITTEN.rstrip("\n")
+    assert not accept["visible"] and not accept["marks"]
+    dismiss = results["steps"]["dismiss"]
+    assert not dismiss["visible"] and not dismiss["marks"]
+    assert not dismiss["changed"]
+    # What the module told the server, in order: asked, shown, accepted; shown, dismissed.
+    sent = results["sent"]
+    ids = [m["params"]["arguments"][0] for m in sent
+           if m["method"] == "workspace/executeCommand"]
+    assert ids == [edit["command"]["arguments"][0]], sent
+    dismissals = [m["params"] for m in sent if m["method"] == "loomline/event"]
+    assert len(dismissals) == 1 and dismissals[0]["type"] == "dismiss", sent
+    assert dismissals[0]["completionId"] != ids[0]  # the second suggestion's id
+    shows = [m for m in sent if m["method"] == "textDocument/didShowInlineEdit"]
+    assert len(shows) == 2, sent
+    asked = [m["params"] for m in sent if m["method"] == "textDocument/copilotInlineEdit"]
+    assert asked and all(p["context"] == {"triggerKind": 2} for p in asked), asked
+    assert all(isinstance(p["textDocument"]["version"], int) for p in asked), asked
+
+
+# The real model: the rename case of tests/e2e/test_next_edit_model.py, typed in Neovim.
+MODEL_SOURCE = (
+    "def shipping_cost(weight, rate):\n"
+    '    """The cost of shipping ``weight`` kilograms at ``rate`` per kilogram."""\n'
+    "    if weight <= 0:\n"
+    "        return 0.0\n"
+    "    return weight * rate\n"
+    "\n"
+    "\n"
+    "print(shipping_cost(2.5, 4.0))\n"
+)
+
+
+@pytest.mark.model
+@pytest.mark.timeout(300)
+def test_neovim_next_edit_with_the_real_model(tmp_path: Path, model_dir: Path) -> None:
+    settings = {**MODEL, "completion": {**MODEL["completion"], "deadlineMs": 240_000}}
+    results = run_next_edit(tmp_path, settings, MODEL_SOURCE,
+                            {"line": 0, "character": 18, "text": "mass"}, 280, dismiss=False)
+    renamed = MODEL_SOURCE.replace("(weight,", "(mass,")
+    assert results["renamed"] == renamed.rstrip("\n")
+    after = results["steps"]["accept"]["text"]
+    # The suggestion renamed a later use of the old name, and the file still parses.
+    assert len(re.findall(r"\bweight\b", after)) < len(re.findall(r"\bweight\b", renamed)), after
+    assert "mass" in after[renamed.index("weight"):], after
+    compile(after + "\n", "shipping.py", "exec")
