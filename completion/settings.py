@@ -24,6 +24,8 @@ Backend = Literal["embedded", "vllm", "fake"]
 Multiline = Literal["auto", "always", "never"]
 ContextLayout = Literal["auto", "files", "comments"]
 LogLevel = Literal["error", "warning", "info", "debug"]
+Runtime = Literal["torch", "onnx"]
+OnnxPrecision = Literal["int4", "int8", "fp32"]
 
 DEFAULT_MODEL_ID = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
 
@@ -51,8 +53,13 @@ class ModelSettings(_Section):
     template: str = "auto"
     # Where prepared models live; default: $LOOMLINE_CACHE or ~/.cache/loomline.
     cache_dir: str | None = None
-    # Threads for the embedded model; 0 = torch's default.
+    # Threads for the embedded model; 0 = the cores other programs leave free, re-measured
+    # between requests (engines/threads.py).
     threads: int = Field(default=0, ge=0)
+    # What runs the embedded model: transformers + torch (bf16), or ONNX Runtime GenAI.
+    runtime: Runtime = "torch"
+    # Weights of the ONNX model, built once from the prepared safetensors (runtime "onnx").
+    onnx_precision: OnnxPrecision = "int4"
 
     @field_validator("template")
     @classmethod

@@ -160,6 +160,8 @@ def cmd_complete(args: argparse.Namespace) -> int:
         raw["backend"] = args.backend
     if args.model_path:
         raw.setdefault("model", {})["path"] = args.model_path
+    if args.runtime:
+        raw.setdefault("model", {})["runtime"] = args.runtime
     if args.multiline:
         raw.setdefault("completion", {})["multiline"] = args.multiline
     if args.max_tokens:
@@ -270,7 +272,8 @@ class _StreamedText:
 def cmd_model(args: argparse.Namespace) -> int:
     _setup_logging(args.log_level, None)
     from loomline.completion.model_store import ModelNotFound, ModelStore
-    from loomline.completion.settings import DEFAULT_MODEL_ID
+    from loomline.completion.onnx_build import prepare_onnx_model, verify_onnx_model
+    from loomline.completion.settings import DEFAULT_MODEL_ID, ModelSettings
 
     store = ModelStore(args.cache_dir)
     model_id = getattr(args, "model", None) or DEFAULT_MODEL_ID
@@ -278,9 +281,13 @@ def cmd_model(args: argparse.Namespace) -> int:
         for row in store.list():
             print(f"{row['model']:40} {row['state']:15} {row['path']}")
         return 0
+    runtime = args.runtime or ModelSettings().runtime
+    precision = args.precision or ModelSettings().onnx_precision
     if args.model_command == "verify":
         try:
             ok, message = store.verify(model_id)
+            if ok and runtime == "onnx":
+                ok, message = verify_onnx_model(store, model_id, precision)
         except ModelNotFound as error:
             ok, message = False, str(error)
         print(message)
@@ -288,6 +295,8 @@ def cmd_model(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     try:
         path = store.resolve(model_id, progress=progress)
+        if runtime == "onnx":
+            path = prepare_onnx_model(store, model_id, None, precision, progress)
     except ModelNotFound as error:
         progress.close()
         print(f"loomline: {error}", file=sys.stderr)
@@ -348,6 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     complete.add_argument("location", metavar="FILE:LINE:COL", help="1-based line and column")
     complete.add_argument("--backend", choices=["embedded", "vllm", "fake"])
     complete.add_argument("--model-path", help="a local model directory")
+    complete.add_argument(
+        "--runtime", choices=["torch", "onnx"], help="what runs the embedded model"
+    )
     complete.add_argument("--multiline", choices=["auto", "always", "never"])
     complete.add_argument("--max-tokens", type=int)
     complete.add_argument("--settings", help="settings as JSON (same keys as the editor's)")
@@ -361,6 +373,16 @@ def build_parser() -> argparse.ArgumentParser:
     model_sub.add_parser("list", help="models known and prepared")
     verify = model_sub.add_parser("verify", help="check a prepared model against its checksum")
     verify.add_argument("model", nargs="?")
+    for command in (pull, verify):
+        command.add_argument(
+            "--runtime", choices=["torch", "onnx"],
+            help="onnx: also build (pull) or check (verify) the ONNX model; "
+            "default: the model.runtime default",
+        )  # fmt: skip
+        command.add_argument(
+            "--precision", choices=["int4", "int8", "fp32"],
+            help="the ONNX model's weights (default: the model.onnxPrecision default)",
+        )  # fmt: skip
     model.set_defaults(func=cmd_model)
 
     adapt = sub.add_parser(

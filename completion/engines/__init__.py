@@ -20,6 +20,10 @@ def create_engine(settings: Settings, progress: ProgressCallback | None = None) 
         from loomline.completion.engines import openai
 
         return openai.create(settings)
+    if settings.model.runtime == "onnx":
+        from loomline.completion.engines.onnx import OnnxEngine
+
+        return OnnxEngine(settings, progress=progress)
     from loomline.completion.engines.embedded import EmbeddedEngine
 
     return EmbeddedEngine(settings, progress=progress)

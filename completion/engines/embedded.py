@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from loomline.completion.engines.base import (
     EngineState,
@@ -29,6 +29,7 @@ from loomline.completion.engines.base import (
     Unsubscribe,
     wait_settled,
 )
+from loomline.completion.engines.threads import ThreadPolicy
 from loomline.completion.model_store import ModelStore, ProgressCallback
 from loomline.completion.settings import Settings
 
@@ -55,15 +56,30 @@ class _Job:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
+class ModelRunner(Protocol):
+    """A loaded model that the worker thread drives: one per runtime (torch, ONNX)."""
+
+    @property
+    def tokenizer(self) -> Any | None:
+        """A transformers tokenizer, or None where the runtime brings its own."""
+        ...
+
+    def warm_up(self) -> None: ...
+
+    def run(self, job: _Job) -> None:
+        """Generate for ``job``: emit text chunks, fill its stats, stop when it is cancelled."""
+        ...
+
+
 class _Generator:
     """Model, tokenizer and the reusable KV cache. Only ever touched by the worker thread."""
 
-    def __init__(self, model_dir: Path, threads: int) -> None:
+    def __init__(self, model_dir: Path, threads: ThreadPolicy) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if threads > 0:
-            torch.set_num_threads(threads)
+        self._threads = threads
+        torch.set_num_threads(threads.at_start())
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
         self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16)
@@ -143,6 +159,9 @@ class _Generator:
         params = job.request.params
         stats = job.stats
         started = time.perf_counter()
+        threads = self._threads.between_requests()
+        if threads is not None and threads != torch.get_num_threads():
+            torch.set_num_threads(threads)
         with torch.inference_mode():
             ids = self.tokenizer.encode(job.request.prompt, add_special_tokens=False)
             if not ids:
@@ -201,7 +220,7 @@ class EmbeddedEngine:
         self._progress = progress
         self._store = store or ModelStore(settings.model.cache_dir)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loomline-model")
-        self._generator: _Generator | None = None
+        self._generator: ModelRunner | None = None
         self._state = EngineState.STARTING
         self._message = "starting"
         self._listeners = StateBroadcast()
@@ -258,11 +277,8 @@ class EmbeddedEngine:
         def report(message: str, fraction: float | None) -> None:
             loop.call_soon_threadsafe(self._report, message, fraction)
 
-        def load() -> _Generator:
-            directory = self._store.resolve(model.id, model.path, progress=report)
-            self._model_dir = directory
-            report(f"loading {model.id} from {directory}", None)
-            generator = _Generator(directory, model.threads)
+        def load() -> ModelRunner:
+            generator = self._open_model(report)
             generator.warm_up()
             return generator
 
@@ -279,6 +295,14 @@ class EmbeddedEngine:
         else:
             self._state = EngineState.READY
             self._report(f"{model.id} ready", 1.0)
+
+    def _open_model(self, report: ProgressCallback) -> ModelRunner:
+        """Prepare and load the model (in the worker thread); sets ``_model_dir``."""
+        model = self._settings.model
+        directory = self._store.resolve(model.id, model.path, progress=report)
+        self._model_dir = directory
+        report(f"loading {model.id} from {directory}", None)
+        return _Generator(directory, ThreadPolicy(model.threads))
 
     async def stream(
         self, request: GenerationRequest, stats: GenerationStats | None = None

@@ -22,7 +22,7 @@ CLIENT_ONLY = {
 }
 # Server keys the extension does not offer (other editors set them in initializationOptions).
 SERVER_ONLY = {
-    "model.cacheDir", "model.threads",
+    "model.cacheDir", "model.threads", "model.runtime", "model.onnxPrecision",
     "engine.connectTimeoutMs", "engine.readTimeoutMs", "engine.candidates", "engine.adapters",
     "engine.verifyTls",
     "completion.singleLineMaxTokens", "completion.suffixShare", "completion.completeInComments",

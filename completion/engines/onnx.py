@@ -1,0 +1,204 @@
+"""The ``onnx`` runtime of the embedded backend: ONNX Runtime GenAI on the CPU (CUDA where
+present), int4 by default.
+
+Same engine as ``embedded.py`` (one worker thread, streaming, a cancel seen between any two
+forward passes, per-document KV caches), with ONNX Runtime doing the forward passes: one
+``og.Generator`` per recent document holds that document's KV cache, and ``rewind_to(n)``
+keeps the first ``n`` tokens of the previous prompt, so a typing user's unchanged prefix is
+not computed again. The ONNX model is built once from the prepared safetensors
+(``completion/onnx_build.py``).
+
+The thread count follows the free cores when the model loads; ONNX Runtime fixes its thread
+pool when the session is made, so unlike the torch runtime it is not changed between requests.
+One candidate per request: several would need a batch, which cannot rewind its KV cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loomline.completion.engines.base import SamplingParams
+from loomline.completion.engines.embedded import (
+    CACHE_SLOTS,
+    PREFILL_CHUNK,
+    STOP_TOKENS,
+    EmbeddedEngine,
+    ModelRunner,
+    _Job,
+)
+from loomline.completion.engines.threads import ThreadPolicy
+from loomline.completion.model_store import ProgressCallback
+from loomline.completion.onnx_build import execution_provider, prepare_onnx_model
+
+log = logging.getLogger(__name__)
+
+# A generator's KV buffer is allocated for its whole length up front (fp32: ~24 KB a token
+# for the 0.5B), so each is sized for its prompt and answer, rounded up to this step; a longer
+# prompt in the same document gets a new, larger one.
+LENGTH_STEP = 512
+
+
+def _sampling_key(params: SamplingParams) -> tuple[float, float, int | None]:
+    """What a generator's search options fix; another sampling needs another generator."""
+    if params.temperature <= 0:
+        return (0.0, 1.0, None)
+    return (params.temperature, params.top_p, params.seed)
+
+
+@dataclass
+class _Slot:
+    """One document's generator and the tokens whose KV it holds (forward passes done)."""
+
+    generator: Any
+    ids: list[int]
+    max_length: int
+    sampling: tuple[float, float, int | None]
+
+
+class _OnnxRunner:
+    """The ONNX model and its per-document generators. Only touched by the worker thread."""
+
+    tokenizer = None  # no transformers tokenizer: prompts are counted with tokenizer.json
+
+    def __init__(self, model_dir: Path, threads: ThreadPolicy, provider: str) -> None:
+        import onnxruntime_genai as og
+
+        og.disable_telemetry_events()  # nothing about the user leaves the machine
+        self.og = og
+        config = og.Config(str(model_dir))
+        session = {"intra_op_num_threads": threads.at_start(), "inter_op_num_threads": 1}
+        config.overlay(json.dumps({"model": {"decoder": {"session_options": session}}}))
+        if provider != "cpu":
+            config.clear_providers()
+            config.append_provider(provider)
+        self.model = og.Model(config)
+        self.og_tokenizer = og.Tokenizer(self.model)
+        self.stop_ids = {self.og_tokenizer.to_token_id(t) for t in STOP_TOKENS}
+        self.stop_ids.update(int(t) for t in self.og_tokenizer.eos_token_ids)
+        self.stop_ids.discard(-1)  # a token this vocabulary lacks
+        genai_config = json.loads((model_dir / "genai_config.json").read_text())
+        self.context_length = int(genai_config["model"].get("context_length", 32768))
+        # Generators of recent documents (by affinity key), most recently used last.
+        self._slots: OrderedDict[str | None, _Slot] = OrderedDict()
+
+    def warm_up(self) -> None:
+        """One small forward pass: the first one pays for kernel selection, not a user."""
+        ids = self._encode("def main():\n    return")
+        slot = self._new_slot(len(ids) + 1, SamplingParams())
+        slot.generator.append_tokens(ids)
+        slot.generator.generate_next_token()
+
+    def _encode(self, text: str) -> list[int]:
+        return [int(t) for t in self.og_tokenizer.encode(text)]
+
+    def _new_slot(self, needed: int, params: SamplingParams) -> _Slot:
+        og = self.og
+        length = min(self.context_length, -(-(needed + 1) // LENGTH_STEP) * LENGTH_STEP)
+        search: dict[str, Any] = {"max_length": length, "do_sample": params.temperature > 0}
+        if params.temperature > 0:
+            search.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
+            search["random_seed"] = params.seed if params.seed is not None else 0
+        generator_params = og.GeneratorParams(self.model)
+        generator_params.set_search_options(**search)
+        return _Slot(og.Generator(self.model, generator_params), [], length, _sampling_key(params))
+
+    def _slot_for(self, key: str | None, ids: list[int], params: SamplingParams) -> _Slot:
+        """``key``'s generator, made current, rewound to the longest prefix it shares with
+        ``ids`` (a new one when it cannot hold this prompt and answer, or samples otherwise)."""
+        needed = len(ids) + params.max_tokens
+        slot = self._slots.pop(key, None)
+        if slot is None or slot.max_length < needed or slot.sampling != _sampling_key(params):
+            slot = self._new_slot(needed, params)
+        self._slots[key] = slot
+        while len(self._slots) > CACHE_SLOTS:
+            self._slots.popitem(last=False)
+        common = 0
+        limit = min(len(ids) - 1, len(slot.ids))  # keep >= 1 token to compute logits
+        while common < limit and ids[common] == slot.ids[common]:
+            common += 1
+        # Also drops the last picked token, which was never passed through the model.
+        slot.generator.rewind_to(common)
+        del slot.ids[common:]
+        return slot
+
+    def run(self, job: _Job) -> None:
+        params = job.request.params
+        stats = job.stats
+        started = time.perf_counter()
+        ids = self._encode(job.request.prompt)
+        if not ids:
+            stats.finish_reason = "stop"
+            return
+        if len(ids) + 1 > self.context_length:
+            raise ValueError(
+                f"the prompt has {len(ids)} tokens; the model holds {self.context_length}"
+            )
+        key = job.request.affinity_key
+        slot = self._slot_for(key, ids, params)
+        stats.prompt_tokens = len(ids)
+        stats.cached_prompt_tokens = len(slot.ids)
+        try:
+            for start in range(len(slot.ids), len(ids), PREFILL_CHUNK):
+                if job.cancel.is_set():
+                    stats.finish_reason = "cancelled"
+                    return
+                chunk = ids[start : start + PREFILL_CHUNK]
+                slot.generator.append_tokens(chunk)
+                slot.ids.extend(chunk)
+            self._decode(job, slot, started)
+        except BaseException:
+            self._slots.pop(key, None)  # its KV cache may not match ``slot.ids`` any more
+            raise
+
+    def _decode(self, job: _Job, slot: _Slot, started: float) -> None:
+        """Pick tokens one at a time until a stop token, ``max_tokens`` or a cancel."""
+        stats = job.stats
+        generator = slot.generator
+        limit = min(job.request.params.max_tokens, slot.max_length - len(slot.ids))
+        generated: list[int] = []
+        emitted = ""
+        while True:
+            if job.cancel.is_set():
+                stats.finish_reason = "cancelled"
+                return
+            generator.generate_next_token()  # runs the model on the last pick, picks the next
+            if generated:
+                slot.ids.append(generated[-1])  # its KV is in the cache now
+            token = int(generator.get_next_tokens()[0])
+            if token in self.stop_ids:
+                stats.finish_reason = "stop"
+                return
+            generated.append(token)
+            stats.generated_tokens = len(generated)
+            text = str(self.og_tokenizer.decode(generated))
+            # Hold back an incomplete multi-byte character until its other tokens arrive.
+            if not text.endswith("\ufffd") and len(text) > len(emitted):
+                if stats.first_token_s is None:
+                    stats.first_token_s = time.perf_counter() - started
+                job.emit(text[len(emitted) :])
+                emitted = text
+            if len(generated) >= limit:
+                stats.finish_reason = "length"
+                return
+
+
+class OnnxEngine(EmbeddedEngine):
+    """The embedded backend on ONNX Runtime GenAI (``model.runtime: "onnx"``)."""
+
+    name = "onnx"
+
+    def _open_model(self, report: ProgressCallback) -> ModelRunner:
+        model = self._settings.model
+        directory = prepare_onnx_model(
+            self._store, model.id, model.path, model.onnx_precision, report
+        )
+        self._model_dir = directory
+        provider = execution_provider()
+        report(f"loading {model.id} ({model.onnx_precision}, {provider}) from {directory}", None)
+        return _OnnxRunner(directory, ThreadPolicy(model.threads), provider)
