@@ -309,7 +309,10 @@ class BuildProgress:
     """The builder's output lines as stages with a fraction done and the time so far."""
 
     _LAYER = re.compile(r"Reading layer (\d+)")
-    _QUANTIZED_LAYER = re.compile(r"quantiz\w* .*?/model/layers\.(\d+)/")
+    # "skip to quantize" lines name every node, in no useful order: only real work counts.
+    _QUANTIZED_LAYER = re.compile(
+        r"(?:start to quantize|complete quantization of) /model/layers\.(\d+)/"
+    )
 
     def __init__(self, build: OnnxBuild, progress: ProgressCallback, started: float) -> None:
         self._progress = progress
