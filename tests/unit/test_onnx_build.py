@@ -100,7 +100,7 @@ def test_a_build_runs_once_with_progress_and_a_manifest(
     # The builder got the source, the precision and the measured options.
     (args,) = runs = fake_builder.read_text().splitlines()
     assert f"-i {store.prepared_dir(MODEL_ID)}" in args and "-p int4 -e cpu" in args
-    assert "accuracy_level=4" in args and "op_types_to_quantize=MatMul/Gather" in args
+    assert "accuracy_level=4" in args and "prune_lm_head=true" in args
     # Progress: the stages in order, the fraction never going back, the time so far shown.
     messages = [m for m, _ in heard]
     stages = ["reading the weights", "writing the graph", "quantizing the embedding table",
@@ -218,7 +218,7 @@ def test_the_builders_own_output_maps_to_stages(tmp_path: Path) -> None:
     assert [round(f or 0, 3) for f in fractions] == [
         0.0, 0.0, 0.0, 0.15, 0.2, 0.25, 0.25, 0.45, 0.725, 0.85, 0.95,
     ]  # fmt: skip
-    assert "quantizing the output projection" in heard[-2][0]
+    assert "quantizing the output layer" in heard[-2][0]
 
 
 def test_the_runtime_is_a_setting_and_chooses_the_engine() -> None:
