@@ -8,9 +8,11 @@ keeps the first ``n`` tokens of the previous prompt, so a typing user's unchange
 not computed again. The ONNX model is built once from the prepared safetensors
 (``completion/onnx_build.py``).
 
+The event loop waits while a forward pass runs (the library holds the GIL; see PREFILL_CHUNK).
 The thread count follows the free cores when the model loads; ONNX Runtime fixes its thread
 pool when the session is made, so unlike the torch runtime it is not changed between requests.
-One candidate per request: several would need a batch, which cannot rewind its KV cache.
+One candidate per request (the engine interface streams one; a batch of several per document
+was not tried).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from typing import Any
 from loomline.completion.engines.base import SamplingParams
 from loomline.completion.engines.embedded import (
     CACHE_SLOTS,
-    PREFILL_CHUNK,
     STOP_TOKENS,
     EmbeddedEngine,
     ModelRunner,
@@ -38,6 +39,11 @@ from loomline.completion.onnx_build import execution_provider, prepare_onnx_mode
 
 log = logging.getLogger(__name__)
 
+# onnxruntime-genai 0.18 holds the GIL through each forward pass, so the event loop waits for
+# one prefill chunk at most: 32 tokens stall it half as long as 64 (measured with one core
+# busy: 0.5 vs 1.0 s) at the same prefill speed. Running the model in a process of its own would
+# end the stalls.
+PREFILL_CHUNK = 32
 # A generator's KV buffer is allocated for its whole length up front (fp32: ~24 KB a token
 # for the 0.5B), so each is sized for its prompt and answer, rounded up to this step; a longer
 # prompt in the same document gets a new, larger one.
