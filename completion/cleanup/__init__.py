@@ -32,6 +32,7 @@ from loomline.completion.cleanup.parse_check import (
 )
 from loomline.completion.cleanup.reindent import match_file_indent
 from loomline.completion.cleanup.repeats import cut_second_copy, drop_repeats
+from loomline.completion.cleanup.rest_of_line import cut_repeated_line_start
 from loomline.completion.cleanup.stops import cut_at_fence, cut_at_stops
 from loomline.completion.cleanup.suffix_overlap import trim_line_suffix_overlap, trim_suffix_overlap
 from loomline.completion.cursor import Cursor
@@ -58,6 +59,7 @@ WHILE_STREAMING: tuple[StreamingFilter, ...] = (
     end_at_dedent,
     cut_second_copy,
     trim_line_suffix_overlap,
+    cut_repeated_line_start,
     tidy_end,
 )
 
