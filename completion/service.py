@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
+from loomline.completion.cleanup.block_end import may_continue_past_line_end
 from loomline.completion.cleanup.closers import closers_replaced
 from loomline.completion.cursor import Cursor, cursor_at, skip_reason
 from loomline.completion.debounce import TypingRhythm, WastePacer
@@ -375,13 +376,15 @@ class CompletionService:
         prepared_at = time.perf_counter()
         prompt, cursor = self.prepare(document, position, cursor)
         c = self.settings.completion
+        multiline_stream = cursor.multiline or may_continue_past_line_end(cursor)
         params = SamplingParams(
-            max_tokens=c.max_tokens if cursor.multiline else c.single_line_max_tokens,
+            max_tokens=c.max_tokens if multiline_stream else c.single_line_max_tokens,
             temperature=c.temperature,
             # A single line ends at the newline: first, so that a remote engine (which takes
             # only a few stop strings) stops there itself instead of running on until the
             # stream is closed.
-            stop=self.template.stop if cursor.multiline else ("\n", *self.template.stop),
+            # (Unless a block may follow before the typed closers: the clean-up ends it.)
+            stop=self.template.stop if multiline_stream else ("\n", *self.template.stop),
         )
         request = GenerationRequest(
             prompt.text, params, affinity_key=affinity_key(document.uri, adapter), adapter=adapter
