@@ -85,6 +85,7 @@ class PositionInfo:
     line_above: str = ""  # the nearest non-blank line above the cursor's line
     block_indent: str = ""  # the indentation new lines at the cursor should get
     indent_unit: str = "    "  # the file's indentation step: a tab or 2, 3, 4 or 8 spaces
+    indent_unit_known: bool = True  # False: no line is indented, so the step is the default
     block: BlockRange | None = None
     has_tree: bool = False
 
@@ -108,7 +109,8 @@ def analyze_position(
     prefix = text[line_start:offset]
     suffix = text[offset:line_end].rstrip("\r")
     indent = prefix[: len(prefix) - len(prefix.lstrip(" \t"))]
-    unit = indent_unit or _indent_unit_near(text, line_start)
+    judged = indent_unit or _indent_unit_near(text, line_start)
+    unit = judged or DEFAULT_INDENT
     if tree is not None and fam is not None:
         info = _analyze_tree(fam, tree, text, offset, prefix, suffix)
     else:
@@ -116,6 +118,7 @@ def analyze_position(
     info.line_prefix, info.line_suffix, info.line_indent, info.indent_unit = (
         prefix, suffix, indent, unit
     )
+    info.indent_unit_known = judged is not None
     info.line_above = line_above(text, line_start)
     info.block_indent = _block_indent(prefix, indent, info.line_above, unit, fam)
     opened = opens_block(prefix.rstrip(), fam)
@@ -338,13 +341,14 @@ def opens_block(stripped_prefix: str, fam: str | None) -> bool:
     return fam == "python" and stripped_prefix.endswith(":")
 
 
-def _indent_unit_near(text: str, around: int) -> str:
-    """The file's indentation step, judged from up to 300 lines around ``around``."""
+def _indent_unit_near(text: str, around: int) -> str | None:
+    """The file's indentation step, judged from up to 300 lines around ``around`` (None:
+    none of them is indented)."""
     start = max(0, around - 4_000)
     sample = text[start : around + 2_000].split("\n")[1:-1] if start else (
         text[: around + 2_000].split("\n")[:-1]
     )
-    return indent_unit_of(sample) or DEFAULT_INDENT
+    return indent_unit_of(sample)
 
 
 def _block_indent(prefix: str, indent: str, above: str, unit: str, fam: str | None) -> str:
