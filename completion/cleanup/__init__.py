@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.block_end import end_at_dedent, end_at_line_end, truncate_to_block
 from loomline.completion.cleanup.brackets import balance_brackets
 from loomline.completion.cleanup.closers import closers_replaced, leave_closers_in_place
 from loomline.completion.cleanup.indent import fix_doubled_indent
+from loomline.completion.cleanup.line_cut import judged_against_the_whole
 from loomline.completion.cleanup.parse_check import (
     drop_lines_python_rejects,
     drop_lines_that_break_the_parse,
@@ -109,7 +111,13 @@ def clean(raw: str, cursor: Cursor, stops: tuple[str, ...] = ()) -> str:
     if not text:
         return text
     try:
-        return refine(text, cursor)
+        result = refine(text, cursor)
+        if cursor.multiline or "\n" not in raw.strip():
+            return result
+        # A first line cut from a longer answer: judged against the whole answer.
+        block = replace(cursor, multiline=True)
+        whole = clean_partial(raw, block, stops, final=True).text
+        return judged_against_the_whole(result, whole and refine(whole, block), cursor)
     except Exception:  # a grammar hiccup must not cost the user a completion
         log.exception("syntax clean-up failed; keeping the plain result")
         return text

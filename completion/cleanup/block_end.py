@@ -11,47 +11,42 @@ from __future__ import annotations
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.indent import block_floor, indent_width
 from loomline.completion.cleanup.repeats import TRIVIAL_LINE
-from loomline.completion.cleanup.rest_of_line import inserts_cleanly
+from loomline.completion.cleanup.rest_of_line import ends_the_line, inserts_cleanly
 from loomline.completion.cursor import Cursor
 from loomline.context.analysis import opens_block
 from loomline.context.languages import family
-from loomline.context.lexing import CLOSERS, OPENERS, BracketStack, open_brackets, tokens
+from loomline.context.lexing import CLOSERS, BracketStack, tokens
 
 MAX_LINES = 40
 
 
 def end_at_line_end(answer: Answer, cursor: Cursor) -> Answer:
     """Single line: up to the end of the cursor's line (a leading newline means nothing).
-    Before closers the editor typed, a first line that opens a block of its own (``x => {``
-    at ``nums.map(|);``) goes on to the line that closes it and the cursor's line (``});``),
-    or, if the block ends otherwise, back to the first line alone."""
+    Before closers the editor typed, an answer whose first line does not end the cursor's
+    line (``x => {`` at ``nums.map(|);``, ``a &&`` at ``if (|) {``) goes on to the line that
+    does (``});``, ``b) {``), or back to its first line if it leaves the line's block first."""
     if cursor.multiline or "\n" not in answer.text:
         return answer
     lines = answer.text.split("\n")
-    if not may_continue_past_line_end(cursor) or not _opens_own_block(lines[0], cursor):
+    if not may_continue_past_line_end(cursor) or ends_the_line(lines[0], cursor):
         return answer.cut(lines[0])
     for index in range(1, len(lines)):
         if index == len(lines) - 1 and not answer.finished:
             return answer  # the line may still grow
-        if _closes_the_cursor_line(lines[: index + 1], cursor):
+        if ends_the_line("\n".join(lines[: index + 1]), cursor):
             return answer.cut("\n".join(lines[: index + 1]))
         line = lines[index]
         left = line.strip() and indent_width(line) <= indent_width(cursor.line_prefix)
         if left or index >= MAX_LINES:
-            return answer.cut(lines[0])
+            break
     return answer.cut(lines[0])
 
 
 def may_continue_past_line_end(cursor: Cursor) -> bool:
     """Whether a single-line answer may go on to later lines: the cursor sits before closers
-    the editor typed, in code (a callback's body may follow)."""
+    the editor typed, in code (a callback's body, the rest of a condition may follow)."""
     return (not cursor.multiline and cursor.line_suffix.strip()[:1] in CLOSERS
             and not cursor.in_comment and not cursor.in_string)
-
-
-def _opens_own_block(first: str, cursor: Cursor) -> bool:
-    """Whether the answer's first line ends inside a bracket it opened itself."""
-    return first.rstrip()[-1:] in OPENERS and bool(open_brackets(first, cursor.language_id))
 
 
 def end_at_dedent(answer: Answer, cursor: Cursor) -> Answer:

@@ -38,6 +38,18 @@ def cut_repeated_line_start(answer: Answer, cursor: Cursor) -> Answer:
     return answer
 
 
+def ends_the_line(text: str, cursor: Cursor) -> bool:
+    """Whether ``text`` ends by writing the whole rest of the cursor's line again (blanks
+    ignored), and what comes before that inserts cleanly at the cursor."""
+    rest = _non_blank(cursor.line_suffix)
+    stripped = text.rstrip()
+    written = _non_blank(stripped)
+    if not rest or not written.endswith(rest):
+        return False
+    where = [index for index, ch in enumerate(stripped) if not ch.isspace()]
+    return inserts_cleanly(stripped[: where[len(written) - len(rest)]], cursor)
+
+
 def inserts_cleanly(text: str, cursor: Cursor) -> bool:
     """Whether ``text`` inserted at the cursor leaves the text after it as it was: every
     bracket it closes it opened itself, none stays open, and a string or comment it starts

@@ -1,0 +1,45 @@
+"""A single-line request's answer cut at its first line must not break a line the whole answer
+leaves valid: ``if (|) {`` answered ``a &&\\n    b) {`` is not ``if (a &&) {``.
+
+The single-line rule (``end_at_line_end``) keeps the first line of a longer answer. When that
+line alone leaves more parse errors than the whole answer (read as a block) does, the cut is
+at the wrong line boundary: the whole answer is kept if it adds no parse error to the
+document, else nothing is (half a condition is worse than no suggestion).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from loomline.completion.cleanup.closers import closers_replaced
+from loomline.completion.cursor import Cursor
+from loomline.context.parse_errors import adds_parse_errors, parse_error_count
+
+
+def judged_against_the_whole(result: str, whole: str, cursor: Cursor) -> str:
+    """``result`` (the first line of a longer answer, cleaned), ``whole`` (the same answer
+    cleaned as a block, for the same cursor read as multi-line), as they should land: the
+    result if it breaks nothing the whole answer keeps (an empty result breaks what the
+    first line broke), else the whole answer if it adds no parse error, else ""."""
+    if cursor.multiline or "\n" not in whole or whole == result:
+        return result
+    block = replace(cursor, multiline=True)
+    whole_errors = _errors_once_applied(whole, block)
+    if whole_errors is None:
+        return result
+    # (An empty result: the first line alone broke the parse, and the clean-up dropped it.)
+    cut_errors = _errors_once_applied(result, cursor) if result else whole_errors + 1
+    if cut_errors is None or cut_errors <= whole_errors:
+        return result
+    replaced = closers_replaced(whole, block)
+    if adds_parse_errors(cursor.language_id, cursor.before, whole, cursor.after[replaced:]):
+        return ""
+    return whole
+
+
+def _errors_once_applied(answer: str, cursor: Cursor) -> int | None:
+    """Parse errors of the document with ``answer`` applied at the cursor (over the closers
+    it replaces); None without a grammar."""
+    replaced = closers_replaced(answer, cursor)
+    return parse_error_count(cursor.language_id,
+                             cursor.before + answer + cursor.after[replaced:])
