@@ -316,6 +316,7 @@ async def completion(ls: LoomlineServer, params: types.CompletionParams) -> type
         result.position,
         result.text,
         end=result.range_end,
+        insert_only=result.insert_only,
         formats=completion_items.ClientFormats.of(ls.client_capabilities),
         command=types.Command(title="Accepted", command=ACCEPT_COMMAND, arguments=[result.id]),
     )

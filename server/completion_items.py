@@ -22,6 +22,8 @@ from loomline.context.documents import Document
 from loomline.context.positions import Position, to_lf, with_line_ending
 from loomline.server import convert
 
+_CLOSERS = ")]}\"'` \t"
+
 
 @dataclass(frozen=True, slots=True)
 class ClientFormats:
@@ -63,6 +65,11 @@ def relative_indentation(text: str, indent: str) -> str:
     return "\n".join([first, *(ln[len(indent) :] if ln.startswith(indent) else ln for ln in rest)])
 
 
+def _closers_only(rest_of_line: str) -> bool:
+    """Whether the rest of the cursor's line is closing brackets and quotes only."""
+    return bool(rest_of_line.strip()) and all(ch in _CLOSERS for ch in rest_of_line)
+
+
 def _documentation(
     document: Document, formats: ClientFormats, line: str, text: str
 ) -> types.MarkupContent | str:
@@ -87,17 +94,25 @@ def completion_item(
     formats: ClientFormats | None = None,
     prefer_snippet: bool = True,
     command: types.Command | None = None,
+    insert_only: str | None = None,
 ) -> types.CompletionItem:
     """The item that inserts ``text`` (the model's continuation, in the document's
     line ending) at ``position``, replacing
     the text up to ``end`` (on the same line: closers the editor typed that ``text`` writes
-    itself; None: nothing)."""
+    itself; None: nothing). ``insert_only``: ``text`` up to those closers; the item inserts
+    it instead when the rest of the line is closers only (popups such as Neovim's insert at
+    the cursor whatever the edit's range says: ``def foo(bar: str):)``)."""
     formats = formats or ClientFormats()
     text = to_lf(text)  # read with \n breaks; written back in the document's own below
     position = document.lines.clamp(position)
     end = document.lines.clamp(end) if end is not None else position
     if end.line != position.line or end.character < position.character:
         end = position  # a completion item's edit is one line and holds the cursor
+    if end != position and insert_only is not None and _closers_only(
+        document.lines.line_text(position.line)[document.offset_at(position)
+                                                - document.lines.line_start(position.line):]
+    ):
+        text, end = to_lf(insert_only), position
     offset = document.offset_at(position)
     line_start = document.lines.line_start(position.line)
     line = document.text[line_start:offset]

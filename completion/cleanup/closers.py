@@ -63,6 +63,27 @@ def closers_replaced(answer: str, cursor: Cursor) -> int:
     return _through_closers(typed, quote, closed_brackets)
 
 
+def before_the_closers(answer: str, cursor: Cursor) -> str:
+    """``answer`` up to where it closes what was open at the cursor (the closer the editor
+    typed, or the quote of the string the cursor is in), blanks before it dropped:
+    ``bar: str`` of ``bar: str):`` at ``def foo(|)``. For clients that ignore the end of an
+    edit's range and insert only. ``answer`` itself when it closes nothing open."""
+    head = cursor.line_prefix
+    stack = BracketStack(_open_before_line(cursor))
+    depth: int | None = None
+    for token in tokens(head + answer, cursor.language_id):
+        if token.start >= len(head) and depth is None:
+            depth = len(stack.open)
+        if token.kind == "bracket":
+            stack.push_or_pop(token.text)
+            if depth is not None and len(stack.open) < depth:
+                return answer[: token.start - len(head)].rstrip(" \t")
+        elif (token.kind == "string" and token.start < len(head) < token.start + len(token.text)
+              and state_at_end(token.text, cursor.language_id) == "code"):
+            return answer[: token.start + len(token.text) - 1 - len(head)]
+    return answer
+
+
 def leave_closers_in_place(answer: str, cursor: Cursor) -> str:
     """An answer that ends with the very closers it would replace, less them: an insert
     before them rather than a replacement of them (what every client shows alike)."""
