@@ -166,8 +166,10 @@ class WorkspaceContext:
         allows = self.policy.allows
         cells = self.earlier_cells(document)
         skipped = {document.uri, *(cell.uri for cell in cells)}  # in the prompt already
+        # Retrieval reads lines at \n only: each text with its breaks as \n (a lone-CR file
+        # would be one line), the cursor's offset in that text.
         open_documents = {
-            _source_key(d): d.text
+            _source_key(d): d.lf_text
             for d in self.documents
             if d.uri not in skipped and allows(d.uri)
         }
@@ -175,13 +177,13 @@ class WorkspaceContext:
         for uri in self._recent:
             known = self.documents.last_known(uri)
             if known is not None and known.uri not in skipped and allows(known.uri):
-                recent[_source_key(known)] = known.text
-        head = "".join(cell.text.rstrip("\n") + CELL_BREAK for cell in cells)
+                recent[_source_key(known)] = known.lf_text
+        head = "".join(cell.lf_text.rstrip("\n") + CELL_BREAK for cell in cells)
         pieces = collect_context(
-            head + document.text,
+            head + document.lf_text,
             document.path,
             document.language_id,
-            len(head) + offset,
+            len(head) + document.lf_offset(offset),
             self.index_for(document.uri),
             open_documents,
             recent,
