@@ -143,7 +143,12 @@ class Document:
         start_point = point(old, start_index)
         old_end_point = point(old, end_index)
         self._forget_style(removed, new_text)
+        touches_break = _touches_a_break(old, start_index, end_index, new_text)
         self.text = text = old[:start_index] + new_text + old[end_index:]
+        if touches_break:
+            # A break came or went (or a CR and an LF met or parted at the edit's ends): judge
+            # again, from the head of the text (C-speed counts; typing without breaks skips it).
+            self._line_ending = line_ending_of(text)
         self._index = lines.edited(start_index, end_index, new_text, text)
         self._lf_text = self._lone_cr = None
         inserted_bytes = utf8_length(new_text)
@@ -167,11 +172,17 @@ class Document:
         return edit
 
     def _forget_style(self, removed: str, inserted: str) -> None:
-        """Keep the style facts current for the cost of looking at the edit alone."""
-        if self._line_ending is None:
-            self._line_ending = line_ending_of(inserted)
+        """Keep the indentation fact current for the cost of looking at the edit alone."""
         if not (_only_words(removed) and _only_words(inserted)):
             self._indent_known = False
+
+
+def _touches_a_break(old: str, start: int, end: int, inserted: str) -> bool:
+    """Whether replacing ``old[start:end]`` with ``inserted`` can change the line breaks:
+    either holds one, or the edit sits right after a CR or right before an LF."""
+    return ("\r" in inserted or "\n" in inserted or old[start - 1 : start] == "\r"
+            or old[end : end + 1] == "\n" or old.count("\n", start, end) > 0
+            or old.count("\r", start, end) > 0)
 
 
 def _only_words(text: str) -> bool:
