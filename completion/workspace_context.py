@@ -94,6 +94,16 @@ class WorkspaceContext:
             return self.index
         return self._indexes.get(folder.uri)
 
+    def folder_scope(self, uri: str) -> str | None:
+        """The folder (URI) whose files give the document at ``uri`` context: the innermost
+        one holding it, or for a document outside every folder the first (as
+        ``index_for``); None without folders."""
+        folder = self.folders.folder_for(uri)
+        if folder is not None:
+            return folder.uri
+        folders = self.folders.folders
+        return folders[0].uri if folders else None
+
     def build_index(
         self,
         progress: Callable[[int, int], None] | None = None,
@@ -166,17 +176,20 @@ class WorkspaceContext:
         allows = self.policy.allows
         cells = self.earlier_cells(document)
         skipped = {document.uri, *(cell.uri for cell in cells)}  # in the prompt already
+        scope = self.folder_scope(document.uri)
+
+        def usable(other: Document) -> bool:
+            # Only the document's own folder gives it context, as its index does.
+            return (other.uri not in skipped and allows(other.uri)
+                    and self.folder_scope(other.uri) == scope)
+
         # Retrieval reads lines at \n only: each text with its breaks as \n (a lone-CR file
         # would be one line), the cursor's offset in that text.
-        open_documents = {
-            _source_key(d): d.lf_text
-            for d in self.documents
-            if d.uri not in skipped and allows(d.uri)
-        }
+        open_documents = {_source_key(d): d.lf_text for d in self.documents if usable(d)}
         recent: dict[str, str] = {}
         for uri in self._recent:
             known = self.documents.last_known(uri)
-            if known is not None and known.uri not in skipped and allows(known.uri):
+            if known is not None and usable(known):
                 recent[_source_key(known)] = known.lf_text
         head = "".join(cell.lf_text.rstrip("\n") + CELL_BREAK for cell in cells)
         pieces = collect_context(
