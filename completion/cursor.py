@@ -32,6 +32,9 @@ class Cursor:
     after: str
     position: PositionInfo
     multiline: bool
+    # The completion.multiline setting the decision came from ("never": the user's own word,
+    # so no single-line answer may go on to later lines).
+    mode: Multiline = "auto"
 
     @property
     def line_prefix(self) -> str:
@@ -69,7 +72,7 @@ class Cursor:
         if not count:
             return self
         position = replace(self.position, line_suffix=self.line_suffix[count:])
-        return Cursor(self.language_id, self.before, self.after[count:], position, self.multiline)
+        return replace(self, after=self.after[count:], position=position)
 
     def next_code_line(self) -> str:
         """The first non-blank line after the cursor's line (as written, indentation included)."""
@@ -97,7 +100,7 @@ def cursor_at(
     if analysis is None:
         analysis = analyze_position(language_id, None, text, offset, indent_unit)
     multiline = analysis.multiline if mode == "auto" else mode == "always"
-    return Cursor(language_id, text[:offset], text[offset:], analysis, multiline)
+    return Cursor(language_id, text[:offset], text[offset:], analysis, multiline, mode)
 
 
 def skip_reason(

@@ -112,7 +112,7 @@ def clean(raw: str, cursor: Cursor, stops: tuple[str, ...] = ()) -> str:
         return text
     try:
         result = refine(text, cursor)
-        if cursor.multiline or "\n" not in raw.strip():
+        if cursor.multiline or cursor.mode == "never" or "\n" not in raw.strip():
             return result
         # A first line cut from a longer answer: judged against the whole answer.
         block = replace(cursor, multiline=True)

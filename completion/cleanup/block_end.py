@@ -44,8 +44,10 @@ def end_at_line_end(answer: Answer, cursor: Cursor) -> Answer:
 
 def may_continue_past_line_end(cursor: Cursor) -> bool:
     """Whether a single-line answer may go on to later lines: the cursor sits before closers
-    the editor typed, in code (a callback's body, the rest of a condition may follow)."""
-    return (not cursor.multiline and cursor.line_suffix.strip()[:1] in CLOSERS
+    the editor typed, in code (a callback's body, the rest of a condition may follow), and
+    the user did not set ``completion.multiline`` to "never"."""
+    return (not cursor.multiline and cursor.mode != "never"
+            and cursor.line_suffix.strip()[:1] in CLOSERS
             and not cursor.in_comment and not cursor.in_string)
 
 

@@ -66,8 +66,17 @@ def test_a_first_line_that_breaks_what_the_whole_answer_keeps_is_not_the_answer(
     language_id: str, marked: str, raw: str
 ) -> None:
     """No line of the answer ends the cursor's line: the first line alone (``a &&``) would
-    leave ``if (a &&) {``; the whole answer, which parses, is the answer instead."""
-    cursor = cursor_for(marked, language_id, multiline=False)
+    leave ``if (a &&) {``; the whole answer, which parses, is the answer instead (unless the
+    user set ``completion.multiline`` to "never": then one line, or nothing)."""
+    cursor = cursor_for(marked, language_id)
+    assert not cursor.multiline  # the analysis' decision ("auto"): one line
     text = clean(raw, cursor)
     applied = cursor.before + text + cursor.after[closers_replaced(text, cursor):]
     assert text and parse_error_count(language_id, applied) == 0, applied
+
+
+def test_with_multiline_never_an_answer_stays_on_its_line() -> None:
+    marked = "function f(a, b) {\n  if (█) {\n  }\n}\n"
+    cursor = cursor_for(marked, "javascript", multiline=False)
+    assert "\n" not in clean("a &&\n      b) {", cursor)
+    assert "\n" not in clean("a &&\n      b\n  }", cursor)
