@@ -148,7 +148,7 @@ class Document:
         if touches_break:
             # A break came or went (or a CR and an LF met or parted at the edit's ends): judge
             # again, from the head of the text (C-speed counts; typing without breaks skips it).
-            self._line_ending = line_ending_of(text)
+            self._line_ending = line_ending_of(text, prefer=self._line_ending)
         self._index = lines.edited(start_index, end_index, new_text, text)
         self._lf_text = self._lone_cr = None
         inserted_bytes = utf8_length(new_text)

@@ -14,9 +14,9 @@ SAMPLE_CHARS = 64_000
 DEFAULT_INDENT = "    "
 
 
-def line_ending_of(text: str) -> LineEnding | None:
-    """The line ending most used in the head of ``text`` (ties: ``\\n`` first, then
-    ``\\r\\n``); ``None`` when it has no line break yet."""
+def line_ending_of(text: str, prefer: LineEnding | None = None) -> LineEnding | None:
+    """The line ending most used in the head of ``text`` (ties: ``prefer``, the ending the
+    text had so far, then ``\\n``, then ``\\r\\n``); ``None`` when it has no line break yet."""
     sample = text[:SAMPLE_CHARS]
     crlf = sample.count("\r\n")
     counts: dict[LineEnding, int] = {
@@ -25,6 +25,8 @@ def line_ending_of(text: str) -> LineEnding | None:
         "\r": sample.count("\r") - crlf,
     }
     best = max(counts, key=lambda ending: counts[ending])
+    if prefer is not None and counts[prefer] == counts[best]:
+        best = prefer
     return best if counts[best] else None
 
 
