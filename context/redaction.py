@@ -51,6 +51,20 @@ _DIGEST_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})  # MD5, SHA-1, SHA-2 in h
 
 LineSecrets = Callable[[str, str], tuple[str, ...]]
 
+# Lines longer than this are judged in pieces cut after whitespace (``_pieces``), when that
+# finds exactly what the whole line gives: every plugin's match is then free of whitespace
+# (tokens, keys, quoted high-entropy strings, URLs with a password). Those whose match may hold
+# whitespace (a keyword, an assignment, ``aws ... key``, an npm ``_authToken``, a Cloudant
+# URL) all need one of these words: a line with one is judged whole.
+LONG_LINE_CHARS = 1_024
+PIECE_CHARS = 128
+# Where a piece may end: after whitespace, next to one of these characters (the first of the
+# word after it, the last but one before it: a few places in a line of code or data), found
+# by the regex engine rather than a Python loop.
+_PIECE_END = re.compile(r"(?<=[08HPXhpx\"'(\[].)\s+|\s+(?=[08HPXhpx\"'(\[])")
+_CONTEXT_WORDS = ("key", "pw", "pass", "token", "secret", "contrase", "credential", "aws",
+                  "auth", "cloudant", "private", "begin")
+
 
 class _Detector:
     """``detect-secrets``' plugins, built once; ``secrets(line, file_type)`` -> the values."""
@@ -205,6 +219,16 @@ class SecretRedactor:
     def _secrets(self, line: str, filename: str) -> tuple[str, ...]:
         if len(line) < 8:  # nothing a plugin finds is shorter with its context
             return ()
+        if len(line) > LONG_LINE_CHARS and not _reads_across_whitespace(line):
+            # A long line is judged piece by piece, each piece found again in the cache when
+            # only its neighbours changed (typing moves the window over an enormous line).
+            found: set[str] = set()
+            for piece in _pieces(line):
+                found.update(self._secrets_of(piece, filename))
+            return tuple(sorted(found))
+        return self._secrets_of(line, filename)
+
+    def _secrets_of(self, line: str, filename: str) -> tuple[str, ...]:
         # A digest, not the line: keys of a typing session (a new line each keystroke, some of
         # them very long) would otherwise hold megabytes.
         key = (filename, hashlib.blake2b(line.encode("utf-8", "surrogatepass"),
@@ -216,6 +240,30 @@ class SecretRedactor:
             if len(self._cache) > self._max:
                 self._cache.popitem(last=False)
         return found
+
+
+def _reads_across_whitespace(line: str) -> bool:
+    """Whether some detector may read ``line`` across whitespace (it holds a word they need)."""
+    lowered = line.lower()
+    return any(word in lowered for word in _CONTEXT_WORDS)
+
+
+def _pieces(line: str) -> list[str]:
+    """``line`` in pieces that end after a run of whitespace, at least ``PIECE_CHARS`` long
+    (but the last); where they end is decided by the text there (the word after the
+    whitespace starts with one of a few characters), not by where the line starts, so a
+    piece away from an edit stays the same text. A piece keeps its trailing whitespace, so a
+    plugin sees what follows each value as on the whole line; a line without such a place
+    is one piece."""
+    pieces: list[str] = []
+    start = 0
+    for match in _PIECE_END.finditer(line, PIECE_CHARS):
+        end = match.end()
+        if end - start >= PIECE_CHARS:
+            pieces.append(line[start:end])
+            start = end
+    pieces.append(line[start:])
+    return pieces
 
 
 def _last_lines(text: str, chars: int) -> str:

@@ -82,6 +82,10 @@ def names_near_cursor(
             end = len(text)
             break
         end = found
+    # (Of very long lines, only what lies within a few of them of the cursor: the end of a
+    # 400,000-character line is no nearer the cursor than a line 30 lines away.)
+    start = max(start, offset - 2 * MAX_LINE_CHARS)
+    end = min(end, offset + MAX_LINE_CHARS)
     distance: dict[str, int] = {}
     cursor_line = text.count("\n", start, offset)
     for number, line in enumerate(text[start:end].split("\n")):
