@@ -10,6 +10,7 @@ from loomline.completion.settings import FakeSettings, Settings
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore
 from loomline.context.positions import to_lf, with_line_ending
+from loomline.context.workspace_folders import WorkspaceFolders
 from tests.text_model import ReferenceText
 
 CURSOR = "█"
@@ -20,18 +21,22 @@ EXTENSIONS = {"python": "py", "javascript": "js", "typescript": "ts", "go": "go"
 
 async def complete_marked(
     language_id: str, marked: str, answer: str, *, ending: str = "lf",
-    uri: str | None = None, multiline: str = "auto",
+    uri: str | None = None, multiline: str = "auto", folders: tuple[str, ...] = (),
 ) -> tuple[Completion | Skip, str]:
     r"""The result for the cursor at █ of ``marked`` (written with ``\n``, sent in
     ``ending``), the model answering ``answer``; and the document's text (in ``\n``) once the
-    result is applied over its range (unchanged for a skip)."""
+    result is applied over its range (unchanged for a skip). ``folders``: the workspace's
+    folders (paths or URIs)."""
     settings = Settings.model_validate({"backend": "fake",
                                         "completion": {"multiline": multiline}})
     engine = FakeEngine(FakeSettings(response=answer, chunk_delay_ms=0))
     await engine.start()
     store = DocumentStore()
-    service = CompletionService(settings, engine, documents=store,
-                                workspace=WorkspaceContext(settings, store))
+    workspace_folders = WorkspaceFolders.of(*folders)
+    service = CompletionService(
+        settings, engine, documents=store, folders=workspace_folders,
+        workspace=WorkspaceContext(settings, store, folders=workspace_folders),
+    )
     break_ = ENDINGS[ending]
     head, tail = marked.split(CURSOR)
     text = with_line_ending(head + tail, break_)
