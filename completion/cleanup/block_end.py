@@ -11,7 +11,7 @@ from __future__ import annotations
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.indent import block_floor, indent_width
 from loomline.completion.cleanup.repeats import TRIVIAL_LINE
-from loomline.completion.cleanup.rest_of_line import ends_the_line, inserts_cleanly
+from loomline.completion.cleanup.rest_of_line import ends_the_line
 from loomline.completion.cursor import Cursor
 from loomline.context.analysis import opens_block
 from loomline.context.languages import family
@@ -87,13 +87,10 @@ def _closes_the_cursor_line(lines: list[str], cursor: Cursor) -> bool:
     """Whether the last of ``lines`` (at the cursor line's indentation) closes the answer's
     block and then writes the rest of the cursor's line again (``});`` for ``nums.map(|);``):
     the answer's own end, which then replaces what the editor typed, not a line past it."""
-    last, tail = lines[-1].strip(), cursor.line_suffix.strip()
-    if not tail or tail[0] not in CLOSERS or last[:1] not in CLOSERS or not last.endswith(tail):
-        return False
-    if indent_width(lines[-1]) != indent_width(cursor.line_prefix):
-        return False
-    body = "\n".join(lines)
-    return inserts_cleanly(body.rstrip()[: -len(tail)], cursor)
+    last = lines[-1]
+    return (last.strip()[:1] in CLOSERS and cursor.line_suffix.strip()[:1] in CLOSERS
+            and indent_width(last) == indent_width(cursor.line_prefix)
+            and ends_the_line("\n".join(lines), cursor))
 
 
 def truncate_to_block(candidate: str, cursor: Cursor) -> str:
