@@ -35,12 +35,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tqdm import tqdm
 
 from loomline.context.positions import LineIndex, Position
+from loomline.server.methods import COPILOT_INLINE_EDIT_REQUEST
 from tests.bench.next_edit.baseline import OffsetEdit, repeat_last_change
 from tests.bench.next_edit.build_set import DATA
 from tests.bench.next_edit.case import Case, load
 from tests.bench.next_edit.scoring import Outcome, judge, summary
 from tests.bench.next_edit.session import Opened, Session
-from tests.bench.next_edit.standin_server import NEXT_EDIT_METHOD
 
 WORK = Path("/tmp/loomline-bench-next-edit")
 Predict = Callable[[Opened], Awaitable[Outcome]]
@@ -90,7 +90,7 @@ def over_lsp(session: Session, timeout_s: float, trigger_kind: int = 1) -> Predi
                   "context": {"triggerKind": trigger_kind}}
         started = time.perf_counter()
         try:
-            result = await session.request(NEXT_EDIT_METHOD, params, timeout_s)
+            result = await session.request(COPILOT_INLINE_EDIT_REQUEST, params, timeout_s)
             latency = time.perf_counter() - started
             return judge(opened.case, edits_of(result, opened), latency)
         except Exception as failed:  # a timeout, a JSON-RPC error, a malformed answer

@@ -1,6 +1,7 @@
 """The next-edit bench's LSP path: a case's edit typed into ``loomline lsp`` leaves the
-server holding exactly the edited text, and the stand-in server's copilotInlineEdit answer
-(the baseline behind LSP, ranges in UTF-16) scores what the baseline scores in process."""
+server holding exactly the edited text; the stand-in server's copilotInlineEdit answer (the
+baseline behind LSP, ranges in UTF-16) scores what the baseline scores in process; and
+Loomline's own answer to a rename, read the same way, is scored right."""
 
 from __future__ import annotations
 
@@ -69,5 +70,27 @@ async def test_the_standin_over_lsp_scores_what_the_baseline_scores_in_process()
         assert over_the_wire.right and in_process.right
         assert (over_the_wire.shown, over_the_wire.location, over_the_wire.undo) == (
             in_process.shown, in_process.location, in_process.undo)
+    finally:
+        await session.stop()
+
+
+async def test_loomline_answering_a_rename_is_scored_right_through_the_bench() -> None:
+    # The fake backend's empty answer is no suggestion, so the server's rename heuristic
+    # answers: the next use of the old name, after an astral character on its line.
+    session = Session(server_command("lsp"), {"backend": "fake", "fake": {"response": ""}})
+    await session.start(None)
+    try:
+        opened = await session.open(case_of(OLD, NEW, "rename"),
+                                    "file:///tmp/next-edit-loomline/m.py", "chars")
+        outcome = await over_lsp(session, timeout_s=30)(opened)
+        assert outcome.error is None
+        assert (outcome.shown, outcome.right, outcome.location, outcome.undo) == (
+            True, True, True, False)
+        # the same edit with nothing left to rename: nothing shown, nothing wrong
+        done = case_of(OLD.replace('"🙂", width', '"🙂", 0'), NEW.replace('"🙂", size', '"🙂", 0')
+                       .replace("return height", "return 0"), "nothing left")
+        opened = await session.open(done, "file:///tmp/next-edit-loomline/n.py", "chars")
+        outcome = await over_lsp(session, timeout_s=30)(opened)
+        assert outcome.error is None and not outcome.shown
     finally:
         await session.stop()

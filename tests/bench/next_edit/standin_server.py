@@ -1,8 +1,8 @@
 """A stand-in next-edit server: answers ``textDocument/copilotInlineEdit`` with the baseline.
 
-It lets the bench drive its whole LSP path (open, typed didChange edits, the Copilot-style
-request, ranges in UTF-16 back to offsets) before a real predictor answers that method, and
-checks the path: through it the baseline must score what it scores in process. The user's
+It drives the bench's whole LSP path (open, typed didChange edits, the Copilot-style request,
+ranges in UTF-16 back to offsets) with no model behind it, and so checks that path: through
+it the baseline must score what it scores in process. The user's
 edit is everything that changed since the document was opened. Also answers
 ``loomline.documentText`` so the bench can check the replay.
 
@@ -17,11 +17,9 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from loomline.context.positions import LineIndex
-from loomline.server.methods import DOCUMENT_TEXT_COMMAND
+from loomline.server.methods import COPILOT_INLINE_EDIT_REQUEST, DOCUMENT_TEXT_COMMAND
 from tests.bench.next_edit.baseline import repeat_last_change
 from tests.bench.next_edit.hunks import char_edit
-
-NEXT_EDIT_METHOD = "textDocument/copilotInlineEdit"
 
 server = LanguageServer("next-edit-standin", "1")
 opened: dict[str, str] = {}  # uri -> the text at didOpen
@@ -50,7 +48,7 @@ def document_text(*arguments: Any) -> dict[str, Any] | None:
     return {"text": document.source, "version": document.version}
 
 
-@server.feature(NEXT_EDIT_METHOD)
+@server.feature(COPILOT_INLINE_EDIT_REQUEST)
 def next_edit(ls: LanguageServer, params: Any) -> dict[str, Any]:
     uri = _field(_field(params, "textDocument"), "uri")
     if uri not in opened:
