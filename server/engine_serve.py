@@ -25,6 +25,7 @@ from loomline.server.vllm_server import (
     DEFAULT_PORT,
     ServeConfig,
     VllmServer,
+    adapter_rank,
     replica_configs,
     shell_command,
     vllm_installed,
@@ -80,7 +81,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     p.add_argument("--lora", action="append", default=[], metavar="NAME=PATH",
                    help="serve a LoRA adapter under NAME (repeatable); clients select it "
                         "with engine.adapters")
-    p.add_argument("--max-lora-rank", type=int, default=16)
+    p.add_argument("--max-lora-rank", type=int, default=None,
+                   help="the largest adapter rank vLLM makes room for (default: the "
+                        "adapters' own, rounded up to a rank vLLM accepts)")
     eager = p.add_mutually_exclusive_group()
     eager.add_argument("--enforce-eager", dest="enforce_eager", action="store_true",
                        default=None, help="no graph capture (default on CPU: starts ~2x faster)")
@@ -232,6 +235,13 @@ def _cannot_start(config: ServeConfig) -> str | None:
                 "on every node, then `ray start --head` here and `ray start --address` there")
     if not (config.model / "config.json").is_file():
         return f"no model at {config.model}: run `loomline model pull` or pass --model DIR"
+    for name, path in config.loras:
+        rank = adapter_rank(Path(path))
+        if rank is None:
+            return (f"--lora {name}={path}: no PEFT adapter there (adapter_config.json with "
+                    "its rank `r`); `loomline adapt` makes one")
+        if rank > config.lora_rank():
+            return f"--lora {name}: rank {rank} is above --max-lora-rank {config.lora_rank()}"
     return None
 
 

@@ -30,6 +30,8 @@ from typing import IO, Any
 from loomline.completion.settings import DEFAULT_MODEL_ID
 
 DEFAULT_PORT = 8000
+# The ranks vLLM's --max-lora-rank accepts.
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 CPU_BLOCK_SIZE = 32
 STOP_GRACE_S = 20.0
 
@@ -39,6 +41,17 @@ def default_model_dir() -> Path:
     from loomline.completion.model_store import ModelStore
 
     return ModelStore().prepared_dir(DEFAULT_MODEL_ID)
+
+
+def adapter_rank(path: Path) -> int | None:
+    """The largest LoRA rank of the PEFT adapter at ``path`` (its ``adapter_config.json``:
+    ``r`` and any per-module ``rank_pattern``), or None if it cannot be read."""
+    try:
+        config = json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))
+        ranks = [config["r"], *(config.get("rank_pattern") or {}).values()]
+        return max(int(rank) for rank in ranks)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def vllm_is_cpu_build() -> bool:
@@ -80,7 +93,7 @@ class ServeConfig:
     ngram_max: int = 4
     ngram_min: int = 2
     loras: list[tuple[str, str]] = field(default_factory=list)
-    max_lora_rank: int = 16
+    max_lora_rank: int | None = None  # None: the adapters' own (see ``lora_rank``)
     enforce_eager: bool | None = None
     api_key_env: str | None = None
     python: str = sys.executable
@@ -131,6 +144,16 @@ class ServeConfig:
             python=args.python, extra=extra,
         )
 
+    def lora_rank(self) -> int:
+        """``--max-lora-rank``: as given, else the smallest rank vLLM accepts that holds every
+        adapter found on disk (16 when none is readable, as for a dry run)."""
+        if self.max_lora_rank is not None:
+            return self.max_lora_rank
+        largest = max((adapter_rank(Path(path)) or 0 for _, path in self.loras), default=0)
+        if not largest:
+            return 16
+        return next((rank for rank in VLLM_LORA_RANKS if rank >= largest), largest)
+
     def is_cpu(self) -> bool:
         return vllm_is_cpu_build() if self.cpu is None else self.cpu
 
@@ -175,7 +198,7 @@ class ServeConfig:
             }
             cmd += ["--speculative-config", json.dumps(spec)]
         if self.loras:
-            cmd += ["--enable-lora", "--max-lora-rank", str(self.max_lora_rank),
+            cmd += ["--enable-lora", "--max-lora-rank", str(self.lora_rank()),
                     "--max-loras", str(max(1, len(self.loras))),
                     "--lora-modules", *(f"{name}={path}" for name, path in self.loras)]
         return cmd + list(self.extra)

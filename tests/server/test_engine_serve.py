@@ -37,3 +37,28 @@ def test_announce_prints_the_settings_that_point_loomline_at_vllm(capsys) -> Non
     assert first == "vLLM is serving 'team/coder' at http://h:8000/v1"
     assert json.loads(second.removeprefix("Loomline settings: ")) == {
         "backend": "vllm", "engine": {"urls": ["http://h:8000/v1"], "servedModel": "team/coder"}}
+
+
+def _adapter(path: Path, r: int, pattern: dict[str, int] | None = None) -> str:
+    path.mkdir(parents=True)
+    (path / "adapter_config.json").write_text(json.dumps({"r": r, "rank_pattern": pattern or {}}))
+    return str(path)
+
+
+def test_lora_adapters_are_checked_before_vllm_starts(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    small, wide = _adapter(tmp_path / "small", 8), _adapter(tmp_path / "wide", 20, {"q": 48})
+    config = ServeConfig(model, python="/other/python", loras=[("s", small), ("w", wide)])
+    assert config.lora_rank() == 64  # 48, rounded up to a rank vLLM accepts
+    assert _cannot_start(config) is None
+    command = config.command()
+    assert command[command.index("--max-lora-rank") + 1] == "64"
+    config.max_lora_rank = 32
+    assert _cannot_start(config) == "--lora w: rank 48 is above --max-lora-rank 32"
+    missing = ServeConfig(model, python="/other/python", loras=[("m", str(tmp_path / "none"))])
+    problem = _cannot_start(missing) or ""
+    assert problem.startswith(f"--lora m={tmp_path / 'none'}: no PEFT adapter")
+    # Nothing to read (a dry run planning another machine): vLLM's default.
+    assert missing.lora_rank() == 16
