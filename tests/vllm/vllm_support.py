@@ -7,9 +7,12 @@ model (``loomline model pull``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -19,6 +22,8 @@ import pytest
 from loomline.server.vllm_server import ServeConfig, VllmServer, default_model_dir, vllm_installed
 
 SERVED_NAME = "loomline-test"
+# The LoRA adapters the session's server serves beside the base model (tests/vllm/lora_adapters.py).
+ADAPTERS = ("alpha-lora", "beta-lora")
 IN_CI = bool(os.environ.get("CI"))
 
 
@@ -39,17 +44,43 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(kv_cache_gib: int = 1, max_num_seqs: int = 16,
-                 tmp: Path | None = None) -> VllmServer:
+def require_vllm() -> None:
+    """Skip (fail in CI) where vLLM is not installed."""
     if not vllm_installed():
         _missing("vllm is not installed (.ci/setup.d/40-vllm.sh installs it)")
+
+
+def make_adapters(out: Path) -> list[tuple[str, str]] | None:
+    """``ADAPTERS`` made for the test model under ``out``, as ``(name, path)`` for ``--lora``;
+    None where peft is not installed (the adapter tests then skip, or fail in CI)."""
+    if importlib.util.find_spec("peft") is None:
+        return None
+    subprocess.run([sys.executable, "-m", "tests.vllm.lora_adapters", str(model_dir()),
+                    str(out), *ADAPTERS], check=True, timeout=300)
+    return [(name, str(out / name)) for name in ADAPTERS]
+
+
+def require_adapters(adapters: list[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    if adapters is None:
+        _missing("peft is not installed: the vLLM server serves no LoRA adapters")
+    assert adapters is not None
+    return adapters
+
+
+def start_server(kv_cache_gib: int = 1, max_num_seqs: int = 16,
+                 tmp: Path | None = None,
+                 loras: list[tuple[str, str]] | None = None) -> VllmServer:
+    """A healthy vLLM server for the test model; ``loras``: adapters to serve (--lora)."""
+    require_vllm()
     model = model_dir()
     if not (model / "config.json").is_file():
         _missing(f"no prepared model at {model} (run `loomline model pull`)")
     port = free_port()
     config = ServeConfig(model=model, served_model_name=SERVED_NAME, port=port,
                          max_model_len=2048, max_num_seqs=max_num_seqs,
-                         kv_cache_gib=kv_cache_gib)
+                         kv_cache_gib=kv_cache_gib, loras=list(loras or []),
+                         # Each request's LoRA adapter in the log (``requests_by_adapter``).
+                         extra=["--enable-log-requests"] if loras else [])
     log = (tmp or Path("/tmp")) / f"vllm-test-{port}.log"
     server = VllmServer(config, log_path=log)
     server.start()
@@ -79,6 +110,19 @@ def metrics(server: VllmServer) -> dict[str, float]:
             key = f"{name}{{{reason.group(1)}}}"
             values[key] = values.get(key, 0.0) + value
     return values
+
+
+def requests_by_adapter(server: VllmServer) -> list[str | None]:
+    """The LoRA adapter of every request the server received so far, in order (None: the base
+    model), from its log (``--enable-log-requests``: one line per request, written when the
+    request arrives)."""
+    adapters: list[str | None] = []
+    for line in server.log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if "Received request " not in line or "lora_request: " not in line:
+            continue
+        named = re.search(r"lora_request: LoRARequest\(lora_name='([^']*)'", line)
+        adapters.append(named.group(1) if named else None)
+    return adapters
 
 
 def wait_for(predicate: object, timeout: float, interval: float = 0.1) -> bool:
