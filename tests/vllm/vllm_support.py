@@ -56,7 +56,8 @@ def make_adapters(out: Path) -> list[tuple[str, str]] | None:
     if importlib.util.find_spec("peft") is None:
         return None
     subprocess.run([sys.executable, "-m", "tests.vllm.lora_adapters", str(model_dir()),
-                    str(out), *ADAPTERS], check=True, timeout=300)
+                    str(out), *ADAPTERS], check=True, timeout=300,
+                   cwd=Path(__file__).resolve().parents[2])  # where `tests` is a package
     return [(name, str(out / name)) for name in ADAPTERS]
 
 
