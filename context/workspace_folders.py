@@ -177,7 +177,6 @@ class WorkspaceFolders:
                 return relative
         return display_name(path or uri)
 
-
     def adapter_for(self, uri: str, adapters: Mapping[str, str]) -> str | None:
         """The LoRA adapter for the document at ``uri`` from ``engine.adapters``, or None
         (the base model).
