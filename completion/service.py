@@ -168,9 +168,10 @@ class CompletionService:
     def is_excluded(self, uri_or_path: str) -> bool:
         return self.refusals.is_excluded(uri_or_path)
 
-    def adapter_for(self, document: Document) -> str | None:
-        """The LoRA adapter ``engine.adapters`` chooses for the document's folder, or None."""
-        return self.folders.adapter_for(document.uri, self.settings.engine.adapters)
+    def adapter_for(self, uri: str) -> str | None:
+        """The LoRA adapter ``engine.adapters`` chooses for the folder of the document at
+        ``uri``, or None (the base model)."""
+        return self.folders.adapter_for(uri, self.settings.engine.adapters)
 
     def cursor_at(self, document: Document, offset: int) -> Cursor:
         """The cursor of a request, analysed once: what the wait for a pause, the prompt and
@@ -309,7 +310,7 @@ class CompletionService:
         if reason is not None:
             return Skip(reason)
         before, after = cursor.before, cursor.after
-        adapter = self.adapter_for(document)
+        adapter = self.adapter_for(document.uri)
         result: str | Skip | None = None
         for _attempt in range(2):
             joinable = self.pool.joinable(document.uri, before, after, adapter)

@@ -17,7 +17,12 @@ import time
 from dataclasses import dataclass, field
 
 from loomline.completion.engine_stream import not_ready, stream_into
-from loomline.completion.engines.base import GenerationRequest, GenerationStats, SamplingParams
+from loomline.completion.engines.base import (
+    GenerationRequest,
+    GenerationStats,
+    SamplingParams,
+    affinity_key,
+)
 from loomline.completion.next_edit.formats import read_answer
 from loomline.completion.next_edit.postprocess import (
     SuggestedEdit,
@@ -199,7 +204,10 @@ class NextEditService:
         window_tokens = c.counter.count(prompt.window.text)
         params = SamplingParams(max_tokens=window_tokens * 2 + EXTRA_TOKENS, temperature=0.0,
                                 stop=prompt.format.stop)
-        request = GenerationRequest(prompt.text, params, affinity_key=uri)
+        # The folder's LoRA adapter, as for its completions.
+        adapter = c.adapter_for(uri)
+        request = GenerationRequest(prompt.text, params, affinity_key=affinity_key(uri, adapter),
+                                    adapter=adapter)
         stats = GenerationStats()
         pieces: list[str] = []
         at_window_end = False

@@ -12,6 +12,7 @@ from loomline.completion.engines.base import affinity_key
 from loomline.completion.engines.fake import FakeEngine
 from loomline.completion.instruct import Instruction, start_instruction
 from loomline.completion.instruct_targets import edit_target
+from loomline.completion.next_edit.service import NextEditService
 from loomline.completion.service import Completion, CompletionService
 from loomline.completion.settings import FakeSettings, Settings, SettingsStore, parse_settings
 from loomline.context.documents import DocumentStore
@@ -110,6 +111,22 @@ async def test_an_instruction_runs_under_its_folders_adapter() -> None:
     assert not isinstance(stream, str) and hasattr(stream, "generation")
     assert stream.generation.adapter == "beta-lora"
     assert stream.generation.affinity_key == affinity_key(document.uri, "beta-lora")
+
+
+async def test_a_next_edit_runs_under_its_folders_adapter() -> None:
+    service = await _service(_settings({"beta": "beta-lora"}))
+    documents = service.documents
+    assert documents is not None
+    next_edit = NextEditService(service, documents.history)
+    uri = f"{BETA}/b.py"
+    documents.open(uri, "python", 1, "def f(x):\n    return x\n")
+    documents.change(uri, 2, [(Position(0, 4), Position(0, 5), "g")])  # an edit to follow
+    document = documents.get(uri)
+    assert document is not None
+    await next_edit.suggest(document, Position(1, 4), explicit=True)
+    (request,) = _engine(service).requests
+    assert request.adapter == "beta-lora"
+    assert request.affinity_key == affinity_key(uri, "beta-lora")
 
 
 def test_invalid_adapter_keys_are_reported_once_and_the_current_value_kept() -> None:
