@@ -10,6 +10,7 @@ import { CompletionEventTracker } from "./events";
 import { EditorWatcher } from "./editorWatcher";
 import { GenerateCodeFeature } from "./generate";
 import { inlineCompletionMiddleware } from "./inlineCompletion";
+import { NextEditFeature } from "./nextEdit";
 import { SelectModelFeature } from "./modelPicker";
 import { StatusModel } from "./status";
 import { StatusBar } from "./statusBar";
@@ -44,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): void {
     statusBar,
     client,
     new EditorWatcher(events),
+    new NextEditFeature(client, currentSettings, output, vscode.Uri.joinPath(context.extensionUri, "images", "next-edit.svg")),
     new ConfigSync(client, () => {
       settings = toClientSettings(loomlineConfig());
       statusBar.refreshEditorState();
