@@ -28,6 +28,8 @@
 //                          must then be `typed`), then `beforeEnd` characters left; the ghost text
 //                          is accepted with Tab and the file saved. result.editing gets
 //                          [{name, ghost, saved}] (the saved text exactly) for the caller to judge.
+//   LOOMLINE_E2E_NEXT_EDIT JSON object: a next-edit scenario (see nextEdit.mjs) instead of the steps
+//                          after "ready"; result.nextEdit gets what it saw and the saved text.
 
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -36,6 +38,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { nextEditScenario } from "./nextEdit.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const extRoot = path.resolve(here, "../..");
@@ -50,6 +53,7 @@ const backend = process.env.LOOMLINE_E2E_BACKEND || "embedded";
 const modelTimeout = Number(process.env.LOOMLINE_E2E_TIMEOUT_S || 420) * 1000;
 const fake = backend === "fake";
 const editing = JSON.parse(process.env.LOOMLINE_E2E_EDITING || "[]");
+const nextEdit = JSON.parse(process.env.LOOMLINE_E2E_NEXT_EDIT || "null");
 const serverCommand = process.env.LOOMLINE_SERVER_COMMAND
   ? JSON.parse(process.env.LOOMLINE_SERVER_COMMAND)
   : [path.join(repoRoot, ".venv/bin/loomline"), "lsp"];
@@ -131,6 +135,7 @@ function setUp() {
   for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
   fs.writeFileSync(path.join(dirs.workspace, FILE_NAME), ORIGINAL);
   for (const scenario of editing) fs.writeFileSync(path.join(dirs.workspace, scenario.name), scenario.text);
+  if (nextEdit) fs.writeFileSync(path.join(dirs.workspace, nextEdit.name), nextEdit.text);
   fs.mkdirSync(path.join(dirs.userData, "User"), { recursive: true });
   const settings = {
     "loomline.server.command": serverCommand,
@@ -421,6 +426,20 @@ async function main() {
       }, modelTimeout, 500);
       await shot(page, "03-status-ready");
     });
+
+    if (nextEdit) {
+      const helpers = { fake, modelTimeout, check, log, sleep, waitFor, runCommand, shot, openFromExplorer, saveAndRead };
+      result.nextEdit = await step("next edit: shown, Tab jumps, Tab accepts", () =>
+        nextEditScenario(page, helpers, dirs, nextEdit));
+      if (fake) await step("next edit events reach the server", () => {
+        const eventsFile = path.join(dirs.serverCache, "events.jsonl");
+        const events = fs.readFileSync(eventsFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+        fs.copyFileSync(eventsFile, path.join(artifacts, "events.jsonl.txt"));
+        result.nextEdit.events = events.map(({ type, completionId }) => ({ type, completionId }));
+      });
+      result.passed = true;
+      return;
+    }
 
     if (editing.length) {
       result.editing = [];

@@ -1,0 +1,106 @@
+"""VS Code next edit suggestions end to end: the packaged extension in code-server, the real
+server. A parameter renamed by typing shows the next edit as decorations (its new text after
+the replaced one, struck through; a status bar hint), Tab jumps there, Tab applies it and the
+saved file is the expected one; Ctrl+Z brings the suggestion back and Escape dismisses it.
+The fake backend (scripted: the rewritten window) always; the real 0.5B under ``model``.
+
+Inline suggestions are off in these runs: they check the decoration path (an edit away from
+the cursor); the ghost-text path of an edit on the cursor's line is the inline completion's.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.vscode.test_vscode_e2e import (
+    ARTIFACTS,
+    EXPECTED_STEPS,
+    _run_driver,
+    _server_command,
+    code_server,  # noqa: F401 (the fixture)
+)
+
+pytestmark = [pytest.mark.editor]
+
+SOURCE = 'def area(r):\n    return "area: " + str(3.14 * r * r)\n\n\nprint(area(2))\n'
+RENAMED = SOURCE.replace("(r)", "(radius)")
+REWRITTEN = RENAMED.replace("* r * r", "* radius * radius")
+RENAME = {"name": "area.py", "text": SOURCE, "line": 0, "character": 9, "old": "r",
+          "new": "radius", "preview": "radius * radius"}
+NO_GHOST_TEXT = {"editor.inlineSuggest.enabled": False}
+
+
+def _run(launcher: Path, artifacts: Path, backend: str, spec: dict[str, Any],
+         settings: dict[str, Any], server_settings: dict[str, Any] | None = None,
+         ) -> dict[str, Any]:
+    # The scripted engine's answer cannot come from VS Code's settings: a launcher lays it
+    # over the extension's (tests/vscode/scripted_server.py).
+    command = ([sys.executable, str(Path(__file__).with_name("scripted_server.py"))]
+               if server_settings else _server_command())
+    return _run_driver(
+        launcher,
+        artifacts,
+        {
+            "LOOMLINE_TEST_SETTINGS": json.dumps(server_settings or {}),
+            "LOOMLINE_SERVER_COMMAND": json.dumps(command),
+            "LOOMLINE_E2E_BACKEND": backend,
+            "LOOMLINE_E2E_NEXT_EDIT": json.dumps(spec),
+            "LOOMLINE_E2E_SETTINGS": json.dumps({**NO_GHOST_TEXT, **settings}),
+        },
+    )
+
+
+def test_vscode_next_edit_with_fake_backend(code_server: Path) -> None:  # noqa: F811
+    # The scripted engine answers every request with the rewritten window (the whole file).
+    fake = {"fake": {"response": REWRITTEN + "\n```", "chunkDelayMs": 1}}
+    spec = {**RENAME, "expected": REWRITTEN, "dismiss": True}
+    result = _run(code_server, ARTIFACTS.parent / "vscode-next-edit", "fake", spec, {}, fake)
+    names = [s["name"] for s in result["steps"] if s["ok"]]
+    assert names == [*EXPECTED_STEPS[:5], "next edit: shown, Tab jumps, Tab accepts",
+                     "next edit events reach the server"], names
+    seen = result["nextEdit"]
+    assert seen["after"].startswith("radius * radius"), seen
+    assert "".join(seen["struck"]) == "r * r", seen  # grown to whole words, struck through
+    assert seen["jumpedTo"] == 2
+    assert seen["saved"] == REWRITTEN
+    assert seen["dismissed"] is True
+    events = seen["events"]
+    kinds = [e["type"] for e in events]
+    # Shown, accepted (its command), shown again after the undo, dismissed with Escape.
+    assert kinds == ["shown", "accept", "shown", "dismiss"], events
+    assert events[0]["completionId"] == events[1]["completionId"]
+    assert events[2]["completionId"] == events[3]["completionId"] != events[0]["completionId"]
+    assert all(e["completionId"].startswith("n") for e in events), events
+
+
+MODEL_SOURCE = (
+    "def shipping_cost(weight, rate):\n"
+    '    """The cost of shipping ``weight`` kilograms at ``rate`` per kilogram."""\n'
+    "    if weight <= 0:\n"
+    "        return 0.0\n"
+    "    return weight * rate\n"
+    "\n"
+    "\n"
+    "print(shipping_cost(2.5, 4.0))\n"
+)
+
+
+@pytest.mark.model
+def test_vscode_next_edit_with_the_real_model(code_server: Path, model_dir: Path) -> None:  # noqa: F811
+    spec = {"name": "shipping.py", "text": MODEL_SOURCE, "line": 0, "character": 18,
+            "old": "weight", "new": "mass", "preview": "mass", "dismiss": False}
+    deadlines = {"loomline.completion.deadlineMs": 240_000,
+                 "loomline.completion.explicitDeadlineMs": 240_000}
+    result = _run(code_server, ARTIFACTS.parent / "vscode-next-edit-model", "embedded", spec,
+                  deadlines)
+    saved = result["nextEdit"]["saved"]
+    renamed = MODEL_SOURCE.replace("(weight,", "(mass,")
+    assert len(re.findall(r"\bweight\b", saved)) < len(re.findall(r"\bweight\b", renamed)), saved
+    assert "mass" in saved[renamed.index("weight"):], saved
+    compile(saved, "shipping.py", "exec")
