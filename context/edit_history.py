@@ -94,6 +94,7 @@ class LineChange:
     start_line: int
     old_lines: tuple[str, ...]
     new_lines: tuple[str, ...]
+    start_offset: int = 0  # where ``start_line`` starts in the old text
 
 
 def line_change(
@@ -116,6 +117,7 @@ def line_change(
         start_line=old.count("\n", 0, line_start),
         old_lines=tuple(old[line_start:old_end].split("\n")),
         new_lines=tuple(new[line_start:new_end].split("\n")),
+        start_offset=line_start,
     )
 
 
@@ -161,20 +163,39 @@ def _merge(hunk: Hunk, change: LineChange, old_text: str, now: float) -> Hunk | 
     change_end = change.start_line + len(change.old_lines)
     if change.start_line > end or change_end < start:
         return None
-    lines = old_text.split("\n")
     union_start, union_end = min(start, change.start_line), max(end, change_end)
-    before = tuple(lines[union_start:start])
-    after = tuple(lines[end:union_end])
-    old_lines = before + hunk.old_lines + after
+    # The old text's lines union_start .. union_end, read around the change (not the text).
+    lines = _lines_around(old_text, change.start_offset, change.start_line - union_start,
+                          union_end - change.start_line)
+
+    def span(first: int, last: int) -> tuple[str, ...]:
+        return tuple(lines[first - union_start:last - union_start])
+
+    old_lines = span(union_start, start) + hunk.old_lines + span(end, union_end)
     # The union's lines after the change: the lines around the change as they were, the
     # change's new lines in between.
-    new_lines = (
-        tuple(lines[union_start:change.start_line])
-        + change.new_lines
-        + tuple(lines[change_end:union_end])
-    )
+    new_lines = (span(union_start, change.start_line) + change.new_lines
+                 + span(change_end, union_end))
     return replace(hunk, start_line=union_start, old_lines=old_lines, new_lines=new_lines,
                    updated=now)
+
+
+def _lines_around(text: str, offset: int, above: int, count: int) -> list[str]:
+    """The ``above`` lines before the line starting at ``offset`` and ``count`` lines from
+    it on (fewer at the text's ends)."""
+    start = offset
+    for _ in range(above):
+        if start == 0:
+            break
+        start = text.rfind("\n", 0, start - 1) + 1
+    end = offset
+    for _ in range(count):
+        found = text.find("\n", end)
+        if found < 0:
+            end = len(text) + 1
+            break
+        end = found + 1
+    return text[start:end - 1].split("\n") if end > start else []
 
 
 def _hints(event: DocumentChanged) -> tuple[int, int]:

@@ -8,6 +8,7 @@ exactly, was dropped (and why), and the latency p50 / p90; and how often the ser
 answer (model, else the heuristic) renamed the next use.
 
     .venv/bin/python tests/bench/bench_next_edit_renames.py [--variants qwen-chat,terse]
+        [--cases N] [--deadline-ms MS]
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def variants() -> dict[str, NextEditFormat]:
 
 
 async def run_variant(
-    fmt: NextEditFormat, engine: EmbeddedEngine, settings: Settings
+    fmt: NextEditFormat, engine: EmbeddedEngine, settings: Settings, cases: int
 ) -> dict[str, Any]:
     table = dict(formats_module.formats())
     table[fmt.name] = fmt
@@ -142,7 +143,7 @@ async def run_variant(
         next_edit = NextEditService(service, store.history)
         tally: Counter[str] = Counter()
         latencies: list[float] = []
-        for case in CASES:
+        for case in CASES[:cases]:
             uri = f"file:///bench/{case.name}.{case.language[:2]}"
             store.open(uri, case.language, 1, case.text)
             cursor = rename(store, uri, case)
@@ -172,7 +173,8 @@ async def run_variant(
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    settings = Settings(backend="embedded")
+    settings = Settings.model_validate({"backend": "embedded", "completion": {
+        "explicitDeadlineMs": args.deadline_ms}})
     engine = EmbeddedEngine(settings)
     await engine.start()
     if await wait_settled(engine, 900) is not EngineState.READY:
@@ -180,10 +182,10 @@ async def main_async(args: argparse.Namespace) -> None:
     chosen = variants()
     for name in args.variants.split(","):
         print(f"variant {name}:")
-        result = await run_variant(chosen[name], engine, settings)
+        result = await run_variant(chosen[name], engine, settings, args.cases)
         tally, latencies = result["tally"], sorted(result["latencies"])
         p90 = latencies[min(len(latencies) - 1, int(0.9 * len(latencies)))]
-        print(f"variant {name}: {len(CASES)} cases; " + "; ".join(
+        print(f"variant {name}: {min(args.cases, len(CASES))} cases; " + "; ".join(
             f"{key} {count}" for key, count in sorted(tally.items())))
         print(f"  latency p50 {statistics.median(latencies):.1f} s, p90 {p90:.1f} s")
     await engine.close()
@@ -192,6 +194,9 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--variants", default="qwen-chat,terse,plain-window")
+    parser.add_argument("--cases", type=int, default=len(CASES), help="the first N cases")
+    parser.add_argument("--deadline-ms", type=int, default=300_000,
+                        help="a request's deadline (a busy 2-core machine needs minutes)")
     asyncio.run(main_async(parser.parse_args()))
 
 

@@ -158,3 +158,35 @@ def test_line_change_agrees_with_a_plain_scan_on_random_edits() -> None:
         # Replacing the lines gives the new text back.
         rebuilt = old_lines[:s] + list(plain.new_lines) + old_lines[s + len(plain.old_lines):]
         assert rebuilt == new_lines
+
+
+def test_a_burst_of_random_edits_in_one_place_is_one_hunk_that_replays() -> None:
+    rng = random.Random(11)
+    for _ in range(200):
+        clock = Clock()
+        history = EditHistory(clock)
+        lines = [f"line {n}" for n in range(30)]
+        text = "\n".join(lines) + "\n"
+        original = text
+        for _step in range(rng.randint(1, 12)):
+            clock.now += 0.2
+            # Near line 12: an edit within a line or two of the last keeps touching the hunk.
+            start = sum(len(line) + 1 for line in text.split("\n")[:12]) + rng.randint(0, 6)
+            end = start + rng.randint(0, 3)
+            inserted = rng.choice(["", "x", "\n", "ab\ncd", "\n\n"])
+            new = text[:start] + inserted + text[end:]
+            history.record("u", text, new)
+            text = new
+        hunks = history.hunks("u")
+        if original == text:
+            continue
+        assert len(hunks) <= 1
+        if not hunks:
+            continue  # the burst came back to where it started
+        (hunk,) = hunks
+        old_lines = original.split("\n")
+        assert tuple(old_lines[hunk.start_line:hunk.start_line + len(hunk.old_lines)]) == (
+            hunk.old_lines)
+        replayed = (old_lines[:hunk.start_line] + list(hunk.new_lines)
+                    + old_lines[hunk.start_line + len(hunk.old_lines):])
+        assert "\n".join(replayed) == text
