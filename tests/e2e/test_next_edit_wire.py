@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
@@ -15,7 +16,16 @@ from loomline.server.methods import (
     DID_FOCUS_NOTIFICATION,
     DID_SHOW_INLINE_EDIT_NOTIFICATION,
 )
-from tests.lsp_client import Session, inline, loomline_client, open_doc, show_context, stats
+from tests.lsp_client import (
+    Session,
+    inline,
+    loomline_client,
+    open_doc,
+    show_context,
+    stats,
+    wait_ready,
+)
+from tests.waiting import eventually
 
 ROOT = "file:///tmp/loomline-nes"
 BEFORE = 'def area(r):\n    return "area: " + str(3.14 * r * r)\n\n\nprint(area(2))\n'
@@ -158,3 +168,27 @@ async def test_the_clients_notifications_are_taken(client: LanguageClient) -> No
     )
     # Still answering, and nothing went wrong on the way.
     assert (await stats(client))["engine"] == "fake"
+
+
+async def test_a_cancelled_request_stops_the_model(client: LanguageClient) -> None:
+    since = len(client.statuses)  # type: ignore[attr-defined]
+    slow = {**FAKE, "fake": {"response": REWRITTEN + "\n```", "chunkDelayMs": 5000}}
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"loomline": slow})
+    )
+    await wait_ready(client, 30, since)  # type: ignore[arg-type]
+    uri = f"{ROOT}/cancel.py"
+    open_doc(client, uri, BEFORE)
+    rename_parameter(client, uri)
+    params = {"textDocument": {"uri": uri, "version": 2},
+              "position": {"line": 0, "character": 15}, "context": {"triggerKind": 1}}
+    future = asyncio.ensure_future(client.protocol.send_request_async(
+        COPILOT_INLINE_EDIT_REQUEST, params, msg_id="next-edit-to-cancel"))
+    await eventually(lambda: stats(client), lambda s: s["nextEditRequests"] == 1,
+                     what="the request under way")
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="next-edit-to-cancel"))
+    with pytest.raises(Exception, match="cancel"):
+        await asyncio.wait_for(future, 10)
+    counters = await eventually(lambda: stats(client), lambda s: s["nextEditCancelled"] == 1,
+                                what="the cancellation counted")
+    assert counters["nextEditSuggestions"] == 0
