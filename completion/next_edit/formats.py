@@ -19,7 +19,8 @@ AUTO = "auto"
 class NextEditFormat:
     """A family's prompt: ``prompt`` with the placeholders ``{edits}``, ``{path}``,
     ``{fence}``, ``{before}``, ``{window}`` (cursor marked), ``{after}``, ``{file}``,
-    ``{original_window}``, ``{start}``, ``{end}`` (1-based lines), ``{start_of_file}``;
+    ``{original_window}``, ``{start}``, ``{end}`` (1-based lines), ``{start_of_file}``,
+    ``{rename_note}``;
     ``edit``: one recent edit, with ``{path}``, ``{diff}`` (a unified diff), ``{hunk}`` (its
     ``@@`` part), ``{old}`` and ``{new}``. The answer is the text after ``answer_start`` (if
     the model writes it) up to ``answer_end``. ``window_lines``: the window size the model
@@ -37,6 +38,7 @@ class NextEditFormat:
     window_lines: int = 0
     context_lines_before: int = 20
     context_lines_after: int = 10
+    rename_note: str = ""  # with ``{old}`` and ``{new}``: the last edit renamed a name
     about: str = ""
 
     def marker_lines(self) -> set[str]:
@@ -112,8 +114,11 @@ def render_prompt(
     path: str,
     fence: str,
     original_window: Sequence[str],
+    renamed: tuple[str, str] | None = None,
 ) -> str:
-    """The prompt for ``window`` of the file at ``path`` after ``edits`` (oldest first)."""
+    """The prompt for ``window`` of the file at ``path`` after ``edits`` (oldest first);
+    ``renamed``: the ``(old, new)`` name when the last edit renamed one identifier (for a
+    format's ``{rename_note}``)."""
     shown = "".join(
         fmt.edit.format(path=e.path, diff=e.diff, hunk=e.hunk, old=e.old, new=e.new)
         for e in edits
@@ -132,6 +137,8 @@ def render_prompt(
         "start_of_file": fmt.start_of_file
         if window.start_line - len(window.before) == 0
         else "",
+        "rename_note": fmt.rename_note.format(old=renamed[0], new=renamed[1])
+        if renamed and fmt.rename_note else "",
     }
     return fmt.prompt.format(**values)
 

@@ -13,6 +13,7 @@ from loomline.completion.next_edit.formats import (
     render_prompt,
 )
 from loomline.completion.next_edit.history_piece import recent_edits
+from loomline.completion.next_edit.renames import renamed_identifier
 from loomline.completion.next_edit.window import EditWindow, window_around
 from loomline.completion.settings import Settings
 from loomline.completion.tokens import TokenCounter
@@ -89,16 +90,25 @@ def build_next_edit_prompt(
     # The model sees, and its answer is diffed against, the redacted lines.
     window = shown
     edits = recent_edits(history, allows, relative, MAX_EDITS)
+    renamed = _renamed(last_edit, document.path)
     budget = settings.completion.prompt_tokens
     while True:
         text = render_prompt(fmt, window, edits, path=path,
                              fence=fence_tag(document.language_id),
-                             original_window=window.before_edit(last_edit))
+                             original_window=window.before_edit(last_edit), renamed=renamed)
         tokens = counter.count(text)
         if tokens <= budget or not (edits[:-1] or window.before or window.after):
             break
         window, edits = _shrunk(window, edits)
     return NextEditPrompt(text, fmt, window, tuple(edits), last_edit, tokens, redacted)
+
+
+def _renamed(hunk: Hunk | None, path: str) -> tuple[str, str] | None:
+    """The names the last edit swapped, when it renamed one identifier (redacted)."""
+    found = renamed_identifier(hunk) if hunk is not None else None
+    if found is None:
+        return None
+    return redact_text(found[0], path), redact_text(found[1], path)
 
 
 def _shrunk(window: EditWindow, edits: list[EditEvent]) -> tuple[EditWindow, list[EditEvent]]:

@@ -272,3 +272,16 @@ def test_renames_in_brace_languages() -> None:
     hunk = Hunk("u", 0, ("function area(r) {",), ("function area(radius) {",), 1.0, 1.0)
     edit = next_use_of_rename(text, hunk)
     assert edit is not None and edit.start == (1, 16)
+
+
+def test_a_format_may_name_the_rename_the_last_edit_made() -> None:
+    from dataclasses import replace
+
+    base = formats()["qwen-chat"]
+    noted = replace(base, prompt="{rename_note}{window}")
+    window = small_window()
+    shown = render_prompt(noted, window, [], path="a.py", fence="python", original_window=(),
+                          renamed=("r", "radius"))
+    assert shown.startswith("The last edit renamed `r` to `radius`.\n")
+    plain = render_prompt(noted, window, [], path="a.py", fence="python", original_window=())
+    assert plain == window.text_with_cursor(base.cursor)
