@@ -123,9 +123,11 @@ def variants() -> dict[str, NextEditFormat]:
         "{before}<|region_start|>\n{window}\n<|region_end|>\n{after}", "{window}\n").replace(
         "Rewrite the lines between <|region_start|> and <|region_end|> with the next edit "
         "made, without the markers.", "Rewrite this code with the next edit made."))
-    noted = replace(base, name="rename-note", prompt=base.prompt.replace(
-        "Recent edits:\n{edits}\n", "Recent edits:\n{edits}\n{rename_note}"))
-    return {"qwen-chat": base, "terse": terse, "plain-window": no_markers, "rename-note": noted}
+    # The shipped prompt names the rename the last edit made; this one does not.
+    unnoted = replace(base, name="no-rename-note", prompt=base.prompt.replace(
+        "{rename_note}", ""))
+    return {"qwen-chat": base, "no-rename-note": unnoted, "terse": terse,
+            "plain-window": no_markers}
 
 
 async def run_variant(
@@ -195,7 +197,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--variants", default="qwen-chat,rename-note,terse,plain-window")
+    parser.add_argument("--variants", default="qwen-chat,no-rename-note,terse,plain-window")
     parser.add_argument("--cases", type=int, default=len(CASES), help="the first N cases")
     parser.add_argument("--deadline-ms", type=int, default=300_000,
                         help="a request's deadline (a busy 2-core machine needs minutes)")

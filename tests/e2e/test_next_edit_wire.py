@@ -158,6 +158,7 @@ async def test_show_context_has_the_next_edit_prompt(client: LanguageClient) -> 
     assert next_edit["window"] == {"startLine": 0, "endLine": 6}
     assert "-def area(r):\n+def area(radius):" in next_edit["prompt"]
     assert "def area(radius<|cursor|>):" in next_edit["prompt"]
+    assert "The last edit renamed `r` to `radius`.\n" in next_edit["prompt"]
 
 
 async def test_the_clients_notifications_are_taken(client: LanguageClient) -> None:
