@@ -51,7 +51,7 @@ def build_completion_stack(
     when it replaces the stack.
     """
     store = SettingsStore.of(settings)  # one store shared by the context and the service
-    engine = create_engine(store.current, progress=progress)
+    engine = create_engine(store.current, progress=progress, notify=notify)
     preload_secret_detector()  # while the engine starts
     if workspace is None:
         workspace = WorkspaceContext(store, documents, folders)

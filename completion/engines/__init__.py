@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from loomline.completion.engines.base import Engine
 from loomline.completion.model_store import ProgressCallback
 from loomline.completion.settings import Settings
 
 
-def create_engine(settings: Settings, progress: ProgressCallback | None = None) -> Engine:
-    """The engine for ``settings.backend``; not started. ``progress`` hears model preparation."""
+def create_engine(
+    settings: Settings,
+    progress: ProgressCallback | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Engine:
+    """The engine for ``settings.backend``; not started. ``progress`` hears model preparation;
+    ``notify`` gets messages for the user (the embedded engine's LoRA adapters)."""
     if settings.backend == "fake":
         from loomline.completion.engines.fake import FakeEngine
         from loomline.completion.tokens import local_tokenizer_dir
@@ -23,7 +30,7 @@ def create_engine(settings: Settings, progress: ProgressCallback | None = None) 
     if settings.model.runtime == "onnx":
         from loomline.completion.engines.onnx import OnnxEngine
 
-        return OnnxEngine(settings, progress=progress)
+        return OnnxEngine(settings, progress=progress, notify=notify)
     from loomline.completion.engines.embedded import EmbeddedEngine
 
-    return EmbeddedEngine(settings, progress=progress)
+    return EmbeddedEngine(settings, progress=progress, notify=notify)

@@ -29,6 +29,7 @@ from loomline.completion.engines.base import (
     Unsubscribe,
     wait_settled,
 )
+from loomline.completion.engines.lora_adapters import AdapterSet
 from loomline.completion.engines.threads import ThreadPolicy
 from loomline.completion.model_store import ModelStore, ProgressCallback
 from loomline.completion.settings import Settings
@@ -40,6 +41,10 @@ STOP_TOKENS = ("<|endoftext|>", "<|fim_pad|>", "<|file_sep|>", "<|im_end|>", "<|
 PREFILL_CHUNK = 64  # tokens per prefill step: bounds how long a cancel waits
 # Documents whose KV cache is kept (0.5B model: ~12 KB per token, ~20 MB per 1.5k-token prompt).
 CACHE_SLOTS = 4
+
+
+# A KV cache slot: (what runs, adapter name@stamp or None for the base model; affinity key).
+SlotKey = tuple[str | None, str | None]
 
 
 @dataclass
@@ -74,7 +79,8 @@ class ModelRunner(Protocol):
 class _Generator:
     """Model, tokenizer and the reusable KV cache. Only ever touched by the worker thread."""
 
-    def __init__(self, model_dir: Path, threads: ThreadPolicy) -> None:
+    def __init__(self, model_dir: Path, threads: ThreadPolicy, settings: Settings,
+                 notify: Callable[[str], None] = lambda message: None) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -82,17 +88,25 @@ class _Generator:
         torch.set_num_threads(threads.at_start())
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        self.model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16)
-        self.model.eval()
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.bfloat16)
+        model.eval()
+        # LoRA adapters beside the base weights, switched per request.
+        self.adapters = AdapterSet(model, settings.model.id, settings.model.cache_dir, notify)
         vocab = self.tokenizer.get_vocab()
         self.stop_ids = {vocab[t] for t in STOP_TOKENS if t in vocab}
         if self.tokenizer.eos_token_id is not None:
             self.stop_ids.add(self.tokenizer.eos_token_id)
         # KV caches of recent documents (by affinity key), most recently used last: switching
         # between a few files must not throw away each one's prefix.
-        self._slots: OrderedDict[str | None, _Slot] = OrderedDict()
+        # Keyed by adapter too: a prefix computed under one adapter is wrong under another.
+        self._slots: OrderedDict[SlotKey, _Slot] = OrderedDict()
         self._cache: Any = None
         self._cached_ids: list[int] = []
+
+    @property
+    def model(self) -> Any:
+        """The model to run: the base model, or the peft model wrapping it (same weights)."""
+        return self.adapters.model
 
     def warm_up(self) -> None:
         """One small forward pass: the first one pays for kernel selection, not a user."""
@@ -104,7 +118,7 @@ class _Generator:
             self._cache, self._cached_ids = None, []
             self._slots.clear()
 
-    def _select(self, key: str | None) -> None:
+    def _select(self, key: SlotKey) -> None:
         """Make the KV cache of ``key``'s document current (a new one for a new document)."""
         if self._slots:
             last_key = next(reversed(self._slots))
@@ -167,7 +181,10 @@ class _Generator:
             if not ids:
                 stats.finish_reason = "stop"
                 return
-            self._select(job.request.affinity_key)
+            running = self.adapters.select(job.request.adapter)
+            log.debug("generating for %s with LoRA adapter %s (asked: %s)",
+                      job.request.affinity_key, running or "none", job.request.adapter or "none")
+            self._select((running, job.request.affinity_key))
             cached = self._reuse_cache(ids)
             stats.prompt_tokens = len(ids)
             stats.cached_prompt_tokens = cached
@@ -209,15 +226,24 @@ class EmbeddedEngine:
     """Qwen2.5-Coder (or any causal LM) on the CPU; the default, with nothing to set up."""
 
     name = "embedded"
+    # Whether the runtime applies LoRA adapters (torch with peft does; ONNX does not).
+    applies_adapters = True
 
     def __init__(
         self,
         settings: Settings,
         progress: ProgressCallback | None = None,
         store: ModelStore | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
+        """``notify`` tells the user of a problem that does not stop the engine (a LoRA
+        adapter it cannot serve), once; called on the event loop."""
         self._settings = settings
         self._progress = progress
+        self._notify = notify or (lambda message: None)
+        # ``notify`` for the worker thread (it hands the message to the event loop).
+        self._notify_from_worker: Callable[[str], None] = lambda message: None
+        self._told_adapters_ignored = False
         self._store = store or ModelStore(settings.model.cache_dir)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loomline-model")
         self._generator: ModelRunner | None = None
@@ -277,6 +303,11 @@ class EmbeddedEngine:
         def report(message: str, fraction: float | None) -> None:
             loop.call_soon_threadsafe(self._report, message, fraction)
 
+        def notify(message: str) -> None:
+            loop.call_soon_threadsafe(self._notify, message)
+
+        self._notify_from_worker = notify
+
         def load() -> ModelRunner:
             generator = self._open_model(report)
             generator.warm_up()
@@ -302,13 +333,26 @@ class EmbeddedEngine:
         directory = self._store.resolve(model.id, model.path, progress=report)
         self._model_dir = directory
         report(f"loading {model.id} from {directory}", None)
-        return _Generator(directory, ThreadPolicy(model.threads))
+        return _Generator(directory, ThreadPolicy(model.threads), self._settings,
+                          self._notify_from_worker)
+
+    def _adapters_ignored(self, adapter: str) -> None:
+        """Tell the user once that this runtime answers with the base model whatever the
+        adapter (``model.runtime`` "torch" applies them)."""
+        if not self._told_adapters_ignored:
+            self._told_adapters_ignored = True
+            message = (f"the {self.name} runtime does not apply LoRA adapters: '{adapter}' "
+                       "(engine.adapters) is ignored; model.runtime 'torch' applies them")
+            log.warning("%s", message)
+            self._notify(message)
 
     async def stream(
         self, request: GenerationRequest, stats: GenerationStats | None = None
     ) -> AsyncGenerator[str, None]:
         if self._state is not EngineState.READY or self._generator is None:
             raise EngineUnavailable(self._message)
+        if request.adapter and not self.applies_adapters:
+            self._adapters_ignored(request.adapter)
         generator = self._generator
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()

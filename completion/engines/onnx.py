@@ -198,6 +198,7 @@ class OnnxEngine(EmbeddedEngine):
     """The embedded backend on ONNX Runtime GenAI (``model.runtime: "onnx"``)."""
 
     name = "onnx"
+    applies_adapters = False  # (a request's LoRA adapter is reported once, then ignored)
 
     def _open_model(self, report: ProgressCallback) -> ModelRunner:
         model = self._settings.model

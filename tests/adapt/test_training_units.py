@@ -31,6 +31,7 @@ from loomline.completion.adapt.training import (  # noqa: E402
     with_lora,
 )
 from loomline.completion.settings import Settings  # noqa: E402
+from tests.adapt.tiny_model import tiny_model  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -40,15 +41,6 @@ def one_thread() -> object:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def tiny_model() -> object:
-    from transformers import Qwen2Config, Qwen2ForCausalLM
-
-    torch.manual_seed(0)
-    config = Qwen2Config(vocab_size=64, hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
-    return Qwen2ForCausalLM(config).to(torch.bfloat16)
 
 
 SAMPLES = [Encoded(ids=[(7 * i + j) % 64 for j in range(12)], answer_from=8) for i in range(6)]

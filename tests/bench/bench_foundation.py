@@ -46,8 +46,9 @@ def median(values: list[float]) -> float:
 
 def time_preparation(first_run: bool) -> dict[str, float]:
     from loomline.completion.engines.embedded import _Generator
+    from loomline.completion.engines.threads import ThreadPolicy
     from loomline.completion.model_store import ModelStore
-    from loomline.completion.settings import DEFAULT_MODEL_ID
+    from loomline.completion.settings import DEFAULT_MODEL_ID, Settings
 
     out = {}
     if first_run:
@@ -57,7 +58,7 @@ def time_preparation(first_run: bool) -> dict[str, float]:
             out["first preparation (download+verify+convert) s"] = time.perf_counter() - started
     started = time.perf_counter()
     directory = ModelStore().resolve(DEFAULT_MODEL_ID)
-    _Generator(directory, 0).warm_up()
+    _Generator(directory, ThreadPolicy(0), Settings()).warm_up()
     out["cached start (resolve+load+warm-up) s"] = time.perf_counter() - started
     return out
 

@@ -101,7 +101,8 @@ class _StubTokenizer:
 
 
 class _StubGenerator:
-    def __init__(self, model_dir: Path, threads: int) -> None:
+    def __init__(self, model_dir: Path, threads: Any, settings: Settings,
+                 notify: Any = None) -> None:
         self.tokenizer = _StubTokenizer()
 
     def warm_up(self) -> None:
