@@ -111,13 +111,13 @@ def cut(folder: Path, settings: Settings, counter: Any, args: argparse.Namespace
         middle_tokens: int) -> SampleSet:
     from tqdm import tqdm
 
-    bar = tqdm(desc="samples", unit="file", file=sys.stderr, leave=False)
+    bar = tqdm(desc="samples", unit="", file=sys.stderr, leave=False)
 
     def progress(done: int, total: int, what: str) -> None:
-        bar.set_description_str(what)
-        bar.total = total
-        bar.n = done
-        bar.refresh()
+        if what != bar.desc:  # a new phase: its own count
+            bar.reset(total=total)
+            bar.set_description_str(what)
+        bar.update(done - bar.n)  # (tqdm draws at most every 0.1 s)
 
     cutter = SampleCutter(folder, settings, counter, middle_tokens=middle_tokens)
     try:

@@ -70,3 +70,30 @@ def write_repository(root: Path, files: dict[str, str] | None = None) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+def _shop_module(verb: str) -> str:
+    return (
+        "from shop.tracking import track\n"
+        "from shop.order import Order\n\n\n"
+        f"def {verb}_order(order_id: str, quantity: int = 1) -> Order:\n"
+        f'    """{verb.capitalize()} the order."""\n'
+        f'    track(f"shop.{verb}:{{order_id}}", quantity=quantity)\n'
+        f'    return Order.load(order_id).with_state("{verb}ed")\n'
+    )
+
+
+# A second house style, for a second adapter: ``track(f"shop.<verb>:...")``, ``Order.load``.
+SHOP_FILES: dict[str, str] = {
+    "shop/__init__.py": "",
+    "shop/tracking.py": "def track(event: str, quantity: int = 1) -> None:\n    print(event)\n",
+    "shop/order.py": (
+        "class Order:\n"
+        "    @classmethod\n"
+        "    def load(cls, order_id: str) -> 'Order':\n"
+        "        return cls()\n\n"
+        "    def with_state(self, state: str) -> 'Order':\n"
+        "        return self\n"
+    ),
+    **{f"shop/{verb}.py": _shop_module(verb) for verb in VERBS},
+}
