@@ -42,25 +42,27 @@ def normalized(text: str, multiline: bool) -> str:
 
 def greedy_answer(model: Any, tokenizer: Any, sample: FimSample, stop_ids: set[int],
                   device: str) -> str:
+    """The model's greedy answer to the sample's prompt: up to a stop token, the expected
+    answer's length and ``EXTRA_TOKENS`` more, or (one-line answers) the first line break."""
     import torch
+    from transformers import DynamicCache
 
     prompt = tokenizer.encode(sample.prompt, add_special_tokens=False)
     wanted = len(tokenizer.encode(sample.middle, add_special_tokens=False)) + EXTRA_TOKENS
+    cache = DynamicCache(config=model.config)
     ids = torch.tensor([prompt], dtype=torch.long, device=device)
+    new: list[int] = []
     with torch.inference_mode():
-        out = model.generate(
-            input_ids=ids,
-            attention_mask=torch.ones_like(ids),
-            max_new_tokens=wanted,
-            do_sample=False,
-            eos_token_id=sorted(stop_ids),
-            pad_token_id=min(stop_ids),
-        )
-    new = [t for t in out[0, len(prompt) :].tolist()]
-    for index, token in enumerate(new):
-        if token in stop_ids:
-            new = new[:index]
-            break
+        while len(new) < wanted:
+            logits = model(input_ids=ids, past_key_values=cache, use_cache=True,
+                           logits_to_keep=1).logits
+            token = int(logits[0, -1].argmax())
+            if token in stop_ids:
+                break
+            new.append(token)
+            if not sample.multiline and "\n" in tokenizer.decode([token]):
+                break  # exact match reads the first line only
+            ids = torch.tensor([[token]], dtype=torch.long, device=device)
     return str(tokenizer.decode(new, skip_special_tokens=False))
 
 

@@ -181,3 +181,23 @@ def test_prompt_budget_fits_the_sequence_length() -> None:
     total = settings.completion.prompt_tokens / (1 - share)
     assert total + 96 <= 512 and settings.completion.prompt_tokens >= 64
     assert Settings().completion.prompt_tokens == 1024  # the user's settings stay as they are
+
+
+def test_greedy_answer_is_what_generate_gives(tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from loomline.completion.adapt.evaluation import EXTRA_TOKENS, greedy_answer
+    from tests.adapt.tiny_model import write_model
+
+    write_model(tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path)
+    model = AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.bfloat16).eval()
+    sample = FimSample("a.py", 0, "def main ( ) : x =", "1 + y if a", multiline=True)
+    got = greedy_answer(model, tokenizer, sample, {0}, "cpu")
+    prompt = torch.tensor([tokenizer.encode(sample.prompt, add_special_tokens=False)])
+    out = model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt),
+                         max_new_tokens=len(tokenizer.encode(sample.middle)) + EXTRA_TOKENS,
+                         do_sample=False, eos_token_id=0, pad_token_id=0)
+    new = out[0, prompt.shape[1]:].tolist()
+    new = new[: new.index(0)] if 0 in new else new
+    assert got == tokenizer.decode(new) and got
