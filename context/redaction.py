@@ -24,7 +24,12 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from loomline.context.bounded_cache import BoundedCache
-from loomline.context.secret_shapes import is_placeholder, is_run, shaped_secrets
+from loomline.context.secret_shapes import (
+    is_placeholder,
+    is_run,
+    password_literals,
+    shaped_secrets,
+)
 
 PLACEHOLDER = "<redacted>"
 # Findings of this many lines (about 200 bytes each, whatever the line's length: the key is a
@@ -55,7 +60,9 @@ LineSecrets = Callable[[str, str], tuple[str, ...]]
 # finds exactly what the whole line gives: every plugin's match is then free of whitespace
 # (tokens, keys, quoted high-entropy strings, URLs with a password). Those whose match may hold
 # whitespace (a keyword, an assignment, ``aws ... key``, an npm ``_authToken``, a Cloudant
-# URL) all need one of these words: a line with one is judged whole.
+# URL, a credential-named literal of ``secret_shapes``) all need one of these words: a line
+# with one is judged whole. (A password-shaped literal pairs quotes across whitespace: it is
+# read on the whole line apart.)
 LONG_LINE_CHARS = 1_024
 PIECE_CHARS = 128
 # Where a piece may end: after whitespace, next to one of these characters (the first of the
@@ -222,7 +229,11 @@ class SecretRedactor:
         if len(line) > LONG_LINE_CHARS and not _reads_across_whitespace(line):
             # A long line is judged piece by piece, each piece found again in the cache when
             # only its neighbours changed (typing moves the window over an enormous line).
-            found: set[str] = set()
+            # (Quotes pair from the line's start, across whitespace: the password-shaped
+            # literals are read on the whole line, one regular expression.)
+            found = set(password_literals(line))
+            if '\\"' in line or "\\'" in line:
+                found.update(password_literals(line.replace('\\"', '"').replace("\\'", "'")))
             for piece in _pieces(line):
                 found.update(self._secrets_of(piece, filename))
             return tuple(sorted(found))

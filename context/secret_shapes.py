@@ -104,11 +104,17 @@ def shaped_secrets(line: str, file_type: str) -> Iterator[str]:
         value = match.group(1)
         if len(value) >= (1 if config else 6) and not names_something.match(value):
             yield value
+    yield from password_literals(line)
+    for match in _HALF_TYPED.finditer(line):
+        yield match.group(0)
+
+
+def password_literals(line: str) -> Iterator[str]:
+    """The password-shaped string literals of ``line`` (its quotes paired from the line's
+    start: a line read in pieces reads these whole)."""
     for match in _QUOTED.finditer(line):
         if password_shaped(match.group(2)):
             yield match.group(2)
-    for match in _HALF_TYPED.finditer(line):
-        yield match.group(0)
 
 
 def _inside_a_literal(line: str, start: int, name_end: int) -> bool:

@@ -27,8 +27,11 @@ TOKENS = [
     "https://hooks.slack.com/services/T0123ABCD/B0123ABCD/abcdefghijklmnopqrstuvwx",
     "postgres://admin:Hunter2Xyz@db.example.com:5432/app",
     "AKCp5bdkf8GXMLd8KwhKhb7uDY1KJyk2qdFJ3YZxBRS6hVzXd2hZFCwfLYrmb9SYWc8Ptrtr1",
+    '"Xk9#mP2$vL7qR4"',  # password-shaped: its quotes must pair as on the whole line
+    "AKIAIOSFOD",  # half typed
 ]
-FILLER = st.sampled_from(["0, ", "x + 1, ", "value", " ", "  ", "\t", "f(a, b), ", "[1, 2], "])
+FILLER = st.sampled_from(["0, ", "x + 1, ", "value", " ", "  ", "\t", "f(a, b), ", "[1, 2], ",
+                          '"a string with spaces in it", ', "'it''s', ", '"', "`x y`, "])
 
 
 @settings(max_examples=60, deadline=None)
@@ -76,4 +79,15 @@ def test_a_long_line_with_a_keyword_is_judged_whole() -> None:
     """``password = "…"`` reads across whitespace: a long line holding it is not cut."""
     line = "".join(f"{n}, " for n in range(600)) + 'password = "Xk9#mP2$vL7qR4", 1'
     assert len(line) > LONG_LINE_CHARS
+    assert "Xk9#mP2$vL7qR4" not in SecretRedactor().text(line, "x.py")
+
+
+def test_a_password_literal_after_a_string_cut_in_pieces() -> None:
+    """A piece may end inside a string that holds spaces; quotes pair from the line's start,
+    so the password-shaped literal after it is still found (read on the whole line)."""
+    unit = 's="some text here with spaces", call(first, y), "Xk9#mP2$vL7qR4", '
+    line = "values = [" + "1, " * 60 + unit + "1, " * 400 + "]"
+    starts = [len("".join(_pieces(line)[:n])) for n in range(len(_pieces(line)))]
+    string = line.index('"some')
+    assert any(string < start < string + 28 for start in starts)  # cut inside the string
     assert "Xk9#mP2$vL7qR4" not in SecretRedactor().text(line, "x.py")
