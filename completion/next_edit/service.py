@@ -24,6 +24,7 @@ from loomline.completion.engines.base import (
     affinity_key,
 )
 from loomline.completion.next_edit.formats import read_answer
+from loomline.completion.next_edit.heuristics import cheap_next_edit
 from loomline.completion.next_edit.postprocess import (
     SuggestedEdit,
     completed,
@@ -35,7 +36,6 @@ from loomline.completion.next_edit.prompt import (
     build_next_edit_prompt,
     empty_prompt,
 )
-from loomline.completion.next_edit.renames import next_use_of_rename
 from loomline.completion.results import Skip
 from loomline.completion.service import SUPERSEDED, CompletionService
 from loomline.context.documents import Document
@@ -45,15 +45,23 @@ from loomline.context.positions import Position, with_line_ending
 log = logging.getLogger(__name__)
 
 _ids = itertools.count(1)
-# Tokens the model may write beyond the window's own (the edit may add lines).
+# Tokens the model may write beyond the window's own (the edit may add lines; the answer's
+# closing fence): at least this many, or a quarter of the window's.
 EXTRA_TOKENS = 64
+
+
+def max_answer_tokens(window_tokens: int) -> int:
+    """The token budget of a rewrite of a window of ``window_tokens`` tokens."""
+    return window_tokens + max(EXTRA_TOKENS, window_tokens // 4)
 
 
 @dataclass(slots=True)
 class NextEdit:
     """Replace ``start`` .. ``end`` (LSP positions of the document at ``version``) with
-    ``text`` (in the document's line ending). ``source``: ``model`` or ``rename`` (the
-    next use of a name the user just renamed, found without the model)."""
+    ``text`` (in the document's line ending). ``source``: ``model``, or the heuristic
+    (``heuristics.cheap_next_edit``) offered when the model had nothing: ``rename`` (the
+    next use of a name the user just renamed) or ``repeat`` (the last one-token change made
+    again at the next occurrence)."""
 
     id: str
     uri: str
@@ -72,6 +80,9 @@ class NextEditCounters:
     skipped: int = 0
     cancelled: int = 0
     stopped_at_window_end: int = 0
+    # Of the answers streamed: tokens generated, and the tokens of their windows.
+    generated_tokens: int = 0
+    window_tokens: int = 0
 
     def snapshot(self) -> dict[str, int]:
         return {
@@ -80,6 +91,8 @@ class NextEditCounters:
             "nextEditSkipped": self.skipped,
             "nextEditCancelled": self.cancelled,
             "nextEditStoppedAtWindowEnd": self.stopped_at_window_end,
+            "nextEditGeneratedTokens": self.generated_tokens,
+            "nextEditWindowTokens": self.window_tokens,
         }
 
 
@@ -153,33 +166,44 @@ class NextEditService:
         refused = self.refuse(document, position)
         if refused is not None:
             return refused
-        engine = self.completions.engine
-        busy = not_ready(engine)
-        if busy is not None:
-            return Skip(busy)
         version = document.version
         if not explicit and not await self._paused(document):
             return Skip("the text changed while waiting for a pause")
         prompt = self.prepare(document, position)
+        # Ready before the model answers: what is offered when it has nothing, fails or
+        # runs out of time.
+        fallback = cheap_next_edit(document.lf_text, prompt.last_edit, prompt.window)
+        if fallback is not None and _touches(fallback[0], prompt.redacted_lines):
+            fallback = None
         prepared = time.perf_counter()
-        answer = await self._generate(prompt, document.uri, explicit)
-        if isinstance(answer, Skip):
-            return answer
+        busy = not_ready(self.completions.engine)
+        answer = Skip(busy) if busy is not None else await self._generate(
+            prompt, document.uri, explicit)
         if document.version != version:
             return Skip("the text changed while the model worked")
-        reviewed = review(prompt.window, answer, last_edit=prompt.last_edit,
-                          text=document.lf_text, language_id=document.language_id)
+        reviewed = self._reviewed(prompt, answer, document)
         source = "model"
-        if not isinstance(reviewed, str) and _touches(reviewed, prompt.redacted_lines):
-            reviewed = "the suggestion touches a line whose secret was redacted"
         if isinstance(reviewed, str):
-            rename = next_use_of_rename(document.lf_text, prompt.last_edit, prompt.window)
-            if rename is None:
+            if fallback is None:
                 return Skip(reviewed)
-            reviewed, source = rename, "rename"
+            log.debug("next edit from the %s heuristic: %s", fallback[1], reviewed)
+            reviewed, source = fallback
         timings = {"prepare_ms": (prepared - started) * 1000,
                    "total_ms": (time.perf_counter() - started) * 1000}
         return self._landed(document, reviewed, source, timings)
+
+    @staticmethod
+    def _reviewed(
+        prompt: NextEditPrompt, answer: tuple[str, ...] | Skip, document: Document
+    ) -> SuggestedEdit | str:
+        """The model's edit, or why there is none."""
+        if isinstance(answer, Skip):
+            return answer.reason
+        reviewed = review(prompt.window, answer, last_edit=prompt.last_edit,
+                          text=document.lf_text, language_id=document.language_id)
+        if not isinstance(reviewed, str) and _touches(reviewed, prompt.redacted_lines):
+            return "the suggestion touches a line whose secret was redacted"
+        return reviewed
 
     async def _paused(self, document: Document) -> bool:
         """Hold a request until the pause after the last change is long enough (the setting's
@@ -202,7 +226,7 @@ class NextEditService:
         """The window as the model rewrote it (whole), or why there is none."""
         c = self.completions
         window_tokens = c.counter.count(prompt.window.text)
-        params = SamplingParams(max_tokens=window_tokens * 2 + EXTRA_TOKENS, temperature=0.0,
+        params = SamplingParams(max_tokens=max_answer_tokens(window_tokens), temperature=0.0,
                                 stop=prompt.format.stop)
         # The folder's LoRA adapter, as for its completions.
         adapter = c.adapter_for(uri)
@@ -229,6 +253,9 @@ class NextEditService:
                 failure = await stream_into(c.engine, request, stats, take)
         except TimeoutError:
             return Skip(f"the model did not finish the window within {deadline * 1000:.0f} ms")
+        finally:
+            self.counters.generated_tokens += stats.generated_tokens
+            self.counters.window_tokens += window_tokens
         if failure is not None:
             return Skip(failure.message)
         if at_window_end:

@@ -1,0 +1,98 @@
+"""Next edits without the model: cheap guesses, ready before the model answers and used when
+it has nothing, fails or runs out of time.
+
+* ``rename`` (``renames.next_use_of_rename``): the next use, in the renamed line's scope, of
+  the identifier the last edit renamed.
+* ``repeat``: the last edit replaced one token of one line (an identifier, a word of a
+  comment, a string literal, a number) by another; the same change at the next occurrence of
+  the old token in the editable window, below the edit first, then (wrapping) above it. The
+  typo fix ``avilable`` -> ``available`` is the typical case.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from loomline.completion.next_edit.postprocess import SuggestedEdit
+from loomline.completion.next_edit.renames import next_use_of_rename
+from loomline.completion.next_edit.window import EditWindow
+from loomline.context.edit_history import Hunk
+
+# String literals whole (an edited string is one change), words, runs of blanks, one
+# punctuation character.
+_TOKENS = re.compile(r""""(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|\w+|\s+|[^\w\s]""")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def replaced_token(hunk: Hunk) -> tuple[str, str, int] | None:
+    """``(old, new, column)`` when ``hunk`` replaced exactly one token of one line by one
+    other token (and changed nothing else), with the column after the new token; else None
+    (several changes, pure insertions or deletions, whitespace, several lines)."""
+    if len(hunk.old_lines) != 1 or len(hunk.new_lines) != 1:
+        return None
+    old_tokens = _TOKENS.findall(hunk.old_lines[0])
+    new_tokens = _TOKENS.findall(hunk.new_lines[0])
+    matcher = difflib.SequenceMatcher(None, old_tokens, new_tokens, autojunk=False)
+    changes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    if len(changes) != 1:
+        return None
+    kind, i1, i2, j1, j2 = changes[0]
+    if kind != "replace" or i2 - i1 != 1 or j2 - j1 != 1:
+        return None
+    old, new = old_tokens[i1], new_tokens[j1]
+    if not old.strip() or not new.strip():
+        return None
+    return old, new, len("".join(new_tokens[: j1 + 1]))
+
+
+def _pattern(token: str) -> re.Pattern[str]:
+    before = r"(?<!\w)" if _WORD_CHAR.match(token[0]) else ""
+    after = r"(?!\w)" if _WORD_CHAR.match(token[-1]) else ""
+    return re.compile(before + re.escape(token) + after)
+
+
+def repeat_last_change(
+    text: str, hunk: Hunk | None, window: EditWindow
+) -> SuggestedEdit | None:
+    """The last edit's one-token change made again at the next occurrence of the old token
+    inside ``window`` of ``text`` (``\\n`` line breaks); None when the edit was no one-token
+    change, no longer matches the text, or the window holds no other occurrence."""
+    if hunk is None:
+        return None
+    replaced = replaced_token(hunk)
+    if replaced is None:
+        return None
+    old, new, column = replaced
+    lines = text.split("\n")
+    if hunk.start_line >= len(lines) or lines[hunk.start_line] != hunk.new_lines[0]:
+        return None
+    pattern = _pattern(old)
+    first, last = window.start_line, min(window.end_line, len(lines))
+    below = range(max(first, hunk.start_line), last)
+    above = range(first, min(hunk.start_line + 1, last))
+    for number, start_column, end_column in (
+        *((n, column if n == hunk.start_line else 0, None) for n in below),
+        *((n, 0, column - len(new) if n == hunk.start_line else None) for n in above),
+    ):
+        line = lines[number]
+        found = pattern.search(line, start_column, len(line) if end_column is None
+                               else max(0, end_column))
+        if found is not None:
+            return SuggestedEdit(start=(number, found.start()), end=(number, found.end()),
+                                 text=new, window_lines=())
+    return None
+
+
+def cheap_next_edit(
+    text: str, hunk: Hunk | None, window: EditWindow
+) -> tuple[SuggestedEdit, str] | None:
+    """The first of the cheap guesses that has an edit, with its source name (``rename``,
+    ``repeat``); None when neither has one."""
+    rename = next_use_of_rename(text, hunk, window)
+    if rename is not None:
+        return rename, "rename"
+    repeat = repeat_last_change(text, hunk, window)
+    if repeat is not None:
+        return repeat, "repeat"
+    return None
