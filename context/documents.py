@@ -67,7 +67,7 @@ class Document:
     _indent_known: bool = field(default=False, repr=False)
     _lf_text: str | None = field(default=None, repr=False)
     _utf8_size: int | None = field(default=None, repr=False)
-    _lone_cr: bool | None = field(default=None, repr=False)
+    _lone_crs: int | None = field(default=None, repr=False)  # count of lone ``\r``
 
     def __post_init__(self) -> None:
         self._line_ending = line_ending_of(self.text)
@@ -98,9 +98,9 @@ class Document:
     def has_lone_cr(self) -> bool:
         r"""Whether a line ends with a lone ``\r`` (tree-sitter, which rows at ``\n`` only,
         then sees other lines than the LSP)."""
-        if self._lone_cr is None:
-            self._lone_cr = self.text.count("\r") != self.text.count("\r\n")
-        return self._lone_cr
+        if self._lone_crs is None:
+            self._lone_crs = _lone_crs(self.text)
+        return self._lone_crs > 0
 
     @property
     def utf8_size(self) -> int:
@@ -150,7 +150,12 @@ class Document:
             # again, from the head of the text (C-speed counts; typing without breaks skips it).
             self._line_ending = line_ending_of(text, prefer=self._line_ending)
         self._index = lines.edited(start_index, end_index, new_text, text)
-        self._lf_text = self._lone_cr = None
+        self._lf_text = None
+        if self._lone_crs is not None and touches_break:
+            # Only the characters next to the edit can gain or lose a lone CR: count there.
+            before = _lone_crs(old[max(0, start_index - 1) : end_index + 1])
+            after = _lone_crs(text[max(0, start_index - 1) : start_index + len(new_text) + 1])
+            self._lone_crs += after - before
         inserted_bytes = utf8_length(new_text)
         if self._utf8_size is not None:
             self._utf8_size += inserted_bytes - (old_end_byte - start_byte)
@@ -183,6 +188,11 @@ def _touches_a_break(old: str, start: int, end: int, inserted: str) -> bool:
     return ("\r" in inserted or "\n" in inserted or old[start - 1 : start] == "\r"
             or old[end : end + 1] == "\n" or old.count("\n", start, end) > 0
             or old.count("\r", start, end) > 0)
+
+
+def _lone_crs(text: str) -> int:
+    r"""How many ``\r`` in ``text`` are not followed by ``\n`` (a last ``\r`` counts)."""
+    return text.count("\r") - text.count("\r\n")
 
 
 def _only_words(text: str) -> bool:

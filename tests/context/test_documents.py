@@ -124,6 +124,7 @@ def test_store_matches_a_reference_client(text: str, data: st.DataObject) -> Non
     store = DocumentStore()
     reference = ReferenceText(text)
     document = store.open("file:///p.txt", "plaintext", 0, text)
+    assert document.has_lone_cr == (text.count("\r") != text.count("\r\n"))
     for version in range(1, 16):
         change = data.draw(changes(reference))
         if isinstance(change, str):
@@ -136,6 +137,8 @@ def test_store_matches_a_reference_client(text: str, data: st.DataObject) -> Non
             store.change(document.uri, version, [(start, end, new_text)])
         assert document.text == reference.text
         assert document.lines.line_count == reference.line_count()
+        lone_cr = reference.text.count("\r") != reference.text.count("\r\n")
+        assert document.has_lone_cr == lone_cr  # kept current edit by edit, never recounted
 
 
 def test_language_by_suffix_when_the_editor_names_none():
@@ -144,3 +147,19 @@ def test_language_by_suffix_when_the_editor_names_none():
     assert store.open("file:///a/b.rb", "", 1, "").language_id == "ruby"  # no grammar: named
     assert store.open("untitled:Untitled-1", "", 1, "").language_id == "plaintext"
     assert store.open("file:///a/b.py", "cython", 1, "").language_id == "cython"  # as sent
+
+
+def test_lone_cr_fact_is_kept_by_each_edit_not_recounted():
+    """The lone-CR fact costs the edit: typing keeps the count known (no recount of the
+    text); an edit that makes or unmakes a lone CR (a CR-LF split or joined) updates it."""
+    store = DocumentStore()
+    document = store.open("file:///a.py", "python", 1, "a = 1\r\nb = 2\r\n" * 1000)
+    assert not document.has_lone_cr
+    store.change(document.uri, 2, [(Position(5, 0), Position(5, 0), "x")])
+    assert document._lone_crs == 0  # still known: a keystroke did not drop it
+    # Split the CR-LF ending line 0: its CR is now lone.
+    store.change(document.uri, 3, [(Position(0, 5), Position(0, 5), "\r")])
+    assert document._lone_crs is not None and document.has_lone_cr
+    store.change(document.uri, 4, [(Position(0, 5), Position(1, 0), "")])
+    assert document._lone_crs is not None and not document.has_lone_cr
+    assert document.text.startswith("a = 1\r\nb = 2")
