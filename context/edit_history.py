@@ -32,6 +32,9 @@ MAX_AGE_S = 600.0  # hunks older than this are forgotten
 MAX_HUNKS_PER_DOCUMENT = 16
 MAX_HUNKS = 64
 MAX_HUNK_LINES = 80  # lines before + after; a larger change (a paste, a reformat) is not kept
+# ... and characters on either side: an edit in a huge line (minified code, data) is not kept,
+# so that each keystroke there costs the edit, never a copy of the line.
+MAX_HUNK_CHARS = 4_000
 
 _HEADER = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
 
@@ -89,21 +92,35 @@ def _shift_header(line: str, offset: int) -> str:
 @dataclass(frozen=True, slots=True)
 class LineChange:
     """The whole lines one change touched: ``old_lines`` at ``start_line`` became
-    ``new_lines``."""
+    ``new_lines``. ``oversized``: the lines hold more than ``line_change``'s ``max_chars``,
+    so their text is left out (both tuples empty) and only their counts are known."""
 
     start_line: int
     old_lines: tuple[str, ...]
     new_lines: tuple[str, ...]
     start_offset: int = 0  # where ``start_line`` starts in the old text
+    oversized: bool = False
+    old_count: int = -1  # lines before / after (-1: as many as the tuples hold)
+    new_count: int = -1
+
+    @property
+    def old_line_count(self) -> int:
+        return len(self.old_lines) if self.old_count < 0 else self.old_count
+
+    @property
+    def new_line_count(self) -> int:
+        return len(self.new_lines) if self.new_count < 0 else self.new_count
 
 
 def line_change(
-    old: str, new: str, prefix_hint: int = 0, suffix_hint: int = 0
+    old: str, new: str, prefix_hint: int = 0, suffix_hint: int = 0,
+    max_chars: int = MAX_HUNK_CHARS,
 ) -> LineChange | None:
     """The smallest run of whole lines whose text differs between ``old`` and ``new`` (both
     with ``\\n`` line breaks), or None when they are equal. ``prefix_hint`` /
     ``suffix_hint``: lengths of a start and an end the two surely share (from the edits), so
-    that only the text between is compared: the cost is the change's, not the document's."""
+    that only the text between is compared: the cost is the change's, not the document's.
+    Lines of more than ``max_chars`` on either side come back ``oversized`` (not copied)."""
     if old == new:
         return None
     limit = min(len(old), len(new))
@@ -113,8 +130,15 @@ def line_change(
     line_start = old.rfind("\n", 0, prefix) + 1
     old_end = _line_end(old, len(old) - suffix)
     new_end = _line_end(new, len(new) - suffix)
+    start_line = old.count("\n", 0, line_start)
+    if max(old_end, new_end) - line_start > max_chars:
+        return LineChange(
+            start_line, (), (), line_start, oversized=True,
+            old_count=old.count("\n", line_start, old_end) + 1,
+            new_count=new.count("\n", line_start, new_end) + 1,
+        )
     return LineChange(
-        start_line=old.count("\n", 0, line_start),
+        start_line=start_line,
         old_lines=tuple(old[line_start:old_end].split("\n")),
         new_lines=tuple(new[line_start:new_end].split("\n")),
         start_offset=line_start,
@@ -164,6 +188,9 @@ def _merge(hunk: Hunk, change: LineChange, old_text: str, now: float) -> Hunk | 
     if change.start_line > end or change_end < start:
         return None
     union_start, union_end = min(start, change.start_line), max(end, change_end)
+    if not _within(old_text, change.start_offset, change.start_line - union_start,
+                   union_end - change.start_line, MAX_HUNK_CHARS):
+        return None  # the union would read a huge line: the change starts a hunk of its own
     # The old text's lines union_start .. union_end, read around the change (not the text).
     lines = _lines_around(old_text, change.start_offset, change.start_line - union_start,
                           union_end - change.start_line)
@@ -178,6 +205,26 @@ def _merge(hunk: Hunk, change: LineChange, old_text: str, now: float) -> Hunk | 
                  + span(change_end, union_end))
     return replace(hunk, start_line=union_start, old_lines=old_lines, new_lines=new_lines,
                    updated=now)
+
+
+def _within(text: str, offset: int, above: int, count: int, limit: int) -> bool:
+    """Whether the lines ``_lines_around`` would read hold at most ``limit`` characters
+    (found without reading further than ``limit`` past either end)."""
+    start = offset
+    for _ in range(above):
+        if start == 0:
+            break
+        previous = text.rfind("\n", max(0, start - 1 - limit), start - 1)
+        if previous < 0 and start - 1 - limit > 0:
+            return False
+        start = previous + 1
+    end = offset
+    for _ in range(count):
+        found = text.find("\n", end, start + limit + 1)
+        if found < 0:
+            return len(text) - start <= limit
+        end = found + 1
+    return end - 1 - start <= limit
 
 
 def _lines_around(text: str, offset: int, above: int, count: int) -> list[str]:
@@ -263,6 +310,10 @@ class EditHistory:
             return
         now = self._clock()
         hunks = self._hunks.setdefault(uri, deque())
+        if change.oversized:
+            self._shift(hunks, change)
+            self._open_hunk[uri] = False
+            return
         latest = hunks[-1] if hunks else None
         merged = None
         if latest is not None and self._open_hunk.get(uri) and (
@@ -294,10 +345,10 @@ class EditHistory:
     @staticmethod
     def _shift(hunks: deque[Hunk], change: LineChange) -> None:
         """Move the hunks below ``change`` by the lines it added or removed."""
-        delta = len(change.new_lines) - len(change.old_lines)
+        delta = change.new_line_count - change.old_line_count
         if not delta:
             return
-        change_end = change.start_line + len(change.old_lines)
+        change_end = change.start_line + change.old_line_count
         for index, hunk in enumerate(hunks):
             if hunk.start_line >= change_end:
                 hunks[index] = replace(hunk, start_line=hunk.start_line + delta)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from loomline.context.documents import DocumentStore
-from loomline.context.edit_history import EditHistory, line_change
+from loomline.context.edit_history import MAX_HUNK_CHARS, EditHistory, line_change
 from loomline.context.positions import Position
 
 
@@ -190,3 +190,55 @@ def test_a_burst_of_random_edits_in_one_place_is_one_hunk_that_replays() -> None
         replayed = (old_lines[:hunk.start_line] + list(hunk.new_lines)
                     + old_lines[hunk.start_line + len(hunk.old_lines):])
         assert "\n".join(replayed) == text
+
+
+class SliceCountingStr(str):
+    """A text that notes the longest slice taken of it (what a per-keystroke step copies)."""
+
+    longest = 0
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        result = str.__getitem__(self, key)
+        if isinstance(key, slice):
+            SliceCountingStr.longest = max(SliceCountingStr.longest, len(result))
+        return result
+
+
+HUGE_LINE = "data = [" + "1, " * 140_000 + "]"
+
+
+def test_typing_in_a_huge_line_copies_only_around_the_edit() -> None:
+    """The history's work per keystroke in a 400k-character line is the edit's, not the
+    line's: no slice of the line's length (an edit there is not kept, like a huge paste)."""
+    history = EditHistory(Clock())
+    text = "x = 1\n" + HUGE_LINE + "\ny = 2\n"
+    middle = len(text) // 2
+    SliceCountingStr.longest = 0
+    for typed in range(20):
+        at = middle + typed
+        new = text[:at] + "a" + text[at:]
+        history.record("file:///big.py", SliceCountingStr(text), SliceCountingStr(new),
+                       at - 1, len(text) - at - 1)
+        text = new
+    assert SliceCountingStr.longest <= 2 * MAX_HUNK_CHARS
+    assert history.hunks("file:///big.py") == []
+
+
+def test_hunks_below_a_huge_line_move_when_it_gains_a_line() -> None:
+    store, clock = store_with_clock()
+    uri = "file:///big.py"
+    store.open(uri, "python", 1, HUGE_LINE + "\nx = 1\n")
+    type_text(store, uri, 1, 5, "0", clock)
+    clock.now += 10
+    store.change(uri, 50, [(Position(0, 9), Position(0, 9), "\n")])  # split the huge line
+    (hunk,) = store.history.hunks(uri)
+    assert hunk.start_line == 2 and hunk.new_lines == ("x = 10",)
+
+
+def test_typing_next_to_a_huge_line_keeps_its_hunk_without_it() -> None:
+    store, clock = store_with_clock()
+    uri = "file:///big.py"
+    store.open(uri, "python", 1, HUGE_LINE + "\nx = 1\n")
+    type_text(store, uri, 1, 5, "23", clock)
+    (hunk,) = store.history.hunks(uri)
+    assert hunk.old_lines == ("x = 1",) and hunk.new_lines == ("x = 123",)
