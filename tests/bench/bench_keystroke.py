@@ -134,14 +134,12 @@ def main() -> None:
     before = measure_elsewhere(args.before, args) if args.before else None
     print("ms per keystroke (median): didChange + completion request preparation, "
           "CPU (process time) and wall")
-    header = f"{'cpu':>8} {'wall':>8}"
-    print(f"{'before ' + header if before is not None else ''}{'after ' if before else ''}"
-          f"{header}")
+    columns = ["cpu", "wall"] if before is None else [
+        "cpu before", "wall before", "cpu after", "wall after"]
+    print(" ".join(f"{column:>11}" for column in columns))
     for name, (cpu, wall) in after.items():
-        old = ""
-        if before is not None and name in before:
-            old = f"       {before[name][0]:8.3f} {before[name][1]:8.3f} "
-        print(f"{old}{'      ' if before else ''}{cpu:8.3f} {wall:8.3f}  {name}")
+        figures = [cpu, wall] if before is None else [*before.get(name, [0.0, 0.0]), cpu, wall]
+        print(" ".join(f"{figure:11.3f}" for figure in figures) + f"  {name}")
 
 
 if __name__ == "__main__":
