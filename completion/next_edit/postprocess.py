@@ -144,6 +144,7 @@ def review(
     language_id: str,
 ) -> SuggestedEdit | str:
     """The edit ``answer`` suggests, or why it is dropped (a sentence for the log)."""
+    answer = without_blank_tail(window, answer)
     if [line.rstrip() for line in answer] == [line.rstrip() for line in window.lines]:
         return "the suggestion changes nothing"
     if undoes(window, answer, last_edit):
@@ -156,6 +157,26 @@ def review(
     if breaks_parse(language_id, text, edit):
         return "the suggestion breaks the parse"
     return edit
+
+
+def _blank_tail(lines: Sequence[str]) -> int:
+    count = 0
+    while count < len(lines) and not lines[len(lines) - 1 - count].strip():
+        count += 1
+    return count
+
+
+def without_blank_tail(window: EditWindow, answer: Sequence[str]) -> Sequence[str]:
+    """``answer`` with as many blank lines at its end as the window has, when the window
+    ends the document: a model's answer cannot tell a trailing blank line from the file's
+    final line break (the empty "line" after it), and a suggestion must neither remove that
+    break nor add blank lines after it."""
+    if not window.at_document_end or not answer:
+        return answer
+    extra = _blank_tail(answer) - _blank_tail(window.lines)
+    if extra > 0:
+        return answer[: len(answer) - extra]
+    return (*answer, *[""] * -extra)
 
 
 def _end_run(lines: Sequence[str]) -> int:

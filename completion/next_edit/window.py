@@ -20,6 +20,8 @@ class EditWindow:
     after: tuple[str, ...]
     cursor_line: int
     cursor_column: int
+    # The window reaches the end of the document (its last line is the document's last).
+    at_document_end: bool = False
 
     @property
     def end_line(self) -> int:
@@ -77,4 +79,5 @@ def window_around(
         after=tuple(lines[end:end + context_after]),
         cursor_line=line,
         cursor_column=max(0, column),
+        at_document_end=end == len(lines),
     )

@@ -14,6 +14,7 @@ from loomline.completion.next_edit.formats import (
     render_prompt,
 )
 from loomline.completion.next_edit.postprocess import (
+    SuggestedEdit,
     completed,
     reproduces_window_end,
     review,
@@ -23,6 +24,8 @@ from loomline.completion.next_edit.postprocess import (
 from loomline.completion.next_edit.renames import next_use_of_rename, renamed_identifier
 from loomline.completion.next_edit.window import EditWindow, window_around
 from loomline.context.edit_history import Hunk
+
+QWEN = formats()["qwen-chat"]
 
 AREA = "def area(radius):\n    return 3.14 * r * r\n\n\nprint(area(2))\n"
 RENAME = Hunk("file:///w/area.py", 0, ("def area(r):",), ("def area(radius):",), 1.0, 1.0)
@@ -285,3 +288,43 @@ def test_a_format_may_name_the_rename_the_last_edit_made() -> None:
     assert shown.startswith("The last edit renamed `r` to `radius`.\n")
     plain = render_prompt(noted, window, [], path="a.py", fence="python", original_window=())
     assert plain == window.text_with_cursor(base.cursor)
+
+
+@pytest.mark.parametrize(
+    "answer_text",
+    [
+        "a = f(1)\nb = 3\n```",  # the window's lines, then the fence
+        "a = f(1)\nb = 3\n\n```",  # a blank line before the fence
+        "a = f(1)\nb = 3\n\n\n```",
+    ],
+)
+def test_a_window_at_the_end_of_the_document_keeps_its_final_line_break(
+    answer_text: str,
+) -> None:
+    # A fresh tester's case: the suggestion removed the file's last line break (or, with a
+    # blank line before the fence, added one), since the window held the empty "line" after it.
+    text = "a = f()\nb = 2\n"
+    window = window_around(text, 0, 6, window_lines=20, context_before=0, context_after=0)
+    answer = read_answer(QWEN, answer_text).lines
+    edit = review(window, answer, last_edit=None, text=text, language_id="python")
+    assert isinstance(edit, SuggestedEdit)
+    assert edit.applied_to(text) == "a = f(1)\nb = 3\n"
+
+
+def test_a_window_at_the_end_of_a_document_without_a_final_break_adds_none() -> None:
+    text = "a = f()\nb = 2"
+    window = window_around(text, 0, 6, window_lines=20, context_before=0, context_after=0)
+    answer = read_answer(QWEN, "a = f(1)\nb = 3\n\n```").lines
+    edit = review(window, answer, last_edit=None, text=text, language_id="python")
+    assert isinstance(edit, SuggestedEdit)
+    assert edit.applied_to(text) == "a = f(1)\nb = 3"
+
+
+def test_blank_lines_the_answer_adds_inside_the_document_are_kept() -> None:
+    text = "a = 1\nb = 2\nc = 3\nd = 4\n"
+    window = window_around(text, 0, 0, window_lines=2, context_before=0, context_after=0)
+    assert not window.at_document_end
+    answer = ("a = 1", "b = 2", "")
+    edit = review(window, answer, last_edit=None, text=text, language_id="python")
+    assert isinstance(edit, SuggestedEdit)
+    assert edit.applied_to(text) == "a = 1\nb = 2\n\nc = 3\nd = 4\n"
