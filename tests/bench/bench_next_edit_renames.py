@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import statistics
 import sys
@@ -23,8 +24,8 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
-from loomline.completion.engines.base import EngineState, wait_settled
-from loomline.completion.engines.embedded import EmbeddedEngine
+from loomline.completion.engines import create_engine
+from loomline.completion.engines.base import Engine, EngineState, wait_settled
 from loomline.completion.factory import adopt_tokenizer
 from loomline.completion.next_edit import formats as formats_module
 from loomline.completion.next_edit.formats import NextEditFormat
@@ -131,7 +132,7 @@ def variants() -> dict[str, NextEditFormat]:
 
 
 async def run_variant(
-    fmt: NextEditFormat, engine: EmbeddedEngine, settings: Settings, cases: int
+    fmt: NextEditFormat, engine: Engine, settings: Settings, cases: int
 ) -> dict[str, Any]:
     table = dict(formats_module.formats())
     table[fmt.name] = fmt
@@ -171,15 +172,18 @@ async def run_variant(
                 tally["model: every use renamed exactly"] += 1
             print(f"  {case.name}: {result.source} {'hit' if hit else 'miss'} "
                   f"{result.text!r} at {result.start.line}:{result.start.character}")
-        return {"tally": tally, "latencies": latencies}
+        counters = next_edit.counters
+        return {"tally": tally, "latencies": latencies,
+                "tokens": (counters.generated_tokens, counters.window_tokens,
+                           counters.stopped_at_window_end)}
     finally:
         formats_module.formats = original  # type: ignore[assignment]
 
 
 async def main_async(args: argparse.Namespace) -> None:
     settings = Settings.model_validate({"backend": "embedded", "completion": {
-        "explicitDeadlineMs": args.deadline_ms}})
-    engine = EmbeddedEngine(settings)
+        "explicitDeadlineMs": args.deadline_ms}, **json.loads(args.settings)})
+    engine = create_engine(settings)
     await engine.start()
     if await wait_settled(engine, 900) is not EngineState.READY:
         sys.exit(f"the engine is not ready: {engine.status_message}")
@@ -192,12 +196,17 @@ async def main_async(args: argparse.Namespace) -> None:
         print(f"variant {name}: {min(args.cases, len(CASES))} cases; " + "; ".join(
             f"{key} {count}" for key, count in sorted(tally.items())))
         print(f"  latency p50 {statistics.median(latencies):.1f} s, p90 {p90:.1f} s")
+        generated, window, stopped = result["tokens"]
+        print(f"  tokens generated {generated} vs window tokens {window} "
+              f"({generated / max(window, 1):.2f}x); stopped at the window's end {stopped}")
     await engine.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--variants", default="qwen-chat,no-rename-note,terse,plain-window")
+    parser.add_argument("--settings", default="{}",
+                        help='JSON merged into the settings, e.g. \'{"model":{"runtime":"onnx"}}\'')
     parser.add_argument("--cases", type=int, default=len(CASES), help="the first N cases")
     parser.add_argument("--deadline-ms", type=int, default=300_000,
                         help="a request's deadline (a busy 2-core machine needs minutes)")

@@ -5,6 +5,7 @@ harness on the same model. Prints tables; not part of the test pass.
     .venv/bin/python tests/bench/bench_quality.py repo [--per-package 40] [--heldout-cases 40]
     .venv/bin/python tests/bench/bench_quality.py lsp [--tasks 8]
     .venv/bin/python tests/bench/bench_quality.py all
+    .venv/bin/python tests/bench/bench_quality.py history [--history-cases 30] [--runtime onnx]
 
 Common options: --limit N (cap every set at N cases, for quick runs), --seed, --out DIR (JSONL
 of every case), --variant NAME (a monkeypatched pipeline change to measure; see VARIANTS).
@@ -789,7 +790,11 @@ async def lsp_sanity(args: argparse.Namespace, engine: EmbeddedEngine | None) ->
 # ---- main ----------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["humaneval", "repo", "lsp", "all"])
+    parser.add_argument("what", choices=["humaneval", "repo", "lsp", "all", "history"])
+    parser.add_argument("--history-cases", type=int, default=30,
+                        help="history: cases of quality/edit_history_set.py")
+    parser.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
+                        help="the embedded model's runtime (history)")
     parser.add_argument("--single", type=int, default=150)
     parser.add_argument("--multi", type=int, default=80)
     parser.add_argument("--systems", default="loomline,raw")
@@ -837,6 +842,18 @@ def main() -> None:
         engine = None
         if args.what in ("humaneval", "repo", "all"):
             engine = await start_engine(make_settings())
+        if args.what == "history":
+            from loomline.completion.engines import create_engine
+            from loomline.completion.engines.base import EngineState, wait_settled
+            from tests.bench.quality.edit_history_set import edit_history_bench
+
+            settings = make_settings(context=False)
+            settings.model.runtime = args.runtime
+            engine = create_engine(settings)
+            await engine.start()
+            if await wait_settled(engine, 900) is not EngineState.READY:
+                sys.exit(f"the engine is not ready: {engine.status_message}")
+            await edit_history_bench(engine, settings, args.history_cases)
         if args.what in ("humaneval", "all"):
             t = T0 = time.perf_counter()
             await humaneval(args, engine, out)
