@@ -55,6 +55,7 @@ BENCH_DIR = Path(tempfile.gettempdir()) / "loomline-bench-quality"
 from quality import repo_set  # noqa: E402
 
 from loomline.completion.cursor import Cursor  # noqa: E402
+from loomline.completion.engines import create_engine  # noqa: E402
 from loomline.completion.engines.base import GenerationRequest, GenerationStats, SamplingParams  # noqa: E402
 from loomline.completion.engines.embedded import EmbeddedEngine  # noqa: E402
 from loomline.completion.prompt import PromptPiece  # noqa: E402
@@ -224,7 +225,8 @@ def make_settings(context: bool = True) -> Settings:
 
 async def start_engine(settings: Settings) -> EmbeddedEngine:
     started = time.perf_counter()
-    engine = EmbeddedEngine(settings)
+    engine = create_engine(settings)
+    assert isinstance(engine, EmbeddedEngine)
     await engine.wait_ready()
     print(f"[engine ready in {time.perf_counter() - started:.1f} s]", flush=True)
     return engine
@@ -824,6 +826,11 @@ def main() -> None:
         help="model id, e.g. Qwen/Qwen2.5-Coder-1.5B-Instruct (`loomline model pull` it first); "
         "default: Loomline's default model",
     )
+    parser.add_argument(
+        "--runtime",
+        choices=("torch", "onnx"),
+        help="what runs the embedded model (model.runtime); default: Loomline's default",
+    )
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args()
 
@@ -832,6 +839,9 @@ def main() -> None:
     if args.model:
         model_id = args.model
         SETTINGS_HOOKS.append(lambda settings: setattr(settings.model, "id", model_id))
+    if args.runtime:
+        runtime = args.runtime
+        SETTINGS_HOOKS.append(lambda settings: setattr(settings.model, "runtime", runtime))
 
     async def run() -> None:
         global T0

@@ -25,7 +25,10 @@ import asyncio
 import importlib.util
 import json
 import random
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import zlib
@@ -533,13 +536,29 @@ def build_engine(args: argparse.Namespace) -> tuple[Engine, str | None]:
             from loomline.completion.engines.embedded import EmbeddedEngine
         except ImportError:
             sys.exit("the embedded engine (loomline.completion.engines.embedded) is not there")
-        settings = Settings(backend="embedded", model=ModelSettings(path=args.model_dir))
-        return EmbeddedEngine(settings), None
+        from loomline.completion.engines import create_engine
+
+        model = ModelSettings(path=args.model_dir, id=args.model or ModelSettings().id)
+        if args.runtime:
+            model.runtime = args.runtime
+        engine = create_engine(Settings(backend="embedded", model=model))
+        assert isinstance(engine, EmbeddedEngine)
+        return engine, None
     from loomline.completion.engines.openai import OpenAICompletionsEngine
 
     settings = Settings(backend="vllm", engine=EngineSettings(
         urls=[args.url], served_model=args.model, read_timeout_ms=120_000))
     return OpenAICompletionsEngine(settings), args.url
+
+
+def tokenizer_dir(args: argparse.Namespace) -> str | None:
+    """--model-dir, else (embedded) the model cache's prepared copy of the model."""
+    if args.model_dir or not args.embedded:
+        return str(args.model_dir) if args.model_dir else None
+    from loomline.completion.tokens import local_tokenizer_dir
+
+    found = local_tokenizer_dir(ModelSettings(id=args.model or ModelSettings().id))
+    return None if found is None else str(found)
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -549,7 +568,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         sys.exit(f"the engine is not ready: {engine.status_message}")
     users = [int(u) for u in args.users.split(",")]
     files = source_files(max(users))
-    prompts = PromptMaker(args.model or "Qwen/Qwen2.5-Coder-0.5B", args.model_dir,
+    prompts = PromptMaker(args.model or "Qwen/Qwen2.5-Coder-0.5B", tokenizer_dir(args),
                           args.prompt_tokens, args.suffix_share)
     bench = Bench(engine, prompts, files, metrics_url, max_tokens=args.max_tokens,
                   chars=args.chars, debounce_s=args.debounce_ms / 1000,
@@ -568,7 +587,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     # Warm up (first requests pay one-off costs).
     await bench.capacity(1)
     result: dict[str, Any] = {"engine": engine.name, "url": args.url, "capacity": [],
-                              "typing": []}
+                              "typing": [], "runtime": args.runtime, "model": args.model}
     try:
         if not args.skip_capacity:
             for n in users:
@@ -582,7 +601,46 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     if result["capacity"]:
         print_capacity(result["capacity"])
     print_typing(result["typing"])
+    # Peak resident memory of this process (the engine and the bench), MB.
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def without_options(argv: Sequence[str], names: tuple[str, ...]) -> list[str]:
+    """``argv`` less the options ``names`` (``--name value`` and ``--name=value``)."""
+    rest: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in names:
+            skip = True
+        elif not arg.startswith(tuple(f"{name}=" for name in names)):
+            rest.append(arg)
+    return rest
+
+
+def run_side_by_side(argv: Sequence[str], runtimes: list[str]) -> list[dict[str, Any]]:
+    """Each runtime in its own process (a clean peak RSS), one after the other; their figures."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for runtime in runtimes:
+            out = Path(tmp) / f"{runtime}.json"
+            rest = without_options(argv, ("--runtime", "--json"))
+            print(f"\n===== runtime {runtime} =====", flush=True)
+            subprocess.run([sys.executable, __file__, *rest, f"--runtime={runtime}",
+                            f"--json={out}"], check=True)
+            results.append(json.loads(out.read_text()))
+    print("\nside by side (typing users; latency and first token p50/p90 in s)")
+    print(f"{'runtime':>8} {'N':>3} {'requests':>8} {'latency p50/p90':>16} "
+          f"{'ttft p50/p90':>14} {'tok/s':>6} {'peak RSS MB':>11}")
+    for r in results:
+        for t in r["typing"]:
+            print(f"{r['runtime']:>8} {t['n']:>3} {t['requests']:>8} "
+                  f"{fmt(t['latency_p50_s']) + ' / ' + fmt(t['latency_p90_s']):>16} "
+                  f"{fmt(t['ttft_p50_s']) + ' / ' + fmt(t['ttft_p90_s']):>14} "
+                  f"{t['tok_s']:>6.1f} {r['peak_rss_mb']:>11,.0f}")
+    return results
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -591,7 +649,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", help="served model name (vLLM's --served-model-name)")
     p.add_argument("--embedded", action="store_true", help="bench the embedded engine instead")
     p.add_argument("--model-dir", help="model directory (tokenizer for prompt budgets; "
-                                       "the embedded engine's weights)")
+                                       "the embedded engine's weights); embedded default: "
+                                       "--model (a model id) from the model cache")
     p.add_argument("--users", default="1,4,16")
     p.add_argument("--chars", type=int, default=160, help="characters each user types")
     p.add_argument("--max-tokens", type=int, default=48)
@@ -618,6 +677,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--skip-capacity", action="store_true")
     p.add_argument("--json", help="also write the figures to this file")
+    p.add_argument("--runtime", default="",
+                   help="embedded: what runs the model (model.runtime), e.g. onnx; a comma list "
+                        "(torch,onnx) runs each in its own process and prints them side by side")
     args = p.parse_args(argv)
     if not args.embedded and not args.url:
         p.error("--url or --embedded")
@@ -626,6 +688,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    runtimes = [r for r in args.runtime.split(",") if r]
+    if len(runtimes) > 1:
+        results = run_side_by_side(sys.argv[1:] if argv is None else list(argv), runtimes)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+        return 0
     result = asyncio.run(main_async(args))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=str))
