@@ -50,7 +50,8 @@ async def client(lsp_client: LoomlineClient, trained: Trained, folders: tuple[Pa
                  model_dir: Path) -> Any:
     ledger, shop = folders
     options = {
-        "model": {"path": str(model_dir), "cacheDir": str(trained.cache)},
+        # LoRA adapters are applied by the torch runtime only.
+        "model": {"path": str(model_dir), "cacheDir": str(trained.cache), "runtime": "torch"},
         "engine": {"adapters": {str(ledger): "ledger", str(shop): "shop"}},
         "logLevel": "debug",
     }
