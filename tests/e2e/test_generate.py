@@ -17,6 +17,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 
 from loomline.context.positions import LineIndex, Position
 from tests.conftest import server_command
+from tests.waiting import eventually
 
 FENCED = "```python\ndef add(a, b):\n    total = a + b\n    return total\n```\nThis adds."
 ROOT = "file:///tmp/loomline-generate"
@@ -119,6 +120,24 @@ async def _ready(client: LanguageClient, timeout: float = 180.0) -> None:
             raise AssertionError(f"engine failed: {statuses[-1]}")
         await asyncio.sleep(0.1)
     raise AssertionError("the engine did not get ready")
+
+
+async def _reconfigure(client: LanguageClient, settings: dict[str, Any]) -> None:
+    """Sends ``settings`` and waits for the engine's restart with them: loading, then ready
+    again (the next request would otherwise meet the old engine or a loading one)."""
+    since = len(client.statuses)  # type: ignore[attr-defined]
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"loomline": settings})
+    )
+
+    def states() -> list[str | None]:
+        return [getattr(s, "state", None) for s in client.statuses[since:]]  # type: ignore[attr-defined]
+
+    await eventually(
+        states,
+        lambda seen: "loading" in seen and "ready" in seen[seen.index("loading") :],
+        what="the engine's restart",
+    )
 
 
 def _fake(response: str, delay_ms: int = 5) -> dict[str, Any]:
@@ -257,12 +276,7 @@ async def test_client_work_done_token_is_used(client: LanguageClient):
 
 async def test_rewrite_replaces_the_selection(client: LanguageClient):
     await _ready(client)
-    client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(
-            settings={"loomline": _fake("```python\ndef twice(x):\n    return 2 * x\n```")}
-        )
-    )
-    await asyncio.sleep(0.3)
+    await _reconfigure(client, _fake("```python\ndef twice(x):\n    return 2 * x\n```"))
     uri = f"{ROOT}/d.py"
     text = "import os\n\n\ndef twice(x):\n    return x+x\n\n\nprint(twice(2))\n"
     client.docs.open(uri, text)  # type: ignore[attr-defined]
@@ -407,10 +421,7 @@ def _slow_script(lines: int = 60, delay_ms: int = 25) -> dict[str, Any]:
 
 async def test_progress_cancel_stops_and_keeps_the_document_consistent(client: LanguageClient):
     await _ready(client)
-    client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(settings={"loomline": _slow_script()})
-    )
-    await asyncio.sleep(0.3)
+    await _reconfigure(client, _slow_script())
     uri = f"{ROOT}/g.py"
     client.docs.open(uri, "import os\n\nprint(1)\n")  # type: ignore[attr-defined]
     client.progress_reports["gen-cancel"] = []
@@ -434,10 +445,7 @@ async def test_progress_cancel_stops_and_keeps_the_document_consistent(client: L
 
 async def test_cancel_request_stops_generation_and_says_so(client: LanguageClient):
     await _ready(client)
-    client.workspace_did_change_configuration(
-        types.DidChangeConfigurationParams(settings={"loomline": _slow_script()})
-    )
-    await asyncio.sleep(0.3)
+    await _reconfigure(client, _slow_script())
     uri = f"{ROOT}/h.py"
     client.docs.open(uri, "import os\n\nprint(1)\n")  # type: ignore[attr-defined]
     future = asyncio.ensure_future(

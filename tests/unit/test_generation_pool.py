@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
 
 import pytest
 
 from loomline.completion.cursor import cursor_at
-from loomline.completion.engines.base import GenerationRequest, SamplingParams
+from loomline.completion.engines.base import GenerationRequest, GenerationStats, SamplingParams
 from loomline.completion.engines.fake import FakeEngine
 from loomline.completion.generation_pool import GenerationPool
 from loomline.completion.inflight import Generation
@@ -22,14 +24,30 @@ BLOCK = cursor_at(BEFORE + AFTER, len(BEFORE), "python", mode="always")
 REQUEST = GenerationRequest("<prompt>", SamplingParams(max_tokens=64))
 
 
+class StallingEngine(FakeEngine):
+    """Says its first word at once, then nothing until its stream is closed: a generation
+    that cannot end by itself while a test acts on it, however slow the machine."""
+
+    async def stream(
+        self, request: GenerationRequest, stats: GenerationStats | None = None
+    ) -> AsyncGenerator[str, None]:
+        async with contextlib.aclosing(super().stream(request, stats)) as words:
+            async for word in words:
+                yield word
+                await asyncio.Event().wait()  # never set: only a close ends it
+
+
 def make_pool(
     response: str = "return x + 1",
     chunk_delay_ms: int = 20,
     reuse_running: bool = True,
     texts: dict[str, str] | None = None,
+    stalls: bool = False,
 ) -> tuple[GenerationPool, FakeEngine]:
-    """``texts``: the documents' current texts, as the document store would give them."""
-    engine = FakeEngine(FakeSettings(response=response, chunk_delay_ms=chunk_delay_ms))
+    """``texts``: the documents' current texts, as the document store would give them;
+    ``stalls``: the engine stops after its first word (``StallingEngine``)."""
+    settings = FakeSettings(response=response, chunk_delay_ms=0 if stalls else chunk_delay_ms)
+    engine = (StallingEngine if stalls else FakeEngine)(settings)
     pool = GenerationPool(
         engine,
         ServiceMetrics(),
@@ -144,7 +162,7 @@ async def test_a_blank_answer_is_a_skip():
 
 async def test_cancelling_the_only_follower_stops_the_engine_and_propagates():
     # Nothing typed into it: nothing to keep it for.
-    pool, engine = make_pool(chunk_delay_ms=200, texts={URI: BEFORE + AFTER})
+    pool, engine = make_pool(stalls=True, texts={URI: BEFORE + AFTER})
     generation = await started(pool, engine)
     follower = asyncio.create_task(pool.follow(generation, "", None))
     await eventually(lambda: generation.waiters == 1, what="the follower waiting")
@@ -174,18 +192,20 @@ async def test_a_change_that_agrees_keeps_an_unwatched_generation_for_the_grace(
     from loomline.completion import generation_pool
 
     monkeypatch.setattr(generation_pool, "ORPHAN_GRACE_S", 0.05)
-    pool, engine = make_pool(chunk_delay_ms=200)
+    pool, engine = make_pool(stalls=True)
     generation = await started(pool, engine)
     await eventually(lambda: generation.text.startswith("return "), what='"return " said')
     assert not generation.finished
     pool.changed(URI, BEFORE + "re" + AFTER)
     assert pool.current(URI) is generation  # kept: the next request may join it
     await eventually(lambda: pool.current(URI) is None, what="the end of the grace")
+    # The drop cancels the engine task; its stream closes a few turns of the loop later.
+    await eventually(lambda: engine.cancelled, what="the engine stream's close")
     assert pool.current(URI) is None and engine.cancelled == 1  # nobody came
 
 
 async def test_closing_the_document_stops_its_generation():
-    pool, engine = make_pool(chunk_delay_ms=200)
+    pool, engine = make_pool(stalls=True)
     generation = await started(pool, engine)
     await eventually(lambda: engine.requests, what="the engine's request")
     pool.closed(URI)

@@ -22,6 +22,7 @@ from loomline.completion.service import Completion, CompletionService, Skip
 from loomline.completion.settings import FakeSettings, Settings
 from loomline.context.documents import DocumentStore
 from loomline.context.positions import Position
+from tests.waiting import eventually
 
 URI = "file:///work/a.py"
 TEXT = "def f(x):\n    \n"
@@ -173,7 +174,7 @@ async def test_a_contradicting_change_stops_the_model_at_once(setup):
     first = asyncio.create_task(service.complete(document, CURSOR))
     await first_chunk(service)
     type_text(store, document, 1, 4, "pass")  # not what the model says; no cancel sent
-    await asyncio.sleep(0.01)
+    await eventually(lambda: engine.cancelled, what="the engine stream's close")
     assert engine.cancelled == 1
     assert isinstance(await first, Skip)
     assert service.metrics.snapshot()["wastedTokens"] >= 1
@@ -185,23 +186,27 @@ async def test_a_cancel_with_nothing_typed_stops_the_model(setup):
     first = asyncio.create_task(service.complete(document, CURSOR))
     await first_chunk(service)
     first.cancel()
-    await asyncio.sleep(0.01)
+    await eventually(lambda: engine.cancelled, what="the engine stream's close")
     assert engine.cancelled == 1
 
 
 async def test_a_generation_nobody_joins_is_stopped_after_the_grace(setup, monkeypatch):
     _, engine, service, store, document = setup
-    monkeypatch.setattr(generation_pool, "ORPHAN_GRACE_S", 0.03)
+    # A grace long beside the few steps between the cancel and the check below; the model
+    # says one more word, then nothing for a minute: only the grace's end can stop it.
+    monkeypatch.setattr(generation_pool, "ORPHAN_GRACE_S", 0.5)
     engine.settings.chunk_delay_ms = 200
     await start_engine(engine)
     first = asyncio.create_task(service.complete(document, CURSOR))
-    await first_chunk(service)
+    generation = await first_chunk(service)
+    engine.settings.chunk_delay_ms = 60_000  # from its third word on (the second is due)
     type_text(store, document, 1, 4, "re")
     first.cancel()
-    await asyncio.sleep(0.01)
+    await asyncio.gather(first, return_exceptions=True)  # the request has gone
     assert engine.cancelled == 0  # kept for a request at the new cursor
-    await asyncio.sleep(0.1)
-    assert engine.cancelled == 1
+    assert service.pool.current(URI) is generation
+    await eventually(lambda: engine.cancelled, what="the end of the grace")
+    assert engine.cancelled == 1 and not generation.text.endswith("1")
 
 
 async def test_typed_through_a_finished_answer_needs_no_model(setup):
@@ -277,7 +282,7 @@ async def test_no_bet_on_text_the_model_has_not_said_yet(setup):
     await first_chunk(service)  # "return " so far
     type_text(store, document, 1, 4, "return x")  # may become right, but not said yet
     first.cancel()
-    await asyncio.sleep(0.01)
+    await eventually(lambda: engine.cancelled, what="the engine stream's close")
     assert engine.cancelled == 1
 
 

@@ -30,7 +30,12 @@ from tests.unit.openai_engine.fake_server import (
     unused_port,
 )
 
-DEADLINE_MS = 800
+# Every scripted wait below is a share of the deadline, so the logic under test sees the same
+# shapes at any deadline. It is long enough that a loaded 2-core machine (load 10) still
+# fits a healthy replica's answer into what is left after a hand-over (a quarter of it, or
+# less), which at 800 ms it did not always. A hang still shows: the read timeout is 10 s.
+DEADLINE_MS = 2000
+DEADLINE_S = DEADLINE_MS / 1000
 # Slack for a loaded 2-core machine; a hang would take the 10 s read timeout or for ever.
 SLACK_S = 1.5
 MAX_TOKENS = 16
@@ -38,11 +43,13 @@ TEXT = "def f(x):\n    \n"
 CURSOR = Position(1, 4)
 # A drip's wait between two tokens: over a quarter of the deadline (a stall when the deadline
 # ends the answer), under half of it (so the engine never sees one silence of half its time).
-DRIP_GAP_S = 0.3
+DRIP_GAP_S = DEADLINE_S * 0.375
+# The plain drip's wait: steady enough never to be a stall.
+QUICK_DRIP_GAP_S = DEADLINE_S * 0.1875
 
 
 # ---- the misbehaving engines ----------------------------------------------------------------
-async def _until_hung_up(server: FakeOpenAI, bound_s: float = 5.0) -> bool:
+async def _until_hung_up(server: FakeOpenAI, bound_s: float = DEADLINE_S * 6) -> bool:
     server.disconnected.clear()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(server.disconnected.wait(), bound_s)
@@ -52,17 +59,18 @@ async def _until_hung_up(server: FakeOpenAI, bound_s: float = 5.0) -> bool:
 async def slow_first_token(server: FakeOpenAI, req: FakeRequest, w: asyncio.StreamWriter) -> bool:
     w.write(SSE_HEADERS)
     await w.drain()
-    await asyncio.sleep(DEADLINE_MS / 1000 * 1.5)
+    await asyncio.sleep(DEADLINE_S * 1.5)
     await send_events(w, [choice_event("late = 1", finish="stop")])
     return True
 
 
 async def drip(server: FakeOpenAI, req: FakeRequest, w: asyncio.StreamWriter) -> bool:
-    """Two whole lines at once, then a token every 150 ms that never ends a line."""
+    """Two whole lines at once, then a token every ``QUICK_DRIP_GAP_S`` that never ends a
+    line."""
     w.write(SSE_HEADERS + chunk(sse_event(choice_event("a = 1\n    b = 2\n"))))
     await w.drain()
     for _ in range(100):
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(QUICK_DRIP_GAP_S)
         w.write(chunk(sse_event(choice_event(" c"))))
         await w.drain()
     return False
@@ -221,7 +229,7 @@ class Rig:
         document = self.store.get(uri) or self.store.open(uri, "python", 1, TEXT)
         started = time.perf_counter()
         result = await asyncio.wait_for(
-            self.service.complete(document, CURSOR, explicit=True), DEADLINE_MS / 1000 + 5
+            self.service.complete(document, CURSOR, explicit=True), DEADLINE_S + 5
         )
         return result, time.perf_counter() - started
 
