@@ -173,14 +173,12 @@ def run(args: argparse.Namespace) -> int:
 def _train(folder: Path, name: str, output: Path, model_dir: Path, settings: Settings,
            options: TrainOptions, samples: SampleSet, resume: bool) -> int:
     from loomline.completion.adapt.session import AdaptSession
+    from loomline.completion.engines.threads import ThreadPolicy
 
     template = template_for(settings.model.id, settings.model.template)
-    if settings.model.threads > 0:
-        import torch
-
-        torch.set_num_threads(settings.model.threads)
     started = time.perf_counter()
-    session = AdaptSession(model_dir, options, samples, template.stop)
+    session = AdaptSession(model_dir, options, samples, template.stop,
+                           ThreadPolicy(settings.model.threads))
     print(f"loomline adapt: training on {session.device} ({len(session.train)} samples fit "
           f"--max-seq-len {options.max_seq_len})", file=sys.stderr)
     result, metrics = session.run(output, resume)

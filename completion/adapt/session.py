@@ -20,6 +20,7 @@ from loomline.completion.adapt.training import (
     pick_device,
     with_lora,
 )
+from loomline.completion.engines.threads import ThreadPolicy
 
 Metrics = dict[str, dict[str, float]]
 
@@ -27,14 +28,20 @@ Metrics = dict[str, dict[str, float]]
 class AdaptSession:
     """Loads the base model from ``model_dir`` on the options' device and wraps it with a new
     LoRA adapter; samples longer than ``max_seq_len`` are left out. ``stops``: the FIM
-    template's stop tokens (the first the vocabulary has ends each answer)."""
+    template's stop tokens (the first the vocabulary has ends each answer). ``threads``: torch's
+    thread count, the engine's policy (the cores others leave free, re-measured between steps;
+    ``model.threads`` > 0 fixes it)."""
 
     def __init__(self, model_dir: Path, options: TrainOptions, samples: SampleSet,
-                 stops: Sequence[str]) -> None:
+                 stops: Sequence[str], threads: ThreadPolicy | None = None) -> None:
         import torch
 
         self.options = options
         self.device = pick_device(options.device)
+        self.threads = threads or ThreadPolicy()
+        # On a shared machine threads beyond the free cores spin against the other jobs:
+        # one step took 40 s with two threads and 6 s with one on two busy cores.
+        torch.set_num_threads(self.threads.at_start())
         torch.manual_seed(options.seed)
         self.tokenizer, base = load_model(model_dir, self.device)
         end_id = end_token_id(self.tokenizer, stops)
@@ -84,11 +91,22 @@ class AdaptSession:
         def on_step(step: int, loss: float) -> None:
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}")
+            self.follow_free_cores()
 
         try:
             result = self.trainer.train(self.train, output, on_step)
         finally:
             bar.close()
+        self.follow_free_cores()
         metrics: Metrics = {"before": dict(self.trainer.extra.get("before", {})),
                             "after": self.measure("after")}
         return result, {k: v for k, v in metrics.items() if v}
+
+    def follow_free_cores(self) -> None:
+        """Re-measure the free cores (cheap: two counters read) and set torch's threads when
+        the figure changed; a window under a second keeps the current count."""
+        import torch
+
+        threads = self.threads.between_requests()
+        if threads is not None and threads != torch.get_num_threads():
+            torch.set_num_threads(threads)

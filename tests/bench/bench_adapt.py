@@ -165,7 +165,9 @@ def main() -> None:
     parser.add_argument("--heldout-samples", type=int, default=8)
     parser.add_argument("--time-budget", type=float)
     parser.add_argument("--device", default="cpu", help="cpu, cuda, auto")
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads for training and completions; 0: the cores other "
+                             "jobs leave free, re-measured between steps and requests")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model-dir", type=Path)
     parser.add_argument("--reuse", action="store_true", help="keep an adapter trained before")
