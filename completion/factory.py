@@ -7,6 +7,7 @@ engine is ready, then with the engine's own tokenizer (``adopt_tokenizer``).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from loomline.completion.engines import create_engine
@@ -39,6 +40,7 @@ def build_completion_stack(
     workspace: WorkspaceContext | None = None,
     progress: ProgressCallback | None = None,
     notify: Notify | None = None,
+    tokenizer_in_background: bool = False,
 ) -> CompletionStack:
     """The engine the settings choose, the workspace context over ``documents`` and the
     service on both, which follows ``documents`` from now on (those open included).
@@ -48,7 +50,9 @@ def build_completion_stack(
     new one for ``folders``. ``progress`` hears the engine's preparation (message, fraction
     or None); ``notify`` gets messages for the user. Nothing is started: the caller awaits
     ``stack.engine.start()``, and ``close``s the service (it stops following ``documents``)
-    when it replaces the stack.
+    when it replaces the stack. ``tokenizer_in_background``: a tokenizer file is read on a
+    thread when the engine is ready (a server's event loop must not wait for it); else at
+    once, so the first prompt is counted with it (``loomline complete``).
     """
     store = SettingsStore.of(settings)  # one store shared by the context and the service
     engine = create_engine(store.current, progress=progress, notify=notify)
@@ -67,11 +71,15 @@ def build_completion_stack(
         policy=workspace.policy,
     )
     # Subscribed first, so the counter is the model's before anyone else hears "ready".
-    engine.subscribe(
-        lambda state, _message: adopt_tokenizer(service, engine)
-        if state is EngineState.READY
-        else None
-    )
+    def on_state(state: EngineState, _message: str) -> None:
+        if state is not EngineState.READY:
+            return
+        if tokenizer_in_background:
+            adopt_tokenizer_in_background(service, engine)
+        else:
+            adopt_tokenizer(service, engine)
+
+    engine.subscribe(on_state)
     # Next edits share the service's engine, settings, refusals and typing rhythm, and read
     # the edit history the document store keeps.
     next_edit = NextEditService(service, documents.history)
@@ -87,3 +95,22 @@ def adopt_tokenizer(service: CompletionService, engine: Engine) -> None:
     tokenizer = engine.tokenizer
     if tokenizer is not None or service.counter.name == "estimate":
         service.counter = counter_for(tokenizer, engine.model_dir)
+
+
+def adopt_tokenizer_in_background(
+    service: CompletionService, engine: Engine
+) -> threading.Thread | None:
+    """``adopt_tokenizer``, with a tokenizer file read on a thread (returned; None when
+    nothing is read): parsing a model's ``tokenizer.json`` takes seconds on a busy machine,
+    and engines announce "ready" on the event loop, where every request would wait for it
+    (the estimate counts until then)."""
+    if engine.tokenizer is not None or engine.model_dir is None:
+        adopt_tokenizer(service, engine)
+        return None
+    if service.counter.name != "estimate":
+        return None
+    reader = threading.Thread(
+        target=adopt_tokenizer, args=(service, engine), name="loomline-tokenizer", daemon=True
+    )
+    reader.start()
+    return reader

@@ -128,6 +128,7 @@ class LoomlineServer(LanguageServer):
             workspace=self.workspace_context,
             progress=self._on_engine_progress,
             notify=self.status.problem,
+            tokenizer_in_background=True,
         )
         engine = self.engine = stack.engine
         self.service = stack.service

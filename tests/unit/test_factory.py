@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from tokenizers import Tokenizer, models, pre_tokenizers
 
+from loomline.completion import factory
 from loomline.completion.engines.base import EngineState, wait_settled
 from loomline.completion.engines.fake import FakeEngine
-from loomline.completion.factory import adopt_tokenizer, build_completion_stack
+from loomline.completion.factory import (
+    adopt_tokenizer,
+    adopt_tokenizer_in_background,
+    build_completion_stack,
+)
 from loomline.completion.service import CompletionService
 from loomline.completion.settings import FakeSettings, ModelSettings, Settings
 from loomline.completion.tokens import EstimatedTokens, ModelTokens
@@ -36,18 +43,28 @@ async def test_the_service_counts_with_the_model_tokenizer_once_the_engine_is_re
     model = word_tokenizer_dir(tmp_path / "model")
     settings = Settings(backend="fake", model=ModelSettings(path=str(model)),
                         fake=FakeSettings(load_delay_ms=20))
-    stack = build_completion_stack(settings, DocumentStore())
+    stack = build_completion_stack(settings, DocumentStore(), tokenizer_in_background=True)
     assert stack.service.counter.name == "estimate"
     assert stack.service.counter.count(SAMPLE) == EstimatedTokens().count(SAMPLE) == 5
+    readers: list[threading.Thread] = []
+    real_start = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        readers.append(thread)
+        real_start(thread)
+
     heard: list[str] = []
-    # A listener subscribed after the factory already finds the model's counter at "ready".
     stack.engine.subscribe(
         lambda state, _: heard.append(stack.service.counter.name)
         if state is EngineState.READY else None
     )
-    await stack.engine.start()
-    assert await wait_settled(stack.engine, timeout=2) is EngineState.READY
-    assert heard == ["model"]
+    with patch.object(threading.Thread, "start", start):
+        await stack.engine.start()
+        assert await wait_settled(stack.engine, timeout=2) is EngineState.READY
+    assert heard  # "ready" is announced without waiting for the tokenizer file
+    assert [reader.name for reader in readers] == ["loomline-tokenizer"]
+    readers[0].join()
+    assert stack.service.counter.name == "model"
     assert stack.service.counter.count(SAMPLE) == 7
     await stack.engine.close()
 
@@ -98,3 +115,47 @@ def test_adopt_tokenizer_prefers_the_loaded_one_and_loads_files_once(tmp_path: P
     service = CompletionService(Settings(backend="fake"), FakeEngine())
     adopt_tokenizer(service, FakeEngine())  # nothing to count with: the estimate stays
     assert service.counter.name == "estimate"
+
+
+async def test_without_a_thread_the_counter_is_the_models_when_ready_is_heard(
+    tmp_path: Path,
+) -> None:
+    model = word_tokenizer_dir(tmp_path / "model")
+    settings = Settings(backend="fake", model=ModelSettings(path=str(model)),
+                        fake=FakeSettings(load_delay_ms=20))
+    stack = build_completion_stack(settings, DocumentStore())  # loomline complete's way
+    heard: list[str] = []
+    # A listener subscribed after the factory already finds the model's counter at "ready".
+    stack.engine.subscribe(
+        lambda state, _: heard.append(stack.service.counter.name)
+        if state is EngineState.READY else None
+    )
+    await stack.engine.start()
+    assert await wait_settled(stack.engine, timeout=2) is EngineState.READY
+    assert heard == ["model"]
+    assert stack.service.counter.count(SAMPLE) == 7
+    await stack.engine.close()
+
+
+def test_the_tokenizer_file_is_read_off_the_event_loop(tmp_path: Path) -> None:
+    # A fresh tester's requests waited 1-3 s behind the first "ready": the listener parsed
+    # the model's tokenizer.json on the event loop.
+    model = word_tokenizer_dir(tmp_path / "model")
+    service = CompletionService(Settings(backend="fake"), FakeEngine())
+    release = threading.Event()
+    real_load = factory.counter_for
+
+    def slow_counter_for(tokenizer: Any, model_dir: Any) -> Any:
+        release.wait()
+        return real_load(tokenizer, model_dir)
+
+    with patch.object(factory, "counter_for", slow_counter_for):
+        reader = adopt_tokenizer_in_background(service, FakeEngine(model_dir=model))
+        assert reader is not None and service.counter.name == "estimate"  # returned at once
+        release.set()
+        reader.join()
+    assert service.counter.name == "model" and service.counter.count(SAMPLE) == 7
+    # Loaded already, or a tokenizer in the process: nothing to read on a thread.
+    assert adopt_tokenizer_in_background(service, FakeEngine(model_dir=model)) is None
+    assert adopt_tokenizer_in_background(service, _LoadedEngine(_Words())) is None
+    assert service.counter.count(SAMPLE) == 3
