@@ -24,6 +24,10 @@ from loomline.context.positions import point
 log = logging.getLogger(__name__)
 
 MAX_PARSE_CHARS = 1_000_000
+# The text parsed around the cursor is at most this many times ``context_chars``: a cursor in
+# one enormous definition or line (a 400,000-character data line) cannot be cut at a
+# top-level line, and parsing it whole for each candidate held the event loop for seconds.
+MAX_WINDOW_FACTOR = 4
 
 
 def parse_error_count(language_id: str | None, text: str) -> int | None:
@@ -78,11 +82,15 @@ def adds_parse_errors(
 ) -> bool:
     """Whether inserting ``candidate`` leaves more parse errors than the document had.
 
-    Only the top-level definitions within about ``context_chars`` of the cursor are parsed.
+    Only the top-level definitions within about ``context_chars`` of the cursor are parsed;
+    when they hold more than ``MAX_WINDOW_FACTOR * context_chars`` characters (the cursor in
+    an enormous definition or line) the check is skipped: False, unknown.
     That text without the candidate is parsed once (and kept for the next few candidates of
     the same request); the candidate is then inserted with an incremental reparse.
     """
     prefix, suffix = _around_cursor(prefix, suffix, context_chars)
+    if len(prefix) + len(suffix) > MAX_WINDOW_FACTOR * context_chars:
+        return False
     key = normalize_language_id(language_id)
     parser = shared_parser(key)
     if parser is None or key is None or not candidate:

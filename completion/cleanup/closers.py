@@ -16,12 +16,19 @@ from loomline.context.lexing import BracketStack, open_brackets, state_at_end, t
 _TYPED_CLOSERS = re.compile(r"(?:[ \t]*[)\]}])*")
 _QUOTES = "\"'`"
 _PREFIX_WINDOW = 50_000
+# Past this many characters before the cursor on its line, the line is not lexed (several
+# times per answer, on the event loop: 50 ms each on a 400,000-character line): its typed
+# closers count as none, so the answer is inserted and replaces nothing.
+MAX_LINE_PREFIX_CHARS = 10_000
 
 
 def typed_closers(cursor: Cursor) -> str:
     """The closing brackets right after the cursor on its line (blanks between them
     included), after the quote that closes the string the cursor is in, if it is: ``")`` in
-    ``print("|")``; "" when the line goes on otherwise."""
+    ``print("|")``; "" when the line goes on otherwise, or when the line before the cursor
+    is longer than ``MAX_LINE_PREFIX_CHARS``."""
+    if len(cursor.line_prefix) > MAX_LINE_PREFIX_CHARS:
+        return ""
     suffix = cursor.line_suffix
     if _in_string(cursor):
         if suffix[:1] not in _QUOTES:

@@ -4,6 +4,7 @@ closers the editor already typed."""
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.repeats import TRIVIAL_LINE
@@ -12,6 +13,8 @@ from loomline.context.lexing import open_brackets
 
 _CLOSERS = ")]}"
 _SUFFIX_WINDOW = 4000
+_NON_BLANK = re.compile(r"\S")
+_FIRST_NON_BLANK_LINE = re.compile(r"^[^\n]*\S[^\n]*", re.M)
 
 
 def trim_line_suffix_overlap(answer: Answer, cursor: Cursor) -> Answer:
@@ -63,9 +66,12 @@ def trim_suffix_overlap(candidate: str, cursor: Cursor, min_overlap: int = 8) ->
     norm_candidate, where = _without_blanks(candidate)
     norm_suffix, _ = _without_blanks(suffix[:_SUFFIX_WINDOW])
     longest = min(len(norm_candidate), len(norm_suffix))
-    first_line = next((line for line in suffix.split("\n") if line.strip()), "")
+    found = _FIRST_NON_BLANK_LINE.search(suffix)
+    first_line = found.group() if found else ""
     if not TRIVIAL_LINE.match(first_line):  # a whole repeated line counts, however short
-        min_overlap = min(min_overlap, len(_without_blanks(first_line)[0]))
+        # (Counted only up to ``min_overlap``: the line may be 400,000 characters long.)
+        non_blanks = islice(_NON_BLANK.finditer(first_line), min_overlap)
+        min_overlap = min(min_overlap, sum(1 for _ in non_blanks))
     for k in range(longest, min_overlap - 1, -1):
         if not norm_candidate.endswith(norm_suffix[:k]):
             continue
