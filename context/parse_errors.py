@@ -56,6 +56,20 @@ def _count_errors(root: Node) -> int:
     return count
 
 
+def errors_once_inserted(
+    language_id: str | None, prefix: str, candidate: str, suffix: str,
+    context_chars: int = 20_000,
+) -> int | None:
+    """ERROR and MISSING nodes of the top-level definitions within about ``context_chars``
+    of the cursor once ``candidate`` is inserted there (comparable between candidates at the
+    same cursor); ``None`` without a grammar or when that window holds more than
+    ``MAX_WINDOW_FACTOR * context_chars`` characters (the cursor in an enormous line)."""
+    prefix, suffix = _around_cursor(prefix, suffix, context_chars)
+    if len(prefix) + len(suffix) > MAX_WINDOW_FACTOR * context_chars:
+        return None
+    return parse_error_count(language_id, prefix + candidate + suffix)
+
+
 _TOP_LEVEL_LINE = re.compile(r"^[A-Za-z_#@]", re.M)
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from loomline.completion.cleanup.closers import closers_replaced
 from loomline.completion.cursor import Cursor
-from loomline.context.parse_errors import adds_parse_errors, parse_error_count
+from loomline.context.parse_errors import adds_parse_errors, errors_once_inserted
 
 
 def judged_against_the_whole(result: str, whole: str, cursor: Cursor) -> str:
@@ -38,8 +38,8 @@ def judged_against_the_whole(result: str, whole: str, cursor: Cursor) -> str:
 
 
 def _errors_once_applied(answer: str, cursor: Cursor) -> int | None:
-    """Parse errors of the document with ``answer`` applied at the cursor (over the closers
-    it replaces); None without a grammar."""
+    """Parse errors around the cursor with ``answer`` applied there (over the closers it
+    replaces); None without a grammar or in an enormous definition or line."""
     replaced = closers_replaced(answer, cursor)
-    return parse_error_count(cursor.language_id,
-                             cursor.before + answer + cursor.after[replaced:])
+    return errors_once_inserted(cursor.language_id, cursor.before, answer,
+                                cursor.after[replaced:])
