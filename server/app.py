@@ -29,6 +29,7 @@ from loomline.server import (
     document_sync,
     generate,
     next_edit,
+    next_edit_params,
     notebook_sync,
 )
 from loomline.server.client_events import event_record
@@ -55,6 +56,10 @@ class LoomlineProtocol(CommandProtocol, document_sync.OwnDocumentsProtocol):
         if params.capabilities.general is not None:
             params.capabilities.general.position_encodings = None
         return (yield from super().lsp_initialize(params))
+
+    def get_message_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
+        # Methods Loomline adds (copilotInlineEdit) are read as strictly as the LSP's own.
+        return next_edit_params.MESSAGE_TYPES.get(method) or super().get_message_type(method)
 
 
 class LoomlineServer(LanguageServer):

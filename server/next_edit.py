@@ -5,7 +5,8 @@ next-edit part of ``loomline.showContext``.
 
 The request's result is always ``{edits: [...]}`` (those clients read ``result.edits``
 without a check): empty when there is no suggestion, the document is unknown or at another
-version, or a newer request superseded this one.
+version, or a newer request superseded this one. Params that do not fit
+(server/next_edit_params.py) are answered with Invalid params (-32602) by the transport.
 """
 
 from __future__ import annotations
@@ -29,10 +30,9 @@ from loomline.server.methods import (
     DID_FOCUS_NOTIFICATION,
     DID_SHOW_INLINE_EDIT_NOTIFICATION,
 )
+from loomline.server.next_edit_params import CopilotInlineEditParams
 
 log = logging.getLogger(__name__)
-
-INVOKED = 1  # context.triggerKind of a request the user made (as for inline completions)
 
 
 class Host(Protocol):
@@ -54,24 +54,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(item) for item in value]
     return value
-
-
-def _request_fields(params: Any) -> tuple[str, int | None, Position, bool] | None:
-    """``(uri, version, position, invoked)`` of a copilotInlineEdit request, None when
-    malformed."""
-    raw = plain(params)
-    if not isinstance(raw, dict):
-        return None
-    document, position = raw.get("textDocument"), raw.get("position")
-    if not isinstance(document, dict) or not isinstance(position, dict):
-        return None
-    uri, version = document.get("uri"), document.get("version")
-    line, character = position.get("line"), position.get("character")
-    if not (isinstance(uri, str) and isinstance(line, int) and isinstance(character, int)):
-        return None
-    context = raw.get("context")
-    invoked = isinstance(context, dict) and context.get("triggerKind") == INVOKED
-    return uri, version if isinstance(version, int) else None, Position(line, character), invoked
 
 
 async def suggest(
@@ -145,16 +127,16 @@ def register(server: LanguageServer, host: Host) -> None:
     """The copilotInlineEdit request and the notifications its clients send, on ``server``."""
 
     @server.feature(COPILOT_INLINE_EDIT_REQUEST)
-    async def copilot_inline_edit(params: Any) -> dict[str, Any]:
-        fields = _request_fields(params)
-        if fields is None:
-            log.info("%s with malformed params ignored", COPILOT_INLINE_EDIT_REQUEST)
-            return {"edits": []}
-        uri, version, position, invoked = fields
+    async def copilot_inline_edit(params: CopilotInlineEditParams) -> dict[str, Any]:
+        # The transport's gate read the params strictly: a bad field was answered -32602.
+        uri, version = params.text_document.uri, params.text_document.version
         document = host.documents.get(uri)
         if document is None or (version is not None and version != document.version):
+            log.debug("no next edit for %s: %s", uri, "unknown document" if document is None
+                      else f"version {version} is not the current {document.version}")
             return {"edits": []}
-        result = await suggest(host, document, position, explicit=invoked)
+        position = convert.position(params.position)
+        result = await suggest(host, document, position, explicit=params.invoked)
         if isinstance(result, Skip):
             log.debug("no next edit for %s: %s", uri, result.reason)
             return {"edits": []}

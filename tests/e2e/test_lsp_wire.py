@@ -267,3 +267,50 @@ def test_wrong_types_before_initialize_get_invalid_params(server):
                                             "initializationOptions": {"backend": "fake"}})
     server.send(frame(start_again), frame(INITIALIZED), frame(OPEN), frame(inline(3)))
     assert "result" in server.answer(3)
+
+
+def inline_edit(msg_id: int, **params: Any) -> bytes:
+    base: dict[str, Any] = {
+        "textDocument": {"uri": "file:///tmp/w.py", "version": 1},
+        "position": {"line": 1, "character": 4},
+        "context": {"triggerKind": 1},
+    }
+    base.update(params)
+    return payload(msg_id, "textDocument/copilotInlineEdit",
+                   {k: v for k, v in base.items() if v is not ...})
+
+
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"position": {"line": -1, "character": 0}}, "position"),
+        ({"position": {"line": "1", "character": 4}}, "position.line"),
+        ({"position": {"line": True, "character": False}}, "position.line"),
+        ({"position": {"line": 1, "character": 1.5}}, "position.character"),
+        ({"textDocument": {"uri": 5}}, "textDocument.uri"),
+        ({"textDocument": {"uri": "file:///tmp/w.py", "version": "1"}}, "textDocument.version"),
+        ({"textDocument": ...}, "textDocument"),
+        ({"context": {"triggerKind": 99}}, "context.triggerKind"),
+        ({"context": {"triggerKind": True}}, "context.triggerKind"),
+    ],
+    ids=["negative-line", "line-as-string", "booleans-as-position", "fractional-character",
+         "uri-as-number", "version-as-string", "no-document", "trigger-kind-99",
+         "trigger-kind-boolean"],
+)
+def test_next_edit_requests_with_invalid_params_get_an_invalid_params_error(server, params,
+                                                                            field):
+    start(server)
+    server.send(frame(inline_edit(2, **params)))
+    error = server.answer(2)["error"]
+    assert error["code"] == -32602, error
+    assert error["message"].startswith("Invalid params for textDocument/copilotInlineEdit: ")
+    assert field in error["message"], error
+    null_params = {"jsonrpc": "2.0", "id": 3, "method": "textDocument/copilotInlineEdit",
+                   "params": None}
+    server.send(frame(json.dumps(null_params).encode()))
+    assert server.answer(3)["error"]["code"] == -32602
+    # copilot-lsp sends no context, and no version: both are fine.
+    server.send(frame(inline_edit(4, context=..., textDocument={"uri": "file:///tmp/w.py"})))
+    assert isinstance(server.answer(4)["result"]["edits"], list)
+    popups = [m for m in server.other if m.get("method") == "window/showMessage"]
+    assert not [p for p in popups if "Error in server" in p["params"]["message"]]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import LanguageClient
 
 from loomline.server.methods import (
@@ -104,16 +105,19 @@ async def test_copilot_inline_edit_renames_the_next_uses(client: LanguageClient)
     assert counters["nextEditSuggestions"] == 1
 
 
-async def test_stale_unknown_or_malformed_requests_get_no_edits(client: LanguageClient) -> None:
+async def test_stale_or_unknown_requests_get_no_edits_malformed_ones_an_error(
+    client: LanguageClient,
+) -> None:
     uri = f"{ROOT}/stale.py"
     open_doc(client, uri, BEFORE)
     rename_parameter(client, uri)
     assert await inline_edit(client, uri, 1, 0, 15) == {"edits": []}  # an older version
     assert await inline_edit(client, f"{ROOT}/nowhere.py", 1, 0, 0) == {"edits": []}
-    result = await client.protocol.send_request_async(
-        COPILOT_INLINE_EDIT_REQUEST, {"textDocument": {"uri": uri}, "position": "here"}
-    )
-    assert as_dict(result) == {"edits": []}
+    # Malformed params are Invalid params (-32602) naming the field, as for the LSP's requests.
+    with pytest.raises(JsonRpcInvalidParams, match="position"):
+        await client.protocol.send_request_async(
+            COPILOT_INLINE_EDIT_REQUEST, {"textDocument": {"uri": uri}, "position": "here"}
+        )
 
 
 async def test_a_newer_request_supersedes_the_running_one(client: LanguageClient) -> None:
