@@ -5,8 +5,9 @@ message whose params do not match the LSP types (its error goes to a pop-up inst
 ignore the lifecycle. This module reads with :class:`~loomline.server.framing.FrameParser` and
 puts a small gate before the protocol:
 
-- a body that is not JSON gets a Parse error (-32700), a message that is not a JSON-RPC object
-  an Invalid Request error (-32600);
+- a body that is not JSON gets a Parse error (-32700); a message that is not a JSON-RPC object,
+  has an id that is not a number or a string, a method that is not a string, or neither a
+  method nor a result or error gets Invalid Request (-32600);
 - a request whose params do not fit its method gets Invalid params (-32602), with its id and
   what is wrong (server/strict_params.py: a value of the wrong JSON type is not coerced);
 - a request before ``initialize`` gets ServerNotInitialized (-32002), one after ``shutdown``
@@ -86,6 +87,12 @@ class MessageGate:
             log.warning("a message with an invalid id (%s) was refused", type(msg_id).__name__)
             self.reply_error(None, INVALID_REQUEST, "Invalid Request: the id must be a number "
                              "or a string")
+            return
+        problem = _not_a_request_nor_a_response(payload)
+        if problem is not None:
+            log.warning("an invalid message (id %r) was refused: %s", msg_id, problem)
+            self.reply_error(msg_id if valid_id else None, INVALID_REQUEST,
+                             f"Invalid Request: {problem}")
             return
         if isinstance(method, str) and is_request and not self._lifecycle_allows(
             payload["id"], method
@@ -225,6 +232,16 @@ def serve_stdio(
         await serve_client(chunks.get, protocol, writer.write, stop)
 
     asyncio.run(main())
+
+
+def _not_a_request_nor_a_response(payload: dict[str, Any]) -> str | None:
+    """What makes a JSON-RPC object neither a request/notification nor a response (a
+    method that is not a string, or no method and no result or error), else None."""
+    if "method" in payload:
+        return None if isinstance(payload["method"], str) else "the method must be a string"
+    if "result" in payload or "error" in payload:
+        return None
+    return "no method, and not a response (no result or error)"
 
 
 def is_response_error(payload: dict[str, Any]) -> bool:

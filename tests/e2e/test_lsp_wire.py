@@ -314,3 +314,22 @@ def test_next_edit_requests_with_invalid_params_get_an_invalid_params_error(serv
     assert isinstance(server.answer(4)["result"]["edits"], list)
     popups = [m for m in server.other if m.get("method") == "window/showMessage"]
     assert not [p for p in popups if "Error in server" in p["params"]["message"]]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"jsonrpc": "2.0", "id": 81, "method": 5},
+        {"jsonrpc": "2.0", "id": 81, "method": None, "params": {}},
+        {"jsonrpc": "2.0", "id": 81, "params": {}},
+        {"jsonrpc": "2.0", "id": 81},
+    ],
+    ids=["method-as-number", "method-null", "no-method", "only-an-id"],
+)
+def test_a_message_without_a_usable_method_gets_invalid_request(server, message):
+    start(server)
+    server.send(frame(json.dumps(message).encode()))
+    error = server.answer(81)["error"]
+    assert error["code"] == -32600 and "method" in error["message"], error
+    server.send(frame(inline(2)))
+    assert "result" in server.answer(2)
