@@ -56,10 +56,8 @@ class ModelSettings(_Section):
     # Threads for the embedded model; 0 = the cores other programs leave free, re-measured
     # between requests (engines/threads.py).
     threads: int = Field(default=0, ge=0)
-    # What runs the embedded model: ONNX Runtime GenAI (int4: same quality as torch bf16 on
-    # HumanEval infilling, several times faster on a busy CPU; tests/bench/README.md), or
-    # transformers + torch (bf16; what `loomline adapt` trains with).
-    runtime: Runtime = "onnx"
+    # What runs the embedded model: transformers + torch (bf16), or ONNX Runtime GenAI.
+    runtime: Runtime = "torch"
     # Weights of the ONNX model, built once from the prepared safetensors (runtime "onnx").
     onnx_precision: OnnxPrecision = "int4"
 

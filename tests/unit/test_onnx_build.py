@@ -226,11 +226,9 @@ def test_the_runtime_is_a_setting_and_chooses_the_engine() -> None:
     assert problems == [] and settings.model.runtime == "onnx"
     assert settings.model.onnx_precision == "int8"
     assert isinstance(create_engine(settings), OnnxEngine)
-    assert isinstance(create_engine(Settings()), OnnxEngine)
-    torch = parse_settings({"model": {"runtime": "torch"}})[0]
-    assert not isinstance(create_engine(torch), OnnxEngine)
-    assert Settings().model.runtime == "onnx"
+    assert not isinstance(create_engine(Settings()), OnnxEngine)
+    assert Settings().model.runtime == "torch"
     kept, problems = parse_settings({"model": {"runtime": "tensorflow", "onnxPrecision": "q2"}})
     assert kept.model == ModelSettings()
     assert len(problems) == 2 and all("kept" in p for p in problems)
-    assert "'model.runtime'" in problems[0] and "'onnx'" in problems[0]
+    assert "'model.runtime'" in problems[0] and "'torch'" in problems[0]
