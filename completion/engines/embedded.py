@@ -61,6 +61,32 @@ class _Job:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass
+class PickedTokens:
+    """The tokens picked for one job, passed on as text as soon as it is whole (any runtime).
+
+    ``decode``: token ids to text; ``started``: ``time.perf_counter()`` when the job began."""
+
+    job: _Job
+    decode: Callable[[list[int]], str]
+    started: float
+    ids: list[int] = field(default_factory=list)
+    emitted: str = ""
+
+    def add(self, token: int) -> None:
+        """Count ``token`` and emit the text it completes; updates the job's stats."""
+        self.ids.append(token)
+        stats = self.job.stats
+        stats.generated_tokens = len(self.ids)
+        text = self.decode(self.ids)
+        # Hold back an incomplete multi-byte character until its other tokens arrive.
+        if not text.endswith("\ufffd") and len(text) > len(self.emitted):
+            if stats.first_token_s is None:
+                stats.first_token_s = time.perf_counter() - self.started
+            self.job.emit(text[len(self.emitted) :])
+            self.emitted = text
+
+
 class ModelRunner(Protocol):
     """A loaded model that the worker thread drives: one per runtime (torch, ONNX)."""
 
@@ -168,6 +194,9 @@ class _Generator:
             probs = torch.zeros_like(probs).scatter(0, order[keep], sorted_probs[keep])
         return int(torch.multinomial(probs, 1, generator=rng))
 
+    def _decode(self, ids: list[int]) -> str:
+        return str(self.tokenizer.decode(ids, skip_special_tokens=False))
+
     def run(self, job: _Job) -> None:
         torch = self.torch
         params = job.request.params
@@ -197,8 +226,7 @@ class _Generator:
             rng = None
             if params.temperature > 0:
                 rng = torch.Generator().manual_seed(params.seed if params.seed is not None else 0)
-            generated: list[int] = []
-            emitted = ""
+            picked = PickedTokens(job, self._decode, started)
             while True:
                 if job.cancel.is_set():
                     stats.finish_reason = "cancelled"
@@ -207,16 +235,8 @@ class _Generator:
                 if token in self.stop_ids:
                     stats.finish_reason = "stop"
                     return
-                generated.append(token)
-                stats.generated_tokens = len(generated)
-                text = str(self.tokenizer.decode(generated, skip_special_tokens=False))
-                # Hold back an incomplete multi-byte character until its other tokens arrive.
-                if not text.endswith("\ufffd") and len(text) > len(emitted):
-                    if stats.first_token_s is None:
-                        stats.first_token_s = time.perf_counter() - started
-                    job.emit(text[len(emitted) :])
-                    emitted = text
-                if len(generated) >= params.max_tokens:
+                picked.add(token)
+                if len(picked.ids) >= params.max_tokens:
                     stats.finish_reason = "length"
                     return
                 logits = self._forward([token])

@@ -31,6 +31,7 @@ from loomline.completion.engines.embedded import (
     STOP_TOKENS,
     EmbeddedEngine,
     ModelRunner,
+    PickedTokens,
     _Job,
 )
 from loomline.completion.engines.threads import ThreadPolicy
@@ -167,29 +168,20 @@ class _OnnxRunner:
         stats = job.stats
         generator = slot.generator
         limit = min(job.request.params.max_tokens, slot.max_length - len(slot.ids))
-        generated: list[int] = []
-        emitted = ""
+        picked = PickedTokens(job, lambda ids: str(self.og_tokenizer.decode(ids)), started)
         while True:
             if job.cancel.is_set():
                 stats.finish_reason = "cancelled"
                 return
             generator.generate_next_token()  # runs the model on the last pick, picks the next
-            if generated:
-                slot.ids.append(generated[-1])  # its KV is in the cache now
+            if picked.ids:
+                slot.ids.append(picked.ids[-1])  # its KV is in the cache now
             token = int(generator.get_next_tokens()[0])
             if token in self.stop_ids:
                 stats.finish_reason = "stop"
                 return
-            generated.append(token)
-            stats.generated_tokens = len(generated)
-            text = str(self.og_tokenizer.decode(generated))
-            # Hold back an incomplete multi-byte character until its other tokens arrive.
-            if not text.endswith("\ufffd") and len(text) > len(emitted):
-                if stats.first_token_s is None:
-                    stats.first_token_s = time.perf_counter() - started
-                job.emit(text[len(emitted) :])
-                emitted = text
-            if len(generated) >= limit:
+            picked.add(token)
+            if len(picked.ids) >= limit:
                 stats.finish_reason = "length"
                 return
 

@@ -15,6 +15,9 @@ from loomline.completion.engines.base import (
     Engine,
     EngineState,
     EngineUnavailable,
+    GenerationRequest,
+    GenerationStats,
+    SamplingParams,
     StateBroadcast,
     wait_settled,
 )
@@ -152,3 +155,22 @@ async def test_closing_while_loading_ends_the_wait(
     with pytest.raises(EngineUnavailable, match="closed while loading"):
         await waiting
     release.set()
+
+
+def test_picked_tokens_hold_back_an_incomplete_character_until_it_is_whole() -> None:
+    # Byte-level tokens: "é" is two tokens; the first alone decodes to the replacement char.
+    pieces = {1: b"a", 2: b"\xc3", 3: b"\xa9", 4: b"b"}
+    emitted: list[str | BaseException | None] = []
+    job = embedded._Job(GenerationRequest("x", SamplingParams()), GenerationStats(),
+                        emitted.append)
+
+    def decode(ids: list[int]) -> str:
+        return b"".join(pieces[i] for i in ids).decode("utf-8", errors="replace")
+
+    picked = embedded.PickedTokens(job, decode, started=0.0)
+    for token in (1, 2, 3, 4):
+        picked.add(token)
+    assert emitted == ["a", "é", "b"]
+    assert picked.ids == [1, 2, 3, 4] and picked.emitted == "aéb"
+    assert job.stats.generated_tokens == 4
+    assert job.stats.first_token_s is not None
