@@ -303,14 +303,26 @@ def _follow(command: list[str], env: dict[str, str], stages: BuildProgress) -> l
     return tail
 
 
+# The builder's output lines that start a stage: (text in the line, stage, fraction done).
+_STAGE_MARKS = (
+    ("Reading embedding layer", "reading the weights", 0.15),
+    ("Saving ONNX model", "writing the graph", 0.25),
+    ("embed_tokens/Gather", "quantizing the embedding table", 0.45),
+    ("/lm_head/", "quantizing the output layer", 0.85),
+    ("Saving GenAI config", "saving", 0.95),
+    ("Saving processing files", "saving", 0.95),
+)
+# Lines naming a layer: (pattern of its number, stage, fraction at layer 0, share of all layers).
+# "skip to quantize" lines name every node, in no useful order: only real work counts.
+_LAYER_MARKS = (
+    (re.compile(r"Reading layer (\d+)"), "reading the weights", 0.15, 0.10),
+    (re.compile(r"(?:start to quantize|complete quantization of) /model/layers\.(\d+)/"),
+     "quantizing the layers", 0.6, 0.25),
+)
+
+
 class BuildProgress:
     """The builder's output lines as stages with a fraction done and the time so far."""
-
-    _LAYER = re.compile(r"Reading layer (\d+)")
-    # "skip to quantize" lines name every node, in no useful order: only real work counts.
-    _QUANTIZED_LAYER = re.compile(
-        r"(?:start to quantize|complete quantization of) /model/layers\.(\d+)/"
-    )
 
     def __init__(self, build: OnnxBuild, progress: ProgressCallback, started: float) -> None:
         self._progress = progress
@@ -332,21 +344,12 @@ class BuildProgress:
         self._progress(f"{self._what} {elapsed:.0f} s: {self._stage}", self._fraction)
 
     def _stage_of(self, text: str) -> tuple[str, float] | None:
-        layers = max(1, self._layers)
-        if "Reading embedding layer" in text:
-            return "reading the weights", 0.15
-        if match := self._LAYER.search(text):
-            return "reading the weights", 0.15 + 0.10 * int(match.group(1)) / layers
-        if "Saving ONNX model" in text:
-            return "writing the graph", 0.25
-        if "embed_tokens/Gather" in text:
-            return "quantizing the embedding table", 0.45
-        if match := self._QUANTIZED_LAYER.search(text):
-            return "quantizing the layers", 0.6 + 0.25 * int(match.group(1)) / layers
-        if "/lm_head/" in text:
-            return "quantizing the output layer", 0.85
-        if "Saving GenAI config" in text or "Saving processing files" in text:
-            return "saving", 0.95
+        for mark, stage, fraction in _STAGE_MARKS:
+            if mark in text:
+                return stage, fraction
+        for pattern, stage, first, share in _LAYER_MARKS:
+            if match := pattern.search(text):
+                return stage, first + share * int(match.group(1)) / max(1, self._layers)
         return None
 
 
