@@ -38,6 +38,7 @@ from loomline.completion.prompt import (
 from loomline.completion.refusal import Refusals
 from loomline.completion.results import Completion, Skip, fit_to_document
 from loomline.completion.settings import Settings, SettingsStore
+from loomline.completion.superseding import SUPERSEDED, LatestRequests
 from loomline.completion.templates import FimTemplate, context_layout_for, template_for
 from loomline.completion.tokens import EstimatedTokens, TokenCounter
 from loomline.context.analysis import PositionInfo
@@ -64,7 +65,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SUPERSEDED = "superseded"
 _ids = itertools.count(1)
 
 
@@ -106,7 +106,7 @@ class CompletionService:
         self.folders = folders if folders is not None else WorkspaceFolders()
         self.policy = policy or ContentPolicy(self.folders, lambda: self.settings.context.exclude)
         self.refusals = Refusals(lambda: self.settings, self.folders, self.policy, notify)
-        self._inflight: dict[str, asyncio.Task[object]] = {}
+        self._inflight = LatestRequests()
         self.metrics = ServiceMetrics()
         self.pool = GenerationPool(
             engine,
@@ -267,27 +267,18 @@ class CompletionService:
         ``on_update`` sees the cleaned text each time it changes, for streaming displays.
         ``explicit``: the user asked for it, so no debounce.
         """
-        task = asyncio.current_task()
-        previous = self._inflight.get(document.uri)
-        if previous is not None and previous is not task and not previous.done():
-            previous.cancel(SUPERSEDED)
-        if task is not None:
-            self._inflight[document.uri] = task
-        self.metrics.requests += 1
-        try:
-            result = await self._complete(document, position, on_update, explicit)
-        except asyncio.CancelledError:
-            self.metrics.cancelled += 1
-            raise
+        with self._inflight.claim(document.uri):
+            self.metrics.requests += 1
+            try:
+                result = await self._complete(document, position, on_update, explicit)
+            except asyncio.CancelledError:
+                self.metrics.cancelled += 1
+                raise
+        if isinstance(result, Completion):
+            self.metrics.completions += 1
         else:
-            if isinstance(result, Completion):
-                self.metrics.completions += 1
-            else:
-                self.metrics.skipped += 1
-            return result
-        finally:
-            if task is not None and self._inflight.get(document.uri) is task:
-                del self._inflight[document.uri]
+            self.metrics.skipped += 1
+        return result
 
     async def _complete(
         self,

@@ -37,7 +37,8 @@ from loomline.completion.next_edit.prompt import (
     empty_prompt,
 )
 from loomline.completion.results import Skip
-from loomline.completion.service import SUPERSEDED, CompletionService
+from loomline.completion.service import CompletionService
+from loomline.completion.superseding import LatestRequests
 from loomline.context.documents import Document
 from loomline.context.edit_history import EditHistory
 from loomline.context.positions import Position, with_line_ending
@@ -108,7 +109,7 @@ class NextEditService:
         self.completions = completions
         self.history = history
         self.counters = NextEditCounters()
-        self._inflight: dict[str, asyncio.Task[object]] = {}
+        self._inflight = LatestRequests()
         self.last: NextEdit | None = None  # the latest suggestion (for inline completions)
 
     def refuse(self, document: Document, position: Position) -> Skip | None:
@@ -136,21 +137,13 @@ class NextEditService:
     ) -> NextEdit | Skip:
         """The next edit for the cursor at ``position``; a newer request for the same
         document cancels this one (``CancelledError`` with ``SUPERSEDED``)."""
-        task = asyncio.current_task()
-        previous = self._inflight.get(document.uri)
-        if previous is not None and previous is not task and not previous.done():
-            previous.cancel(SUPERSEDED)
-        if task is not None:
-            self._inflight[document.uri] = task
-        self.counters.requests += 1
-        try:
-            result = await self._suggest(document, position, explicit)
-        except asyncio.CancelledError:
-            self.counters.cancelled += 1
-            raise
-        finally:
-            if task is not None and self._inflight.get(document.uri) is task:
-                del self._inflight[document.uri]
+        with self._inflight.claim(document.uri):
+            self.counters.requests += 1
+            try:
+                result = await self._suggest(document, position, explicit)
+            except asyncio.CancelledError:
+                self.counters.cancelled += 1
+                raise
         if isinstance(result, NextEdit):
             self.counters.suggestions += 1
             self.last = result

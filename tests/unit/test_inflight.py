@@ -427,4 +427,4 @@ async def test_a_cancelled_or_superseded_request_raises_and_is_counted_once(setu
         await older
     assert isinstance(newer, Completion) and newer.text == "return x + 1"
     assert (service.metrics.cancelled, service.metrics.joined) == (2, 1)
-    assert service._inflight == {}
+    assert service._inflight.tasks == {}
