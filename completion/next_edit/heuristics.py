@@ -15,7 +15,7 @@ import difflib
 import re
 
 from loomline.completion.next_edit.postprocess import SuggestedEdit
-from loomline.completion.next_edit.renames import next_use_of_rename
+from loomline.completion.next_edit.renames import last_change_in, next_use_of_rename
 from loomline.completion.next_edit.window import EditWindow
 from loomline.context.edit_history import Hunk
 
@@ -58,15 +58,10 @@ def repeat_last_change(
     """The last edit's one-token change made again at the next occurrence of the old token
     inside ``window`` of ``text`` (``\\n`` line breaks); None when the edit was no one-token
     change, no longer matches the text, or the window holds no other occurrence."""
-    if hunk is None:
+    found_change = last_change_in(text, hunk, replaced_token) if hunk is not None else None
+    if hunk is None or found_change is None:
         return None
-    replaced = replaced_token(hunk)
-    if replaced is None:
-        return None
-    old, new, column = replaced
-    lines = text.split("\n")
-    if hunk.start_line >= len(lines) or lines[hunk.start_line] != hunk.new_lines[0]:
-        return None
+    lines, (old, new, column) = found_change
     pattern = _pattern(old)
     first, last = window.start_line, min(window.end_line, len(lines))
     below = range(max(first, hunk.start_line), last)

@@ -10,6 +10,7 @@ block, is the next edit.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from loomline.completion.next_edit.postprocess import SuggestedEdit
 from loomline.completion.next_edit.window import EditWindow
@@ -63,20 +64,30 @@ def _scope_end(lines: list[str], line: int) -> int:
     return len(lines)
 
 
+def last_change_in(
+    text: str, hunk: Hunk, read: Callable[[Hunk], tuple[str, str, int] | None]
+) -> tuple[list[str], tuple[str, str, int]] | None:
+    """The lines of ``text`` (``\\n`` line breaks) and what ``read`` makes of ``hunk``
+    (``(old, new, column)``: see ``renamed_identifier``), when it makes something of it and
+    the hunk's line still reads as the hunk left it; else None."""
+    change = read(hunk)
+    if change is None:
+        return None
+    lines = text.split("\n")
+    if hunk.start_line >= len(lines) or lines[hunk.start_line] != hunk.new_lines[0]:
+        return None
+    return lines, change
+
+
 def next_use_of_rename(
     text: str, hunk: Hunk | None, window: EditWindow | None = None
 ) -> SuggestedEdit | None:
     """The edit renaming the next use of the name ``hunk`` renamed, in ``text`` (``\\n``
     line breaks), or None when the hunk was no rename or no use is left in its scope."""
-    if hunk is None:
+    found_change = last_change_in(text, hunk, renamed_identifier) if hunk is not None else None
+    if hunk is None or found_change is None:
         return None
-    renamed = renamed_identifier(hunk)
-    if renamed is None:
-        return None
-    old, new, column = renamed
-    lines = text.split("\n")
-    if hunk.start_line >= len(lines) or lines[hunk.start_line] != hunk.new_lines[0]:
-        return None
+    lines, (old, new, column) = found_change
     pattern = re.compile(rf"(?<![\w$]){re.escape(old)}(?![\w$])")
     # The rest of the renamed line first, then the lines of its scope below.
     for number in range(hunk.start_line, _scope_end(lines, hunk.start_line)):
