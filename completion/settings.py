@@ -8,7 +8,7 @@ are reported and ignored, and everything else still applies.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -44,6 +44,14 @@ class _Section(BaseModel):
     )
 
 
+def _auto_or_known(value: str, kind: str, known: Iterable[str]) -> str:
+    """``value`` if it is "auto" or one of ``known``; ValueError naming the choices otherwise."""
+    names = sorted(known)
+    if value != "auto" and value not in names:
+        raise ValueError(f"unknown {kind} (known: auto, {', '.join(names)})")
+    return value
+
+
 class ModelSettings(_Section):
     # Hugging Face repository id; for the embedded backend the offline mirror covers this id.
     id: str = DEFAULT_MODEL_ID
@@ -65,10 +73,7 @@ class ModelSettings(_Section):
     @classmethod
     def _known_template(cls, value: str) -> str:
         # An unknown name would only fail when the engine starts, leaving it "starting".
-        known = sorted(templates())
-        if value != "auto" and value not in known:
-            raise ValueError(f"unknown template (known: auto, {', '.join(known)})")
-        return value
+        return _auto_or_known(value, "template", templates())
 
 
 class EngineSettings(_Section):
@@ -165,10 +170,7 @@ class NextEditSettings(_Section):
     @field_validator("format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        known = sorted(next_edit_formats())
-        if value != "auto" and value not in known:
-            raise ValueError(f"unknown format (known: auto, {', '.join(known)})")
-        return value
+        return _auto_or_known(value, "format", next_edit_formats())
 
 
 class FakeSettings(_Section):
