@@ -5,6 +5,7 @@ without the adapter; training time and peak memory. Prints tables; not part of t
     .venv/bin/python tests/bench/bench_adapt.py [--package click] [--cases 24]
         [--other-package requests] [--other-cases 12] [--steps 40] [--rank 8]
         [--max-seq-len 384] [--batch-size 2] [--time-budget S] [--device cpu|cuda]
+        [--out DIR [--reuse]]
 
 Training runs as its own process (the real command: ``loomline adapt <package> --output ...``),
 so its peak memory is its own; the manifest gives the figures. The completions go through
@@ -34,16 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_quality as bq
 from quality import repo_set
 
+from loomline.completion.adapt.store import adapter_dir
 from loomline.completion.engines.embedded import EmbeddedEngine
 from loomline.completion.model_store import ModelStore
 from loomline.completion.settings import DEFAULT_MODEL_ID, Settings
 
-WORK = Path(tempfile.gettempdir()) / "loomline-bench-adapt"
-
 
 def train(args: argparse.Namespace, root: Path, cache: Path, name: str) -> dict[str, Any]:
     """``loomline adapt`` on ``root`` as a separate process; its manifest."""
-    output = cache / "adapters" / name
+    output = adapter_dir(name, cache)
     command = [
         sys.executable, "-m", "loomline.server.cli", "adapt", str(root), "--name", name,
         "--output", str(output), "--steps", str(args.steps), "--rank", str(args.rank),
@@ -170,18 +170,26 @@ def main() -> None:
                              "jobs leave free, re-measured between steps and requests")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model-dir", type=Path)
-    parser.add_argument("--reuse", action="store_true", help="keep an adapter trained before")
+    parser.add_argument("--out", type=Path,
+                        help="where the adapter (<out>/cache/adapters/<name>) goes; default: a "
+                             "new temporary folder, so that runs side by side never collide")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep an adapter trained before in --out")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
+    if args.reuse and args.out is None:
+        parser.error("--reuse needs --out (the folder of the earlier run)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.model_dir = args.model_dir or ModelStore().resolve(DEFAULT_MODEL_ID)
     bq.THREADS = args.threads
     root = repo_set.fetch(args.package, repo_set.PINNED[args.package])
     if args.other_package:
         repo_set.fetch(args.other_package, repo_set.PINNED[args.other_package])
-    cache = WORK / "cache"
+    work = args.out or Path(tempfile.mkdtemp(prefix="loomline-bench-adapt-"))
+    print(f"adapter and cache in {work}", flush=True)
+    cache = work / "cache"
     name = f"bench-{args.package}"
-    manifest_path = cache / "adapters" / name / "manifest.json"
+    manifest_path = adapter_dir(name, cache) / "manifest.json"
     if args.reuse and manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text())
         manifest.setdefault("wall_s", float("nan"))
