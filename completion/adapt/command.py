@@ -13,13 +13,15 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loomline.completion.adapt.samples import SampleCutter, SampleSet
 from loomline.completion.adapt.store import Manifest, adapter_dir, adapter_name_for
 from loomline.completion.adapt.training import ResumeMismatch, TrainOptions
 from loomline.completion.settings import Settings, parse_settings
 from loomline.completion.templates import template_for
+
+if TYPE_CHECKING:  # (loaded by ``cut``: building the CLI's parser stays light)
+    from loomline.completion.adapt.samples import SampleSet
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,6 +112,8 @@ def prompt_settings(settings: Settings, max_seq_len: int, middle_tokens: int) ->
 def cut(folder: Path, settings: Settings, counter: Any, args: argparse.Namespace,
         middle_tokens: int) -> SampleSet:
     from tqdm import tqdm
+
+    from loomline.completion.adapt.samples import SampleCutter
 
     bar = tqdm(desc="samples", unit="", file=sys.stderr, leave=False)
 

@@ -15,9 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loomline.completion.adapt.samples import FimSample
+if TYPE_CHECKING:  # (the samples module loads the completion service: only when cutting)
+    from loomline.completion.adapt.samples import FimSample
 
 log = logging.getLogger(__name__)
 
