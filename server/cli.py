@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 if TYPE_CHECKING:
     from loomline.completion.results import Completion, Skip
@@ -330,10 +330,17 @@ def cmd_engine_serve(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="loomline", description=__doc__)
-    parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    # The choices are the settings' own (one list of backends, runtimes, ...).
+    from loomline.completion.settings import (
+        Backend,
+        LogLevel,
+        Multiline,
+        OnnxPrecision,
+        Runtime,
     )
+
+    parser = argparse.ArgumentParser(prog="loomline", description=__doc__)
+    parser.add_argument("--log-level", default="info", choices=get_args(LogLevel))
     parser.add_argument("--log-file", help="write logs here instead of stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -355,12 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     complete = sub.add_parser("complete", help="stream one completion into the terminal")
     complete.add_argument("location", metavar="FILE:LINE:COL", help="1-based line and column")
-    complete.add_argument("--backend", choices=["embedded", "vllm", "fake"])
+    complete.add_argument("--backend", choices=get_args(Backend))
     complete.add_argument("--model-path", help="a local model directory")
     complete.add_argument(
-        "--runtime", choices=["torch", "onnx"], help="what runs the embedded model"
+        "--runtime", choices=get_args(Runtime), help="what runs the embedded model"
     )
-    complete.add_argument("--multiline", choices=["auto", "always", "never"])
+    complete.add_argument("--multiline", choices=get_args(Multiline))
     complete.add_argument("--max-tokens", type=int)
     complete.add_argument("--settings", help="settings as JSON (same keys as the editor's)")
     complete.set_defaults(func=cmd_complete)
@@ -375,12 +382,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("model", nargs="?")
     for command in (pull, verify):
         command.add_argument(
-            "--runtime", choices=["torch", "onnx"],
+            "--runtime", choices=get_args(Runtime),
             help="onnx: also build (pull) or check (verify) the ONNX model; "
             "default: the model.runtime default",
         )  # fmt: skip
         command.add_argument(
-            "--precision", choices=["int4", "int8", "fp32"],
+            "--precision", choices=get_args(OnnxPrecision),
             help="the ONNX model's weights (default: the model.onnxPrecision default)",
         )  # fmt: skip
     model.set_defaults(func=cmd_model)
