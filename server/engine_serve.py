@@ -20,12 +20,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from loomline.completion.adapt.store import ADAPTER_CONFIG, adapter_rank
 from loomline.completion.settings import DEFAULT_MODEL_ID
 from loomline.server.vllm_server import (
     DEFAULT_PORT,
     ServeConfig,
     VllmServer,
-    adapter_rank,
     replica_configs,
     shell_command,
     vllm_installed,
@@ -238,7 +238,7 @@ def _cannot_start(config: ServeConfig) -> str | None:
     for name, path in config.loras:
         rank = adapter_rank(Path(path))
         if rank is None:
-            return (f"--lora {name}={path}: no PEFT adapter there (adapter_config.json with "
+            return (f"--lora {name}={path}: no PEFT adapter there ({ADAPTER_CONFIG} with "
                     "its rank `r`); `loomline adapt` makes one")
         if rank > config.lora_rank():
             return f"--lora {name}: rank {rank} is above --max-lora-rank {config.lora_rank()}"

@@ -43,17 +43,6 @@ def default_model_dir() -> Path:
     return ModelStore().prepared_dir(DEFAULT_MODEL_ID)
 
 
-def adapter_rank(path: Path) -> int | None:
-    """The largest LoRA rank of the PEFT adapter at ``path`` (its ``adapter_config.json``:
-    ``r`` and any per-module ``rank_pattern``), or None if it cannot be read."""
-    try:
-        config = json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))
-        ranks = [config["r"], *(config.get("rank_pattern") or {}).values()]
-        return max(int(rank) for rank in ranks)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def lora_module(item: str) -> tuple[str, str]:
     """``--lora NAME=PATH``, or ``--lora NAME`` for ``loomline adapt``'s adapter of that name
     (``<cacheDir>/adapters/NAME``), as (name, path); ValueError for anything else."""
@@ -159,6 +148,8 @@ class ServeConfig:
         adapter found on disk (16 when none is readable, as for a dry run)."""
         if self.max_lora_rank is not None:
             return self.max_lora_rank
+        from loomline.completion.adapt.store import adapter_rank
+
         largest = max((adapter_rank(Path(path)) or 0 for _, path in self.loras), default=0)
         if not largest:
             return 16

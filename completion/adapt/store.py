@@ -51,6 +51,17 @@ def is_adapter_dir(path: Path) -> bool:
     return (path / ADAPTER_CONFIG).is_file() and (path / ADAPTER_WEIGHTS).is_file()
 
 
+def adapter_rank(path: Path) -> int | None:
+    """The largest LoRA rank of the PEFT adapter at ``path`` (its ``adapter_config.json``:
+    ``r`` and any per-module ``rank_pattern``), or None if it cannot be read."""
+    try:
+        config = json.loads((path / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+        ranks = [config["r"], *(config.get("rank_pattern") or {}).values()]
+        return max(int(rank) for rank in ranks)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def adapter_stamp(path: Path) -> tuple[int, int] | None:
     """(modification time in ns, size) of the adapter's weights: tells a retrained adapter
     from the one loaded; None when there are none."""

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loomline.completion.adapt.store import ADAPTER_WEIGHTS
+
 if TYPE_CHECKING:  # (the samples module loads the completion service: only when cutting)
     from loomline.completion.adapt.samples import FimSample
 
@@ -200,7 +202,7 @@ class LoraTrainer:
         if differ:
             raise ResumeMismatch(f"the checkpoint has other {', '.join(differ)}; use the same "
                                  "options or train afresh without --resume")
-        weights = load_file(str(directory / "adapter_model.safetensors"), device=self.device)
+        weights = load_file(str(directory / ADAPTER_WEIGHTS), device=self.device)
         set_peft_model_state_dict(self.model, weights)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
