@@ -56,20 +56,6 @@ def _count_errors(root: Node) -> int:
     return count
 
 
-def errors_once_inserted(
-    language_id: str | None, prefix: str, candidate: str, suffix: str,
-    context_chars: int = 20_000,
-) -> int | None:
-    """ERROR and MISSING nodes of the top-level definitions within about ``context_chars``
-    of the cursor once ``candidate`` is inserted there (comparable between candidates at the
-    same cursor); ``None`` without a grammar or when that window holds more than
-    ``MAX_WINDOW_FACTOR * context_chars`` characters (the cursor in an enormous line)."""
-    prefix, suffix = _around_cursor(prefix, suffix, context_chars)
-    if len(prefix) + len(suffix) > MAX_WINDOW_FACTOR * context_chars:
-        return None
-    return parse_error_count(language_id, prefix + candidate + suffix)
-
-
 _TOP_LEVEL_LINE = re.compile(r"^[A-Za-z_#@]", re.M)
 
 
@@ -94,25 +80,39 @@ def adds_parse_errors(
     language_id: str | None, prefix: str, candidate: str, suffix: str,
     context_chars: int = 20_000,
 ) -> bool:
-    """Whether inserting ``candidate`` leaves more parse errors than the document had.
+    """Whether inserting ``candidate`` leaves more parse errors than the document had
+    (``errors_around_cursor``; False, unknown, where that gives None)."""
+    if not candidate:
+        return False
+    counts = errors_around_cursor(language_id, prefix, candidate, suffix, context_chars)
+    return counts is not None and counts[1] > counts[0]
+
+
+def errors_around_cursor(
+    language_id: str | None, prefix: str, candidate: str, suffix: str,
+    context_chars: int = 20_000,
+) -> tuple[int, int] | None:
+    """ERROR and MISSING nodes near the cursor without ``candidate`` and with it inserted.
 
     Only the top-level definitions within about ``context_chars`` of the cursor are parsed;
-    when they hold more than ``MAX_WINDOW_FACTOR * context_chars`` characters (the cursor in
-    an enormous definition or line) the check is skipped: False, unknown.
+    None without a grammar, or when they hold more than ``MAX_WINDOW_FACTOR * context_chars``
+    characters (the cursor in an enormous definition or line), or when the parse fails.
     That text without the candidate is parsed once (and kept for the next few candidates of
     the same request); the candidate is then inserted with an incremental reparse.
     """
     prefix, suffix = _around_cursor(prefix, suffix, context_chars)
     if len(prefix) + len(suffix) > MAX_WINDOW_FACTOR * context_chars:
-        return False
+        return None
     key = normalize_language_id(language_id)
     parser = shared_parser(key)
-    if parser is None or key is None or not candidate:
-        return False
+    if parser is None or key is None:
+        return None
     if len(prefix) + len(candidate) + len(suffix) > MAX_PARSE_CHARS:
-        return False
+        return None
     try:
         base, before = _base_tree(key, parser, prefix, suffix)
+        if not candidate:
+            return before, before
         head = encode(prefix)
         inserted = encode(candidate)
         start_point = point(prefix, len(prefix))
@@ -125,8 +125,8 @@ def adds_parse_errors(
         after = parser.parse(head + inserted + encode(suffix), edited)
     except Exception:  # a grammar hiccup must not cost the user a completion
         log.warning("parse check failed for %s", language_id, exc_info=True)
-        return False
-    return _count_errors(after.root_node) > before
+        return None
+    return before, _count_errors(after.root_node)
 
 
 # Trees of the text around recent cursors, for the next candidates of the same request: a

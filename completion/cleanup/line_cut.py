@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from loomline.completion.cleanup.closers import closers_replaced
 from loomline.completion.cursor import Cursor
-from loomline.context.parse_errors import adds_parse_errors, errors_once_inserted
+from loomline.context.parse_errors import errors_around_cursor
 
 
 def judged_against_the_whole(result: str, whole: str, cursor: Cursor) -> str:
@@ -24,22 +24,21 @@ def judged_against_the_whole(result: str, whole: str, cursor: Cursor) -> str:
     if cursor.multiline or "\n" not in whole or whole == result:
         return result
     block = replace(cursor, multiline=True)
-    whole_errors = _errors_once_applied(whole, block)
-    if whole_errors is None:
+    whole_counts = _errors_once_applied(whole, block)
+    if whole_counts is None:
         return result
+    document_errors, whole_errors = whole_counts
+    if result:
+        cut = _errors_once_applied(result, cursor)
+        if cut is None or cut[1] <= whole_errors:
+            return result
     # (An empty result: the first line alone broke the parse, and the clean-up dropped it.)
-    cut_errors = _errors_once_applied(result, cursor) if result else whole_errors + 1
-    if cut_errors is None or cut_errors <= whole_errors:
-        return result
-    replaced = closers_replaced(whole, block)
-    if adds_parse_errors(cursor.language_id, cursor.before, whole, cursor.after[replaced:]):
-        return ""
-    return whole
+    return "" if whole_errors > document_errors else whole
 
 
-def _errors_once_applied(answer: str, cursor: Cursor) -> int | None:
-    """Parse errors around the cursor with ``answer`` applied there (over the closers it
-    replaces); None without a grammar or in an enormous definition or line."""
+def _errors_once_applied(answer: str, cursor: Cursor) -> tuple[int, int] | None:
+    """Parse errors around the cursor without ``answer`` and with it applied there (over the
+    closers it replaces); None without a grammar or in an enormous definition or line."""
     replaced = closers_replaced(answer, cursor)
-    return errors_once_inserted(cursor.language_id, cursor.before, answer,
+    return errors_around_cursor(cursor.language_id, cursor.before, answer,
                                 cursor.after[replaced:])
