@@ -11,6 +11,8 @@ inserted before the rest of the line and the line is written once: ``function f(
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.closers import typed_closers
 from loomline.completion.cursor import Cursor
@@ -26,13 +28,8 @@ def cut_repeated_line_start(answer: Answer, cursor: Cursor) -> Answer:
     if not typed or not answer.text.strip() or cursor.in_comment:
         return answer
     rest = _non_blank(cursor.line_suffix)
-    stripped = answer.text.rstrip()
-    written = _non_blank(stripped)
-    where = [index for index, ch in enumerate(stripped) if not ch.isspace()]
-    for size in range(min(len(rest), len(written)), len(typed), -1):
-        if not written.endswith(rest[:size]):
-            continue
-        kept = stripped[: where[len(written) - size]].rstrip(" \t")
+    for head in _heads_before_repeats(answer.text, rest, len(typed)):
+        kept = head.rstrip(" \t")
         if kept.strip() and inserts_cleanly(kept, cursor):
             return answer.with_text(kept)
     return answer
@@ -42,12 +39,21 @@ def ends_the_line(text: str, cursor: Cursor) -> bool:
     """Whether ``text`` ends by writing the whole rest of the cursor's line again (blanks
     ignored), and what comes before that inserts cleanly at the cursor."""
     rest = _non_blank(cursor.line_suffix)
+    if not rest:
+        return False
+    head = next(_heads_before_repeats(text, rest, len(rest) - 1), None)
+    return head is not None and inserts_cleanly(head, cursor)
+
+
+def _heads_before_repeats(text: str, rest: str, shortest: int) -> Iterator[str]:
+    """``text`` before each tail of it that writes a start of ``rest`` longer than
+    ``shortest`` characters (blanks ignored), the longest repeat first."""
     stripped = text.rstrip()
     written = _non_blank(stripped)
-    if not rest or not written.endswith(rest):
-        return False
     where = [index for index, ch in enumerate(stripped) if not ch.isspace()]
-    return inserts_cleanly(stripped[: where[len(written) - len(rest)]], cursor)
+    for size in range(min(len(rest), len(written)), shortest, -1):
+        if written.endswith(rest[:size]):
+            yield stripped[: where[len(written) - size]]
 
 
 def inserts_cleanly(text: str, cursor: Cursor) -> bool:
