@@ -167,6 +167,21 @@ async def inline(
     return types.InlineCompletionList(items=list(result))
 
 
+async def first_completion_edit(
+    client: LanguageClient, uri: str, position: types.Position
+) -> types.TextEdit:
+    """The text edit of the first item a ``textDocument/completion`` request lists (asserted:
+    a list with items, the first with a plain ``TextEdit``)."""
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                               position=position)
+    )
+    assert isinstance(result, types.CompletionList) and result.items
+    edit = result.items[0].text_edit
+    assert isinstance(edit, types.TextEdit)
+    return edit
+
+
 async def command(client: LanguageClient, name: str, *arguments: Any) -> Any:
     """``workspace/executeCommand``; the command's result."""
     return await client.workspace_execute_command_async(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.lsp_client import Session, inline, loomline_client, open_doc
+from tests.lsp_client import Session, first_completion_edit, inline, loomline_client, open_doc
 
 client = loomline_client(
     Session(
@@ -34,12 +34,6 @@ async def test_the_completion_items_edit_inserts_up_to_the_typed_closer(client: 
     """Popups (Neovim's) insert at the cursor whatever the edit's range says: the item
     inserts the answer up to the closer instead (see test_lsp_popup_closers)."""
     open_doc(client, URI, "def foo()\n    pass\n")
-    result = await client.text_document_completion_async(
-        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=URI),
-                               position=CURSOR)
-    )
-    assert isinstance(result, types.CompletionList) and result.items
-    edit = result.items[0].text_edit
-    assert isinstance(edit, types.TextEdit)
+    edit = await first_completion_edit(client, URI, CURSOR)
     assert edit.new_text == "bar: str"
     assert edit.range == types.Range(start=CURSOR, end=CURSOR)

@@ -9,7 +9,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.lsp_client import Session, inline, loomline_client, open_doc
+from tests.lsp_client import Session, first_completion_edit, inline, loomline_client, open_doc
 
 # (language, extension, document with █ at the cursor, the model's answer, the cursor's line
 #  once the popup item is inserted, the line once the inline item is applied)
@@ -75,13 +75,7 @@ async def test_the_popup_item_inserts_up_to_the_typed_closers(
     uri = f"file:///tmp/loomline-popup/a.{extension}"
     text, cursor = _cursor(marked)
     open_doc(client, uri, text, language)
-    result = await client.text_document_completion_async(
-        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri),
-                               position=cursor)
-    )
-    assert isinstance(result, types.CompletionList) and result.items
-    edit = result.items[0].text_edit
-    assert isinstance(edit, types.TextEdit)
+    edit = await first_completion_edit(client, uri, cursor)
     assert edit.range.end == cursor  # nothing after the cursor for a client to misplace
     new_text = edit.new_text.removesuffix("$0") if snippets else edit.new_text
     new_text = new_text.replace("\\$", "$").replace("\\}", "}").replace("\\\\", "\\")
