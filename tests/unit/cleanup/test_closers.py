@@ -5,21 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from loomline.completion.cleanup import clean
 from loomline.completion.cleanup.closers import closers_replaced, typed_closers
-from loomline.completion.cursor import Cursor
 from loomline.context.parse_errors import adds_parse_errors
-from tests.unit.cleanup.marks import CURSOR, cursor_for
-
-
-def applied(marked: str, language_id: str, raw: str, multiline: bool | None = None
-            ) -> tuple[str, str, Cursor]:
-    """The answer for ``raw`` and the document once it is applied (over its range)."""
-    cursor = cursor_for(marked, language_id, multiline)
-    text = clean(raw, cursor)
-    replaced = closers_replaced(text, cursor)
-    return text, cursor.before + text + cursor.after[replaced:], cursor
-
+from tests.unit.cleanup.marks import applied, cursor_for, cursor_row
 
 # (language, document, raw model output, the cursor's line once the answer is applied)
 PAST_THE_CLOSERS = [
@@ -53,7 +41,7 @@ def test_an_answer_that_goes_past_the_closers_replaces_them(
         assert closers_replaced(text, cursor) == len(typed) > 0
     else:  # it ends with a closer of its own: the typed one serves, as an insert
         assert text + typed == raw and closers_replaced(text, cursor) == 0
-    row = marked[: marked.index(CURSOR)].count("\n")
+    row = cursor_row(marked)
     assert document.split("\n")[row] == line
 
 
@@ -80,7 +68,7 @@ def test_an_answer_that_ends_the_string_replaces_the_typed_quote(
     language_id: str, marked: str, raw: str, line: str
 ) -> None:
     _text, document, _cursor = applied(marked, language_id, raw)
-    row = marked[: marked.index(CURSOR)].count("\n")
+    row = cursor_row(marked)
     assert document.split("\n")[row] == line
 
 

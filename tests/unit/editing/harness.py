@@ -9,14 +9,18 @@ from loomline.completion.service import Completion, CompletionService, Skip
 from loomline.completion.settings import FakeSettings, Settings
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore
+from loomline.context.languages import FAMILIES, SUFFIXES
 from loomline.context.positions import to_lf, with_line_ending
 from loomline.context.workspace_folders import WorkspaceFolders
 from tests.text_model import ReferenceText
+from tests.unit.cleanup.marks import CURSOR
 
-CURSOR = "█"
 ENDINGS = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}
-EXTENSIONS = {"python": "py", "javascript": "js", "typescript": "ts", "go": "go",
-              "rust": "rs", "java": "java", "c": "c", "cpp": "cpp"}
+# Each language with a grammar (one a family) and its first file suffix, without the dot.
+EXTENSIONS = {
+    language: next(suffix[1:] for suffix, of in SUFFIXES.items() if of == language)
+    for language in dict.fromkeys(FAMILIES.values())
+}
 
 
 async def complete_marked(

@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 
 from loomline.completion.cleanup import clean
-from loomline.completion.cleanup.closers import closers_replaced
 from loomline.completion.service import Completion
 from loomline.context.parse_errors import parse_error_count
-from tests.unit.cleanup.marks import cursor_for
+from tests.unit.cleanup.marks import applied, cursor_for
 from tests.unit.editing.harness import ENDINGS, complete_marked
 
 # (language, document with the cursor in a condition, the answer: its first line ends on
@@ -68,11 +67,9 @@ def test_a_first_line_that_breaks_what_the_whole_answer_keeps_is_not_the_answer(
     """No line of the answer ends the cursor's line: the first line alone (``a &&``) would
     leave ``if (a &&) {``; the whole answer, which parses, is the answer instead (unless the
     user set ``completion.multiline`` to "never": then one line, or nothing)."""
-    cursor = cursor_for(marked, language_id)
+    text, document, cursor = applied(marked, language_id, raw)
     assert not cursor.multiline  # the analysis' decision ("auto"): one line
-    text = clean(raw, cursor)
-    applied = cursor.before + text + cursor.after[closers_replaced(text, cursor):]
-    assert text and parse_error_count(language_id, applied) == 0, applied
+    assert text and parse_error_count(language_id, document) == 0, document
 
 
 def test_with_multiline_never_an_answer_stays_on_its_line() -> None:

@@ -22,6 +22,7 @@ from loomline.context.parse_errors import parse_error_count
 from loomline.context.positions import Position
 from loomline.context.workspace_folders import WorkspaceFolders
 from tests.text_model import ReferenceText
+from tests.unit.cleanup.marks import cursor_row
 from tests.unit.editing.harness import CURSOR, ENDINGS, EXTENSIONS, complete_marked
 
 # ---- 1. line breaks: edits and answers land on the LSP's lines, whatever the mix ---------
@@ -113,7 +114,7 @@ async def test_2_the_line_is_written_once(language_id: str, marked: str, answer:
                                           line: str, ending: str) -> None:
     result, applied = await complete_marked(language_id, marked, answer, ending=ending)
     assert isinstance(result, Completion), result
-    row = marked[: marked.index(CURSOR)].count("\n")
+    row = cursor_row(marked)
     assert applied.split("\n")[row] == line
 
 
@@ -348,7 +349,7 @@ def test_2_closers_keep_the_parse_of_every_language() -> None:
     for param in CLOSERS:
         language_id, marked, _answer, line = param.values
         text = marked.replace(CURSOR, "")
-        row = marked[: marked.index(CURSOR)].count("\n")
+        row = cursor_row(marked)
         lines = text.split("\n")
         lines[row] = str(line)
         assert parse_error_count(str(language_id), "\n".join(lines)) == 0, param.id

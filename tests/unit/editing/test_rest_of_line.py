@@ -10,8 +10,8 @@ from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.rest_of_line import cut_repeated_line_start
 from loomline.completion.service import Completion
 from loomline.context.parse_errors import adds_parse_errors
-from tests.unit.cleanup.marks import cursor_for
-from tests.unit.editing.harness import CURSOR, ENDINGS, complete_marked
+from tests.unit.cleanup.marks import cursor_for, cursor_row
+from tests.unit.editing.harness import ENDINGS, complete_marked
 
 # (language, document, answer, the cursor's line once applied)
 REPEATS = [
@@ -41,7 +41,7 @@ async def test_a_repeated_start_of_the_rest_of_the_line_is_written_once(
 ) -> None:
     result, applied = await complete_marked(language_id, marked, answer, ending=ending)
     assert isinstance(result, Completion), result
-    row = marked[: marked.index(CURSOR)].count("\n")
+    row = cursor_row(marked)
     assert applied.split("\n")[row] == line
     assert not adds_parse_errors(language_id, "", applied, "")
 
