@@ -19,7 +19,7 @@ import hashlib
 import math
 import re
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -33,8 +33,10 @@ from loomline.context.secret_shapes import (
 
 PLACEHOLDER = "<redacted>"
 # Findings of this many lines (about 200 bytes each, whatever the line's length: the key is a
-# digest): the windows around the cursors of a dozen documents.
+# digest): the windows around the cursors of a dozen documents; and of so many characters of
+# found values at most (a line's findings may be long: a pasted key).
 MAX_CACHED_LINES = 8_192
+MAX_CACHED_FINDING_CHARS = 2_000_000
 MAX_CACHED_TEXTS = 32
 MAX_CACHED_TEXT_CHARS = 2_000_000  # keys and results: about 4 MB at most
 
@@ -153,13 +155,13 @@ class SecretRedactor:
     """Redacts prompt text; one per process is enough (``redact_text``, ``redact_around``).
 
     ``filename`` (a name or path; only its extension counts) picks the assignment rules of the
-    language. Thread-safe enough: the cache is only ever added to and trimmed.
+    language. Thread-safe: its caches are ``BoundedCache``s.
     """
 
     def __init__(self, max_cached_lines: int = MAX_CACHED_LINES) -> None:
         self._detector: _Detector | None = None
-        self._cache: OrderedDict[tuple[str, bytes], tuple[str, ...]] = OrderedDict()
-        self._max = max_cached_lines
+        self._cache: BoundedCache[tuple[str, bytes], tuple[str, ...]] = BoundedCache(
+            MAX_CACHED_FINDING_CHARS, max_cached_lines)
         # Whole texts: while the user types on one line, the lines above and below it are
         # the same text as at the last keystroke. Bounded by their characters too: each is
         # up to a prompt's window, and a large document's windows are large.
@@ -247,9 +249,7 @@ class SecretRedactor:
         found = self._cache.get(key)
         if found is None:
             found = tuple(sorted(set(self._detector_for().secrets(line, filename or "x.txt"))))
-            self._cache[key] = found
-            if len(self._cache) > self._max:
-                self._cache.popitem(last=False)
+            self._cache.put(key, found)
         return found
 
 
