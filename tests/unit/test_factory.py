@@ -37,13 +37,33 @@ def word_tokenizer_dir(path: Path) -> Path:
     return path
 
 
-async def test_the_service_counts_with_the_model_tokenizer_once_the_engine_is_ready(
-    tmp_path: Path,
-) -> None:
+def _slow_stack_with_word_tokenizer(
+    tmp_path: Path, tokenizer_in_background: bool
+) -> factory.CompletionStack:
+    """A stack on a fake engine that takes a moment to start, with the word tokenizer's
+    model directory."""
     model = word_tokenizer_dir(tmp_path / "model")
     settings = Settings(backend="fake", model=ModelSettings(path=str(model)),
                         fake=FakeSettings(load_delay_ms=20))
-    stack = build_completion_stack(settings, DocumentStore(), tokenizer_in_background=True)
+    return build_completion_stack(settings, DocumentStore(),
+                                  tokenizer_in_background=tokenizer_in_background)
+
+
+def _counter_names_at_ready(stack: factory.CompletionStack) -> list[str]:
+    """The service's counter name each time the engine says "ready" (a listener subscribed
+    after the factory's own)."""
+    heard: list[str] = []
+    stack.engine.subscribe(
+        lambda state, _: heard.append(stack.service.counter.name)
+        if state is EngineState.READY else None
+    )
+    return heard
+
+
+async def test_the_service_counts_with_the_model_tokenizer_once_the_engine_is_ready(
+    tmp_path: Path,
+) -> None:
+    stack = _slow_stack_with_word_tokenizer(tmp_path, tokenizer_in_background=True)
     assert stack.service.counter.name == "estimate"
     assert stack.service.counter.count(SAMPLE) == EstimatedTokens().count(SAMPLE) == 5
     readers: list[threading.Thread] = []
@@ -53,11 +73,7 @@ async def test_the_service_counts_with_the_model_tokenizer_once_the_engine_is_re
         readers.append(thread)
         real_start(thread)
 
-    heard: list[str] = []
-    stack.engine.subscribe(
-        lambda state, _: heard.append(stack.service.counter.name)
-        if state is EngineState.READY else None
-    )
+    heard = _counter_names_at_ready(stack)
     with patch.object(threading.Thread, "start", start):
         await stack.engine.start()
         assert await wait_settled(stack.engine, timeout=2) is EngineState.READY
@@ -120,16 +136,10 @@ def test_adopt_tokenizer_prefers_the_loaded_one_and_loads_files_once(tmp_path: P
 async def test_without_a_thread_the_counter_is_the_models_when_ready_is_heard(
     tmp_path: Path,
 ) -> None:
-    model = word_tokenizer_dir(tmp_path / "model")
-    settings = Settings(backend="fake", model=ModelSettings(path=str(model)),
-                        fake=FakeSettings(load_delay_ms=20))
-    stack = build_completion_stack(settings, DocumentStore())  # loomline complete's way
-    heard: list[str] = []
+    # loomline complete's way
+    stack = _slow_stack_with_word_tokenizer(tmp_path, tokenizer_in_background=False)
     # A listener subscribed after the factory already finds the model's counter at "ready".
-    stack.engine.subscribe(
-        lambda state, _: heard.append(stack.service.counter.name)
-        if state is EngineState.READY else None
-    )
+    heard = _counter_names_at_ready(stack)
     await stack.engine.start()
     assert await wait_settled(stack.engine, timeout=2) is EngineState.READY
     assert heard == ["model"]
