@@ -71,6 +71,7 @@ PIECE_CHARS = 128
 # word after it, the last but one before it: a few places in a line of code or data), found
 # by the regex engine rather than a Python loop.
 _PIECE_END = re.compile(r"(?<=[08HPXhpx\"'(\[].)\s+|\s+(?=[08HPXhpx\"'(\[])")
+# (A test holds these to every name ``secret_shapes`` and detect-secrets' keyword rules read.)
 _CONTEXT_WORDS = ("key", "pw", "pass", "token", "secret", "contrase", "credential", "aws",
                   "auth", "cloudant", "private", "begin")
 

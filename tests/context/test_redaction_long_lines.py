@@ -6,6 +6,7 @@ assignment) is judged whole."""
 from __future__ import annotations
 
 import pytest
+from detect_secrets.plugins.keyword import DENYLIST
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,9 +15,11 @@ from loomline.context.redaction import (
     PLACEHOLDER,
     SecretRedactor,
     _pieces,
+    _reads_across_whitespace,
     _spans,
     redact_around,
 )
+from loomline.context.secret_shapes import _CREDENTIAL_NAME
 from tests.context.test_redaction import AWS_ID, GITHUB, JWT, SLACK, STRIPE
 
 # Tokens whose detectors read no whitespace, as values in a long line of code.
@@ -91,3 +94,22 @@ def test_a_password_literal_after_a_string_cut_in_pieces() -> None:
     string = line.index('"some')
     assert any(string < start < string + 28 for start in starts)  # cut inside the string
     assert "Xk9#mP2$vL7qR4" not in SecretRedactor().text(line, "x.py")
+
+
+NAMES_READ_ACROSS_WHITESPACE = [
+    pytest.param(_CREDENTIAL_NAME, id="secret_shapes credential names"),
+    *(pytest.param(f"(?i){word}", id=f"detect-secrets keyword {word}") for word in DENYLIST),
+]
+
+
+@pytest.mark.parametrize("pattern", NAMES_READ_ACROSS_WHITESPACE)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_every_name_a_detector_reads_across_whitespace_keeps_a_line_whole(
+    pattern: str, data: st.DataObject
+) -> None:
+    """The long-line gate's words are the redactor's own list; a credential name added to
+    ``secret_shapes`` (or a keyword detect-secrets adds) that none of them covers would let
+    the line be cut, its assignment missed."""
+    name = data.draw(st.from_regex(pattern, fullmatch=True))
+    assert _reads_across_whitespace(name), name
