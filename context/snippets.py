@@ -24,11 +24,6 @@ STRIDE = 10
 MAX_LINE_CHARS = 2_000
 MAX_CACHED_LINE_BYTES = 8_000_000
 
-
-def _line_tokens_cost(line: str, tokens: frozenset[str]) -> int:
-    """The bytes of an entry: the line, the set's table and its token strings."""
-    return (sys.getsizeof(line) + sys.getsizeof(tokens)
-            + sum(sys.getsizeof(token) for token in tokens))
 _TOKEN = re.compile(r"[A-Za-z_$][\w$]*|\d+")
 _STOP = frozenset({
     "self", "this", "return", "def", "if", "else", "elif", "for", "while", "in", "is", "not",
@@ -84,6 +79,12 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
         else:
             hi = mid - 1
     return lo
+
+
+def _line_tokens_cost(line: str, tokens: frozenset[str]) -> int:
+    """The bytes of an entry: the line, the set's table and its token strings."""
+    return (sys.getsizeof(line) + sys.getsizeof(tokens)
+            + sum(sys.getsizeof(token) for token in tokens))
 
 
 class SnippetCache:
