@@ -95,6 +95,18 @@ class Server:
                 raise AssertionError(f"no answer to {msg_id!r}; got {list(self.by_id)}")
             return self.by_id[msg_id]
 
+    def error_popups(self) -> list[dict[str, Any]]:
+        """The "Error in server" pop-ups pygls shows for a handler's exception."""
+        with self._arrived:
+            return [m for m in self.other if m.get("method") == "window/showMessage"
+                    and "Error in server" in m["params"]["message"]]
+
+    def null_params_error(self, msg_id: int, method: str) -> dict[str, Any]:
+        """The error answering a ``method`` request whose params are null."""
+        message = {"jsonrpc": "2.0", "id": msg_id, "method": method, "params": None}
+        self.send(frame(json.dumps(message).encode()))
+        return self.answer(msg_id)["error"]
+
     def errors_with_null_id(self) -> list[dict[str, Any]]:
         with self._arrived:
             return [m for m in self.other if "error" in m]
@@ -169,13 +181,9 @@ def test_invalid_params_get_an_invalid_params_error(server, params):
     field = next(iter(params))
     assert error["message"].startswith("Invalid params for textDocument/inlineCompletion: ")
     assert field in error["message"]
-    null_params = {"jsonrpc": "2.0", "id": 3, "method": "textDocument/inlineCompletion",
-                   "params": None}
-    server.send(frame(json.dumps(null_params).encode()))
-    assert server.answer(3)["error"]["code"] == -32602
+    assert server.null_params_error(3, "textDocument/inlineCompletion")["code"] == -32602
     # ...and no "Error in server" pop-up for either.
-    popups = [m for m in server.other if m.get("method") == "window/showMessage"]
-    assert not [p for p in popups if "Error in server" in p["params"]["message"]]
+    assert not server.error_popups()
     server.send(frame(inline(4)))
     assert "result" in server.answer(4)
 
@@ -214,8 +222,7 @@ def test_a_failing_notification_is_logged_not_shown(server):
     })
     server.send(frame(change), frame(inline(2)))
     assert "result" in server.answer(2)
-    popups = [m for m in server.other if m.get("method") == "window/showMessage"]
-    assert not [p for p in popups if "Error in server" in p["params"]["message"]]
+    assert not server.error_popups()
 
 
 @pytest.mark.parametrize("bad_id", [{"x": 1}, [7], True, 1.5])
@@ -253,8 +260,7 @@ def test_wrong_types_get_invalid_params_for_every_request_we_handle(server, meth
     server.send(frame(payload(2, method, params)))
     error = server.answer(2)["error"]
     assert error["code"] == -32602 and field in error["message"], error
-    popups = [m for m in server.other if m.get("method") == "window/showMessage"]
-    assert not [p for p in popups if "Error in server" in p["params"]["message"]]
+    assert not server.error_popups()
     server.send(frame(inline(3)))
     assert "result" in server.answer(3)
 
@@ -305,15 +311,11 @@ def test_next_edit_requests_with_invalid_params_get_an_invalid_params_error(serv
     assert error["code"] == -32602, error
     assert error["message"].startswith("Invalid params for textDocument/copilotInlineEdit: ")
     assert field in error["message"], error
-    null_params = {"jsonrpc": "2.0", "id": 3, "method": "textDocument/copilotInlineEdit",
-                   "params": None}
-    server.send(frame(json.dumps(null_params).encode()))
-    assert server.answer(3)["error"]["code"] == -32602
+    assert server.null_params_error(3, "textDocument/copilotInlineEdit")["code"] == -32602
     # copilot-lsp sends no context, and no version: both are fine.
     server.send(frame(inline_edit(4, context=..., textDocument={"uri": "file:///tmp/w.py"})))
     assert isinstance(server.answer(4)["result"]["edits"], list)
-    popups = [m for m in server.other if m.get("method") == "window/showMessage"]
-    assert not [p for p in popups if "Error in server" in p["params"]["message"]]
+    assert not server.error_popups()
 
 
 @pytest.mark.parametrize(
