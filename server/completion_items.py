@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
+from loomline.completion.cleanup.closers import only_closers
 from loomline.context.documents import Document
 from loomline.context.positions import Position, to_lf, with_line_ending
 from loomline.server import convert
-
-_CLOSERS = ")]}\"'` \t"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +64,6 @@ def relative_indentation(text: str, indent: str) -> str:
     return "\n".join([first, *(ln[len(indent) :] if ln.startswith(indent) else ln for ln in rest)])
 
 
-def _closers_only(rest_of_line: str) -> bool:
-    """Whether the rest of the cursor's line is closing brackets and quotes only."""
-    return bool(rest_of_line.strip()) and all(ch in _CLOSERS for ch in rest_of_line)
-
-
 def _documentation(
     document: Document, formats: ClientFormats, line: str, text: str
 ) -> types.MarkupContent | str:
@@ -108,7 +102,7 @@ def completion_item(
     end = document.lines.clamp(end) if end is not None else position
     if end.line != position.line or end.character < position.character:
         end = position  # a completion item's edit is one line and holds the cursor
-    if end != position and insert_only is not None and _closers_only(
+    if end != position and insert_only is not None and only_closers(
         document.lines.line_text(position.line)[document.offset_at(position)
                                                 - document.lines.line_start(position.line):]
     ):

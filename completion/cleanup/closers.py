@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from loomline.completion.cursor import Cursor
-from loomline.context.lexing import BracketStack, open_brackets, state_at_end, tokens
+from loomline.context.lexing import CLOSERS, BracketStack, open_brackets, state_at_end, tokens
 
 # Closing brackets at the start of the rest of the line, blanks between them.
 _TYPED_CLOSERS = re.compile(r"(?:[ \t]*[)\]}])*")
@@ -37,6 +37,14 @@ def typed_closers(cursor: Cursor) -> str:
     else:
         match = _TYPED_CLOSERS.match(suffix)
     return suffix[: match.end()] if match else ""
+
+
+def only_closers(rest_of_line: str) -> bool:
+    """Whether ``rest_of_line`` (after the cursor) is closing brackets and quotes only, blanks
+    between them: what the editor typed ahead of the cursor and nothing else."""
+    return bool(rest_of_line.strip()) and all(
+        ch in CLOSERS or ch in _QUOTES or ch in " \t" for ch in rest_of_line
+    )
 
 
 def closers_replaced(answer: str, cursor: Cursor) -> int:
