@@ -20,13 +20,13 @@ from loomline.server.methods import (
     DID_FOCUS_NOTIFICATION,
     DID_SHOW_INLINE_EDIT_NOTIFICATION,
 )
+from loomline.server.next_edit import plain
 from tests.e2e.test_next_edit_wire import (
     BEFORE,
     FAKE,
     REWRITTEN,
     ROOT,
     apply,
-    as_dict,
     rename_parameter,
 )
 from tests.lsp_client import Session, loomline_client, open_doc, stats
@@ -39,7 +39,7 @@ async def copilot_lsp_request(client: LanguageClient, uri: str, version: int, li
     """Exactly copilot-lsp's request: position params, the version added, nothing else."""
     params = {"textDocument": {"uri": uri, "version": version},
               "position": {"line": line, "character": character}}
-    return as_dict(await client.protocol.send_request_async(COPILOT_INLINE_EDIT_REQUEST, params))
+    return plain(await client.protocol.send_request_async(COPILOT_INLINE_EDIT_REQUEST, params))
 
 
 def check_shape(result: Any) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from loomline.server.methods import (
     DID_FOCUS_NOTIFICATION,
     DID_SHOW_INLINE_EDIT_NOTIFICATION,
 )
+from loomline.server.next_edit import plain  # pygls hands unknown shapes over as namedtuples
 from tests.lsp_client import (
     Session,
     inline,
@@ -44,24 +45,13 @@ FAKE = {
 client = loomline_client(Session(options=FAKE, root_uri=ROOT, ready_within_s=30))
 
 
-def as_dict(value: Any) -> Any:
-    """A result as plain dicts and lists (pygls hands unknown shapes over as namedtuples)."""
-    if hasattr(value, "_asdict"):
-        return {key: as_dict(item) for key, item in value._asdict().items()}
-    if isinstance(value, dict):
-        return {key: as_dict(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [as_dict(item) for item in value]
-    return value
-
-
 async def inline_edit(
     client: LanguageClient, uri: str, version: int, line: int, character: int, **extra: Any
 ) -> dict[str, Any]:
     params = {"textDocument": {"uri": uri, "version": version},
               "position": {"line": line, "character": character}, **extra}
     result = await client.protocol.send_request_async(COPILOT_INLINE_EDIT_REQUEST, params)
-    found: dict[str, Any] = as_dict(result)
+    found: dict[str, Any] = plain(result)
     return found
 
 
@@ -156,7 +146,7 @@ async def test_show_context_has_the_next_edit_prompt(client: LanguageClient) -> 
     uri = f"{ROOT}/context.py"
     open_doc(client, uri, BEFORE)
     rename_parameter(client, uri)
-    result = as_dict(await show_context(client, uri, 0, 15))
+    result = plain(await show_context(client, uri, 0, 15))
     next_edit = result["nextEdit"]
     assert next_edit["format"] == "qwen-chat"
     assert next_edit["window"] == {"startLine": 0, "endLine": 6}
