@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,21 +42,35 @@ class ModelPreset:
     context_layout: str = "files"
 
 
+def read_data(path: Path) -> dict[str, object]:
+    """A data file of templates or formats: a JSON object (UTF-8)."""
+    data: dict[str, object] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def named_records(raw: object, make: Callable[..., T]) -> dict[str, T]:
+    """A data file's ``{name: {field: value}}`` table as records made by ``make`` with
+    ``name=`` and the fields (``stop``, a list of strings, as a tuple)."""
+    assert isinstance(raw, dict)
+    return {
+        name: make(name=name, **{**fields, "stop": tuple(fields["stop"])})
+        for name, fields in raw.items()
+    }
+
+
+def model_key(model_id: str) -> str:
+    """A model id as the data files' ``match`` strings are written (lower case, ``-``)."""
+    return model_id.lower().replace("_", "-")
+
+
 @cache
 def _presets() -> dict[str, object]:
-    text = Path(__file__).with_name("presets.json").read_text("utf-8")
-    data: dict[str, object] = json.loads(text)
-    return data
+    return read_data(Path(__file__).with_name("presets.json"))
 
 
 @cache
 def templates() -> dict[str, FimTemplate]:
-    raw = _presets()["templates"]
-    assert isinstance(raw, dict)
-    return {
-        name: FimTemplate(name=name, **{**fields, "stop": tuple(fields["stop"])})
-        for name, fields in raw.items()
-    }
+    return named_records(_presets()["templates"], FimTemplate)
 
 
 @cache
@@ -63,8 +81,8 @@ def model_presets() -> tuple[ModelPreset, ...]:
 
 
 def preset_for_model(model_name: str) -> ModelPreset | None:
-    lowered = model_name.lower().replace("_", "-")
-    return next((p for p in model_presets() if p.match in lowered), None)
+    key = model_key(model_name)
+    return next((p for p in model_presets() if p.match in key), None)
 
 
 def context_layout_for(model_name: str, setting: str = "auto") -> str:

@@ -4,13 +4,13 @@ model's answer."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from loomline.completion.next_edit.window import EditWindow
+from loomline.completion.templates import model_key, named_records, read_data
 
 AUTO = "auto"
 
@@ -68,20 +68,12 @@ class EditEvent:
 
 @cache
 def _data() -> dict[str, object]:
-    data: dict[str, object] = json.loads(
-        Path(__file__).with_name("formats.json").read_text("utf-8")
-    )
-    return data
+    return read_data(Path(__file__).with_name("formats.json"))
 
 
 @cache
 def formats() -> dict[str, NextEditFormat]:
-    raw = _data()["formats"]
-    assert isinstance(raw, dict)
-    return {
-        name: NextEditFormat(name=name, **{**fields, "stop": tuple(fields["stop"])})
-        for name, fields in raw.items()
-    }
+    return named_records(_data()["formats"], NextEditFormat)
 
 
 def format_for(model_id: str, setting: str = AUTO) -> NextEditFormat:
@@ -90,11 +82,11 @@ def format_for(model_id: str, setting: str = AUTO) -> NextEditFormat:
     table = formats()
     if setting != AUTO:
         return table[setting]
-    lowered = model_id.lower().replace("_", "-")
+    key = model_key(model_id)
     models = _data()["models"]
     assert isinstance(models, list)
     for entry in models:
-        if entry["match"] in lowered:
+        if entry["match"] in key:
             return table[entry["format"]]
     default = _data()["default"]
     assert isinstance(default, str)
