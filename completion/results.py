@@ -80,12 +80,12 @@ def fit_to_document(
     if not rest.strip():
         return None
     position = end_position(asked_at, typed)
-    short = insert_only[len(typed):] if replaced and insert_only is not None else None
+    short = None
+    if replaced and insert_only is not None and insert_only.startswith(typed):
+        short = with_line_ending(insert_only[len(typed) :], document.line_ending)
     return Landing(
         with_line_ending(rest, document.line_ending),
         position,
         end_position(position, replaced) if replaced else None,
-        with_line_ending(short, document.line_ending)
-        if short is not None and insert_only is not None and insert_only.startswith(typed)
-        else None,
+        short,
     )
