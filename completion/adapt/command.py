@@ -233,6 +233,7 @@ def _report(name: str, folder: Path, output: Path, manifest: Manifest) -> None:
     t = manifest.training
     print(f"loomline adapt: {t['steps_done']} steps ({t['stopped_by']}) in "
           f"{t['train_seconds']} s, peak memory {t['peak_memory_mb']} MB", file=sys.stderr)
-    print(f"loomline adapt: use it with the setting "
-          f'"engine": {{"adapters": {{"{folder}": "{name}"}}}}', file=sys.stderr)
+    # JSON-quoted: a folder path may hold backslashes or quotes.
+    setting = json.dumps({"engine": {"adapters": {str(folder): name}}})
+    print(f"loomline adapt: use it with the settings {setting}", file=sys.stderr)
     print(output)

@@ -175,6 +175,22 @@ def test_a_missing_folder_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "is not a folder" in capsys.readouterr().err
 
 
+def test_the_printed_setting_is_json_for_any_folder_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    folder = tmp_path / 'odd "repo" \\ name'
+    manifest = Manifest(base_model="m", base_model_dir="", workspace=str(folder), data_hash="",
+                        train_samples=1, heldout_samples=0, heldout_files=[], settings={},
+                        training={"steps_done": 1, "stopped_by": "steps", "train_seconds": 1,
+                                  "peak_memory_mb": 1})
+    command._report("odd", folder, tmp_path / "out", manifest)
+    line = next(x for x in capsys.readouterr().err.splitlines() if "use it with" in x)
+    setting = json.loads(line.split("use it with the settings ", 1)[1])
+    assert setting == {"engine": {"adapters": {str(folder): "odd"}}}
+
+
 def test_prompt_budget_fits_the_sequence_length() -> None:
     settings = command.prompt_settings(Settings(), 512, 96)
     share = settings.context.budget_share
