@@ -165,3 +165,26 @@ def run_scripted_editor(
         env = {"LOOMLINE_SPEC": json.dumps(spec)}
     proc = run_editor(editor, cwd=root, env=env, timeout=timeout)
     return read_results(out, proc)
+
+
+def run_nvim(
+    script: str,
+    tmp_path: Path,
+    settings: dict[str, Any],
+    steps: list[str],
+    timeout: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    """``run_scripted_editor`` for Neovim 0.11 (``nvim --headless --clean -n -l``) running
+    ``script`` (a file beside this one, e.g. ``nvim_test.lua``) with the user's configuration
+    ``nvim_config.lua``."""
+    nvim = find_editor("nvim")
+    return run_scripted_editor(
+        [nvim, "--headless", "--clean", "-n", "-l", str(HERE / script)],
+        tmp_path,
+        settings,
+        steps,
+        timeout,
+        config=str(HERE / "nvim_config.lua"),
+        **extra,
+    )

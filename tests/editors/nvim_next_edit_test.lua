@@ -4,35 +4,13 @@
 -- Renames a word as a user does (ciw in normal mode), waits for the suggestion's extmarks,
 -- presses <Tab> (jump) and <Tab> (accept); then undoes, waits for the suggestion again and
 -- presses <Esc>. Writes what it saw (and what the module sent to the server) to spec.out.
-local spec = vim.json.decode(os.getenv('LOOMLINE_SPEC'))
-local results = { steps = {} }
-local timeout = spec.timeout_ms or 60000
-
-local function write()
-  local f = assert(io.open(spec.out, 'w'))
-  f:write(vim.json.encode(results))
-  f:close()
-end
+local H = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
+local spec, results, wait = H.spec, H.results, H.wait
 
 local function text()
   return table.concat(vim.api.nvim_buf_get_lines(0, 0, -1, false), '\n')
 end
 
-local function wait(what, predicate, ms)
-  if not vim.wait(ms or timeout, predicate, 20) then error('timed out waiting for ' .. what) end
-end
-
-local state = { ready = false }
-vim.g.loomline_cmd = spec.server
-vim.g.loomline_settings = spec.settings
-dofile(spec.config)
-vim.lsp.config('loomline', {
-  handlers = {
-    ['loomline/status'] = function(_, result)
-      if result.state == 'ready' then state.ready = true end
-    end,
-  },
-})
 vim.opt.runtimepath:prepend(spec.plugin)
 local next_edit = require('loomline.next_edit')
 next_edit.setup({ debounce_ms = 50 })
@@ -85,14 +63,8 @@ local function changed(bufnr)
 end
 
 local ok, err = xpcall(function()
-  vim.cmd('edit ' .. vim.fn.fnameescape(spec.file))
-  local client
-  wait('the client to attach', function()
-    client = vim.lsp.get_clients({ bufnr = 0, name = 'loomline' })[1]
-    return client ~= nil
-  end)
-  spy(client)
-  wait('the engine to be ready', function() return state.ready end)
+  spy(H.open())
+  H.wait_ready()
   local bufnr = vim.api.nvim_get_current_buf()
   local r = spec.rename
 
@@ -128,5 +100,5 @@ if not ok then
   results.error = tostring(err)
   results.sent = sent
 end
-write()
+H.write()
 vim.cmd('qa!')

@@ -1,40 +1,12 @@
 -- Drives Neovim 0.11 against loomline: run as `nvim --headless --clean -n -l nvim_test.lua`.
 -- $LOOMLINE_SPEC (JSON): {server: [cmd...], settings: {...}, file, out, steps: [...], ...}.
 -- Writes what it saw to spec.out as JSON; {error = ...} when a step failed.
-local spec = vim.json.decode(os.getenv('LOOMLINE_SPEC'))
-local results = { steps = {} }
-local timeout = spec.timeout_ms or 60000
-
-local function write()
-  local f = assert(io.open(spec.out, 'w'))
-  f:write(vim.json.encode(results))
-  f:close()
-end
+local H = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'nvim_harness.lua'))
+local spec, results, timeout, wait, state = H.spec, H.results, H.timeout, H.wait, H.state
 
 local function lines()
   return vim.api.nvim_buf_get_lines(0, 0, -1, false)
 end
-
-local function wait(what, predicate, ms)
-  if not vim.wait(ms or timeout, predicate, 20) then
-    error('timed out waiting for ' .. what)
-  end
-end
-
--- The configuration a user writes (nvim_config.lua, shown in README-editors.md), plus a
--- status handler for the test.
-local state = { ready = false, status = nil }
-vim.g.loomline_cmd = spec.server
-vim.g.loomline_settings = spec.settings
-dofile(spec.config)
-vim.lsp.config('loomline', {
-  handlers = {
-    ['loomline/status'] = function(_, result)
-      state.status = result
-      if result.state == 'ready' then state.ready = true end
-    end,
-  },
-})
 
 local client
 local steps = {}
@@ -181,22 +153,18 @@ function steps.generate_keymap()
 end
 
 local ok, err = xpcall(function()
-  vim.cmd('edit ' .. vim.fn.fnameescape(spec.file))
-  wait('the client to attach', function()
-    client = vim.lsp.get_clients({ bufnr = 0, name = 'loomline' })[1]
-    return client ~= nil
-  end)
-  wait('the engine to be ready', function() return state.ready end)
+  client = H.open()
+  H.wait_ready()
   for _, name in ipairs(spec.steps) do
     local started = vim.uv.hrtime()
     results.steps[name] = steps[name]()
     results.steps[name].ms = (vim.uv.hrtime() - started) / 1e6
-    write()
+    H.write()
   end
 end, debug.traceback)
 if not ok then
   results.error = tostring(err)
   results.status = state.status
 end
-write()
+H.write()
 vim.cmd('qa!')

@@ -11,10 +11,8 @@ import pytest
 from tests.editors.conftest import (
     FAKE,
     GENERATED,
-    HERE,
     MODEL,
-    find_editor,
-    run_scripted_editor,
+    run_nvim,
 )
 from tests.editors.editing_scenarios import (
     BRACKETS,
@@ -34,16 +32,7 @@ pytestmark = pytest.mark.editor
 def _run(
     tmp_path: Path, settings: dict[str, Any], steps: list[str], timeout: float, **extra: Any
 ) -> dict[str, Any]:
-    nvim = find_editor("nvim")
-    return run_scripted_editor(
-        [nvim, "--headless", "--clean", "-n", "-l", str(HERE / "nvim_test.lua")],
-        tmp_path,
-        settings,
-        steps,
-        timeout,
-        config=str(HERE / "nvim_config.lua"),
-        **extra,
-    )
+    return run_nvim("nvim_test.lua", tmp_path, settings, steps, timeout, **extra)
 
 
 POPUP = {"line": 4, "before": "    ret"}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.editors.conftest import HERE, MODEL, find_editor, run_scripted_editor
+from tests.editors.conftest import MODEL, run_nvim
 
 pytestmark = pytest.mark.editor
 
@@ -30,16 +30,14 @@ def run_next_edit(
     tmp_path: Path, settings: dict[str, Any], source: str, rename: dict[str, Any],
     timeout: float, *, dismiss: bool,
 ) -> dict[str, Any]:
-    nvim = find_editor("nvim")
-    return run_scripted_editor(
-        [nvim, "--headless", "--clean", "-n", "-l", str(HERE / "nvim_next_edit_test.lua")],
+    return run_nvim(
+        "nvim_next_edit_test.lua",
         tmp_path,
         settings,
         [],
         timeout,
         source=source,
         name="area.py",
-        config=str(HERE / "nvim_config.lua"),
         plugin=str(PLUGIN),
         rename=rename,
         dismiss=dismiss,
