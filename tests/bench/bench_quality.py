@@ -795,8 +795,6 @@ def main() -> None:
     parser.add_argument("what", choices=["humaneval", "repo", "lsp", "all", "history"])
     parser.add_argument("--history-cases", type=int, default=30,
                         help="history: cases of quality/edit_history_set.py")
-    parser.add_argument("--runtime", choices=["torch", "onnx"], default="torch",
-                        help="the embedded model's runtime (history)")
     parser.add_argument("--single", type=int, default=150)
     parser.add_argument("--multi", type=int, default=80)
     parser.add_argument("--systems", default="loomline,raw")
@@ -853,12 +851,10 @@ def main() -> None:
         if args.what in ("humaneval", "repo", "all"):
             engine = await start_engine(make_settings())
         if args.what == "history":
-            from loomline.completion.engines import create_engine
             from loomline.completion.engines.base import EngineState, wait_settled
             from tests.bench.quality.edit_history_set import edit_history_bench
 
-            settings = make_settings(context=False)
-            settings.model.runtime = args.runtime
+            settings = make_settings(context=False)  # --runtime reaches it as a settings hook
             engine = create_engine(settings)
             await engine.start()
             if await wait_settled(engine, 900) is not EngineState.READY:
