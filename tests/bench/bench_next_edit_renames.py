@@ -32,7 +32,7 @@ from loomline.completion.next_edit.formats import NextEditFormat
 from loomline.completion.next_edit.service import NextEdit, NextEditService
 from loomline.completion.service import CompletionService
 from loomline.completion.settings import Settings
-from loomline.context.documents import DocumentStore
+from loomline.context.documents import Document, DocumentStore
 from loomline.context.positions import Position
 
 
@@ -105,11 +105,10 @@ def rename(store: DocumentStore, uri: str, case: Case) -> Position:
     return Position(case.line, column + len(case.new))
 
 
-def applied(text: str, edit: NextEdit) -> str:
-    lines = text.split("\n")
-    start = sum(len(line) + 1 for line in lines[: edit.start.line]) + edit.start.character
-    end = sum(len(line) + 1 for line in lines[: edit.end.line]) + edit.end.character
-    return text[:start] + edit.text + text[end:]
+def applied(document: Document, edit: NextEdit) -> str:
+    """The document's text with ``edit`` made (its LSP positions read by the document)."""
+    text = document.text
+    return text[: document.offset_at(edit.start)] + edit.text + text[document.offset_at(edit.end):]
 
 
 def variants() -> dict[str, NextEditFormat]:
@@ -154,7 +153,6 @@ async def run_variant(
             cursor = rename(store, uri, case)
             document = store.get(uri)
             assert document is not None
-            renamed = document.lf_text
             use_line, use_column = next_use(case)
             started = time.perf_counter()
             result = await next_edit.suggest(document, cursor, explicit=True)
@@ -163,7 +161,7 @@ async def run_variant(
                 tally[f"no suggestion: {result.reason}"] += 1
                 print(f"  {case.name}: none ({result.reason})")
                 continue
-            after = applied(renamed, result)
+            after = applied(document, result)
             line = after.split("\n")[use_line]
             hit = line[use_column:use_column + len(case.new)] == case.new
             everywhere = after == re.sub(rf"\b{re.escape(case.old)}\b", case.new, case.text)
