@@ -706,6 +706,8 @@ async def lsp_sanity(args: argparse.Namespace, engine: EmbeddedEngine | None) ->
     from lsprotocol import types
     from pygls.lsp.client import LanguageClient
 
+    from loomline.server.methods import SHOW_CONTEXT_COMMAND, STATUS_NOTIFICATION
+
     rows = sample(load_jsonl("HumanEval-SingleLineInfilling.jsonl.gz"), args.tasks, args.seed + 1)
     rows += sample(
         load_jsonl("HumanEval-MultiLineInfilling.jsonl.gz"), args.tasks // 2, args.seed + 1
@@ -713,7 +715,7 @@ async def lsp_sanity(args: argparse.Namespace, engine: EmbeddedEngine | None) ->
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     client = LanguageClient("bench-quality", "1")
     statuses: list[Any] = []
-    client.feature("loomline/status")(lambda params: statuses.append(params))
+    client.feature(STATUS_NOTIFICATION)(lambda params: statuses.append(params))
     log = BENCH_DIR / "server.log"
     python = REPO / ".venv" / "bin" / "python"
     started = time.perf_counter()
@@ -738,7 +740,7 @@ async def lsp_sanity(args: argparse.Namespace, engine: EmbeddedEngine | None) ->
         line = row["prompt"].count("\n")
         shown = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(
-                command="loomline.showContext",
+                command=SHOW_CONTEXT_COMMAND,
                 arguments=[
                     {"textDocument": {"uri": uri}, "position": {"line": line, "character": 0}}
                 ],
