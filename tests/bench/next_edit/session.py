@@ -9,8 +9,8 @@ the server's copy is read back with ``loomline.documentText`` to check the repla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +44,16 @@ class Session:
         self.command, self.options = command, options
         self.client = LanguageClient("bench-next-edit", "1")
         self.states: list[str] = []
-        self.client.feature(STATUS_NOTIFICATION)(
-            lambda params: self.states.append(getattr(params, "state", "")
-                                              if not isinstance(params, dict)
-                                              else params.get("state", "")))
+        self._settled = asyncio.Event()  # the engine said ready or error
+        # pygls marks the handler it registers: a function, not a bound method.
+        self.client.feature(STATUS_NOTIFICATION)(lambda params: self._on_status(params))
+
+    def _on_status(self, params: Any) -> None:
+        state = (params.get("state", "") if isinstance(params, dict)
+                 else getattr(params, "state", ""))
+        self.states.append(state)
+        if state in ("ready", "error"):
+            self._settled.set()
 
     async def start(self, ready_within_s: float | None) -> None:
         """Start and initialize the server; with ``ready_within_s``, wait for the engine's
@@ -59,11 +65,10 @@ class Session:
         self.client.initialized(types.InitializedParams())
         if ready_within_s is None:
             return
-        deadline = time.monotonic() + ready_within_s
-        while "ready" not in self.states:
-            if "error" in self.states or time.monotonic() > deadline:
-                raise RuntimeError(f"the server's engine did not get ready: {self.states}")
-            await asyncio.sleep(0.1)  # polling the notifications the client has received
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), ready_within_s)
+        if "ready" not in self.states:
+            raise RuntimeError(f"the server's engine did not get ready: {self.states}")
 
     async def stop(self) -> None:
         await self.client.shutdown_async(None)
