@@ -23,6 +23,18 @@ EDITING_COMPLETION = {
 }
 
 
+# Next edits, shared by the Neovim and the VS Code tests: the user renames the parameter ``r``
+# (line 0, column 9) to ``radius``; the next edit renames its uses on line 1. The scripted
+# engine answers with the rewritten window (here the whole file) as the default next-edit
+# format (qwen-chat) writes it: the window's lines, then the fence's end.
+NEXT_EDIT_SOURCE = 'def area(r):\n    return "area: " + str(3.14 * r * r)\n\n\nprint(area(2))\n'
+NEXT_EDIT_RENAMED = NEXT_EDIT_SOURCE.replace("(r)", "(radius)")
+NEXT_EDIT_REWRITTEN = NEXT_EDIT_RENAMED.replace("* r * r", "* radius * radius")
+NEXT_EDIT_FAKE_ANSWER = NEXT_EDIT_REWRITTEN + "\n```"
+# A rename the 0.5B model gets (the area case of tests/bench/bench_next_edit_renames.py).
+NEXT_EDIT_MODEL_SOURCE = "def area(r):\n    return 3.14 * r * r\n\n\nprint(area(2))\n"
+
+
 @dataclass(frozen=True)
 class Scenario:
     """``source`` (exact, CRLF kept) saved as ``name``; the cursor on ``line`` (0-based) at

@@ -11,17 +11,21 @@ import pytest
 
 from tests.conftest import REPO
 from tests.editors.conftest import MODEL, run_nvim
+from tests.editors.editing_scenarios import (
+    NEXT_EDIT_FAKE_ANSWER,
+    NEXT_EDIT_MODEL_SOURCE,
+    NEXT_EDIT_RENAMED,
+    NEXT_EDIT_REWRITTEN,
+    NEXT_EDIT_SOURCE,
+)
 
 pytestmark = pytest.mark.editor
 
 PLUGIN = REPO / "editor-extension" / "nvim"
-SOURCE = 'def area(r):\n    return "area: " + str(3.14 * r * r)\n\n\nprint(area(2))\n'
-RENAMED = SOURCE.replace("(r)", "(radius)")
-REWRITTEN = RENAMED.replace("* r * r", "* radius * radius")
 # The qwen-chat format's answer: the window's lines (here the whole file), then the fence's end.
 FAKE_NEXT_EDIT = {
     "backend": "fake",
-    "fake": {"response": REWRITTEN + "\n```", "chunkDelayMs": 1},
+    "fake": {"response": NEXT_EDIT_FAKE_ANSWER, "chunkDelayMs": 1},
     "nextEdit": {"debounceMs": 0},
 }
 
@@ -46,9 +50,9 @@ def run_next_edit(
 
 @pytest.mark.timeout(90)
 def test_neovim_next_edit_shows_jumps_accepts_and_dismisses(tmp_path: Path) -> None:
-    results = run_next_edit(tmp_path, FAKE_NEXT_EDIT, SOURCE,
+    results = run_next_edit(tmp_path, FAKE_NEXT_EDIT, NEXT_EDIT_SOURCE,
                             {"line": 0, "character": 9, "text": "radius"}, 60, dismiss=True)
-    assert results["renamed"] == RENAMED.rstrip("\n")
+    assert results["renamed"] == NEXT_EDIT_RENAMED.rstrip("\n")
     shown = results["steps"]["shown"]
     edit = shown["edit"]
     assert edit["range"]["start"]["line"] == edit["range"]["end"]["line"] == 1
@@ -63,9 +67,9 @@ def test_neovim_next_edit_shows_jumps_accepts_and_dismisses(tmp_path: Path) -> N
     assert shown["cursor"][0] == 1  # still on the renamed line
     jump = results["steps"]["jump"]
     assert jump["cursor"] == [2, edit["range"]["start"]["character"]]
-    assert jump["visible"] and jump["text"] == RENAMED.rstrip("\n")
+    assert jump["visible"] and jump["text"] == NEXT_EDIT_RENAMED.rstrip("\n")
     accept = results["steps"]["accept"]
-    assert accept["text"] == REWRITTEN.rstrip("\n")
+    assert accept["text"] == NEXT_EDIT_REWRITTEN.rstrip("\n")
     assert not accept["visible"] and not accept["marks"]
     dismiss = results["steps"]["dismiss"]
     assert not dismiss["visible"] and not dismiss["marks"]
@@ -88,15 +92,15 @@ def test_neovim_next_edit_shows_jumps_accepts_and_dismisses(tmp_path: Path) -> N
 # The real model: a rename the 0.5B gets with the server's prompt (the area case of
 # tests/bench/bench_next_edit_renames.py). Both uses on the next line renamed is the model's
 # work: the server's fallback without the model renames only the next one.
-MODEL_SOURCE = "def area(r):\n    return 3.14 * r * r\n\n\nprint(area(2))\n"
-MODEL_EXPECTED = MODEL_SOURCE.replace("(r)", "(radius)").replace("r * r", "radius * radius")
+MODEL_EXPECTED = NEXT_EDIT_MODEL_SOURCE.replace("(r)", "(radius)").replace(
+    "r * r", "radius * radius")
 
 
 @pytest.mark.model
 @pytest.mark.timeout(300)
 def test_neovim_next_edit_with_the_real_model(tmp_path: Path, model_dir: Path) -> None:
     settings = {**MODEL, "completion": {**MODEL["completion"], "deadlineMs": 240_000}}
-    results = run_next_edit(tmp_path, settings, MODEL_SOURCE,
+    results = run_next_edit(tmp_path, settings, NEXT_EDIT_MODEL_SOURCE,
                             {"line": 0, "character": 9, "text": "radius"}, 280, dismiss=False)
-    assert results["renamed"] == MODEL_SOURCE.replace("(r)", "(radius)").rstrip("\n")
+    assert results["renamed"] == NEXT_EDIT_MODEL_SOURCE.replace("(r)", "(radius)").rstrip("\n")
     assert results["steps"]["accept"]["text"] == MODEL_EXPECTED.rstrip("\n")

@@ -17,6 +17,12 @@ from typing import Any
 
 import pytest
 
+from tests.editors.editing_scenarios import (
+    NEXT_EDIT_FAKE_ANSWER,
+    NEXT_EDIT_MODEL_SOURCE,
+    NEXT_EDIT_REWRITTEN,
+    NEXT_EDIT_SOURCE,
+)
 from tests.vscode.test_vscode_e2e import (
     ARTIFACTS,
     EXPECTED_STEPS,
@@ -27,10 +33,7 @@ from tests.vscode.test_vscode_e2e import (
 
 pytestmark = [pytest.mark.editor]
 
-SOURCE = 'def area(r):\n    return "area: " + str(3.14 * r * r)\n\n\nprint(area(2))\n'
-RENAMED = SOURCE.replace("(r)", "(radius)")
-REWRITTEN = RENAMED.replace("* r * r", "* radius * radius")
-RENAME = {"name": "area.py", "text": SOURCE, "line": 0, "character": 9, "old": "r",
+RENAME = {"name": "area.py", "text": NEXT_EDIT_SOURCE, "line": 0, "character": 9, "old": "r",
           "new": "radius", "preview": "radius * radius"}
 NO_GHOST_TEXT = {"editor.inlineSuggest.enabled": False}
 
@@ -57,8 +60,8 @@ def _run(launcher: Path, artifacts: Path, backend: str, spec: dict[str, Any],
 
 def test_vscode_next_edit_with_fake_backend(code_server: Path) -> None:  # noqa: F811
     # The scripted engine answers every request with the rewritten window (the whole file).
-    fake = {"fake": {"response": REWRITTEN + "\n```", "chunkDelayMs": 1}}
-    spec = {**RENAME, "expected": REWRITTEN, "dismiss": True}
+    fake = {"fake": {"response": NEXT_EDIT_FAKE_ANSWER, "chunkDelayMs": 1}}
+    spec = {**RENAME, "expected": NEXT_EDIT_REWRITTEN, "dismiss": True}
     result = _run(code_server, ARTIFACTS.parent / "vscode-next-edit", "fake", spec, {}, fake)
     names = [s["name"] for s in result["steps"] if s["ok"]]
     assert names == [*EXPECTED_STEPS[:5], "next edit: shown, Tab jumps, Tab accepts",
@@ -67,7 +70,7 @@ def test_vscode_next_edit_with_fake_backend(code_server: Path) -> None:  # noqa:
     assert seen["after"].startswith("radius * radius"), seen
     assert "".join(seen["struck"]) == "r * r", seen  # grown to whole words, struck through
     assert seen["jumpedTo"] == 2
-    assert seen["saved"] == REWRITTEN
+    assert seen["saved"] == NEXT_EDIT_REWRITTEN
     assert seen["dismissed"] is True
     events = seen["events"]
     kinds = [e["type"] for e in events]
@@ -82,12 +85,9 @@ def test_vscode_next_edit_with_fake_backend(code_server: Path) -> None:  # noqa:
 # tests/bench/bench_next_edit_renames.py: both uses renamed). Typed in VS Code the model's own
 # answer has so far been dropped and the server's fallback renamed the next use only, so this
 # checks what the issue asks: the next use renamed, accepted with Tab, the file still parses.
-MODEL_SOURCE = "def area(r):\n    return 3.14 * r * r\n\n\nprint(area(2))\n"
-
-
 @pytest.mark.model
 def test_vscode_next_edit_with_the_real_model(code_server: Path, model_dir: Path) -> None:  # noqa: F811
-    spec = {"name": "area.py", "text": MODEL_SOURCE, "line": 0, "character": 9,
+    spec = {"name": "area.py", "text": NEXT_EDIT_MODEL_SOURCE, "line": 0, "character": 9,
             "old": "r", "new": "radius", "preview": "radius", "dismiss": False}
     deadlines = {"loomline.completion.deadlineMs": 240_000,
                  "loomline.completion.explicitDeadlineMs": 240_000}
