@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from loomline.completion.engines.base import (
     EngineState,
@@ -30,6 +29,7 @@ from loomline.completion.engines.base import (
     wait_settled,
 )
 from loomline.completion.engines.lora_adapters import AdapterSet
+from loomline.completion.engines.runner import Job, ModelRunner, PickedTokens
 from loomline.completion.engines.threads import ThreadPolicy
 from loomline.completion.model_store import ModelStore, ProgressCallback
 from loomline.completion.settings import Settings
@@ -51,55 +51,6 @@ SlotKey = tuple[str | None, str | None]
 class _Slot:
     cache: Any
     ids: list[int]
-
-
-@dataclass
-class _Job:
-    request: GenerationRequest
-    stats: GenerationStats
-    emit: Callable[[str | BaseException | None], None]
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass
-class PickedTokens:
-    """The tokens picked for one job, passed on as text as soon as it is whole (any runtime).
-
-    ``decode``: token ids to text; ``started``: ``time.perf_counter()`` when the job began."""
-
-    job: _Job
-    decode: Callable[[list[int]], str]
-    started: float
-    ids: list[int] = field(default_factory=list)
-    emitted: str = ""
-
-    def add(self, token: int) -> None:
-        """Count ``token`` and emit the text it completes; updates the job's stats."""
-        self.ids.append(token)
-        stats = self.job.stats
-        stats.generated_tokens = len(self.ids)
-        text = self.decode(self.ids)
-        # Hold back an incomplete multi-byte character until its other tokens arrive.
-        if not text.endswith("\ufffd") and len(text) > len(self.emitted):
-            if stats.first_token_s is None:
-                stats.first_token_s = time.perf_counter() - self.started
-            self.job.emit(text[len(self.emitted) :])
-            self.emitted = text
-
-
-class ModelRunner(Protocol):
-    """A loaded model that the worker thread drives: one per runtime (torch, ONNX)."""
-
-    @property
-    def tokenizer(self) -> Any | None:
-        """A transformers tokenizer, or None where the runtime brings its own."""
-        ...
-
-    def warm_up(self) -> None: ...
-
-    def run(self, job: _Job) -> None:
-        """Generate for ``job``: emit text chunks, fill its stats, stop when it is cancelled."""
-        ...
 
 
 class _Generator:
@@ -197,7 +148,7 @@ class _Generator:
     def _decode(self, ids: list[int]) -> str:
         return str(self.tokenizer.decode(ids, skip_special_tokens=False))
 
-    def run(self, job: _Job) -> None:
+    def run(self, job: Job) -> None:
         torch = self.torch
         params = job.request.params
         stats = job.stats
@@ -380,7 +331,7 @@ class EmbeddedEngine:
         def emit(item: str | BaseException | None) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
-        job = _Job(request=request, stats=stats or GenerationStats(), emit=emit)
+        job = Job(request=request, stats=stats or GenerationStats(), emit=emit)
 
         def work() -> None:
             try:

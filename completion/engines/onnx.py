@@ -26,14 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from loomline.completion.engines.base import SamplingParams
-from loomline.completion.engines.embedded import (
-    CACHE_SLOTS,
-    STOP_TOKENS,
-    EmbeddedEngine,
-    ModelRunner,
-    PickedTokens,
-    _Job,
-)
+from loomline.completion.engines.embedded import CACHE_SLOTS, STOP_TOKENS, EmbeddedEngine
+from loomline.completion.engines.runner import Job, ModelRunner, PickedTokens
 from loomline.completion.engines.threads import ThreadPolicy
 from loomline.completion.model_store import ProgressCallback
 from loomline.completion.onnx_build import execution_provider, prepare_onnx_model
@@ -134,7 +128,7 @@ class _OnnxRunner:
         del slot.ids[common:]
         return slot
 
-    def run(self, job: _Job) -> None:
+    def run(self, job: Job) -> None:
         params = job.request.params
         stats = job.stats
         started = time.perf_counter()
@@ -163,7 +157,7 @@ class _OnnxRunner:
             self._slots.pop(key, None)  # its KV cache may not match ``slot.ids`` any more
             raise
 
-    def _decode(self, job: _Job, slot: _Slot, started: float) -> None:
+    def _decode(self, job: Job, slot: _Slot, started: float) -> None:
         """Pick tokens one at a time until a stop token, ``max_tokens`` or a cancel."""
         stats = job.stats
         generator = slot.generator

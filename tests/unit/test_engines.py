@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from loomline.completion.engines import create_engine, embedded
+from loomline.completion.engines import create_engine, embedded, runner
 from loomline.completion.engines.base import (
     Engine,
     EngineState,
@@ -161,13 +161,13 @@ def test_picked_tokens_hold_back_an_incomplete_character_until_it_is_whole() -> 
     # Byte-level tokens: "é" is two tokens; the first alone decodes to the replacement char.
     pieces = {1: b"a", 2: b"\xc3", 3: b"\xa9", 4: b"b"}
     emitted: list[str | BaseException | None] = []
-    job = embedded._Job(GenerationRequest("x", SamplingParams()), GenerationStats(),
+    job = runner.Job(GenerationRequest("x", SamplingParams()), GenerationStats(),
                         emitted.append)
 
     def decode(ids: list[int]) -> str:
         return b"".join(pieces[i] for i in ids).decode("utf-8", errors="replace")
 
-    picked = embedded.PickedTokens(job, decode, started=0.0)
+    picked = runner.PickedTokens(job, decode, started=0.0)
     for token in (1, 2, 3, 4):
         picked.add(token)
     assert emitted == ["a", "é", "b"]
