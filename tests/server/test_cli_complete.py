@@ -13,6 +13,7 @@ from loomline.completion.service import CompletionService
 from loomline.server import cli
 from loomline.server.app import LoomlineServer
 from tests.unit.test_factory import SAMPLE, word_tokenizer_dir
+from tests.waiting import eventually
 
 
 def test_loomline_complete_and_the_server_count_tokens_alike(
@@ -43,8 +44,12 @@ def test_loomline_complete_and_the_server_count_tokens_alike(
         server.apply_settings({"backend": "fake", "model": {"path": str(model)}})
         await server.start_engine()
         assert server.service is not None and server.engine is not None
+        service = server.service
+        # The server reads the tokenizer file on a thread once the engine is ready.
+        await eventually(lambda: service.counter.name, lambda name: name == "model",
+                         what="the server's tokenizer")
         await server.engine.close()
-        return server.service
+        return service
 
     served = asyncio.run(from_server())
     assert from_cli.service.counter.name == served.counter.name == "model"
