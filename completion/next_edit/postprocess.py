@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from loomline.completion.next_edit.answer_fit import with_unmentioned_head
 from loomline.completion.next_edit.window import EditWindow
 from loomline.context.edit_history import Hunk
 from loomline.context.parse_errors import parse_error_count
@@ -54,15 +55,8 @@ def window_edit(window: EditWindow, answer: Sequence[str]) -> SuggestedEdit | No
     old, new = window.text, "\n".join(answer)
     # The one replacement between the common start and the common end of the two texts
     # (difflib found that they differ; this finds the tightest range covering it all).
-    limit = min(len(old), len(new))
-    prefix = 0
-    while prefix < limit and old[prefix] == new[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and old[-1 - suffix] == new[-1 - suffix]:
-        suffix += 1
-    old_start, old_end = prefix, len(old) - suffix
-    new_start, new_end = prefix, len(new) - suffix
+    old_start, old_end = _differing_span(new, old)
+    new_start, new_end = _differing_span(old, new)
     return SuggestedEdit(
         start=_point(old, old_start, window.start_line),
         end=_point(old, old_end, window.start_line),
@@ -107,9 +101,36 @@ def undoes(window: EditWindow, answer: Sequence[str], hunk: Hunk | None) -> bool
     theirs = "\n".join(answer[start:end])
     if theirs == hunk.new_text:
         return False
+    if _rewrites_typed_text(hunk.old_text, hunk.new_text, theirs):
+        return True
     to_before = SequenceMatcher(None, theirs, hunk.old_text, autojunk=False).ratio()
     to_now = SequenceMatcher(None, theirs, hunk.new_text, autojunk=False).ratio()
     return to_before > to_now
+
+
+def _differing_span(a: str, b: str) -> tuple[int, int]:
+    """The span of ``b`` (start, end offsets) between its common start and end with ``a``."""
+    limit = min(len(a), len(b))
+    prefix = 0
+    while prefix < limit and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    return prefix, len(b) - suffix
+
+
+def _rewrites_typed_text(old: str, new: str, theirs: str) -> bool:
+    """Whether ``theirs`` changes any of the text the user just typed (``new``'s span that
+    differs from ``old``): what they just wrote is theirs, even if the model would write
+    it otherwise (a suggestion at its edge, continuing it, is fine)."""
+    typed_start, typed_end = _differing_span(old, new)
+    if typed_start == typed_end:
+        return False  # a pure deletion: the likeness check below judges re-insertions
+    changed_start, changed_end = _differing_span(theirs, new)
+    if changed_start == changed_end:  # theirs only inserts, at changed_start
+        return typed_start < changed_start < typed_end
+    return changed_start < typed_end and changed_end > typed_start
 
 
 def deleted_share(window: EditWindow, answer: Sequence[str]) -> float:
@@ -144,7 +165,7 @@ def review(
     language_id: str,
 ) -> SuggestedEdit | str:
     """The edit ``answer`` suggests, or why it is dropped (a sentence for the log)."""
-    answer = without_blank_tail(window, answer)
+    answer = without_blank_tail(window, with_unmentioned_head(window, answer))
     if [line.rstrip() for line in answer] == [line.rstrip() for line in window.lines]:
         return "the suggestion changes nothing"
     if undoes(window, answer, last_edit):
@@ -201,6 +222,16 @@ def reproduces_window_end(window: EditWindow, answer: Sequence[str]) -> bool:
     lines = window.lines
     count = _end_run(lines)
     return count > 0 and len(answer) >= count and tuple(answer[-count:]) == lines[-count:]
+
+
+def cut_at_window_end(window: EditWindow, answer: Sequence[str]) -> tuple[str, ...]:
+    """``answer`` up to where it first has written the window's last lines unchanged (as a
+    stream stops there): the lines after are the file's next lines, run on past the
+    window, never part of the rewrite."""
+    for written in range(1, len(answer)):
+        if reproduces_window_end(window, answer[:written]):
+            return tuple(answer[:written])
+    return tuple(answer)
 
 
 def completed(window: EditWindow, answer: Sequence[str]) -> tuple[str, ...] | None:

@@ -23,11 +23,13 @@ from loomline.completion.engines.base import (
     SamplingParams,
     affinity_key,
 )
-from loomline.completion.next_edit.formats import read_answer
+from loomline.completion.next_edit.answer_fit import covered_part
+from loomline.completion.next_edit.formats import NextEditFormat, read_answer
 from loomline.completion.next_edit.heuristics import cheap_next_edit
 from loomline.completion.next_edit.postprocess import (
     SuggestedEdit,
     completed,
+    cut_at_window_end,
     reproduces_window_end,
     review,
 )
@@ -36,6 +38,7 @@ from loomline.completion.next_edit.prompt import (
     build_next_edit_prompt,
     empty_prompt,
 )
+from loomline.completion.next_edit.window import EditWindow
 from loomline.completion.results import Skip
 from loomline.completion.service import CompletionService
 from loomline.completion.superseding import LatestRequests
@@ -99,6 +102,24 @@ class NextEditCounters:
 
 def _touches(edit: SuggestedEdit, lines: frozenset[int]) -> bool:
     return any(edit.start[0] <= line <= edit.end[0] for line in lines)
+
+
+def whole_answer(
+    fmt: NextEditFormat, window: EditWindow, text: str
+) -> tuple[str, ...] | Skip:
+    """The whole window as the model's ``text`` rewrites it. Only an answer that wrote its
+    end marker is whole as it stands (up to the window's end: lines run on past it are
+    dropped); without the marker, whether the model stopped by itself (an engine keeps a
+    stop string out of the text) or was cut, an unfinished last line is never kept and the
+    window's lines the answer did not reach stay as they are."""
+    answer = read_answer(fmt, text)  # complete only with the end marker
+    lines = cut_at_window_end(window, answer.lines)
+    if answer.complete or reproduces_window_end(window, lines):
+        return lines
+    whole = completed(window, lines)
+    if whole is None and lines:
+        whole = covered_part(window, lines)
+    return whole if whole is not None else Skip("the model's answer was cut short")
 
 
 class NextEditService:
@@ -253,14 +274,7 @@ class NextEditService:
             return Skip(failure.message)
         if at_window_end:
             self.counters.stopped_at_window_end += 1
-        finished = at_window_end or (
-            stats.finish_reason == "stop" and stats.generated_tokens < params.max_tokens
-        )
-        answer = read_answer(prompt.format, "".join(pieces), finished=finished)
-        if answer.complete:
-            return answer.lines
-        whole = completed(prompt.window, answer.lines)
-        return whole if whole is not None else Skip("the model's answer was cut short")
+        return whole_answer(prompt.format, prompt.window, "".join(pieces))
 
     def _landed(
         self, document: Document, edit: SuggestedEdit, source: str, timings: dict[str, float]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from loomline.completion.next_edit.answer_fit import covered_part, with_unmentioned_head
 from loomline.completion.next_edit.formats import (
     EditEvent,
     format_for,
@@ -22,7 +23,9 @@ from loomline.completion.next_edit.postprocess import (
     window_edit,
 )
 from loomline.completion.next_edit.renames import next_use_of_rename, renamed_identifier
+from loomline.completion.next_edit.service import whole_answer
 from loomline.completion.next_edit.window import EditWindow, window_around
+from loomline.completion.results import Skip
 from loomline.context.edit_history import Hunk
 
 QWEN = formats()["qwen-chat"]
@@ -328,3 +331,123 @@ def test_blank_lines_the_answer_adds_inside_the_document_are_kept() -> None:
     edit = review(window, answer, last_edit=None, text=text, language_id="python")
     assert isinstance(edit, SuggestedEdit)
     assert edit.applied_to(text) == "a = 1\nb = 2\n\nc = 3\nd = 4\n"
+
+
+# ---- answers that do not cover the window (a fresh tester's cases) -------------------------
+def numbered_file(size: int = 60, final_break: bool = True) -> list[str]:
+    """``vN = N`` lines, with ``def f(rad):`` / ``    return r`` at lines 30-31: the user
+    just renamed the parameter ``r`` to ``rad``."""
+    lines = [f"v{n} = {n}" for n in range(size)]
+    lines[30], lines[31] = "def f(rad):", "    return r"
+    return [*lines, ""] if final_break else lines
+
+
+RENAMED_R = Hunk("u", 30, ("def f(r):",), ("def f(rad):",), 1.0, 1.0)
+
+
+def fixed_window(window: EditWindow) -> list[str]:
+    return [line.replace("return r", "return rad") for line in window.lines]
+
+
+def reviewed(window: EditWindow, text: str, answer_text: str) -> str:
+    """The document as the suggestion the model's ``answer_text`` leaves it ("" for none)."""
+    answer = whole_answer(QWEN, window, answer_text)
+    if isinstance(answer, Skip):
+        return ""
+    edit = review(window, answer, last_edit=RENAMED_R, text=text, language_id="python")
+    return "" if isinstance(edit, str) else edit.applied_to(text)
+
+
+@pytest.mark.parametrize("reached", [9, 12])
+@pytest.mark.parametrize("ending", ["\n", ""])
+def test_an_answer_cut_short_changes_only_the_lines_it_reached(reached: int, ending: str) -> None:
+    text = "\n".join(numbered_file())
+    window = window_around(text, 30, 9, 20, 0, 0)  # lines 24..43: `return r` is its 8th
+    answer_text = "\n".join(fixed_window(window)[:reached]) + ending  # no end marker
+    assert reviewed(window, text, answer_text) == text.replace("return r\n", "return rad\n")
+    # Cut inside the changed line: an unfinished line is never kept.
+    assert reviewed(window, text, "\n".join(fixed_window(window)[:8])) == ""
+
+
+def test_a_cut_answer_past_its_last_match_rewrites_alike_lines_and_inserts_others() -> None:
+    window = whole("a = 1\nb = 2\nc = 3\nd = 4")
+    assert covered_part(window, ("a = 1", "b = 20")) == ("a = 1", "b = 20", "c = 3", "d = 4")
+    assert covered_part(window, ("a = 1", "print(a)")) == (
+        "a = 1", "print(a)", "b = 2", "c = 3", "d = 4")
+    assert covered_part(window, ()) == window.lines
+
+
+@pytest.mark.parametrize("final_break", [True, False])
+@pytest.mark.parametrize("run_on", [1, 5])
+@pytest.mark.parametrize("chunked", [True, False])
+def test_lines_run_on_past_the_window_end_are_dropped_whole(
+    final_break: bool, run_on: int, chunked: bool
+) -> None:
+    lines = numbered_file(final_break=final_break)
+    text = "\n".join(lines)
+    window = window_around(text, 30, 9, 20, 0, 0)
+    assert not window.at_document_end
+    after = lines[window.end_line:window.end_line + run_on]
+    answer_text = "\n".join([*fixed_window(window), *after])
+    # Ended by the marker, or stopped (by the stream's stop) in the middle of a line.
+    answer_text = answer_text[:-2] if chunked else answer_text + "\n```"
+    assert reviewed(window, text, answer_text) == text.replace("return r\n", "return rad\n")
+
+
+@pytest.mark.parametrize(
+    ("ending", "answer_text", "expected"),
+    [
+        # Without a final line break the window's end is the document's: past it, run-on.
+        ("", "x = 1\ny = x + 1\nz = y\n```", "x = 1\ny = x + 1"),
+        ("", "x = 1\ny = x + 1\nz ", "x = 1\ny = x + 1"),
+        # With one, a line added after the last is an edit, and only a whole one.
+        ("\n", "x = 1\ny = x + 1\nz = y\n```", "x = 1\ny = x + 1\nz = y\n"),
+        ("\n", "x = 1\ny = x + 1\nz ", "x = 1\ny = x + 1\n"),
+    ],
+)
+def test_lines_past_the_document_end_are_whole_or_dropped(
+    ending: str, answer_text: str, expected: str
+) -> None:
+    text = "x = 1\ny = x + 1" + ending
+    window = window_around(text, 1, 9, 20, 0, 0)
+    answer = whole_answer(QWEN, window, answer_text)
+    assert not isinstance(answer, Skip)
+    result = review(window, answer, last_edit=None, text=text, language_id="python")
+    assert (text if isinstance(result, str) else result.applied_to(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer_first_line"),
+    [
+        (("def f(r):", "def f(radius):"), "def f(rad):"),  # part of what was typed, taken back
+        (("def f(rad):", "def f(radi):"), "def f(rad):"),  # typed during the request
+        (("def f(r):", "def f(radi):"), "def f(rad):"),  # the same, the typing one hunk
+        (("def f(r):", "def f(radius):"), "def f(radXius):"),
+        (("def f(r):", "def f(radius):"), "def f(radiu):"),
+    ],
+)
+def test_a_suggestion_that_changes_what_was_just_typed_is_dropped(
+    typed: tuple[str, str], answer_first_line: str
+) -> None:
+    text = f"{typed[1]}\n    return r\n"
+    hunk = Hunk("u", 0, (typed[0],), (typed[1],), 1.0, 1.0)
+    answer = (answer_first_line, "    return rad", "")
+    assert undoes(whole(text), answer, hunk)
+    result = review(whole(text), answer, last_edit=hunk, text=text, language_id="python")
+    assert result == "the suggestion undoes the last edit"
+    # Continuing it, at its edge, is the next edit.
+    assert not undoes(whole(text), (f"{typed[1][:-2]}: float):", "    return r", ""), hunk)
+
+
+@pytest.mark.parametrize("skipped", [1, 5])
+def test_window_lines_an_answer_leaves_out_at_its_start_are_kept(skipped: int) -> None:
+    text = "\n".join(numbered_file())
+    window = window_around(text, 30, 9, 20, 0, 0)
+    assert window.start_line < 30 - skipped
+    answer_text = "\n".join(fixed_window(window)[skipped:]) + "\n```"
+    assert reviewed(window, text, answer_text) == text.replace("return r\n", "return rad\n")
+    # Lines the answer drops at the cursor are its edit.
+    at_cursor = window_around(text, 30, 0, 20, 0, 0)
+    start = 30 - at_cursor.start_line
+    dropped = (*at_cursor.lines[:start], *at_cursor.lines[start + 2:])
+    assert with_unmentioned_head(at_cursor, dropped) == dropped
