@@ -187,3 +187,66 @@ async def test_a_cancelled_request_stops_the_model(client: LanguageClient) -> No
     counters = await eventually(lambda: stats(client), lambda s: s["nextEditCancelled"] == 1,
                                 what="the cancellation counted")
     assert counters["nextEditSuggestions"] == 0
+
+
+NUMBERED = [f"v{n} = {n}" for n in range(60)]
+NUMBERED[30:32] = ["def f(r):", "    return r"]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["cut short", "run on past the window", "first lines left out"],
+)
+async def test_an_answer_that_misses_part_of_the_window_deletes_none_of_it(
+    client: LanguageClient, shape: str
+) -> None:
+    # A fresh tester's cases: each deleted window lines (or added the file's next ones).
+    uri = f"{ROOT}/numbered-{shape.replace(' ', '-')}.py"
+    text = "\n".join(NUMBERED) + "\n"
+    open_doc(client, uri, text)
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(line=30, character=6),
+                              end=types.Position(line=30, character=7)),
+            text="rad")]))
+    renamed = text.replace("def f(r):", "def f(rad):")
+    window = plain(await show_context(client, uri, 30, 9))["nextEdit"]["window"]
+    lines = renamed.split("\n")
+    fixed = [line.replace("return r", "return rad")
+             for line in lines[window["startLine"]:window["endLine"]]]
+    answer = {
+        "cut short": "\n".join(fixed[:12]),  # no end marker
+        "run on past the window": "\n".join(fixed + lines[window["endLine"]:][:5]) + "\n```",
+        "first lines left out": "\n".join(fixed[5:]) + "\n```",
+    }[shape]
+    since = len(client.statuses)  # type: ignore[attr-defined]
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"loomline": {**FAKE, "fake": {"response": answer, "chunkDelayMs": 1}}}))
+    await wait_ready(client, 30, since)  # type: ignore[arg-type]
+    result = await inline_edit(client, uri, 2, 30, 9)
+    assert len(result["edits"]) == 1
+    assert apply(renamed, result["edits"][0]) == renamed.replace("return r\n", "return rad\n")
+
+
+async def test_a_suggestion_that_takes_back_part_of_what_was_typed_is_not_offered(
+    client: LanguageClient,
+) -> None:
+    # A fresh tester's case: after `r` -> `radius`, the model's `rad` was offered.
+    uri = f"{ROOT}/typed.py"
+    since = len(client.statuses)  # type: ignore[attr-defined]
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={
+        "loomline": {**FAKE, "fake": {"response": "def f(rad):\n    return rad\n\n```",
+                                      "chunkDelayMs": 1}}}))
+    await wait_ready(client, 30, since)  # type: ignore[arg-type]
+    open_doc(client, uri, "def f(r):\n    return r\n")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(line=0, character=6),
+                              end=types.Position(line=0, character=7)),
+            text="radius")]))
+    result = await inline_edit(client, uri, 2, 0, 12)
+    typed = "def f(radius):\n    return r\n"
+    # What is offered (the rename heuristic's next use, if anything) keeps what was typed.
+    assert all(apply(typed, edit).startswith("def f(radius):\n") for edit in result["edits"])
