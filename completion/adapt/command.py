@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loomline.completion.adapt.store import Manifest, adapter_dir, adapter_name_for
-from loomline.completion.adapt.training import ResumeMismatch, TrainOptions
+from loomline.completion.adapt.training import ResumeMismatch, TrainingStopped, TrainOptions
 from loomline.completion.settings import Settings, parse_settings
 from loomline.completion.templates import template_for
 
@@ -131,8 +131,22 @@ def cut(folder: Path, settings: Settings, counter: Any, args: argparse.Namespace
         bar.close()
 
 
+INTERRUPTED = 130  # the shell's status for a process stopped by SIGINT
+
+
 def run(args: argparse.Namespace) -> int:
-    """The whole command; the exit status (0 done, 1 nothing to train on, 2 bad input)."""
+    """The whole command; the exit status (0 done, 1 nothing to train on, 2 bad input,
+    130 stopped by Ctrl-C: during training the last finished step's checkpoint is saved)."""
+    try:
+        return _run(args)
+    except TrainingStopped as stop:
+        return _fail(f"stopped at step {stop.step}/{stop.steps}; checkpoint saved; resume with "
+                     "--resume", INTERRUPTED)
+    except KeyboardInterrupt:
+        return _fail("stopped (the last checkpoint, if any, is kept)", INTERRUPTED)
+
+
+def _run(args: argparse.Namespace) -> int:
     folder = Path(args.folder).expanduser().resolve()
     if not folder.is_dir():
         return _fail(f"{args.folder} is not a folder")
@@ -183,6 +197,7 @@ def _train(folder: Path, name: str, output: Path, model_dir: Path, settings: Set
     started = time.perf_counter()
     session = AdaptSession(model_dir, options, samples, template.stop,
                            ThreadPolicy(settings.model.threads))
+    session.name_base_model(settings.model.id)
     print(f"loomline adapt: training on {session.device} ({len(session.train)} samples fit "
           f"--max-seq-len {options.max_seq_len})", file=sys.stderr)
     result, metrics = session.run(output, resume)

@@ -57,6 +57,13 @@ class AdaptSession:
         self.model = with_lora(base, options)
         self.trainer = LoraTrainer(self.model, options, self.device, samples.data_hash())
 
+    def name_base_model(self, model_id: str) -> None:
+        """Write ``model_id`` (``model.id``) as the base model in ``adapter_config.json``
+        instead of the local model directory, so the adapter names a model another machine
+        resolves (the manifest keeps the local directory)."""
+        for config in self.model.peft_config.values():
+            config.base_model_name_or_path = model_id
+
     def _encoded(self, samples: list[FimSample], end_id: int) -> list[Encoded]:
         encoded = [encode(self.tokenizer, s, end_id, self.options.max_seq_len) for s in samples]
         return [e for e in encoded if e is not None]

@@ -9,10 +9,13 @@ and the seed, so a resumed run goes on exactly where the checkpoint left off.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +34,17 @@ RESUME_KEYS = ("rank", "alpha", "dropout", "learning_rate", "batch_size", "max_s
 
 
 class ResumeMismatch(Exception):
-    """The checkpoint was made from other data or with other options."""
+    """The checkpoint was made from other data or with other options, or is past ``steps``."""
+
+
+class TrainingStopped(Exception):
+    """The run was interrupted (Ctrl-C); the checkpoint of step ``step`` (the last finished
+    one) of ``steps`` was saved, so ``--resume`` goes on from there."""
+
+    def __init__(self, step: int, steps: int) -> None:
+        super().__init__(f"stopped at step {step}/{steps}")
+        self.step = step
+        self.steps = steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +207,11 @@ class LoraTrainer:
         if not (directory / TRAINER_STATE).is_file():
             return False
         state = self.torch.load(directory / TRAINER_STATE, weights_only=False)
+        if int(state["step"]) > self.options.steps:
+            # Training 0 steps would only overwrite the adapter's manifest without a loss.
+            raise ResumeMismatch(f"the checkpoint is at step {state['step']}, already past "
+                                 f"--steps {self.options.steps}; ask for more steps or train "
+                                 "afresh without --resume")
         if state["data_hash"] != self.data_hash:
             raise ResumeMismatch("the checkpoint was trained on other samples (the workspace "
                                  "or the sample options changed); train afresh without --resume")
@@ -215,32 +233,42 @@ class LoraTrainer:
     def train(self, samples: list[Encoded], output: Path,
               on_step: Callable[[int, float], None] | None = None) -> TrainResult:
         """Train up to ``options.steps`` steps (from the resumed step), checkpointing every
-        ``options.checkpoint_every`` steps and at the end. ``on_step(step, loss)`` after each."""
+        ``options.checkpoint_every`` steps and at the end. ``on_step(step, loss)`` after each.
+        ``TrainingStopped`` on Ctrl-C, after saving the checkpoint of the last finished step."""
         if not samples:
             raise ValueError("no training samples")
         options = self.options
         result = TrainResult(self.step, 0.0, "steps", resumed_from=self.step)
         started = time.perf_counter()
         self.model.train()
-        while self.step < options.steps:
-            elapsed = time.perf_counter() - started
-            if options.time_budget_s is not None and elapsed >= options.time_budget_s:
-                result.stopped_by = "time budget"
-                break
-            loss = self._one_step(samples)
-            self.step += 1
-            result.losses.append(loss)
-            if on_step is not None:
-                on_step(self.step, loss)
-            if self.step % options.checkpoint_every == 0 and self.step < options.steps:
-                self.save_checkpoint(output)
+        try:
+            while self.step < options.steps:
+                elapsed = time.perf_counter() - started
+                if options.time_budget_s is not None and elapsed >= options.time_budget_s:
+                    result.stopped_by = "time budget"
+                    break
+                loss = self._gradients(samples)
+                with _interrupt_deferred():  # weights, schedule and count change together
+                    self.optimizer.step()
+                    self.scheduler.step()
+                    self.step += 1
+                result.losses.append(loss)
+                if on_step is not None:
+                    on_step(self.step, loss)
+                if self.step % options.checkpoint_every == 0 and self.step < options.steps:
+                    self.save_checkpoint(output)
+        except KeyboardInterrupt:
+            self.model.eval()
+            self.save_checkpoint(output)
+            raise TrainingStopped(self.step, options.steps) from None
         self.model.eval()
         result.steps_done = self.step
         result.seconds = time.perf_counter() - started
         self.save_checkpoint(output)
         return result
 
-    def _one_step(self, samples: list[Encoded]) -> float:
+    def _gradients(self, samples: list[Encoded]) -> float:
+        """The gradients of one step's batch (nothing the checkpoint holds changes); its loss."""
         options = self.options
         picked = sample_order(len(samples), self.step, options.batch_size, options.seed)
         total = 0.0
@@ -249,6 +277,21 @@ class LoraTrainer:
             loss = answer_loss(self.model, samples[index], self.device) / len(picked)
             loss.backward()
             total += float(loss.detach())
-        self.optimizer.step()
-        self.scheduler.step()
         return total
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Hold a SIGINT that arrives inside the block until the block ends (main thread only:
+    elsewhere Python delivers no signals, so there is nothing to hold)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+    if caught and callable(previous):  # Python's default handler raises KeyboardInterrupt
+        previous(signal.SIGINT, None)

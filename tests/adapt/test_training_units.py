@@ -217,3 +217,43 @@ def test_greedy_answer_is_what_generate_gives(tmp_path: Path) -> None:
     new = out[0, prompt.shape[1]:].tolist()
     new = new[: new.index(0)] if 0 in new else new
     assert got == tokenizer.decode(new) and got
+
+
+def test_ctrl_c_in_the_optimizer_update_waits_for_the_step_to_finish(tmp_path: Path) -> None:
+    import signal
+
+    from loomline.completion.adapt.training import TrainingStopped
+
+    trainer = LoraTrainer(with_lora(tiny_model(), OPTIONS), OPTIONS, "cpu", "hash")
+    update = trainer.optimizer.step
+
+    def interrupted_update() -> None:  # SIGINT while the optimizer changes the weights
+        signal.raise_signal(signal.SIGINT)
+        update()
+
+    trainer.optimizer.step = interrupted_update  # type: ignore[method-assign]
+    with pytest.raises(TrainingStopped) as stopped:
+        trainer.train(SAMPLES, tmp_path)
+    # The update ran whole and counts as step 1: the checkpoint's weights, schedule and step
+    # agree, so a resumed run takes up step 2.
+    assert stopped.value.step == 1 and stopped.value.steps == OPTIONS.steps
+    state = torch.load(tmp_path / "checkpoint" / "trainer_state.pt", weights_only=False)
+    assert state["step"] == 1 and state["scheduler"]["last_epoch"] == 1
+    resumed = LoraTrainer(with_lora(tiny_model(), OPTIONS), OPTIONS, "cpu", "hash")
+    assert resumed.resume(tmp_path) and resumed.train(SAMPLES, tmp_path).resumed_from == 1
+
+
+def test_ctrl_c_from_the_step_hook_saves_the_finished_step(tmp_path: Path) -> None:
+    from loomline.completion.adapt.training import TrainingStopped
+
+    def hook(step: int, _loss: float) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    trainer = LoraTrainer(with_lora(tiny_model(), OPTIONS), OPTIONS, "cpu", "hash")
+    with pytest.raises(TrainingStopped, match="stopped at step 3/4"):
+        trainer.train(SAMPLES, tmp_path, hook)
+    resumed = LoraTrainer(with_lora(tiny_model(), OPTIONS), OPTIONS, "cpu", "hash")
+    assert resumed.resume(tmp_path) and resumed.step == 3
+    result = resumed.train(SAMPLES, tmp_path)
+    assert result.resumed_from == 3 and result.steps_done == 4 and len(result.losses) == 1
