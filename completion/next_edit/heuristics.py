@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 
+from loomline.completion.next_edit.identifier_uses import SourceTree
 from loomline.completion.next_edit.postprocess import SuggestedEdit
 from loomline.completion.next_edit.renames import last_change_in, next_use_of_rename
 from loomline.completion.next_edit.window import EditWindow
@@ -52,16 +53,34 @@ def _pattern(token: str) -> re.Pattern[str]:
     return re.compile(before + re.escape(token) + after)
 
 
+def _identifier_spots(
+    text: str, hunk: Hunk, change: tuple[str, str, int], window: EditWindow,
+    language_id: str | None,
+) -> set[tuple[int, int]] | None:
+    """Where (``(line, column)``) the old token stands as an identifier in ``window``, when
+    the change was one of an identifier in code (by the syntax tree); else None (no grammar,
+    or a word of a string or comment: those repeat anywhere)."""
+    old, new, column = change
+    source = SourceTree.parse(text, language_id)
+    if source is None or source.identifier_at(
+            hunk.start_line, column - len(new), column) is None:
+        return None
+    return {source.span(node)[:2]
+            for node in source.identifiers(old, window.start_line, window.end_line)}
+
+
 def repeat_last_change(
-    text: str, hunk: Hunk | None, window: EditWindow
+    text: str, hunk: Hunk | None, window: EditWindow, language_id: str | None = None
 ) -> SuggestedEdit | None:
     """The last edit's one-token change made again at the next occurrence of the old token
     inside ``window`` of ``text`` (``\\n`` line breaks); None when the edit was no one-token
-    change, no longer matches the text, or the window holds no other occurrence."""
+    change, no longer matches the text, or the window holds no other occurrence. With a
+    grammar for ``language_id``, an identifier's change repeats at identifiers only."""
     found_change = last_change_in(text, hunk, replaced_token) if hunk is not None else None
     if hunk is None or found_change is None:
         return None
     lines, (old, new, column) = found_change
+    identifiers = _identifier_spots(text, hunk, (old, new, column), window, language_id)
     pattern = _pattern(old)
     first, last = window.start_line, min(window.end_line, len(lines))
     below = range(max(first, hunk.start_line), last)
@@ -71,23 +90,24 @@ def repeat_last_change(
         *((n, 0, column - len(new) if n == hunk.start_line else None) for n in above),
     ):
         line = lines[number]
-        found = pattern.search(line, start_column, len(line) if end_column is None
-                               else max(0, end_column))
-        if found is not None:
-            return SuggestedEdit(start=(number, found.start()), end=(number, found.end()),
-                                 text=new, window_lines=())
+        for found in pattern.finditer(line, start_column, len(line) if end_column is None
+                                      else max(0, end_column)):
+            if identifiers is None or (number, found.start()) in identifiers:
+                return SuggestedEdit(start=(number, found.start()),
+                                     end=(number, found.end()), text=new, window_lines=())
     return None
 
 
 def cheap_next_edit(
-    text: str, hunk: Hunk | None, window: EditWindow
+    text: str, hunk: Hunk | None, window: EditWindow, language_id: str | None = None
 ) -> tuple[SuggestedEdit, str] | None:
     """The first of the cheap guesses that has an edit, with its source name (``rename``,
-    ``repeat``); None when neither has one."""
-    rename = next_use_of_rename(text, hunk, window)
+    ``repeat``); None when neither has one. ``language_id`` picks the grammar that tells
+    identifiers from strings and comments (none: the text rules)."""
+    rename = next_use_of_rename(text, hunk, window, language_id)
     if rename is not None:
         return rename, "rename"
-    repeat = repeat_last_change(text, hunk, window)
+    repeat = repeat_last_change(text, hunk, window, language_id)
     if repeat is not None:
         return repeat, "repeat"
     return None

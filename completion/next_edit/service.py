@@ -186,7 +186,8 @@ class NextEditService:
         prompt = self.prepare(document, position)
         # Ready before the model answers: what is offered when it has nothing, fails or
         # runs out of time.
-        fallback = cheap_next_edit(document.lf_text, prompt.last_edit, prompt.window)
+        fallback = cheap_next_edit(document.lf_text, prompt.last_edit, prompt.window,
+                                   document.language_id)
         if fallback is not None and _touches(fallback[0], prompt.redacted_lines):
             fallback = None
         prepared = time.perf_counter()

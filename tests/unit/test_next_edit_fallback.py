@@ -106,6 +106,22 @@ async def test_a_model_answer_with_no_edit_falls_back_to_the_rename() -> None:
     assert (result.source, result.start, result.text) == ("rename", Position(1, 18), "radius")
 
 
+async def test_the_fallback_rename_skips_comments_and_strings_of_the_documents_language(
+) -> None:
+    text = 'def f(count, s):\n    # count of items\n    msg = "count"\n    total = count + 1\n'
+    engine = FakeEngine(FakeSettings(chunk_delay_ms=0))
+    next_edit = await _next_edit(engine)
+    documents = next_edit.completions.documents
+    assert documents is not None
+    documents.open(URI, "python", 1, text)
+    documents.change(URI, 2, [(Position(0, 6), Position(0, 11), "n")])
+    engine.down = True
+    result = await _suggest(next_edit, Position(0, 7))
+    assert isinstance(result, NextEdit), result
+    assert (result.source, result.start, result.end, result.text) == (
+        "rename", Position(3, 12), Position(3, 17), "n")
+
+
 async def test_without_a_guess_the_models_failure_is_the_answer() -> None:
     engine = FakeEngine(FakeSettings(chunk_delay_ms=0))
     next_edit = await _next_edit(engine)
