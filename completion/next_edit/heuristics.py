@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from loomline.completion.next_edit.identifier_uses import SourceTree
+from loomline.completion.next_edit.identifier_uses import SourceTree, repeat_spots
 from loomline.completion.next_edit.postprocess import SuggestedEdit
 from loomline.completion.next_edit.renames import last_change_in, next_use_of_rename
 from loomline.completion.next_edit.window import EditWindow
@@ -57,16 +57,17 @@ def _identifier_spots(
     text: str, hunk: Hunk, change: tuple[str, str, int], window: EditWindow,
     language_id: str | None,
 ) -> set[tuple[int, int]] | None:
-    """Where (``(line, column)``) the old token stands as an identifier in ``window``, when
-    the change was one of an identifier in code (by the syntax tree); else None (no grammar,
-    or a word of a string or comment: those repeat anywhere)."""
+    """Where (``(line, column)``) in ``window`` the change of an identifier in code (by the
+    syntax tree) is to be made again (``identifier_uses.repeat_spots``: a renamed declaration
+    repeats in its scope only); None when there is no grammar, or the change was of a word of
+    a string or comment (those repeat anywhere)."""
     old, new, column = change
     source = SourceTree.parse(text, language_id)
-    if source is None or source.identifier_at(
-            hunk.start_line, column - len(new), column) is None:
+    changed = None if source is None else source.identifier_at(
+        hunk.start_line, column - len(new), column)
+    if source is None or changed is None:
         return None
-    return {source.span(node)[:2]
-            for node in source.identifiers(old, window.start_line, window.end_line)}
+    return repeat_spots(source, changed, old, (window.start_line, window.end_line))
 
 
 def repeat_last_change(

@@ -224,3 +224,16 @@ def _identifiers_below(source: SourceTree, scope: Node, name: str,
         line, start, _ = source.span(node)
         if (line, start) >= after and scope.start_byte <= node.start_byte < scope.end_byte:
             yield node
+
+
+def repeat_spots(source: SourceTree, changed: Node, old: str,
+                 lines: tuple[int, int]) -> set[tuple[int, int]]:
+    """Where (``(line, column)``, on ``lines`` first..last) the change of identifier
+    ``changed`` (now reading its new name, ``old`` before) is to be made again: a renamed
+    declaration's or attribute's uses in its scope; any other identifier reading ``old``
+    (a name declared elsewhere, perhaps a global: every one may be the same thing)."""
+    if _member_of(changed) is not None or (
+            changed.type == "identifier" and _declares(changed, True)):
+        return {span[:2] for span in uses_after_rename(source, changed, old, (0, 0))
+                if lines[0] <= span[0] <= lines[1]}
+    return {source.span(node)[:2] for node in source.identifiers(old, *lines)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from loomline.completion.next_edit.heuristics import repeat_last_change
+from loomline.completion.next_edit.heuristics import cheap_next_edit, repeat_last_change
 from loomline.completion.next_edit.renames import next_use_of_rename, renamed_identifier
 from loomline.completion.next_edit.window import window_around
 from loomline.context.edit_history import Hunk
@@ -180,3 +180,32 @@ def test_a_comment_typo_fix_still_repeats_into_strings() -> None:
     window = window_around(edited, 0, 0, 3, 0, 0)
     edit = repeat_last_change(edited, hunk, window, language_id="python")
     assert edit is not None and edit.start == (1, 5)
+
+
+NO_USE_LEFT = [
+    ("python", "def f(r):\n    pass\n\n\ndef g(r):\n    return r\n", 0, "def f(r):",
+     "def f(rad):"),
+    ("python", "def f(r):\n    return h(r=1) + obj.r\n", 0, "def f(r):", "def f(rad):"),
+    ("python", "def f(r):\n    def g(r):\n        return r\n    return g(1)\n", 0,
+     "def f(r):", "def f(rad):"),
+    ("javascript", "function f(r) { return 1; }\nfunction g(r) { return r; }\n", 0,
+     "function f(r) { return 1; }", "function f(rad) { return 1; }"),
+    ("c", "int f(int r) { return 1; }\nint g(int r) { return r; }\n", 0,
+     "int f(int r) { return 1; }", "int f(int rad) { return 1; }"),
+    ("go", "func f(r int) int {\n\treturn obj.r\n}\nfunc g(r int) int {\n\treturn r\n}\n", 0,
+     "func f(r int) int {", "func f(rad int) int {"),
+    ("java", "class A {\n  int f(int r) { return obj.r; }\n  int g(int r) { return r; }\n}\n",
+     1, "  int f(int r) { return obj.r; }", "  int f(int rad) { return obj.r; }"),
+    ("rust", "fn f(r: i32) -> i32 {\n    p.r\n}\nfn g(r: i32) -> i32 {\n    r\n}\n", 0,
+     "fn f(r: i32) -> i32 {", "fn f(rad: i32) -> i32 {"),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "line", "old", "new"), NO_USE_LEFT,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(NO_USE_LEFT)])
+def test_a_renamed_parameter_without_uses_left_in_scope_has_no_guess(
+        language: str, text: str, line: int, old: str, new: str) -> None:
+    # Neither the rename nor the repeated change reaches beyond the parameter's function.
+    edited, hunk = _renamed(text, line, old, new)
+    window = window_around(edited, line, 0, 8, 0, 0)
+    assert cheap_next_edit(edited, hunk, window, language) is None
