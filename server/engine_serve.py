@@ -20,8 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from loomline.completion.adapt.store import ADAPTER_CONFIG, adapter_rank
 from loomline.completion.settings import DEFAULT_MODEL_ID
+from loomline.server.serve_loras import lora_problem
 from loomline.server.vllm_server import (
     DEFAULT_PORT,
     ServeConfig,
@@ -157,6 +157,12 @@ def serve_from_args(args: argparse.Namespace) -> int:
         print(f"loomline engine serve: {exc}", file=sys.stderr)
         return 2
     if args.dry_run:
+        problem, notes = lora_problem(config, planning=True)
+        for note in notes:
+            print(f"loomline engine serve: note: {note}", file=sys.stderr)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
         print(*commands, sep="\n")
         print("# " + _settings_line(configs[0], [VllmServer(c).url for c in configs]))
         return 0
@@ -235,14 +241,7 @@ def _cannot_start(config: ServeConfig) -> str | None:
                 "on every node, then `ray start --head` here and `ray start --address` there")
     if not (config.model / "config.json").is_file():
         return f"no model at {config.model}: run `loomline model pull` or pass --model DIR"
-    for name, path in config.loras:
-        rank = adapter_rank(Path(path))
-        if rank is None:
-            return (f"--lora {name}={path}: no PEFT adapter there ({ADAPTER_CONFIG} with "
-                    "its rank `r`); `loomline adapt` makes one")
-        if rank > config.lora_rank():
-            return f"--lora {name}: rank {rank} is above --max-lora-rank {config.lora_rank()}"
-    return None
+    return lora_problem(config)[0]
 
 
 def _settings_line(config: ServeConfig, urls: list[str]) -> str:

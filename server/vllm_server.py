@@ -119,9 +119,14 @@ class ServeConfig:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ServeConfig:
-        loras = []
-        for item in args.lora:
-            loras.append(lora_module(item))
+        loras = [lora_module(item) for item in args.lora]
+        names = [name for name, _ in loras]
+        if twice := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"--lora {', '.join(twice)} given more than once (each adapter "
+                             "needs a name of its own: --lora NAME=PATH)")
+        if args.max_lora_rank is not None and args.max_lora_rank not in VLLM_LORA_RANKS:
+            raise ValueError(f"--max-lora-rank must be one of vLLM's ranks "
+                             f"({', '.join(map(str, VLLM_LORA_RANKS))}), got {args.max_lora_rank}")
         extra = list(args.extra or [])
         if extra[:1] == ["--"]:
             extra = extra[1:]

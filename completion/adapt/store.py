@@ -62,6 +62,13 @@ def adapter_rank(path: Path) -> int | None:
         return None
 
 
+def other_base_model(path: Path, model_id: str) -> str | None:
+    """The base model the adapter at ``path`` was trained for (its manifest's ``base_model``)
+    when that is not ``model_id``; None when it is, or when no manifest says."""
+    base = (read_manifest(path) or {}).get("base_model")
+    return base if isinstance(base, str) and base != model_id else None
+
+
 def adapter_stamp(path: Path) -> tuple[int, int] | None:
     """(modification time in ns, size) of the adapter's weights: tells a retrained adapter
     from the one loaded; None when there are none."""

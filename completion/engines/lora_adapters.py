@@ -22,7 +22,7 @@ from loomline.completion.adapt.store import (
     adapter_dir,
     adapter_stamp,
     is_adapter_dir,
-    read_manifest,
+    other_base_model,
 )
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,7 @@ class AdapterSet:
         if self._loaded.get(name) == stamp:
             self._loaded.move_to_end(name)
             return stamp
-        manifest = read_manifest(directory) or {}
-        base = manifest.get("base_model")
-        if base is not None and base != self._model_id:
+        if base := other_base_model(directory, self._model_id):
             self._tell(name, f"base:{base}", f"LoRA adapter '{name}' was trained for {base}, "
                        f"not {self._model_id}; using the base model")
             return None

@@ -75,3 +75,54 @@ def test_a_lora_by_name_is_the_adapter_loomline_adapt_saved(
     for bad in ("=x", "name=", "../up"):
         with pytest.raises(ValueError):
             lora_module(bad)
+
+
+def test_dry_run_checks_the_lora_adapters_that_are_here(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loomline.server.engine_serve import serve_main
+
+    monkeypatch.setenv("LOOMLINE_CACHE", str(tmp_path / "cache"))
+    wide = _adapter(tmp_path / "wide", 48)
+    (tmp_path / "plain").mkdir()
+    base = ["--model", "/m", "--dry-run", "--vllm-build", "cuda"]
+    refused = [
+        (["--lora", f"p={tmp_path / 'plain'}"], f"--lora p={tmp_path / 'plain'}: no PEFT adapter"),
+        (["--lora", f"w={wide}", "--max-lora-rank", "32"],
+         "--lora w: rank 48 is above --max-lora-rank 32"),
+        (["--lora", f"w={wide}", "--max-lora-rank", "0"], "--max-lora-rank must be one of"),
+        (["--lora", f"x={wide}", "--lora", "x=/elsewhere"], "--lora x given more than once"),
+        (["--lora", "mdrepo", "--lora", "mdrepo"], "--lora mdrepo given more than once"),
+    ]
+    for extra, message in refused:
+        assert serve_main([*base, *extra]) == 2, extra
+        captured = capsys.readouterr()
+        assert message in captured.err and captured.out == "", extra
+    # Absent here (an unknown name, a path on the machine the command is for): a note.
+    assert serve_main([*base, "--lora", "mdrepo", "--lora", "w=/adapters/w"]) == 0
+    captured = capsys.readouterr()
+    assert "--lora-modules" in captured.out
+    assert f"--lora mdrepo: {tmp_path / 'cache' / 'adapters' / 'mdrepo'} is not on this machine" \
+        in captured.err
+    assert "--lora w: /adapters/w is not on this machine" in captured.err
+
+
+def test_an_adapter_for_another_base_model_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from loomline.server.engine_serve import serve_main
+
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    adapter = _adapter(tmp_path / "a", 8)
+    (tmp_path / "a" / "manifest.json").write_text(json.dumps({"base_model": "other/coder"}))
+    config = ServeConfig(model, python="/other/python", loras=[("a", adapter)],
+                         served_model_name="team/coder")
+    message = "--lora a: the adapter was trained for other/coder, not the served model team/coder"
+    assert (_cannot_start(config) or "").startswith(message)
+    assert serve_main(["--model", str(model), "--served-model-name", "team/coder",
+                       "--lora", f"a={adapter}", "--dry-run", "--vllm-build", "cuda"]) == 2
+    assert message in capsys.readouterr().err
+    config.served_model_name = "other/coder"
+    assert _cannot_start(config) is None
