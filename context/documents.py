@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from loomline.context.languages import editor_language_id
+from loomline.context.line_changes import LineChange, lf_line_change
 from loomline.context.positions import (
     LineIndex,
     Position,
@@ -68,9 +69,11 @@ class Document:
     _lf_text: str | None = field(default=None, repr=False)
     _utf8_size: int | None = field(default=None, repr=False)
     _lone_crs: int | None = field(default=None, repr=False)  # count of lone ``\r``
+    _crs: int = field(default=0, repr=False)  # count of ``\r`` (kept at the edit's cost)
 
     def __post_init__(self) -> None:
         self._line_ending = line_ending_of(self.text)
+        self._crs = self.text.count("\r")
 
     @property
     def path(self) -> str:
@@ -93,6 +96,11 @@ class Document:
     def lf_offset(self, offset: int) -> int:
         """Where code-point ``offset`` of the text lies in ``lf_text``."""
         return lf_offset(self.text, offset)
+
+    @property
+    def has_cr(self) -> bool:
+        r"""Whether the text holds a ``\r`` (if not, it is its own ``lf_text``)."""
+        return self._crs > 0
 
     @property
     def has_lone_cr(self) -> bool:
@@ -156,6 +164,8 @@ class Document:
             before = _lone_crs(old[max(0, start_index - 1) : end_index + 1])
             after = _lone_crs(text[max(0, start_index - 1) : start_index + len(new_text) + 1])
             self._lone_crs += after - before
+        if touches_break:
+            self._crs += new_text.count("\r") - removed.count("\r")
         inserted_bytes = utf8_length(new_text)
         if self._utf8_size is not None:
             self._utf8_size += inserted_bytes - (old_end_byte - start_byte)
@@ -208,10 +218,13 @@ class DocumentOpened:
 @dataclass(frozen=True, slots=True)
 class DocumentChanged:
     """``edits``: the changes applied, in order, each relative to the text the one before
-    it left."""
+    it left. ``lines``: the whole lines they changed, before and after, in ``lf_text``
+    terms (None when the ``lf_text`` is the same), worked out while the old text was at
+    hand, so that listeners need keep no copy of it."""
 
     document: Document
     edits: tuple[Edit, ...]
+    lines: LineChange | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,14 +302,19 @@ class DocumentStore:
         document = self._documents.get(uri)
         if document is None:
             return None
-        edits = tuple(
-            document.replace_all(change)
-            if isinstance(change, str)
-            else document.apply_change(*change)
-            for change in changes
-        )
+        old_text, old_lines, had_cr = document.text, document.lines, document.has_cr
+        edits: list[Edit] = []
+        tail = len(old_text)  # how much of the end no edit has touched
+        for change in changes:
+            edit = (document.replace_all(change) if isinstance(change, str)
+                    else document.apply_change(*change))
+            edits.append(edit)
+            tail = min(tail, len(document.text) - edit.new_end)
         document.version = version
-        self._notify(DocumentChanged(document, edits))
+        head = min((edit.start for edit in edits), default=len(old_text))
+        lines = lf_line_change(old_text, document.text, head, tail, old_lines,
+                               has_cr=had_cr or document.has_cr) if edits else None
+        self._notify(DocumentChanged(document, tuple(edits), lines))
         return document
 
     def close(self, uri: str) -> None:

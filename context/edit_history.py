@@ -8,7 +8,8 @@ all, lines per hunk and age. It holds text as it was typed: whoever sends it any
 ContentPolicy first and redacts secrets (see ``completion.next_edit.history_piece``).
 
 Line breaks are ``\\n`` throughout (the documents' ``lf_text``), so line numbers are the
-document's.
+document's. The history holds hunks only, never a document's text: each change event brings
+the lines the change touched (``DocumentChanged.lines``, worked out by the store).
 """
 
 from __future__ import annotations
@@ -20,21 +21,19 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from loomline.context.documents import (
-    DocumentChanged,
-    DocumentClosed,
-    DocumentEvent,
-    DocumentOpened,
-)
+from loomline.context.documents import DocumentChanged, DocumentEvent
+
+# Lines of more than MAX_HUNK_CHARS either side (an edit in minified code, data) are not kept,
+# so that each keystroke there costs the edit, never a copy of the line.
+from loomline.context.line_changes import MAX_HUNK_CHARS, LineChange, line_change
+
+__all__ = ["MAX_HUNK_CHARS", "EditHistory", "Hunk", "LineChange", "line_change"]
 
 COALESCE_S = 3.0  # a pause longer than this after a change ends its hunk
 MAX_AGE_S = 600.0  # hunks older than this are forgotten
 MAX_HUNKS_PER_DOCUMENT = 16
 MAX_HUNKS = 64
 MAX_HUNK_LINES = 80  # lines before + after; a larger change (a paste, a reformat) is not kept
-# ... and characters on either side: an edit in a huge line (minified code, data) is not kept,
-# so that each keystroke there costs the edit, never a copy of the line.
-MAX_HUNK_CHARS = 4_000
 
 _HEADER = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
 
@@ -89,111 +88,23 @@ def _shift_header(line: str, offset: int) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LineChange:
-    """The whole lines one change touched: ``old_lines`` at ``start_line`` became
-    ``new_lines``. ``oversized``: the lines hold more than ``line_change``'s ``max_chars``,
-    so their text is left out (both tuples empty) and only their counts are known."""
-
-    start_line: int
-    old_lines: tuple[str, ...]
-    new_lines: tuple[str, ...]
-    start_offset: int = 0  # where ``start_line`` starts in the old text
-    oversized: bool = False
-    old_count: int = -1  # lines before / after (-1: as many as the tuples hold)
-    new_count: int = -1
-
-    @property
-    def old_line_count(self) -> int:
-        return len(self.old_lines) if self.old_count < 0 else self.old_count
-
-    @property
-    def new_line_count(self) -> int:
-        return len(self.new_lines) if self.new_count < 0 else self.new_count
-
-
-def line_change(
-    old: str, new: str, prefix_hint: int = 0, suffix_hint: int = 0,
-    max_chars: int = MAX_HUNK_CHARS,
-) -> LineChange | None:
-    """The smallest run of whole lines whose text differs between ``old`` and ``new`` (both
-    with ``\\n`` line breaks), or None when they are equal. ``prefix_hint`` /
-    ``suffix_hint``: lengths of a start and an end the two surely share (from the edits), so
-    that only the text between is compared: the cost is the change's, not the document's.
-    Lines of more than ``max_chars`` on either side come back ``oversized`` (not copied)."""
-    if old == new:
-        return None
-    limit = min(len(old), len(new))
-    prefix = _common_run(old, new, min(prefix_hint, limit), limit, from_end=False)
-    suffix = _common_run(old, new, min(suffix_hint, limit - prefix), limit - prefix,
-                         from_end=True)
-    line_start = old.rfind("\n", 0, prefix) + 1
-    old_end = _line_end(old, len(old) - suffix)
-    new_end = _line_end(new, len(new) - suffix)
-    start_line = old.count("\n", 0, line_start)
-    if max(old_end, new_end) - line_start > max_chars:
-        return LineChange(
-            start_line, (), (), line_start, oversized=True,
-            old_count=old.count("\n", line_start, old_end) + 1,
-            new_count=new.count("\n", line_start, new_end) + 1,
-        )
-    return LineChange(
-        start_line=start_line,
-        old_lines=tuple(old[line_start:old_end].split("\n")),
-        new_lines=tuple(new[line_start:new_end].split("\n")),
-        start_offset=line_start,
-    )
-
-
-def _line_end(text: str, offset: int) -> int:
-    end = text.find("\n", offset)
-    return len(text) if end < 0 else end
-
-
-def _same(a: str, b: str, start: int, stop: int, from_end: bool) -> bool:
-    """Whether ``a`` and ``b`` agree on characters ``start``..``stop`` counted from their
-    start (or from their end)."""
-    if from_end:
-        return a[len(a) - stop : len(a) - start] == b[len(b) - stop : len(b) - start]
-    return a[start:stop] == b[start:stop]
-
-
-def _common_run(a: str, b: str, known: int, limit: int, *, from_end: bool) -> int:
-    """Length of the common start (or end) of ``a`` and ``b``, at most ``limit``, given that
-    the first ``known`` characters agree: galloping steps, then a binary search in the last
-    step (slices as long as the distance walked, not as the text)."""
-    low, step = known, 64
-    while low < limit:
-        high = min(limit, low + step)
-        if not _same(a, b, low, high, from_end):
-            break
-        low, step = high, step * 2
-    else:
-        return limit
-    high = min(limit, low + step)  # low agrees, high does not
-    while high - low > 1:
-        middle = (low + high) // 2
-        if _same(a, b, low, middle, from_end):
-            low = middle
-        else:
-            high = middle
-    return low  # the character at ``low`` differs
-
-
-def _merge(hunk: Hunk, change: LineChange, old_text: str, now: float) -> Hunk | None:
-    """``hunk`` grown by ``change`` (made to the text ``old_text``, where the hunk's new lines
-    stand), or None when the change lies apart from it."""
+def _merge(hunk: Hunk, change: LineChange, now: float) -> Hunk | None:
+    """``hunk`` grown by ``change`` (made to the text where the hunk's new lines stand), or
+    None when the change lies apart from it. The union's old lines are the hunk's new lines
+    and the change's old lines (they touch or overlap): no document text is needed."""
     start, end = hunk.start_line, hunk.end_line
     change_end = change.start_line + len(change.old_lines)
     if change.start_line > end or change_end < start:
         return None
     union_start, union_end = min(start, change.start_line), max(end, change_end)
-    if not _within(old_text, change.start_offset, change.start_line - union_start,
-                   union_end - change.start_line, MAX_HUNK_CHARS):
-        return None  # the union would read a huge line: the change starts a hunk of its own
-    # The old text's lines union_start .. union_end, read around the change (not the text).
-    lines = _lines_around(old_text, change.start_offset, change.start_line - union_start,
-                          union_end - change.start_line)
+    # The text's lines union_start .. union_end before the change.
+    lines = [
+        hunk.new_lines[line - start] if start <= line < end
+        else change.old_lines[line - change.start_line]
+        for line in range(union_start, union_end)
+    ]
+    if sum(map(len, lines)) + len(lines) - 1 > MAX_HUNK_CHARS:
+        return None  # the union would hold a huge line: the change starts a hunk of its own
 
     def span(first: int, last: int) -> tuple[str, ...]:
         return tuple(lines[first - union_start:last - union_start])
@@ -205,57 +116,6 @@ def _merge(hunk: Hunk, change: LineChange, old_text: str, now: float) -> Hunk | 
                  + span(change_end, union_end))
     return replace(hunk, start_line=union_start, old_lines=old_lines, new_lines=new_lines,
                    updated=now)
-
-
-def _within(text: str, offset: int, above: int, count: int, limit: int) -> bool:
-    """Whether the lines ``_lines_around`` would read hold at most ``limit`` characters
-    (found without reading further than ``limit`` past either end)."""
-    start = offset
-    for _ in range(above):
-        if start == 0:
-            break
-        previous = text.rfind("\n", max(0, start - 1 - limit), start - 1)
-        if previous < 0 and start - 1 - limit > 0:
-            return False
-        start = previous + 1
-    end = offset
-    for _ in range(count):
-        found = text.find("\n", end, start + limit + 1)
-        if found < 0:
-            return len(text) - start <= limit
-        end = found + 1
-    return end - 1 - start <= limit
-
-
-def _lines_around(text: str, offset: int, above: int, count: int) -> list[str]:
-    """The ``above`` lines before the line starting at ``offset`` and ``count`` lines from
-    it on (fewer at the text's ends)."""
-    start = offset
-    for _ in range(above):
-        if start == 0:
-            break
-        start = text.rfind("\n", 0, start - 1) + 1
-    end = offset
-    for _ in range(count):
-        found = text.find("\n", end)
-        if found < 0:
-            end = len(text) + 1
-            break
-        end = found + 1
-    return text[start:end - 1].split("\n") if end > start else []
-
-
-def _hints(event: DocumentChanged) -> tuple[int, int]:
-    """How much of the start and the end of the text the event's edits surely left alone
-    (in ``lf_text`` offsets, one character short to stay clear of a split CRLF)."""
-    document, edits = event.document, event.edits
-    if not edits:
-        return 0, 0
-    prefix = max(0, document.lf_offset(min(e.start for e in edits)) - 1)
-    if len(edits) > 1:
-        return prefix, 0  # the later edits may have moved what the first left alone
-    suffix = len(document.lf_text) - document.lf_offset(edits[0].new_end) - 1
-    return prefix, max(0, suffix)
 
 
 class EditHistory:
@@ -280,24 +140,18 @@ class EditHistory:
         self.per_document = per_document
         self.total = total
         self.max_lines = max_lines
-        self._texts: dict[str, str] = {}  # each open document's text as last seen
         self._hunks: dict[str, deque[Hunk]] = {}
         self._open_hunk: dict[str, bool] = {}  # whether the latest hunk may still grow
 
     def __call__(self, event: DocumentEvent) -> None:
         uri = event.document.uri
-        if isinstance(event, DocumentOpened):
-            self._texts[uri] = event.document.lf_text
-            self._open_hunk[uri] = False
-        elif isinstance(event, DocumentChanged):
-            new = event.document.lf_text
-            old = self._texts.get(uri)
-            self._texts[uri] = new
-            if old is not None:
-                self.record(uri, old, new, *_hints(event))
-        elif isinstance(event, DocumentClosed):
-            # The hunks stay (recent edits of a closed file still say what the user does).
-            self._texts.pop(uri, None)
+        if isinstance(event, DocumentChanged):
+            # The store worked out the lines the change touched (it had the old text then).
+            if event.lines is not None:
+                self.record_change(uri, event.lines)
+        else:
+            # Opened: a fresh start. Closed: the hunks stay (recent edits of a closed file
+            # still say what the user does), the latest no longer grows.
             self._open_hunk[uri] = False
 
     def record(
@@ -306,8 +160,11 @@ class EditHistory:
         """Note that the document at ``uri`` went from ``old`` to ``new`` now (hints: see
         ``line_change``)."""
         change = line_change(old, new, prefix_hint, suffix_hint)
-        if change is None:
-            return
+        if change is not None:
+            self.record_change(uri, change)
+
+    def record_change(self, uri: str, change: LineChange) -> None:
+        """Note that the lines ``change`` names changed now in the document at ``uri``."""
         now = self._clock()
         hunks = self._hunks.setdefault(uri, deque())
         if change.oversized:
@@ -319,7 +176,7 @@ class EditHistory:
         if latest is not None and self._open_hunk.get(uri) and (
             now - latest.updated <= self.coalesce_s
         ):
-            merged = _merge(latest, change, old, now)
+            merged = _merge(latest, change, now)
         if merged is not None:
             hunks.pop()
             self._shift(hunks, change)
