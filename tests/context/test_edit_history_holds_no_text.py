@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import fields, is_dataclass
 
 from loomline.context.documents import DocumentChanged, DocumentEvent, DocumentStore
-from loomline.context.edit_history import EditHistory, line_change
+from loomline.context.edit_history import line_change
 from loomline.context.positions import Position, to_lf
 
 
