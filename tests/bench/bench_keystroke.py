@@ -94,6 +94,9 @@ def cases(chars: int, lines: int) -> list[tuple[str, str, int, int]]:
          chars // 2),
         (f"{lines:,}-line file, typing on its last line", big_file, big_file.count("\n"), 8),
         (f"{lines:,}-line file, typing in its middle", big_file, big_file.count("\n") // 2, 4),
+        # CRLF: what the store hands its listeners must not cost an LF copy per keystroke.
+        (f"{lines:,}-line CRLF file, typing in its middle", big_file.replace("\n", "\r\n"),
+         big_file.count("\n") // 2, 4),
     ]
 
 
