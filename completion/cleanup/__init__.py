@@ -25,6 +25,10 @@ from dataclasses import replace
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.block_end import end_at_dedent, end_at_line_end, truncate_to_block
 from loomline.completion.cleanup.brackets import balance_brackets
+from loomline.completion.cleanup.closer_line import (
+    end_before_the_closer,
+    with_the_closing_line_break,
+)
 from loomline.completion.cleanup.closers import closers_replaced, leave_closers_in_place
 from loomline.completion.cleanup.indent import fix_doubled_indent
 from loomline.completion.cleanup.line_cut import judged_against_the_whole
@@ -95,10 +99,13 @@ def refine(candidate: str, cursor: Cursor) -> str:
     again = closers_replaced(refined, cursor)
     if again != replaced:  # a filter cut what closed them: judge it against that text
         refined = _run_on_finish(refined, cursor.replacing(again))
-    return leave_closers_in_place(refined, cursor)
+    kept = leave_closers_in_place(refined, cursor)
+    return end_before_the_closer(kept, cursor.replacing(closers_replaced(kept, cursor)))
 
 
 def _run_on_finish(candidate: str, cursor: Cursor) -> str:
+    # Judged against the text as it will be: a block's closer on a line of its own.
+    cursor = with_the_closing_line_break(candidate, cursor)
     for step in ON_FINISH:
         candidate = step(candidate, cursor)
     return candidate.rstrip()

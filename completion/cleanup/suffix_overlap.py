@@ -9,7 +9,7 @@ from itertools import islice
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.repeats import TRIVIAL_LINE
 from loomline.completion.cursor import Cursor
-from loomline.context.lexing import open_brackets
+from loomline.context.lexing import open_brackets, state_at_end
 
 _CLOSERS = ")]}"
 _SUFFIX_WINDOW = 4000
@@ -25,7 +25,7 @@ def trim_line_suffix_overlap(answer: Answer, cursor: Cursor) -> Answer:
     stripped = text.rstrip()
     closers_only = all(ch in _CLOSERS + ";:, " for ch in tail)
     # A repeat of the rest of the line goes, but not a closer the answer opened itself.
-    if stripped.endswith(tail) and (
+    if stripped.endswith(tail) and _cut_in_code(stripped, len(stripped) - len(tail), cursor) and (
         not closers_only or _closes_nothing_of_its_own(stripped, len(tail))
     ):
         return answer.with_text(stripped[: -len(tail)].rstrip() if "\n" in text
@@ -34,7 +34,8 @@ def trim_line_suffix_overlap(answer: Answer, cursor: Cursor) -> Answer:
     if closers_only:
         trimmed = stripped
         for ch in reversed(tail.replace(" ", "")):
-            if not trimmed.endswith(ch) or not _closes_nothing_of_its_own(trimmed, 1):
+            if (not trimmed.endswith(ch) or not _closes_nothing_of_its_own(trimmed, 1)
+                    or not _cut_in_code(trimmed, len(trimmed) - 1, cursor)):
                 break
             trimmed = trimmed[:-1]
         return answer.with_text(trimmed)
@@ -61,7 +62,7 @@ def trim_suffix_overlap(candidate: str, cursor: Cursor, min_overlap: int = 8) ->
     unclosed = _unclosed(candidate)
 
     def valid(cut: int) -> bool:
-        return _unclosed(candidate[:cut]) == unclosed
+        return _unclosed(candidate[:cut]) == unclosed and _cut_in_code(candidate, cut, cursor)
 
     norm_candidate, where = _without_blanks(candidate)
     norm_suffix, _ = _without_blanks(suffix[:_SUFFIX_WINDOW])
@@ -96,6 +97,16 @@ def trim_suffix_overlap(candidate: str, cursor: Cursor, min_overlap: int = 8) ->
                 if valid(cut):
                     return candidate[:cut].rstrip()
     return candidate
+
+
+def _cut_in_code(text: str, cut: int, cursor: Cursor) -> bool:
+    """Whether ``text`` cut at ``cut`` ends in code, as the text after the cursor starts
+    there: closers at the end of the answer's own comment or string (``// count it }``)
+    repeat nothing after the cursor. (At a cursor in a string or comment the answer starts
+    there, so lexing it alone tells nothing: any cut counts.)"""
+    if cursor.in_string or cursor.in_comment:
+        return True
+    return state_at_end(text[:cut], cursor.language_id) == "code"
 
 
 def _unclosed(text: str) -> int:
