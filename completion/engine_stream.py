@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from loomline.completion.engines.base import (
     Engine,
+    EngineRequestError,
     EngineState,
     EngineUnavailable,
     GenerationRequest,
@@ -31,7 +32,8 @@ class StreamFailure:
     """How a stream ended early: ``message`` is for the user."""
 
     message: str
-    unavailable: bool  # the engine cannot serve now (expected), else it broke (logged)
+    unavailable: bool  # the engine cannot serve now (expected), else it broke or refused the
+    # request (logged)
 
 
 async def stream_into(
@@ -54,6 +56,9 @@ async def stream_into(
             await stream.aclose()
     except EngineUnavailable as error:
         return StreamFailure(str(error), unavailable=True)
+    except EngineRequestError as error:  # the request's fault: the server's words, no traceback
+        log.warning("%s", error)
+        return StreamFailure(str(error), unavailable=False)
     except Exception as error:  # a broken engine must not leave its caller waiting
         log.exception("the engine failed")
         return StreamFailure(f"the engine failed: {error}", unavailable=False)

@@ -17,7 +17,12 @@ from dataclasses import replace
 
 from loomline.completion.cleanup.streaming import StreamingCleanup
 from loomline.completion.debounce import WastePacer
-from loomline.completion.engines.base import Engine, EngineUnavailable, GenerationRequest
+from loomline.completion.engines.base import (
+    Engine,
+    EngineRequestError,
+    EngineUnavailable,
+    GenerationRequest,
+)
 from loomline.completion.inflight import Generation, agrees, typed_since
 from loomline.completion.metrics import ServiceMetrics
 from loomline.completion.results import Skip
@@ -83,6 +88,8 @@ class GenerationPool:
         self.pacer = WastePacer()
         self._reuse_running = reuse_running
         self._notify = notify or (lambda message: None)
+        # A refused request is told as the user's message (which logs it), else logged here.
+        self._refused: Notify = notify or (lambda message: log.warning("%s", message))
         self._generations: dict[str, Generation] = {}
         # A document's current text, asked of its owner (the document store) when needed.
         self._text_of = text_of or (lambda uri: None)
@@ -191,6 +198,12 @@ class GenerationPool:
                 generation.fail(str(error))
                 return
             cut_short = str(error)  # it broke mid-answer: its whole lines may still serve
+        except EngineRequestError as error:
+            # The request's fault (HTTP 400...): one warning line and the server's words for
+            # the user, never a traceback; nothing of an answer to keep.
+            self._refused(str(error))
+            generation.fail(str(error))
+            return
         except asyncio.CancelledError:
             generation.fail(STOPPED)
             raise

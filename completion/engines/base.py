@@ -67,6 +67,13 @@ class EngineUnavailable(Exception):
     """The engine cannot serve now (loading, down, unreachable). Expected; not a bug."""
 
 
+class EngineRequestError(Exception):
+    """The engine refused the request itself (an OpenAI-compatible server's HTTP 400, 413 or
+    422: a prompt too long for its context, a parameter it does not take). The request's
+    fault, not an outage: another replica would refuse it too, and the message (the
+    server's own words, secrets redacted) is what the user needs, not a traceback."""
+
+
 # Hears ``(state, status_message)``.
 StateListener = Callable[[EngineState, str], None]
 Unsubscribe = Callable[[], None]

@@ -17,7 +17,12 @@ from typing import Any
 
 import httpx
 
-from loomline.completion.engines.base import EngineUnavailable, GenerationRequest, GenerationStats
+from loomline.completion.engines.base import (
+    EngineRequestError,
+    EngineUnavailable,
+    GenerationRequest,
+    GenerationStats,
+)
 from loomline.context.redaction import redact_credentials
 
 # Longest body read from an error answer, for the message.
@@ -31,10 +36,6 @@ MAX_SSE_LINE = 256 * 1024
 # replica for a day); without the header, this short pause.
 MAX_RETRY_AFTER_S = 300.0
 DEFAULT_RETRY_AFTER_S = 1.0
-
-
-class EngineRequestError(Exception):
-    """The server refused the request itself (HTTP 400/413/422): a bug, not an outage."""
 
 
 def completions_body(

@@ -131,6 +131,14 @@ async def server_error(server: FakeOpenAI, req: FakeRequest, w: asyncio.StreamWr
     return True
 
 
+async def bad_request(server: FakeOpenAI, req: FakeRequest, w: asyncio.StreamWriter) -> bool:
+    """HTTP 400, as vLLM answers a prompt longer than its context (the key echoed back)."""
+    key = req.headers.get("authorization", "").removeprefix("Bearer ")
+    await json_answer(w, 400, {"error": {"message": "This model's maximum context length is "
+                                         f"2048 tokens (key {key})"}})
+    return True
+
+
 async def wrong_content_type(server: FakeOpenAI, req: FakeRequest,
                              w: asyncio.StreamWriter) -> bool:
     body = b"<html><body>proxy login</body></html>"
@@ -203,6 +211,9 @@ FAULTS = {
     "429 Retry-After": Fault(rate_limited, alone_reason="HTTP 429"),
     "500 with a body": Fault(server_error, alone_reason="HTTP 500: engine core died"),
     "wrong content type": Fault(wrong_content_type, alone_reason="not an event stream"),
+    # The request's fault: another replica would refuse it too.
+    "400 bad request": Fault(bad_request, alone_reason="HTTP 400): This model's maximum",
+                             fails_over=False),
 }
 
 
