@@ -9,9 +9,16 @@ are reported and ignored, and everything else still applies.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
@@ -26,6 +33,18 @@ ContextLayout = Literal["auto", "files", "comments"]
 LogLevel = Literal["error", "warning", "info", "debug"]
 Runtime = Literal["torch", "onnx"]
 OnnxPrecision = Literal["int4", "int8", "fp32"]
+
+
+
+def _adapter_key(key: str) -> str:
+    problem = adapter_key_problem(key)
+    if problem is not None:
+        raise ValueError(problem)
+    return key
+
+
+# A key of ``engine.adapters``: a folder's path, ``file:`` URI or name, or ``*``.
+AdapterKey = Annotated[str, AfterValidator(_adapter_key)]
 
 DEFAULT_MODEL_ID = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
 
@@ -90,17 +109,9 @@ class EngineSettings(_Section):
     # LoRA adapter per folder: {"/path/to/repo": "adapter-name", "repo-folder-name": ...,
     # "*": ...}; the innermost folder holding a document wins (``WorkspaceFolders.adapter_for``);
     # "" means the base model.
-    adapters: dict[str, str] = Field(default_factory=dict)
+    # A bad entry is dropped alone (``_drop_invalid``): the others still apply.
+    adapters: dict[AdapterKey, str] = Field(default_factory=dict)
     verify_tls: bool = True
-
-    @field_validator("adapters")
-    @classmethod
-    def _adapter_keys_name_folders(cls, value: dict[str, str]) -> dict[str, str]:
-        for key in value:
-            problem = adapter_key_problem(key)
-            if problem is not None:
-                raise ValueError(problem)
-        return value
 
 
 class CompletionSettings(_Section):
@@ -259,13 +270,21 @@ def _drop_invalid(
     seen: set[tuple[str, ...]] = set()
     for detail in error.errors():
         path, known = _setting_path(detail["loc"])
-        if path in seen:
+        entry = _object_entry(detail["loc"], path) if known else None
+        if (*path, *([entry] if entry is not None else [])) in seen:
             continue
-        seen.add(path)
+        seen.add((*path, *([entry] if entry is not None else [])))
         key = _display_key(path)
         target, old = merged, current
         for part in path[:-1]:
             target, old = target[part], old[part]
+        if entry is not None:
+            # One bad entry of an object setting goes alone; the message never quotes the
+            # key (it may be a private path) and the other entries still apply.
+            entries = target[path[-1]] = dict(target[path[-1]])  # never the client's object
+            entries.pop(entry, None)
+            problems.append(f"setting '{key}': an entry was dropped: {_entry_reason(detail)}")
+            continue
         if not known:
             target.pop(path[-1], None)
             problems.append(f"unknown setting '{key}' ignored")
@@ -288,6 +307,22 @@ def _setting_path(loc: tuple[int | str, ...]) -> tuple[tuple[str, ...], bool]:
             return tuple(path), False
         model = _section_model(model, str(part))
     return tuple(path), True
+
+
+def _object_entry(loc: tuple[int | str, ...], path: tuple[str, ...]) -> str | None:
+    """The key of the entry of an object setting (``engine.adapters``) an error is about,
+    or None when the error is about the setting as a whole (or the setting is no object)."""
+    if len(loc) <= len(path) or not isinstance(loc[len(path)], str):
+        return None
+    annotation = _field_info(path).annotation
+    return str(loc[len(path)]) if getattr(annotation, "__origin__", None) is dict else None
+
+
+def _entry_reason(detail: ErrorDetails) -> str:
+    if detail["type"] == "value_error":
+        return str(detail["ctx"]["error"])
+    reason = detail["msg"][0].lower() + detail["msg"][1:]
+    return f"its value: {reason.removeprefix('input ')}"
 
 
 def _check_rules(settings: Settings, base: Settings) -> tuple[Settings, list[str]]:

@@ -129,18 +129,25 @@ async def test_a_next_edit_runs_under_its_folders_adapter() -> None:
     assert request.affinity_key == affinity_key(uri, "beta-lora")
 
 
-def test_invalid_adapter_keys_are_reported_once_and_the_current_value_kept() -> None:
+def test_each_invalid_adapter_key_is_reported_once_and_dropped_alone() -> None:
+    """A bad key drops its own entry, never the whole map (the good ones still apply); the
+    message quotes no key (a folder's path may be private)."""
     base, _ = parse_settings({"engine": {"adapters": {"*": "team"}}})
-    settings, problems = parse_settings(
-        {"engine": {"adapters": {"/ok": "a", "src/app": "b", "https://x/y": "c"}}}, base
-    )
-    assert settings.engine.adapters == {"*": "team"}
+    raw = {"engine": {"adapters": {"/ok": "a", "src/app": "b", "https://x/y": "c", "*": 5}}}
+    settings, problems = parse_settings(raw, base)
+    assert settings.engine.adapters == {"/ok": "a"}
     assert problems == [
-        "setting 'engine.adapters': a relative path is ambiguous (keys are '*', an absolute "
-        "folder path ('~' for home), a file: URI or a workspace folder's name (its directory's "
-        "name)); "
-        "kept the current value"
+        "setting 'engine.adapters': an entry was dropped: a relative path is ambiguous (keys "
+        "are '*', an absolute folder path ('~' for home), a file: URI or a workspace folder's "
+        "name (its directory's name))",
+        "setting 'engine.adapters': an entry was dropped: only file: URIs name folders (keys "
+        "are '*', an absolute folder path ('~' for home), a file: URI or a workspace folder's "
+        "name (its directory's name))",
+        "setting 'engine.adapters': an entry was dropped: its value: should be a valid string",
     ]
+    assert all("src/app" not in p and "https" not in p for p in problems)
+    assert raw["engine"]["adapters"] == {  # the client's object is left as it came
+        "/ok": "a", "src/app": "b", "https://x/y": "c", "*": 5}
     valid, problems = parse_settings(
         {"engine": {"adapters": {"/abs": "a", "~/x": "b", "file:///c": "c", "name": ""}}}
     )

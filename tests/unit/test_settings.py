@@ -93,7 +93,7 @@ def test_each_invalid_value_is_reported_once():
     assert settings.completion.disabled_languages == []
     assert settings.engine.adapters == {}
     assert problems == [
-        "setting 'engine.adapters': every entry should be a valid string; kept the current value",
+        "setting 'engine.adapters': an entry was dropped: its value: should be a valid string",
         "setting 'completion.disabledLanguages': every entry should be a valid string; "
         "kept the current value",
     ]
