@@ -168,6 +168,12 @@ class CompletionService:
     def is_excluded(self, uri_or_path: str) -> bool:
         return self.refusals.is_excluded(uri_or_path)
 
+    def edits_allowed_for(self, document: Document) -> Callable[[str], bool]:
+        """Whose recent edits may go into a prompt for ``document`` (by URI): not an excluded
+        file's, nor one that another LoRA adapter serves."""
+        same_adapter = self.folders.same_adapter(document.uri, self.settings.engine.adapters)
+        return lambda uri: not self.is_excluded(uri) and same_adapter(uri)
+
     def adapter_for(self, uri: str) -> str | None:
         """The LoRA adapter ``engine.adapters`` chooses for the folder of the document at
         ``uri``, or None (the base model)."""
@@ -202,7 +208,7 @@ class CompletionService:
                 pieces = self.workspace.collect(document, offset)
             except Exception:
                 log.exception("context collection failed; completing from this file alone")
-        pieces += self._edit_history_pieces()
+        pieces += self._edit_history_pieces(document)
         before, after, pieces = self._sendable(document, cursor, pieces)
         c = self.settings.completion
         prompt = build_prompt(
@@ -220,12 +226,13 @@ class CompletionService:
         )
         return prompt, cursor
 
-    def _edit_history_pieces(self) -> list[PromptPiece]:
+    def _edit_history_pieces(self, document: Document) -> list[PromptPiece]:
         """The user's recent edits as a piece (``context.editHistory``), last in priority and
-        so closest to the cursor; excluded files never contribute."""
+        so closest to the cursor; excluded files and files another LoRA adapter serves never
+        contribute."""
         if not self.settings.context.edit_history or self.documents is None:
             return []
-        events = recent_edits(self.documents.history, lambda uri: not self.is_excluded(uri),
+        events = recent_edits(self.documents.history, self.edits_allowed_for(document),
                               self.folders.relative)
         piece = edits_piece(events)
         return [piece] if piece is not None else []

@@ -177,11 +177,14 @@ class WorkspaceContext:
         cells = self.earlier_cells(document)
         skipped = {document.uri, *(cell.uri for cell in cells)}  # in the prompt already
         scope = self.folder_scope(document.uri)
+        # Nothing from a file another LoRA adapter serves (a subfolder with its own adapter
+        # inside this folder's index, or the first folder's files for an ``untitled:``).
+        same_adapter = self.folders.same_adapter(document.uri, self.settings.engine.adapters)
 
         def usable(other: Document) -> bool:
             # Only the document's own folder gives it context, as its index does.
             return (other.uri not in skipped and allows(other.uri)
-                    and self.folder_scope(other.uri) == scope)
+                    and self.folder_scope(other.uri) == scope and same_adapter(other.uri))
 
         # Retrieval reads lines at \n only: each text with its breaks as \n (a lone-CR file
         # would be one line), the cursor's offset in that text.
@@ -209,7 +212,8 @@ class WorkspaceContext:
                 kind=piece.kind,
             )
             for piece in pieces
-            if allows(piece.path)  # the index's files too (e.g. one ignored since)
+            # The index's files too (e.g. one ignored since, or under another adapter).
+            if allows(piece.path) and same_adapter(piece.path)
         ]
         return ([self._cells_piece(document, cells, head)] if cells else []) + found
 

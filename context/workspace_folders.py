@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
@@ -198,6 +198,16 @@ class WorkspaceFolders:
                 if best_root is None or len(root) > len(best_root):
                     best_root, best_adapter = root, adapter
         return best_adapter or None
+
+    def same_adapter(self, uri: str, adapters: Mapping[str, str]) -> Callable[[str], bool]:
+        """A test of whether another document (URI) or file (path) gets the LoRA adapter the
+        document at ``uri`` gets: context must not cross from one adapter's folders into
+        another's (each adapter is one team's or repository's own). Always true without
+        adapters."""
+        if not adapters:
+            return lambda _other: True
+        own = self.adapter_for(uri, adapters)
+        return lambda other: self.adapter_for(other, adapters) == own
 
     def _adapter_roots(self, adapters: Mapping[str, str]) -> list[tuple[str, str]]:
         """(folder path, adapter) for each key: paths first, then the folders named."""

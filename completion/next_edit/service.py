@@ -148,7 +148,7 @@ class NextEditService:
             position,
             settings=c.settings,
             history=self.history,
-            allows=lambda uri: not c.is_excluded(uri),
+            allows=c.edits_allowed_for(document),
             relative=c.folders.relative,
             counter=c.counter,
         )
