@@ -71,6 +71,15 @@ def display_name(uri: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1] or "untitled"
 
 
+def adapter_display(adapter: str | None) -> str | None:
+    """An adapter's name as the user is shown it (status, logs, ``showContext``): a name as
+    given, but of a name that reads as a path only its last part (a folder's path may be
+    private); None for the base model."""
+    if not adapter:
+        return None
+    return display_name(adapter) if "/" in adapter or os.sep in adapter else adapter
+
+
 def adapter_key_problem(key: str) -> str | None:
     """Why ``key`` cannot be a key of ``engine.adapters``, or None. The message never quotes
     the key (settings problems quote no free text)."""

@@ -21,7 +21,7 @@ from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
 from loomline.context.notebooks import NotebookStore
 from loomline.context.positions import Position
-from loomline.context.workspace_folders import WorkspaceFolders
+from loomline.context.workspace_folders import WorkspaceFolders, adapter_display
 from loomline.server import (
     code_actions,
     completion_items,
@@ -111,9 +111,12 @@ class LoomlineServer(LanguageServer):
         logging.getLogger("loomline").setLevel(self.settings.log_level.upper())
         return not changed.isdisjoint(ENGINE_SECTIONS)
 
-    def _status(self, state: str, message: str, progress: int | None = None) -> None:
+    def _status(
+        self, state: str, message: str, progress: int | None = None, adapter: str | None = None
+    ) -> None:
         self.status.send(
-            Status(state, message, self.settings.model.id, self.settings.backend, progress)
+            Status(state, message, self.settings.model.id, self.settings.backend, progress,
+                   adapter)
         )
 
     def _on_engine_progress(self, message: str, fraction: float | None) -> None:
@@ -201,7 +204,9 @@ class LoomlineServer(LanguageServer):
                 engine.status_message,
             )
             return Skip(engine.status_message)
-        self._status("thinking", "completing")
+        adapter = adapter_display(self.service.adapter_for(uri))
+        self.status.adapter_used(adapter, self.folders.relative(uri))
+        self._status("thinking", "completing", adapter=adapter)
         try:
             result = await self.service.complete(
                 document, convert.position(position), explicit=explicit
@@ -214,7 +219,9 @@ class LoomlineServer(LanguageServer):
             raise
         finally:
             if self.engine is engine and engine is not None and engine.state is EngineState.READY:
-                self._status("ready", f"{self.settings.model.id} ready ({engine.name})")
+                with_adapter = f", LoRA adapter {adapter}" if adapter else ""
+                self._status("ready", f"{self.settings.model.id} ready ({engine.name})"
+                             f"{with_adapter}", adapter=adapter)
         if isinstance(result, Skip):
             log.debug("no completion for %s: %s", uri, result.reason)
         return result
@@ -368,6 +375,8 @@ def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
         "prompt": prompt.text,
         "template": prompt.template,
         "skip": refused.reason if refused else None,
+        # The LoRA adapter a completion here uses (its name only), None for the base model.
+        "adapter": adapter_display(ls.service.adapter_for(document.uri)),
         "promptTokens": prompt.tokens,
         "multiline": info.multiline,
         "tokenizer": ls.service.counter.name,

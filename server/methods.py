@@ -9,8 +9,9 @@ holds the two files to each other and checks that no other module spells a name 
 from __future__ import annotations
 
 # ---- notifications ----------------------------------------------------------------------
-#: Server -> client: ``{state, message, model, backend, progress?}`` (state: loading, ready,
-#: thinking, error or disabled; progress 0-100 while loading). Sent by ``status.py``.
+#: Server -> client: ``{state, message, model, backend, progress?, adapter?}`` (state: loading,
+#: ready, thinking, error or disabled; progress 0-100 while loading; adapter: the LoRA adapter
+#: of the last completion, absent for the base model). Sent by ``status.py``.
 STATUS_NOTIFICATION = "loomline/status"
 
 #: Client -> server: ``{type, completionId, acceptedLength?}`` (type: accept, dismiss or
@@ -23,7 +24,8 @@ ACCEPT_COMMAND = "loomline.accept"
 
 #: The prompt a completion at a position would send. Arguments:
 #: ``[{textDocument: {uri}, position}]``. Result: ``{prompt, template, promptTokens, pieces,
-#: skip, multiline, tokenizer, dropped}`` or null.
+#: skip, adapter, multiline, tokenizer, dropped}`` or null (adapter: the LoRA adapter's name,
+#: null for the base model).
 SHOW_CONTEXT_COMMAND = "loomline.showContext"
 
 #: Counters of recent work. Arguments: ``[]``. Result: ``{engine, state, message, ...}``.

@@ -27,6 +27,8 @@ class Status:
     model: str
     backend: str
     progress: int | None = None
+    # The LoRA adapter the last completion used, as shown to users (None: the base model).
+    adapter: str | None = None
 
 
 class StatusReporter:
@@ -38,6 +40,16 @@ class StatusReporter:
         self._last_shown: dict[str, float] = {}
         self._progress_tokens: dict[str, str] = {}  # what is in progress -> its token
         self.current: Status | None = None
+        self._adapter: str | None = None  # the adapter of the last completion (shown form)
+
+    def adapter_used(self, adapter: str | None, where: str) -> None:
+        """Note the LoRA adapter (shown form, None: the base model) a completion in ``where``
+        (a workspace-relative name) uses: one INFO line each time it changes."""
+        if adapter == self._adapter:
+            return
+        self._adapter = adapter
+        log.info("completions in %s use %s", where,
+                 f"the LoRA adapter '{adapter}'" if adapter else "the base model (no LoRA adapter)")
 
     def send(self, status: Status) -> None:
         self.current = status
@@ -49,6 +61,8 @@ class StatusReporter:
         }
         if status.progress is not None:
             params["progress"] = status.progress
+        if status.adapter is not None:
+            params["adapter"] = status.adapter
         try:
             self._server.protocol.notify(STATUS_NOTIFICATION, params)
         except Exception:  # the transport may be closing; status is best effort

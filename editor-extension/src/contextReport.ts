@@ -4,7 +4,10 @@
 import { ContextResult } from "./protocol";
 
 /** The part of the answer the report shows. */
-export type ContextReport = Pick<ContextResult, "prompt" | "pieces" | "template" | "promptTokens">;
+export type ContextReport = Pick<
+  ContextResult,
+  "prompt" | "pieces" | "template" | "promptTokens" | "adapter"
+>;
 
 /** Validates the answer's shape; missing fields become empty values. */
 export function parseContextResult(raw: unknown): ContextReport {
@@ -14,6 +17,7 @@ export function parseContextResult(raw: unknown): ContextReport {
     prompt: typeof r.prompt === "string" ? r.prompt : "",
     template: typeof r.template === "string" ? r.template : "",
     promptTokens: typeof r.promptTokens === "number" ? r.promptTokens : 0,
+    adapter: typeof r.adapter === "string" && r.adapter ? r.adapter : null,
     pieces: pieces.map((p) => {
       const q = (p && typeof p === "object" ? p : {}) as Record<string, unknown>;
       return {
@@ -53,6 +57,7 @@ export function formatContextReport(result: ContextReport, meta: ReportMeta): st
   out.push("");
   out.push(`- Position: \`${meta.file}\` line ${meta.line}, column ${meta.character}`);
   out.push(`- Template: ${result.template || "(unknown)"}`);
+  out.push(`- LoRA adapter: ${result.adapter || "none (the base model)"}`);
   out.push(`- Prompt tokens: ${result.promptTokens}`);
   out.push(`- Pieces: ${result.pieces.length}`);
   out.push("");

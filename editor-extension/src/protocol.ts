@@ -22,6 +22,8 @@ export interface ServerStatus {
   backend?: string;
   /** 0-100 while loading. */
   progress?: number;
+  /** The LoRA adapter the last completion used (its name); absent for the base model. */
+  adapter?: string;
 }
 
 export type EventType = "accept" | "dismiss" | "partialAccept";
@@ -121,6 +123,8 @@ export interface ContextResult {
   promptTokens: number;
   /** Why a completion here would be refused, if it would. */
   skip?: string | null;
+  /** The LoRA adapter a completion here uses (its name); null for the base model. */
+  adapter?: string | null;
   multiline?: boolean;
   tokenizer?: string;
   dropped?: { source: string; reason: string }[];

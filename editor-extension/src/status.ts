@@ -38,6 +38,7 @@ export function parseServerStatus(params: unknown): ServerStatus | undefined {
   if (typeof p.message === "string") out.message = p.message;
   if (typeof p.model === "string") out.model = p.model;
   if (typeof p.backend === "string") out.backend = p.backend;
+  if (typeof p.adapter === "string" && p.adapter) out.adapter = p.adapter;
   if (typeof p.progress === "number" && Number.isFinite(p.progress)) {
     out.progress = Math.max(0, Math.min(100, Math.round(p.progress)));
   }
@@ -50,6 +51,7 @@ export class StatusModel {
   private server: ServerStatus | undefined;
   private model = "";
   private backend = "";
+  private adapter = "";
   private inFlight = 0;
   private editorDisabled: string | undefined;
   private readonly listeners = new Set<(view: StatusView) => void>();
@@ -95,6 +97,8 @@ export class StatusModel {
     this.server = status;
     if (status.model) this.model = status.model;
     if (status.backend) this.backend = status.backend;
+    // The adapter of the last completion: kept until a completion says otherwise.
+    if (status.state === "thinking" || status.adapter !== undefined) this.adapter = status.adapter ?? "";
     if (this.phase === "starting" || this.phase === "stopped") this.phase = "running";
     this.emit();
   }
@@ -117,7 +121,8 @@ export class StatusModel {
 
   view(): StatusView {
     const name = shortModelName(this.model);
-    const label = name ? (this.backend ? `${name} (${this.backend})` : name) : this.backend;
+    const model = name && this.adapter ? `${name} + ${this.adapter}` : name;
+    const label = model ? (this.backend ? `${model} (${this.backend})` : model) : this.backend;
     const detail = (s: string) => (s ? `\n${s}` : "");
     if (this.phase === "failed") {
       return {

@@ -13,7 +13,7 @@ import pytest_lsp
 from lsprotocol import types
 
 from tests.e2e.test_generate import EditorDocs
-from tests.lsp_client import SERVER, LoomlineClient, inline, wait_ready
+from tests.lsp_client import SERVER, LoomlineClient, inline, show_context, wait_ready
 
 TEXT = "def f(x):\n    \n"
 
@@ -55,6 +55,11 @@ async def client(lsp_client: LoomlineClient, workspace: tuple[Path, Path, Path])
     await lsp_client.shutdown_session()
 
 
+def _field(status: Any, name: str) -> Any:
+    """A status' field (the client may hand it over as a dict or as an object)."""
+    return status.get(name) if isinstance(status, dict) else getattr(status, name, None)
+
+
 def _adapters(record: Path) -> list[str | None]:
     return [json.loads(line)["adapter"] for line in record.read_text().splitlines()]
 
@@ -85,3 +90,28 @@ async def test_each_folder_is_answered_under_its_own_adapter(
         assert written is not None and "error" not in written, written
         expected += [adapter] * 3
     assert _adapters(record) == expected
+
+
+async def test_the_adapter_a_completion_used_shows_in_the_status_and_show_context(
+    client: LoomlineClient, workspace: tuple[Path, Path, Path]
+) -> None:
+    """Where users look: the status of each completion names its adapter (none for the base
+    model), and so does ``loomline.showContext``; never the folder's path that chose it."""
+    alpha, beta, _record = workspace
+    await wait_ready(client, 30)
+    cases = [((alpha / "m.py").as_uri(), "alpha-lora"), ((beta / "m.py").as_uri(), "beta-lora"),
+             ("untitled:Untitled-1", None)]
+    for uri, adapter in cases:
+        client.docs.open(uri, TEXT)  # type: ignore[attr-defined]
+        since = len(client.statuses)
+        result = await inline(client, uri, 1, 4)
+        assert result is not None and result.items, "no inline completion"
+        shown = client.statuses[since:]
+        assert [_field(s, "state") for s in shown] == ["thinking", "ready"], shown
+        assert all(_field(s, "adapter") == adapter for s in shown), shown
+        if adapter is not None:
+            assert f"LoRA adapter {adapter}" in _field(shown[-1], "message")
+        context = await show_context(client, uri, 1, 4)
+        assert context is not None and context["adapter"] == adapter
+    told = json.dumps([[_field(s, k) for k in ("message", "adapter")] for s in client.statuses])
+    assert str(beta) not in told and str(alpha) not in told

@@ -3,12 +3,14 @@ against a recording stand-in for the language server."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from lsprotocol import types
 
+from loomline.context.workspace_folders import adapter_display
 from loomline.server.methods import STATUS_NOTIFICATION
 from loomline.server.status import Status, StatusReporter
 
@@ -171,3 +173,23 @@ def test_a_refused_token_leaves_no_progress_behind():
     server.work_done_progress.fail_create = False
     reporter.progress_begin("model", "b")  # may begin again
     assert [kind for kind, _, _ in server.work_done_progress.calls] == ["create", "begin"]
+
+
+def test_a_change_of_adapter_is_logged_once_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    reporter = StatusReporter(_Server())  # type: ignore[arg-type]
+    caplog.set_level(logging.DEBUG, logger="loomline")
+    for adapter, where in [(None, "a.py"), ("payments", "pay/a.py"), ("payments", "pay/b.py"),
+                           ("web", "web/x.ts"), (None, "untitled"), (None, "b.py")]:
+        reporter.adapter_used(adapter, where)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert lines == [  # the base model at the start is no change
+        "completions in pay/a.py use the LoRA adapter 'payments'",
+        "completions in web/x.ts use the LoRA adapter 'web'",
+        "completions in untitled use the base model (no LoRA adapter)",
+    ]
+
+
+def test_an_adapter_is_shown_by_its_name_never_a_path() -> None:
+    assert adapter_display("payments") == "payments"
+    assert adapter_display(None) is None and adapter_display("") is None
+    assert adapter_display("/home/me/private/adapters/payments") == "payments"

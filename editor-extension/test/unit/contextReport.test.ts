@@ -30,3 +30,11 @@ test("malformed answers still render", () => {
   assert.equal(fence("no ticks"), "```");
   assert.equal(fence("a ```` b"), "`````");
 });
+
+test("the report names the LoRA adapter, or the base model", () => {
+  const meta = { file: "a.py", line: 1, character: 1 };
+  const withAdapter = formatContextReport(parseContextResult({ adapter: "payments" }), meta);
+  assert.match(withAdapter, /- LoRA adapter: payments\n/);
+  const base = formatContextReport(parseContextResult({ adapter: null }), meta);
+  assert.match(base, /- LoRA adapter: none \(the base model\)\n/);
+});

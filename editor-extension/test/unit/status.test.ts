@@ -91,3 +91,22 @@ test("parseServerStatus validates and clamps", () => {
   assert.equal(shortModelName("/models/qwen-0.5b/"), "qwen-0.5b");
   assert.equal(shortModelName(undefined), "");
 });
+
+test("the LoRA adapter of the last completion shows beside the model, until one says otherwise", () => {
+  const m = new StatusModel();
+  m.running();
+  m.serverStatus({ state: "thinking", model: "Qwen/Qwen2.5-Coder-0.5B-Instruct", backend: "vllm", adapter: "payments" });
+  assert.match(m.view().text, /Qwen2\.5-Coder-0\.5B-Instruct \+ payments \(vllm\)/);
+  m.serverStatus({ state: "ready", message: "ready", model: "Qwen/Qwen2.5-Coder-0.5B-Instruct", backend: "vllm", adapter: "payments" });
+  assert.equal(m.view().text, "$(check) Loomline: Qwen2.5-Coder-0.5B-Instruct + payments (vllm)");
+  assert.match(m.view().tooltip, /with Qwen2\.5-Coder-0\.5B-Instruct \+ payments/);
+  m.serverStatus({ state: "loading", message: "engine restarts", model: "Qwen/Qwen2.5-Coder-0.5B-Instruct", backend: "vllm" });
+  m.serverStatus({ state: "ready", message: "ready", model: "Qwen/Qwen2.5-Coder-0.5B-Instruct", backend: "vllm", adapter: "payments" });
+  assert.match(m.view().text, /\+ payments/);
+  // A completion with the base model: the status names no adapter.
+  m.serverStatus({ state: "thinking", model: "Qwen/Qwen2.5-Coder-0.5B-Instruct", backend: "vllm" });
+  m.serverStatus({ state: "ready", message: "ready", model: "Qwen/Qwen2.5-Coder-0.5B-Instruct", backend: "vllm" });
+  assert.equal(m.view().text, "$(check) Loomline: Qwen2.5-Coder-0.5B-Instruct (vllm)");
+  assert.equal(parseServerStatus({ state: "ready", adapter: 3 })?.adapter, undefined);
+  assert.equal(parseServerStatus({ state: "ready", adapter: "web" })?.adapter, "web");
+});
