@@ -1,14 +1,14 @@
 """The ``onnx`` runtime of the embedded backend: ONNX Runtime GenAI on the CPU (CUDA where
-present), int4 by default.
+present), int4 by default, in a process of its own (``model_process.py``).
 
-Same engine as ``embedded.py`` (one worker thread, streaming, a cancel seen between any two
-forward passes, per-document KV caches), with ONNX Runtime doing the forward passes: one
-``og.Generator`` per recent document holds that document's KV cache, and ``rewind_to(n)``
+One ``og.Generator`` per recent document holds that document's KV cache, and ``rewind_to(n)``
 keeps the first ``n`` tokens of the previous prompt, so a typing user's unchanged prefix is
 not computed again. The ONNX model is built once from the prepared safetensors
-(``completion/onnx_build.py``).
+(``completion/onnx_build.py``), in the server's process, with its progress; the child only
+loads it. A cancel is seen between any two forward passes (see PREFILL_CHUNK).
 
-The event loop waits while a forward pass runs (the library holds the GIL; see PREFILL_CHUNK).
+The library holds the GIL through each forward pass (1.6 s for a 1,000-token prefill), which
+is why the model runs in a child: in the server's process the event loop would wait for it.
 The thread count follows the free cores when the model loads; ONNX Runtime fixes its thread
 pool when the session is made, so unlike the torch runtime it is not changed between requests.
 One candidate per request (the engine interface streams one; a batch of several per document
@@ -26,18 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from loomline.completion.engines.base import SamplingParams
-from loomline.completion.engines.embedded import CACHE_SLOTS, STOP_TOKENS, EmbeddedEngine
-from loomline.completion.engines.runner import Job, ModelRunner, PickedTokens
+from loomline.completion.engines.embedded import CACHE_SLOTS, STOP_TOKENS
+from loomline.completion.engines.model_process import ProcessEngine, RunnerSpec
+from loomline.completion.engines.runner import Job, PickedTokens
 from loomline.completion.engines.threads import ThreadPolicy
 from loomline.completion.model_store import ProgressCallback
 from loomline.completion.onnx_build import execution_provider, prepare_onnx_model
 
 log = logging.getLogger(__name__)
 
-# onnxruntime-genai 0.18 holds the GIL through each forward pass, so the event loop waits for
-# one prefill chunk at most: 32 tokens stall it half as long as 64 (measured with one core
-# busy: 0.5 vs 1.0 s) at the same prefill speed. Running the model in a process of its own would
-# end the stalls.
+# Tokens per prefill step: a cancel waits for one step at most (~60 ms for 32 tokens on a
+# quiet 2-core machine), at the same prefill speed as longer steps.
 PREFILL_CHUNK = 32
 # A generator's KV buffer is allocated for its whole length up front (fp32: ~24 KB a token
 # for the 0.5B), so each is sized for its prompt and answer, rounded up to this step; a longer
@@ -67,13 +66,13 @@ class _OnnxRunner:
 
     tokenizer = None  # no transformers tokenizer: prompts are counted with tokenizer.json
 
-    def __init__(self, model_dir: Path, threads: ThreadPolicy, provider: str) -> None:
+    def __init__(self, model_dir: Path, threads: int, provider: str) -> None:
         import onnxruntime_genai as og
 
         og.disable_telemetry_events()  # nothing about the user leaves the machine
         self.og = og
         config = og.Config(str(model_dir))
-        session = {"intra_op_num_threads": threads.at_start(), "inter_op_num_threads": 1}
+        session = {"intra_op_num_threads": threads, "inter_op_num_threads": 1}
         config.overlay(json.dumps({"model": {"decoder": {"session_options": session}}}))
         if provider != "cpu":
             config.clear_providers()
@@ -180,13 +179,19 @@ class _OnnxRunner:
                 return
 
 
-class OnnxEngine(EmbeddedEngine):
-    """The embedded backend on ONNX Runtime GenAI (``model.runtime: "onnx"``)."""
+def open_runner(model_dir: str, threads: int, provider: str) -> _OnnxRunner:
+    """The model process's factory (``RunnerSpec.factory``): the loaded ONNX model."""
+    return _OnnxRunner(Path(model_dir), threads, provider)
+
+
+class OnnxEngine(ProcessEngine):
+    """The embedded backend on ONNX Runtime GenAI (``model.runtime: "onnx"``), the model in
+    a child process."""
 
     name = "onnx"
     applies_adapters = False  # (a request's LoRA adapter is reported once, then ignored)
 
-    def _open_model(self, report: ProgressCallback) -> ModelRunner:
+    def _runner_spec(self, report: ProgressCallback) -> RunnerSpec:
         model = self._settings.model
         directory = prepare_onnx_model(
             self._store, model.id, model.path, model.onnx_precision, report
@@ -194,4 +199,6 @@ class OnnxEngine(EmbeddedEngine):
         self._model_dir = directory
         provider = execution_provider()
         report(f"loading {model.id} ({model.onnx_precision}, {provider}) from {directory}", None)
-        return _OnnxRunner(directory, ThreadPolicy(model.threads), provider)
+        threads = ThreadPolicy(model.threads).at_start()
+        return RunnerSpec(f"{__name__}:open_runner",
+                          {"model_dir": str(directory), "threads": threads, "provider": provider})

@@ -12,6 +12,15 @@ from typing import Any, Protocol
 from loomline.completion.engines.base import GenerationRequest, GenerationStats
 
 
+class CancelSignal(Protocol):
+    """Whether the caller stopped listening: a ``threading.Event``, or in a model process of
+    its own the parent's cancel message (``model_process_child.py``)."""
+
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...
+
+
 @dataclass
 class Job:
     """One request for the worker thread: ``emit`` hands text chunks (then an error or None
@@ -20,7 +29,7 @@ class Job:
     request: GenerationRequest
     stats: GenerationStats
     emit: Callable[[str | BaseException | None], None]
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: CancelSignal = field(default_factory=threading.Event)
 
 
 @dataclass
