@@ -15,11 +15,15 @@ from loomline.context.workspace_folders import WorkspaceFolders
 
 Notify = Callable[[str], None]
 
+# Why a document that lost an edit gets nothing: its text is not the editor's.
+OUT_OF_SYNC = "the server's copy of the document is out of sync (an edit could not be applied)"
+
 
 class Refusals:
     """The checks every request passes first: completion switched off (everywhere or for the
     language), the document excluded (``ContentPolicy``: ``.gitignore``, ``context.exclude``),
-    larger than ``completion.maxFileBytes`` (UTF-8 bytes), or a position outside it."""
+    larger than ``completion.maxFileBytes`` (UTF-8 bytes), out of sync with the editor (it lost
+    an edit), or a position outside it."""
 
     def __init__(
         self,
@@ -58,6 +62,8 @@ class Refusals:
                 f"({c.max_file_bytes:,}): it gets no completions",
             )
             return Skip(f"the file is larger than completion.maxFileBytes ({c.max_file_bytes})")
+        if document.out_of_sync is not None:  # the user was told when it happened
+            return Skip(f"{OUT_OF_SYNC}: {document.out_of_sync}")
         if not document.lines.contains(position):
             return Skip(f"position {position.line}:{position.character} is outside the document")
         return None

@@ -35,7 +35,7 @@ from loomline.completion.prompt import (
     build_prompt,
     enormous_line_window,
 )
-from loomline.completion.refusal import Refusals
+from loomline.completion.refusal import OUT_OF_SYNC, Refusals
 from loomline.completion.results import Completion, Skip, fit_to_document
 from loomline.completion.settings import Settings, SettingsStore
 from loomline.completion.superseding import SUPERSEDED, LatestRequests
@@ -333,6 +333,8 @@ class CompletionService:
                 self.metrics.typed_through += 1
             else:
                 self.metrics.joined += 1
+        if document.out_of_sync is not None:  # it lost an edit while the model worked
+            return Skip(f"{OUT_OF_SYNC}: {document.out_of_sync}")
         replaced = cursor.after[: closers_replaced(result, cursor)]
         landing = fit_to_document(result, before, after, position, document, replaced,
                                   before_the_closers(result, cursor) if replaced else None)

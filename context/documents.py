@@ -70,6 +70,10 @@ class Document:
     _utf8_size: int | None = field(default=None, repr=False)
     _lone_crs: int | None = field(default=None, repr=False)  # count of lone ``\r``
     _crs: int = field(default=0, repr=False)  # count of ``\r`` (kept at the edit's cost)
+    # Why the text is no longer the editor's (an edit could not be applied), or None. Until a
+    # whole-text change arrives, range edits are not applied: they are relative to a text
+    # the server does not have.
+    out_of_sync: str | None = None
 
     def __post_init__(self) -> None:
         self._line_ending = line_ending_of(self.text)
@@ -192,6 +196,23 @@ class Document:
             self._indent_known = False
 
 
+def impossible_range(lines: LineIndex, start: Position, end: Position) -> str | None:
+    """What makes ``start``-``end`` a range no edit of this text can have (completing "a
+    range that ..."), or None. A character past a line's end means its end and the line after
+    the last the end of the text, as clients use them; anything else is not guessed at: a
+    line or character below zero, a line further past the end, an end before the start."""
+    for name, position in (("start", start), ("end", end)):
+        if position.line < 0 or position.character < 0:
+            return f"has its {name} at line {position.line}, character {position.character}"
+        if position.line > lines.line_count:
+            return (f"has its {name} at line {position.line}, past the end of the "
+                    f"{lines.line_count}-line text")
+    if (end.line, end.character) < (start.line, start.character):
+        return (f"ends ({end.line}:{end.character}) before its start "
+                f"({start.line}:{start.character})")
+    return None
+
+
 def _touches_a_break(old: str, start: int, end: int, inserted: str) -> bool:
     """Whether replacing ``old[start:end]`` with ``inserted`` can change the line breaks:
     either holds one, or the edit sits right after a CR or right before an LF."""
@@ -306,8 +327,16 @@ class DocumentStore:
         edits: list[Edit] = []
         tail = len(old_text)  # how much of the end no edit has touched
         for change in changes:
-            edit = (document.replace_all(change) if isinstance(change, str)
-                    else document.apply_change(*change))
+            if isinstance(change, str):
+                edit = document.replace_all(change)
+                document.out_of_sync = None  # the editor's whole text: in sync again
+            elif document.out_of_sync is not None:
+                continue  # made to a text the server does not have: applying it is a guess
+            elif (lost := impossible_range(document.lines, change[0], change[1])) is not None:
+                self._lost(document, f"a range that {lost}")
+                continue
+            else:
+                edit = document.apply_change(*change)
             edits.append(edit)
             tail = min(tail, len(document.text) - edit.new_end)
         document.version = version
@@ -316,6 +345,21 @@ class DocumentStore:
                                has_cr=had_cr or document.has_cr) if edits else None
         self._notify(DocumentChanged(document, tuple(edits), lines))
         return document
+
+    def lose(self, uri: str, reason: str) -> None:
+        """An edit to the open document at ``uri`` arrived that cannot be applied at all (its
+        params could not be read): the document is out of sync for ``reason`` (see
+        ``Document.out_of_sync``). Nothing for a document that is not open."""
+        document = self._documents.get(uri)
+        if document is not None:
+            self._lost(document, reason)
+            self._notify(DocumentChanged(document, ()))
+
+    @staticmethod
+    def _lost(document: Document, reason: str) -> None:
+        # Told once, by whoever follows ``out_of_sync`` (the server tells the user).
+        log.debug("lost an edit to %s: %s", document.uri, reason)
+        document.out_of_sync = document.out_of_sync or reason
 
     def close(self, uri: str) -> None:
         document = self._documents.pop(uri, None)

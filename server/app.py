@@ -92,6 +92,10 @@ class LoomlineServer(LanguageServer):
         )
         self.indexer = FolderIndexer(self.workspace_context, self.status)
 
+    def edit_lost(self, message: str) -> None:
+        """A document lost an edit (``document_sync``): the user hears it."""
+        self.status.problem(message)
+
     def report_server_error(self, error: Exception, source: Any) -> None:
         """Internal errors go to the log (with the traceback pygls logged before this), never
         into an "Error in server" pop-up: the user can do nothing about them there."""

@@ -12,7 +12,7 @@ same way: their structure to the ``NotebookStore``, their cells' text to the doc
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -45,6 +45,18 @@ class OwnDocumentsProtocol(NotificationProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
 
+    def unreadable_notification(self, method: str, params: Any, problem: str) -> None:
+        """A notification whose params could not be read (``transport.MessageGate``): a
+        ``didChange`` of an open document is a lost edit (line -1, say), never dropped in
+        silence."""
+        if method != types.TEXT_DOCUMENT_DID_CHANGE or not isinstance(params, dict):
+            return
+        identifier = params.get("textDocument")
+        uri = identifier.get("uri") if isinstance(identifier, dict) else None
+        host = self._server
+        if isinstance(uri, str) and isinstance(host, LostEditHost):
+            lose_edit(host, uri, f"its params were invalid ({problem})")
+
     # pygls would keep its own copy of the notebooks and their cells too.
     @lsp_method(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def lsp_notebook_document__did_open(
@@ -71,11 +83,21 @@ class OwnDocumentsProtocol(NotificationProtocol):
         self._user_handler(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, params)
 
 
-class Host(Protocol):
-    """What document sync reads and calls of Loomline's server (``app.LoomlineServer``)."""
+@runtime_checkable
+class LostEditHost(Protocol):
+    """Who hears of an edit the document store could not apply."""
 
     documents: DocumentStore
     folders: WorkspaceFolders
+
+    def edit_lost(self, message: str) -> None:
+        """Tell the user (once per document and loss)."""
+        ...
+
+
+class Host(LostEditHost, Protocol):
+    """What document sync reads and calls of Loomline's server (``app.LoomlineServer``)."""
+
     notebooks: NotebookStore
 
     def folders_changed(self) -> None:
@@ -92,8 +114,13 @@ def register(server: LanguageServer, host: Host) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        before = host.documents.get(uri)
+        was_lost = before.out_of_sync if before is not None else None
         if not change_document(host.documents, params):
-            log.info("change to a document that is not open: %s", params.text_document.uri)
+            log.info("change to a document that is not open: %s", uri)
+        elif before is not None and before.out_of_sync and not was_lost:
+            tell_lost(host, uri, before.out_of_sync)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
@@ -136,7 +163,30 @@ def document_snapshot(documents: DocumentStore, argument: Any) -> dict[str, Any]
         "languageId": document.language_id,
         "lineEnding": document.line_ending,
         "indentUnit": document.indent_unit,
+        # False after an edit that could not be applied, until the editor sends the whole text.
+        "inSync": document.out_of_sync is None,
     }
+
+
+def lose_edit(host: LostEditHost, uri: str, reason: str) -> None:
+    """The open document at ``uri`` lost an edit for ``reason``: out of sync, the user told."""
+    document = host.documents.get(uri)
+    if document is None:
+        log.info("unreadable change to a document that is not open: %s", uri)
+        return
+    was_lost = document.out_of_sync
+    host.documents.lose(uri, reason)
+    if not was_lost and document.out_of_sync:
+        tell_lost(host, uri, document.out_of_sync)
+
+
+def tell_lost(host: LostEditHost, uri: str, reason: str) -> None:
+    name = host.folders.relative(uri)
+    host.edit_lost(
+        f"an edit to {name} could not be applied: {reason}. The server's copy of {name} is out "
+        "of sync: it gets no completions until the editor sends its whole text (close and "
+        "reopen it)"
+    )
 
 
 def open_document(documents: DocumentStore, params: types.DidOpenTextDocumentParams) -> None:

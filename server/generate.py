@@ -26,6 +26,7 @@ from loomline.completion.engines.base import Engine
 from loomline.completion.instruct import Instruction, InstructStream, Refused, start_instruction
 from loomline.completion.instruct_answer import join_placed
 from loomline.completion.instruct_targets import EditTarget, edit_target
+from loomline.completion.refusal import OUT_OF_SYNC
 from loomline.completion.settings import Settings
 from loomline.context.documents import DocumentStore
 from loomline.context.privacy import ContentPolicy
@@ -85,6 +86,8 @@ async def run_generate(
         return _error(host, f"generate: {parsed.uri} is not open")
     if host.engine is None:
         return _error(host, "generate: the server is not initialized")
+    if document.out_of_sync is not None:  # its positions are not the editor's
+        return _error(host, f"generate: {OUT_OF_SYNC}: {document.out_of_sync}")
     target = edit_target(document, parsed.start, parsed.end)
     instruction = Instruction(
         parsed.instruction,

@@ -33,7 +33,8 @@ STATS_COMMAND = "loomline.stats"
 
 #: The server's copy of a document, to check it against the editor's (troubleshooting, tests).
 #: Arguments: ``[{textDocument: {uri}}]``. Result: ``{text, version, languageId, lineEnding,
-#: indentUnit}`` or null for a document that is not open.
+#: indentUnit, inSync}`` or null for a document that is not open (inSync: false after an edit
+#: the server could not apply, until the editor sends the whole text).
 DOCUMENT_TEXT_COMMAND = "loomline.documentText"
 
 #: Code from an instruction, streamed in with workspace/applyEdit. Arguments:

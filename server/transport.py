@@ -135,6 +135,11 @@ class MessageGate:
         if is_request:
             self.reply_error(payload["id"], INVALID_PARAMS,
                              f"Invalid params for {method}: {problem}")
+            return
+        # A notification has no answer: the protocol may still need to know (a lost edit).
+        hear = getattr(self.protocol, "unreadable_notification", None)
+        if callable(hear) and isinstance(method, str):
+            hear(method, payload.get("params"), problem)
 
     def reply_error(self, msg_id: Any, code: int, message: str) -> None:
         body = {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}

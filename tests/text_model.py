@@ -1,7 +1,9 @@
 r"""A client's text as the LSP defines it, written plainly (character by character) to check the
 server's document store against: lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r``; columns
 count UTF-16 code units; a column past a line's end means its end; a position inside a surrogate
-pair means the start of that character; a line past the last means the end of the text.
+pair means the start of that character; the line after the last means the end of the text
+(a line further on, one below zero and a range that ends before it starts are lost edits, which
+the server does not apply: ``tests/context/test_lost_edits.py``).
 
 Also the hypothesis strategies that drive both with random edits.
 """

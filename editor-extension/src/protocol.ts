@@ -155,6 +155,8 @@ export interface DocumentTextResult {
   lineEnding: "\n" | "\r\n" | "\r";
   /** The document's indentation step ("\t" or spaces); null while no line is indented. */
   indentUnit: string | null;
+  /** False after an edit the server could not apply, until the editor sends the whole text. */
+  inSync: boolean;
 }
 
 export interface StatsResult {

@@ -72,6 +72,7 @@ def test_the_document_text_command_shows_the_stores_copy() -> None:
         "languageId": "python",
         "lineEnding": "\r\n",
         "indentUnit": "\t",
+        "inSync": True,
     }
     for malformed in (None, {}, {"textDocument": 3}, {"textDocument": {"uri": 7}}, "x"):
         assert document_snapshot(store, malformed) is None

@@ -110,3 +110,26 @@ async def test_no_position_inside_a_surrogate_pair(line: str, column: int, expec
     result = await service.complete(document, Position(0, column), explicit=True)
     assert isinstance(result, Completion), result
     assert result.position == Position(0, expected)
+
+
+async def test_an_answer_for_a_document_that_lost_an_edit_meanwhile_is_dropped() -> None:
+    """The document lost an edit while the model worked: its text is no longer the editor's,
+    so the answer has nowhere it surely fits; and no new request starts for it."""
+    settings = Settings(backend="fake")
+    engine = FakeEngine(FakeSettings(response="return a + b", chunk_delay_ms=5))
+    await engine.start()
+    store, uri = _document("def add(a, b):\n    ")
+    service = CompletionService(settings, engine, documents=store)
+    document = store.get(uri)
+    assert document is not None
+
+    def lose(_partial: str) -> None:  # the model is at work: the first words arrived
+        store.change(uri, 2, [(Position(1, 4), Position(1, 0), "x")])  # reversed
+
+    result = await service.complete(document, Position(1, 4), lose, explicit=True)
+    assert isinstance(result, Skip) and "out of sync" in result.reason, result
+    again = await service.complete(document, Position(1, 4), explicit=True)
+    assert isinstance(again, Skip) and "ends (1:0) before its start (1:4)" in again.reason
+    store.change(uri, 3, ["def add(a, b):\n    "])
+    assert isinstance(await service.complete(document, Position(1, 4), explicit=True),
+                      Completion)
