@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -15,7 +14,7 @@ from pygls.protocol import lsp_method
 from loomline.completion.engines.base import Engine, EngineState, Unsubscribe
 from loomline.completion.factory import build_completion_stack
 from loomline.completion.next_edit.service import NextEditService
-from loomline.completion.service import SUPERSEDED, Completion, CompletionService, Skip
+from loomline.completion.service import Completion, CompletionService, Skip
 from loomline.completion.settings import ENGINE_SECTIONS, Settings, SettingsStore
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
@@ -25,6 +24,7 @@ from loomline.context.workspace_folders import WorkspaceFolders, adapter_display
 from loomline.server import (
     code_actions,
     completion_items,
+    completion_request,
     convert,
     document_sync,
     generate,
@@ -115,7 +115,7 @@ class LoomlineServer(LanguageServer):
         logging.getLogger("loomline").setLevel(self.settings.log_level.upper())
         return not changed.isdisjoint(ENGINE_SECTIONS)
 
-    def _status(
+    def show_status(
         self, state: str, message: str, progress: int | None = None, adapter: str | None = None
     ) -> None:
         self.status.send(
@@ -124,7 +124,7 @@ class LoomlineServer(LanguageServer):
         )
 
     def _on_engine_progress(self, message: str, fraction: float | None) -> None:
-        self._status("loading", message, None if fraction is None else int(fraction * 100))
+        self.show_status("loading", message, None if fraction is None else int(fraction * 100))
         self.status.progress_report("model", message, fraction)
 
     async def start_engine(self) -> None:
@@ -145,7 +145,7 @@ class LoomlineServer(LanguageServer):
         engine = self.engine = stack.engine
         self.service = stack.service
         self.next_edit = stack.next_edit
-        self._status("loading", f"starting the {engine.name} engine")
+        self.show_status("loading", f"starting the {engine.name} engine")
         self.status.progress_begin("model", f"Loomline: preparing {self.settings.model.id}")
         # For as long as it is the current engine, so the editor hears when a remote engine
         # goes down and, as soon as it is back, that it is ready.
@@ -164,10 +164,10 @@ class LoomlineServer(LanguageServer):
         self._engine_state = state
         if state is EngineState.READY:
             self.status.progress_end("model", "ready")
-            self._status("ready", f"{self.settings.model.id} ready ({engine.name})")
+            self.show_status("ready", f"{self.settings.model.id} ready ({engine.name})")
         elif state is EngineState.ERROR:
             self.status.progress_end("model", "failed")
-            self._status("error", engine.status_message)
+            self.show_status("error", engine.status_message)
             self.status.problem(engine.status_message, types.MessageType.Error)
 
     def reindex(self) -> None:
@@ -194,41 +194,9 @@ class LoomlineServer(LanguageServer):
     async def completion_for(
         self, uri: str, position: types.Position, *, explicit: bool = False
     ) -> Completion | Skip | None:
-        """The shared path of both completion methods; None when superseded."""
-        document = self.documents.get(uri)
-        if document is None:
-            log.info("completion asked for unknown document %s", uri)
-            return Skip("unknown document")
-        if self.service is None:
-            return Skip("the server is not initialized")
-        engine = self.engine
-        if engine is not None and engine.state is not EngineState.READY:
-            self._status(
-                "loading" if engine.state is not EngineState.ERROR else "error",
-                engine.status_message,
-            )
-            return Skip(engine.status_message)
-        adapter = adapter_display(self.service.adapter_for(uri))
-        self.status.adapter_used(adapter, self.folders.relative(uri))
-        self._status("thinking", "completing", adapter=adapter)
-        try:
-            result = await self.service.complete(
-                document, convert.position(position), explicit=explicit
-            )
-        except asyncio.CancelledError as error:
-            task = asyncio.current_task()
-            if error.args and error.args[0] == SUPERSEDED and task is not None:
-                task.uncancel()
-                return None
-            raise
-        finally:
-            if self.engine is engine and engine is not None and engine.state is EngineState.READY:
-                with_adapter = f", LoRA adapter {adapter}" if adapter else ""
-                self._status("ready", f"{self.settings.model.id} ready ({engine.name})"
-                             f"{with_adapter}", adapter=adapter)
-        if isinstance(result, Skip):
-            log.debug("no completion for %s: %s", uri, result.reason)
-        return result
+        """The shared path of both completion methods; None when superseded (see
+        ``completion_request``: an empty answer logs why)."""
+        return await completion_request.completion_for(self, uri, position, explicit=explicit)
 
 
 server = LoomlineServer()
@@ -326,6 +294,8 @@ async def next_edit_item(
 async def completion(ls: LoomlineServer, params: types.CompletionParams) -> types.CompletionList:
     result = await ls.completion_for(params.text_document.uri, params.position)
     document = ls.documents.get(params.text_document.uri)
+    if isinstance(result, Completion) and document is None:
+        completion_request.log_empty(params.text_document.uri, "the document closed meanwhile")
     if not isinstance(result, Completion) or document is None:
         return types.CompletionList(is_incomplete=True, items=[])
     item = completion_items.completion_item(
