@@ -48,6 +48,11 @@ class ParentWatch:
         self._task: asyncio.Task[None] | None = None
         self.gone = False
 
+    @property
+    def watching(self) -> bool:
+        """Whether a process is being polled (not before ``watch``, nor after it ended)."""
+        return self._task is not None and not self._task.done()
+
     def watch(self, pid: object) -> None:
         """Start watching ``pid`` (the ``processId`` of ``initialize``: an int, or null)."""
         if self._task is not None or not isinstance(pid, int) or isinstance(pid, bool):

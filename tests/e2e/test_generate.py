@@ -461,13 +461,13 @@ async def test_cancel_request_stops_generation_and_says_so(client: LanguageClien
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="generate-to-cancel"))
     with pytest.raises(Exception, match="cancel"):
         await asyncio.wait_for(future, 10)
-    for _ in range(100):  # the final message comes after the last edit
-        if any("stopped" in m.message for m in client.messages):
-            break
-        await asyncio.sleep(0.05)
+    # The final message comes after the last edit: the writer has ended once it is here.
+    await eventually(lambda: any("stopped" in m.message for m in client.messages),
+                     what="the final message")
     assert any("stopped" in m.message for m in client.messages)
     edits = len(client.docs.edits)  # type: ignore[attr-defined]
-    await asyncio.sleep(0.5)
+    # A round trip: whatever the server sent before its answer has arrived by now.
+    await _server_view(client, uri)
     assert len(client.docs.edits) == edits  # type: ignore[attr-defined]  # no edit after
     assert "return v0" not in client.docs.texts[uri]  # type: ignore[attr-defined]
     await _consistent(client, uri)

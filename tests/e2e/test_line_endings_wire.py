@@ -12,6 +12,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from tests.lsp_client import Session, inline, loomline_client, open_doc, progress_capabilities
+from tests.waiting import eventually
 
 ANSWER = "total = a + b\n    return total"
 
@@ -67,8 +68,12 @@ async def test_typed_during_generation_lands_at_the_new_cursor(
     the old cursor (``return a + bre`` in clients that do not check versions)."""
     uri = (tmp_path / "typed.py").as_uri()
     open_doc(slow_client, uri, "def add(a, b):\n    \n")
+    since = len(slow_client.statuses)  # type: ignore[attr-defined]
     request = asyncio.ensure_future(inline(slow_client, uri, 1, 4))
-    await asyncio.sleep(0.1)
+    # "thinking": the server took the request's text and started the model (in one go, so a
+    # change sent from here on lands while the model works).
+    await eventually(lambda: slow_client.states()[since:],  # type: ignore[attr-defined]
+                     lambda states: "thinking" in states, what="the request's start")
     slow_client.text_document_did_change(
         types.DidChangeTextDocumentParams(
             text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),

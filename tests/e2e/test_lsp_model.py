@@ -194,10 +194,20 @@ async def test_cancelling_stops_generation(client: LanguageClient):
         what="the cancelled generation's end",
     )
     tokens_then = stats["recentGeneratedTokens"]
-    await asyncio.sleep(1.0)  # at ~12 tokens/s a running model would add ~12 tokens here
-    tokens_later = (await _stats(client))["recentGeneratedTokens"]
+    # A later request's answer: the model's worker runs one generation at a time, so by the
+    # time a later one has run, the cancelled one had stopped for good (no clock to guess).
+    later_uri = "file:///tmp/loomline-model-test/later.py"
+    _open(client, later_uri, "def double(x: int) -> int:\n    return ")
+    later = await inline(client, later_uri, 1, 11)  # asked for: no debounce, a fresh answer
+    assert later is not None
+    after = await _stats(client)
+    # The later one ran after the cancelled one (which is now second to last): the worker
+    # picked its tokens, so it had left the cancelled one.
+    assert after["recent"][-2]["promptTokens"] == stats["recent"][-1]["promptTokens"]
+    assert after["recent"][-1]["generatedTokens"] > 0
+    tokens_later = after["recentGeneratedTokens"] - after["recent"][-1]["generatedTokens"]
     assert tokens_later == tokens_then, "the model kept generating after the cancel"
-    last = (await _stats(client))["recent"][-1]
+    last = after["recent"][-2]  # the cancelled generation
     assert last["finishReason"] == "cancelled", last
     assert last["generatedTokens"] < 64
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+from loomline.server import parent_watch
 from loomline.server.parent_watch import ParentWatch, process_alive
 
 
@@ -25,13 +26,24 @@ def test_alive_zombie_and_gone():
     assert not process_alive(child.pid)
 
 
-async def test_the_watch_calls_back_once_the_process_has_ended():
+async def test_the_watch_calls_back_once_the_process_has_ended(monkeypatch):
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    looked = asyncio.Event()
+    looks = 0
+
+    def counted(pid: int) -> bool:  # the watch's look at the process, counted
+        nonlocal looks
+        looks += 1
+        if looks >= 4:  # the first is watch()'s own, then three polls
+            looked.set()
+        return process_alive(pid)
+
+    monkeypatch.setattr(parent_watch, "process_alive", counted)
     gone = asyncio.Event()
     watch = ParentWatch(on_gone=gone.set, every_s=0.01)
     watch.watch(child.pid)
-    await asyncio.sleep(0.05)
-    assert not gone.is_set() and not watch.gone
+    await asyncio.wait_for(looked.wait(), 10)  # it polled, and saw the process alive
+    assert not gone.is_set() and not watch.gone and watch.watching
     child.kill()
     child.wait()
     await asyncio.wait_for(gone.wait(), 10)
@@ -43,7 +55,7 @@ async def test_no_process_id_means_no_watch():
     for pid in (None, 0, -1, True, "123"):
         watch = ParentWatch(on_gone=lambda: called.append(True), every_s=0.01)
         watch.watch(pid)
-        await asyncio.sleep(0.02)
+        assert not watch.watching  # nothing polls: nothing can call back later
         watch.stop()
     assert called == []
 
@@ -55,5 +67,5 @@ async def test_a_process_not_there_at_the_start_is_not_watched():
     called: list[bool] = []
     watch = ParentWatch(on_gone=lambda: called.append(True), every_s=0.01)
     watch.watch(child.pid)
-    await asyncio.sleep(0.05)
+    assert not watch.watching  # nothing polls: nothing can call back later
     assert called == [] and not watch.gone

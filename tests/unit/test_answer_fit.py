@@ -13,6 +13,7 @@ from loomline.completion.service import Completion, CompletionService, Skip
 from loomline.completion.settings import FakeSettings, Settings
 from loomline.context.documents import DocumentStore
 from loomline.context.positions import Position
+from tests.waiting import eventually
 
 # (language, text with the cursor at the end of its last line, cursor, the answer)
 CASES = [
@@ -64,7 +65,8 @@ async def _complete_while_typing(
     document = store.get(uri)
     assert document is not None
     request = asyncio.create_task(service.complete(document, position, explicit=True))
-    await asyncio.sleep(0.01)  # the model is at work
+    # The model is at work: the request's generation runs (its text taken before).
+    await eventually(lambda: service.pool.current(uri), what="the request's generation")
     store.change(uri, 2, [(position, position, typed)])
     return await request
 

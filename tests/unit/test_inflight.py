@@ -247,7 +247,8 @@ async def test_fast_typing_holds_the_request_until_a_pause(setup):
         service.rhythm.changed(URI, now + i * 0.1)
     service.rhythm.changed(URI, time.monotonic())  # the last key: just now (a long gap: no rhythm)
     request = asyncio.create_task(service.complete(document, CURSOR))
-    await asyncio.sleep(0.05)
+    # The request entered its pause (the model is asked only after it): nothing asked yet.
+    await eventually(lambda: service.metrics.debounced, what="the request's pause")
     assert engine.requests == []  # still waiting for the pause
     type_text(store, document, 1, 4, "x")  # the user typed on: no model call at all
     result = await request
@@ -292,7 +293,6 @@ async def test_wasted_generations_lengthen_the_pause_needed_and_used_ones_shorte
     first = asyncio.create_task(service.complete(document, CURSOR))
     await first_chunk(service)
     type_text(store, document, 1, 4, "pass")  # contradicts: stopped, nobody saw it
-    await asyncio.sleep(0.01)
     assert isinstance(await first, Skip)
     assert service.metrics.wasted_generations == 1
     assert service.pacer.extra_s == pytest.approx(service.pacer.step_s)
@@ -300,7 +300,7 @@ async def test_wasted_generations_lengthen_the_pause_needed_and_used_ones_shorte
     service.rhythm.changed(URI, time.monotonic())
     engine.settings.response = "  # nothing else"  # a model's answer after "pass"
     request = asyncio.create_task(service.complete(document, Position(1, 8)))
-    await asyncio.sleep(service.pacer.extra_s / 3)
+    await eventually(lambda: service.metrics.debounced, what="the request's pause")
     assert len(engine.requests) == 1  # still waiting
     result = await request
     assert isinstance(result, Completion) and len(engine.requests) == 2
@@ -403,7 +403,7 @@ async def test_a_slow_engine_is_asked_only_once_the_pause_outlasts_the_users_usu
     service.pacer.answer_times[True] = [(2.0, 1.0)]
     service.rhythm.changed(URI, time.monotonic())
     request = asyncio.create_task(service.complete(document, CURSOR))
-    await asyncio.sleep(0.15)
+    await eventually(lambda: service.metrics.debounced, what="the request's pause")
     assert engine.requests == []  # held (the typing rhythm alone would have asked at once)
     result = await request  # asked once the pause is longer than any seen: the user stopped
     assert isinstance(result, Completion) and len(engine.requests) == 1
