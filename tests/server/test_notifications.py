@@ -15,6 +15,7 @@ from pygls.lsp.server import LanguageServer
 from loomline.server.app import LoomlineProtocol
 from loomline.server.framing import Message
 from loomline.server.transport import MessageGate
+from tests.waiting import eventually
 
 URI = "file:///tmp/n.py"
 
@@ -100,16 +101,18 @@ async def test_a_failing_coroutine_handler_is_logged(caplog: Any) -> None:
         raise ValueError("broken handler")
 
     notify(gate, "textDocument/didClose", {"textDocument": {"uri": URI}})
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await eventually(lambda: "broken handler" in caplog.text, what="the handler's error logged")
     assert "broken handler" in caplog.text
 
 
 async def test_shutdown_cancels_a_notification_handler_still_running() -> None:
     server, heard, gate = make_server()
 
+    started = asyncio.Event()
+
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def slow(ls: LanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        started.set()
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
@@ -119,12 +122,10 @@ async def test_shutdown_cancels_a_notification_handler_still_running() -> None:
     gate.handle(Message({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                          "params": {"capabilities": {}}}))
     notify(gate, "textDocument/didClose", {"textDocument": {"uri": URI}})
-    for _ in range(3):
-        await asyncio.sleep(0)
+    await asyncio.wait_for(started.wait(), 10)  # it runs: only a cancel can end it
     assert heard == []
     gate.handle(Message({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await eventually(lambda: heard, what="the handler's cancel")
     assert heard == ["cancelled"]
 
 
