@@ -100,9 +100,20 @@ async def test_cancel_aborts_the_sequence_on_the_server(
     assert await asyncio.to_thread(wait_for, stopped, 5.0)
     assert time.monotonic() - started < 2  # aborted, not finished: 1500 tokens take minutes
     settled = (await asyncio.to_thread(metrics, vllm_server))["vllm:generation_tokens_total"]
-    await asyncio.sleep(0.5)
+    # A later request: vLLM steps every running sequence together, so once a later one has
+    # run and its tokens are counted, an aborted sequence still running would be counted too.
+    later = GenerationStats()
+    async for _ in engine.stream(GenerationRequest(FIM_PROMPT, SamplingParams(max_tokens=2)),
+                                 later):
+        pass
+    expected = settled + later.generated_tokens
+
+    def counted() -> bool:
+        return metrics(vllm_server)["vllm:generation_tokens_total"] >= expected
+
+    assert later.generated_tokens > 0 and await asyncio.to_thread(wait_for, counted, 5.0)
     after = await asyncio.to_thread(metrics, vllm_server)
-    assert after["vllm:generation_tokens_total"] == settled  # nothing generates any more
+    assert after["vllm:generation_tokens_total"] == expected  # nothing generates any more
     assert settled - before["vllm:generation_tokens_total"] < 200
 
 
@@ -115,7 +126,12 @@ async def test_cancelling_many_concurrent_requests(engine: OpenAICompletionsEngi
             pass
 
     tasks = [asyncio.create_task(consume()) for _ in range(6)]
-    await asyncio.sleep(2.0)
+    # All six reached the server (it says so), not a clock's guess that they started.
+    def all_there() -> bool:
+        now = metrics(vllm_server)
+        return now["vllm:num_requests_running"] + now.get("vllm:num_requests_waiting", 0) == 6
+
+    assert await asyncio.to_thread(wait_for, all_there, 60.0)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
