@@ -34,8 +34,10 @@ def document_text(server: Server, msg_id: int) -> dict[str, Any]:
 
 
 def warnings(server: Server) -> list[str]:
+    """The lost-edit warnings the user was shown."""
     return [m["params"]["message"] for m in list(server.other)
-            if m.get("method") == "window/showMessage" and m["params"]["type"] == 2]
+            if m.get("method") == "window/showMessage" and m["params"]["type"] == 2
+            and "an edit to w.py could not be applied" in m["params"]["message"]]
 
 
 CASES = {
@@ -59,6 +61,13 @@ def test_a_lost_edit_is_reported_and_a_whole_text_resyncs(server: Server, case: 
     # No completion for a text the server does not have (the answer says so, at once).
     server.send(frame(inline(11)))
     assert server.answer(11)["result"] == {"items": []}
+    # Nor code from an instruction: its positions would not be the editor's.
+    server.send(frame(payload(14, "workspace/executeCommand", {
+        "command": "loomline.generate", "arguments": [{
+            "textDocument": {"uri": URI}, "instruction": "add", "position": {
+                "line": 1, "character": 4}}]})))
+    generated = server.answer(14)["result"]
+    assert generated["applied"] is False and "out of sync" in generated["error"]
     server.send(did_change(3, {"text": "def g():\n    "}))
     shown = document_text(server, 12)
     assert shown["text"] == "def g():\n    " and shown["inSync"] is True
