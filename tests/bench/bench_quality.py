@@ -53,6 +53,14 @@ DATA = REPO.parent / "shared" / "data" / "humaneval-infilling"
 BENCH_DIR = Path(tempfile.gettempdir()) / "loomline-bench-quality"
 
 from quality import repo_set  # noqa: E402
+from quality.paired import (  # noqa: E402
+    PAIRED_HEADER,
+    EngineChoice,
+    arm_name,
+    engine_choices,
+    paired_rows,
+    peak_rss_mb,
+)
 
 from loomline.completion.cursor import Cursor  # noqa: E402
 from loomline.completion.engines import create_engine  # noqa: E402
@@ -208,11 +216,13 @@ T0 = time.perf_counter()
 
 
 SETTINGS_HOOKS: list[Callable[[Settings], None]] = []  # what --variant changes
+CHOICES: dict[str, EngineChoice] = {"default": EngineChoice()}  # engine label -> model/runtime
 
 
-def make_settings(context: bool = True) -> Settings:
+def make_settings(context: bool = True, choice: EngineChoice | None = None) -> Settings:
     settings = Settings()
     settings.model.threads = THREADS
+    (choice or next(iter(CHOICES.values()))).apply(settings)
     # Quality, not latency: a busy machine must not cut answers short (the serving and
     # typing benches measure time).
     settings.completion.deadline_ms = 120_000
@@ -329,28 +339,60 @@ def first_line(text: str) -> str:
     return text.split("\n", 1)[0]
 
 
+@dataclass
+class Arm:
+    """One row of the tables: a system (``loomline`` or ``raw``) on one engine."""
+
+    name: str
+    system: str
+    label: str
+    pipe: Pipeline
+
+    @property
+    def engine(self) -> EmbeddedEngine:
+        return self.pipe.engine
+
+
+def make_arms(
+    systems: list[str], engines: dict[str, EmbeddedEngine], context: bool, root: str | None
+) -> list[Arm]:
+    """Every system on every engine, engine by engine; one pipeline per engine."""
+    arms = []
+    for label, engine in engines.items():
+        pipe = Pipeline.create(make_settings(context, CHOICES[label]), engine, root)
+        for system in systems:
+            arms.append(Arm(arm_name(system, label, len(engines) > 1), system, label, pipe))
+    return arms
+
+
 async def humaneval(
-    args: argparse.Namespace, engine: EmbeddedEngine, out: list[dict[str, Any]]
+    args: argparse.Namespace, engines: dict[str, EmbeddedEngine], out: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    settings = make_settings(context=True)
-    pipe = Pipeline.create(settings, engine, None)
-    assert pipe.service is not None
-    template = pipe.service.template
-    c = settings.completion
+    arms = make_arms(args.systems.split(","), engines, True, None)
+    c = make_settings(context=True).completion
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     n_single = min(args.single, args.limit or args.single)
     n_multi = min(args.multi, args.limit or args.multi)
     singles = sample(load_jsonl("HumanEval-SingleLineInfilling.jsonl.gz"), n_single, args.seed)
     multis = sample(load_jsonl("HumanEval-MultiLineInfilling.jsonl.gz"), n_multi, args.seed)
-    systems = args.systems.split(",")
+    systems = [arm.name for arm in arms]
     summary: dict[str, Any] = {}
 
     def doc_path(task_id: str) -> str:
         return str(BENCH_DIR / (task_id.replace("/", "_") + ".py"))
 
-    async def loomline(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        text = row["prompt"] + "\n" + row["suffix"]
-        return await pipe.complete(doc_path(row["task_id"]), text, len(row["prompt"]))
+    async def answer(
+        arm: Arm, row: dict[str, Any], max_tokens: int, single_line: bool
+    ) -> tuple[str, dict[str, Any]]:
+        if arm.system == "loomline":
+            text = row["prompt"] + "\n" + row["suffix"]
+            return await arm.pipe.complete(doc_path(row["task_id"]), text, len(row["prompt"]))
+        assert arm.pipe.service is not None
+        template = arm.pipe.service.template
+        raw = await raw_fim(
+            arm.engine, template, row["prompt"], row["suffix"], max_tokens, single_line
+        )
+        return raw, {}
 
     # single-line (systems interleaved per task, so a run cut by --deadline-s stays paired)
     timing: dict[str, float] = {s: 0.0 for s in systems}
@@ -360,22 +402,10 @@ async def humaneval(
         if args.deadline_s and time.perf_counter() - T0 > args.deadline_s * 0.45:
             print(f"[deadline: single-line stopped after {done_single} tasks]", flush=True)
             break
-        for system in systems:
+        for arm in arms:
+            system = arm.name
             t0 = time.perf_counter()
-            if system == "loomline":
-                text, meta = await loomline(row)
-            else:
-                text, meta = (
-                    await raw_fim(
-                        engine,
-                        template,
-                        row["prompt"],
-                        row["suffix"],
-                        c.single_line_max_tokens,
-                        True,
-                    ),
-                    {},
-                )
+            text, meta = await answer(arm, row, c.single_line_max_tokens, True)
             timing[system] += time.perf_counter() - t0
             hit = int(first_line(text).strip() == row["canonical_solution"].strip())
             em[system].append(hit)
@@ -402,7 +432,7 @@ async def humaneval(
     )
     table(
         f"HumanEval single-line infilling, exact match of the first line "
-        f"(n={len(singles)}, seed {args.seed}, 0.5B, greedy)",
+        f"(n={len(singles)}, seed {args.seed}, {', '.join(engines)}, greedy)",
         ["system", "EM %", "hits", "n", "s total", "s/task"],
         [
             [
@@ -417,6 +447,12 @@ async def humaneval(
         ],
     )
     summary["single"] = {s: 100 * mean(em[s]) for s in systems}
+    if len(systems) > 1:
+        table(
+            "HumanEval single-line, paired (same tasks): exact match",
+            PAIRED_HEADER,
+            paired_rows(em, [row["task_id"] for row in singles]),
+        )
 
     # multi-line
     results: dict[str, list[dict[str, Any]]] = {s: [] for s in systems}
@@ -426,17 +462,10 @@ async def humaneval(
         if args.deadline_s and time.perf_counter() - T0 > args.deadline_s:
             print(f"[deadline: multi-line stopped after {len(results[systems[0]])} tasks]")
             break
-        for system in systems:
+        for arm in arms:
+            system = arm.name
             t0 = time.perf_counter()
-            if system == "loomline":
-                text, meta = await loomline(row)
-            else:
-                text, meta = (
-                    await raw_fim(
-                        engine, template, row["prompt"], row["suffix"], c.max_tokens, False
-                    ),
-                    {},
-                )
+            text, meta = await answer(arm, row, c.max_tokens, False)
             timing[f"multi-{system}"] += time.perf_counter() - t0
             body = text if text.endswith("\n") or not text else text + "\n"
             code = row["prompt"] + body + row["suffix"]
@@ -509,14 +538,23 @@ async def humaneval(
         rows,
     )
     summary["multi"] = {s: 100 * mean([r["pass"] for r in results[s]]) for s in systems}
-    if "loomline" in systems:
-        ml = [r["meta"].get("multiline") for r in results["loomline"]]
+    if len(systems) > 1:
+        passes = {s: [r["pass"] for r in results[s]] for s in systems}
+        table(
+            "HumanEval multi-line, paired (same tasks): pass@1",
+            PAIRED_HEADER,
+            paired_rows(passes, [row["task_id"] for row in multis]),
+        )
+    for arm in arms:
+        if arm.system != "loomline":
+            continue
+        ml = [r["meta"].get("multiline") for r in results[arm.name]]
         sl = [
-            o.get("multiline") for o in out if o["set"] == "he-single" and o["system"] == "loomline"
+            o.get("multiline") for o in out if o["set"] == "he-single" and o["system"] == arm.name
         ]
         print(
-            f"  pipeline chose multi-line: {sum(bool(x) for x in ml)}/{len(ml)} of the multi-line "
-            f"tasks, {sum(bool(x) for x in sl)}/{len(sl)} of the single-line tasks"
+            f"  {arm.name}: pipeline chose multi-line: {sum(bool(x) for x in ml)}/{len(ml)} of "
+            f"the multi-line tasks, {sum(bool(x) for x in sl)}/{len(sl)} of the single-line tasks"
         )
     return summary
 
@@ -556,11 +594,11 @@ def score(answer: str, got: str) -> dict[str, float]:
 
 
 async def repo(
-    args: argparse.Namespace, engine: EmbeddedEngine, out: list[dict[str, Any]]
+    args: argparse.Namespace, engines: dict[str, EmbeddedEngine], out: list[dict[str, Any]]
 ) -> dict[str, Any]:
     tuned = [p for p in args.packages.split(",") if p]
     held = [p for p in args.heldout.split(",") if p]
-    tok = engine.tokenizer
+    tok = next(iter(engines.values())).tokenizer  # the cases' token counts: the first engine's
     started = time.perf_counter()
     per = min(args.per_package, args.limit or args.per_package)
     per_held = min(args.heldout_cases, args.limit or args.heldout_cases)
@@ -585,22 +623,30 @@ async def repo(
     print(
         f"[repo set: {len(cases)} cases built in {time.perf_counter() - started:.1f} s]", flush=True
     )
-    conditions = args.conditions.split(",")
+    # Every condition on every engine; ``kind`` maps a row name to (condition, engine label).
+    kind = {
+        arm_name(cond, label, len(engines) > 1): (cond, label)
+        for label in engines
+        for cond in args.conditions.split(",")
+    }
+    conditions = list(kind)
     scores: dict[tuple[str, str], list[dict[str, float]]] = {}
     timing: dict[str, float] = {}
     pipes: dict[tuple[str, str], Pipeline] = {}
     for root in sorted({c.root for c in cases}):
-        for cond in conditions:
-            settings = make_settings(context=cond != "infile")
-            pipe = Pipeline.create(settings, engine, root)
+        for name, (cond, label) in kind.items():
+            settings = make_settings(cond != "infile", CHOICES[label])
+            pipe = Pipeline.create(settings, engines[label], root)
             if cond == "retrieval":
                 t0 = time.perf_counter()
                 assert pipe.workspace is not None
                 pipe.workspace.build_index()
                 timing[f"index {os.path.basename(root)}"] = time.perf_counter() - t0
-            pipes[(root, cond)] = pipe
+            pipes[(root, name)] = pipe
     for cond in conditions:
         timing[cond] = 0.0
+    paired_em: dict[str, list[int]] = {}  # the main set's cases (tuned + held-out), in order
+    paired_ids = [c.key for c in cases if c.key not in extra]
     done = 0
     for case in cases:
         if args.deadline_s and time.perf_counter() - T0 > args.deadline_s:
@@ -614,12 +660,13 @@ async def repo(
         doc = text[:offset] + text[end:]  # the rest of the line removed: the answer
         for cond in conditions:
             t0 = time.perf_counter()
-            pieces = oracle_pieces(case) if cond == "oracle" else None
+            pieces = oracle_pieces(case) if kind[cond][0] == "oracle" else None
             got, meta = await pipes[(case.root, cond)].complete(case.path, doc, offset, pieces)
             timing[cond] += time.perf_counter() - t0
             s = score(case.answer, got)
             group = "held-out" if case.package in held else "tuned"
             if case.key not in extra:
+                paired_em.setdefault(cond, []).append(int(s["em"]))
                 scores.setdefault((group, cond), []).append(s)
                 scores.setdefault((case.package, cond), []).append(s)
             if case.cross_file:
@@ -673,6 +720,12 @@ async def repo(
         ["group", "condition", "n", "EM %", "ES %", "ID-EM %", "ID recall %"],
         rows,
     )
+    if len(engines) > 1:
+        table(
+            "Repository-level, paired (same cases, tuned + held-out): exact match",
+            PAIRED_HEADER,
+            paired_rows(paired_em, paired_ids),
+        )
     summary = {}
     for g in ("tuned", "held-out", "tuned cross-file", "held-out cross-file"):
         if not scores.get((g, conditions[0])):
@@ -823,25 +876,28 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument(
         "--model",
-        help="model id, e.g. Qwen/Qwen2.5-Coder-1.5B-Instruct (`loomline model pull` it first); "
-        "default: Loomline's default model",
+        help="model id, e.g. Qwen/Qwen2.5-Coder-1.5B-Instruct (`loomline model pull` it first), "
+        "or several, comma-separated: each runs on the same cases, interleaved, compared "
+        "pairwise; default: Loomline's default model",
     )
     parser.add_argument(
         "--runtime",
-        choices=("torch", "onnx"),
-        help="what runs the embedded model (model.runtime); default: Loomline's default",
+        help="what runs the embedded model (model.runtime): torch, onnx or both (torch,onnx; "
+        "every model with every runtime); default: Loomline's default",
     )
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args()
 
     global THREADS, T0
     THREADS = args.threads
-    if args.model:
-        model_id = args.model
-        SETTINGS_HOOKS.append(lambda settings: setattr(settings.model, "id", model_id))
-    if args.runtime:
-        runtime = args.runtime
-        SETTINGS_HOOKS.append(lambda settings: setattr(settings.model, "runtime", runtime))
+    try:
+        choices = engine_choices(args.model, args.runtime)
+    except ValueError as error:
+        parser.error(str(error))
+    if len(choices) > 1 and args.what in ("lsp", "history"):
+        parser.error(f"{args.what} runs one engine: give one --model and one --runtime")
+    CHOICES.clear()
+    CHOICES.update({choice.label: choice for choice in choices})
 
     async def run() -> None:
         global T0
@@ -850,8 +906,12 @@ def main() -> None:
         total = time.perf_counter()
         out: list[dict[str, Any]] = []
         engine = None
+        engines: dict[str, EmbeddedEngine] = {}
         if args.what in ("humaneval", "repo", "all"):
-            engine = await start_engine(make_settings())
+            for label, choice in CHOICES.items():  # loaded side by side: cases interleave
+                print(f"[{label}]", end=" ", flush=True)
+                engines[label] = await start_engine(make_settings(choice=choice))
+            engine = next(iter(engines.values()))
         if args.what == "history":
             from loomline.completion.engines.base import EngineState, wait_settled
             from tests.bench.quality.edit_history_set import edit_history_bench
@@ -864,11 +924,11 @@ def main() -> None:
             await edit_history_bench(engine, settings, args.history_cases)
         if args.what in ("humaneval", "all"):
             t = T0 = time.perf_counter()
-            await humaneval(args, engine, out)
+            await humaneval(args, engines, out)
             print(f"[humaneval part: {time.perf_counter() - t:.0f} s]")
         if args.what in ("repo", "all"):
             t = T0 = time.perf_counter()
-            await repo(args, engine, out)
+            await repo(args, engines, out)
             print(f"[repo part: {time.perf_counter() - t:.0f} s]")
         if args.what in ("lsp", "all"):
             t = time.perf_counter()
@@ -879,9 +939,9 @@ def main() -> None:
             with args.out.open("w") as handle:
                 for record in out:
                     handle.write(json.dumps(record, default=str) + "\n")
-        print(f"\n[total {time.perf_counter() - total:.0f} s]")
-        if engine is not None:
-            await engine.close()
+        print(f"\n[total {time.perf_counter() - total:.0f} s; peak RSS {peak_rss_mb():,.0f} MB]")
+        for running in {id(e): e for e in [*engines.values(), engine] if e is not None}.values():
+            await running.close()
 
     asyncio.run(run())
 
