@@ -33,6 +33,7 @@ from loomline.completion.model_store import (
     is_model_dir,
     sha256_file,
 )
+from loomline.completion.onnx_memory import KILLED, killed_hint, memory_shortfall
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,9 @@ def ensure_built(build: OnnxBuild, progress: ProgressCallback) -> Path:
     ok, why = check_built(build)
     if ok:
         return build.target
+    if (shortfall := memory_shortfall(build.source)) is not None:
+        log.warning("%s", shortfall)
+        progress(shortfall, None)
     build.target.parent.mkdir(parents=True, exist_ok=True)
     with _build_lock(build.target):
         ok, _ = check_built(build)  # another process may have built it meanwhile
@@ -252,7 +256,9 @@ def run_builder(build: OnnxBuild, progress: ProgressCallback) -> None:
         tail = _follow(command, env, BuildProgress(build, progress, started))
         if not is_onnx_dir(output):
             raise ModelNotFound(
-                "the ONNX model builder failed:\n" + "\n".join(tail[-15:])
+                "the ONNX model builder failed:\n"
+                + "\n".join(tail[-15:])
+                + (killed_hint(build.source) if tail and tail[-1] == KILLED else "")
             )
         progress("checksumming the ONNX model", 0.99)
         _write_manifest(output, build, time.monotonic() - started)
@@ -300,6 +306,8 @@ def _follow(command: list[str], env: dict[str, str], stages: BuildProgress) -> l
         process.wait()
     if process.returncode:
         tail.append(f"(exit status {process.returncode})")
+        if process.returncode == -9:  # SIGKILL: what the kernel's out-of-memory killer sends
+            tail.append(KILLED)
     return tail
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loomline.completion import onnx_build
+from loomline.completion import onnx_build, onnx_memory
 from loomline.completion.engines import create_engine
 from loomline.completion.engines.onnx import OnnxEngine
 from loomline.completion.model_store import ModelNotFound, ModelStore
@@ -43,6 +43,9 @@ for layer in range(2):
 print(f"Saving ONNX model in {args.o}", flush=True)
 print("INFO - start to quantize /model/embed_tokens/Gather ...", flush=True)
 print("INFO - start to quantize /model/layers.1/mlp/up_proj/MatMul ...", flush=True)
+if os.environ.get("FAKE_BUILDER_KILLED"):  # as the kernel's out-of-memory killer does
+    import signal
+    os.kill(os.getpid(), signal.SIGKILL)
 if os.environ.get("FAKE_BUILDER_FAIL"):
     print("RuntimeError: out of memory while quantizing", flush=True)
     sys.exit(3)
@@ -166,6 +169,52 @@ def test_a_failed_build_says_why_and_leaves_nothing(
     assert "exit status 3" in str(failure.value)
     assert not plan.target.exists()
     assert not any(".partial-" in p.name for p in plan.target.parent.iterdir())
+
+
+def test_a_build_killed_for_memory_says_how_much_it_needs(
+    store: ModelStore, fake_builder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The 1.5B's build peaked at 13.3 GB: on a smaller machine the kernel kills it silently.
+    monkeypatch.setenv("FAKE_BUILDER_KILLED", "1")
+    plan = _plan(store)
+    with pytest.raises(ModelNotFound) as failure:
+        ensure_built(plan, lambda m, f: None)
+    message = str(failure.value)
+    assert "killed by SIGKILL, most likely for lack of memory" in message
+    assert "needs about 0.0 GB of free memory" in message  # 100 bytes of weights
+    assert "loomline model pull" in message
+    assert not plan.target.exists()
+    # Any other failure gets no such hint.
+    monkeypatch.delenv("FAKE_BUILDER_KILLED")
+    monkeypatch.setenv("FAKE_BUILDER_FAIL", "1")
+    with pytest.raises(ModelNotFound) as failure:
+        ensure_built(plan, lambda m, f: None)
+    assert "SIGKILL" not in str(failure.value) and "free memory" not in str(failure.value)
+
+
+def test_too_little_free_memory_is_said_before_the_build(
+    store: ModelStore, fake_builder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = store.prepared_dir(MODEL_ID)
+    (source / "model.safetensors").write_bytes(b"s" * 1_000_000)
+    need = onnx_memory.build_memory_bytes(source)
+    assert need == 3_800_000  # 3.8x the weights, as measured for the 1.5B
+    assert onnx_memory.memory_shortfall(source, available=need) is None
+    warning = onnx_memory.memory_shortfall(source, available=need // 2)
+    assert warning is not None and "needs about 0.0 GB of memory and 0.0 GB is free" in warning
+    monkeypatch.setattr(onnx_memory, "available_memory_bytes", lambda: need // 2)
+    heard: list[str] = []
+    ensure_built(_plan(store), lambda m, f: heard.append(m))  # a warning, not a refusal
+    assert heard[0].startswith("building the ONNX model of Qwen2.5-Coder-0.5B-Instruct needs")
+    assert _runs(fake_builder) == 1
+    # Enough free (or unknown): nothing said.
+    monkeypatch.setattr(onnx_memory, "available_memory_bytes", lambda: None)
+    assert onnx_memory.memory_shortfall(source) is None
+
+
+def test_the_free_memory_is_read_from_the_system() -> None:
+    free = onnx_memory.available_memory_bytes()
+    assert free is None or free > 0
 
 
 def test_a_local_onnx_model_is_used_as_it_is(tmp_path: Path, fake_builder: Path) -> None:
