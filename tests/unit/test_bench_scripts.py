@@ -42,6 +42,10 @@ def test_every_model_runs_with_every_runtime_model_by_model() -> None:
     # Nothing given: one engine, Loomline's defaults; a repeated item counts once.
     assert engine_choices(None, None) == [EngineChoice()]
     assert [c.label for c in engine_choices(None, "onnx,onnx")] == ["onnx"]
+    # Another build of the same model: its preset by id, its files from the folder.
+    (other,) = engine_choices("Qwen/Qwen2.5-Coder-0.5B-Instruct@/tmp/builds/int4-k", "onnx")
+    assert other == EngineChoice("Qwen/Qwen2.5-Coder-0.5B-Instruct", "onnx", "/tmp/builds/int4-k")
+    assert other.label == "0.5B onnx int4-k"
 
 
 def test_an_engine_choice_sets_only_what_it_names() -> None:
@@ -56,6 +60,10 @@ def test_an_engine_choice_sets_only_what_it_names() -> None:
     assert (settings.model.id, settings.model.runtime) == (
         "Qwen/Qwen2.5-Coder-1.5B-Instruct", "torch",
     )  # fmt: skip
+    assert not settings.model.path
+    EngineChoice(path="/tmp/builds/int4-k").apply(settings)
+    assert settings.model.path == "/tmp/builds/int4-k"
+    assert settings.model.id == "Qwen/Qwen2.5-Coder-1.5B-Instruct"
 
 
 def test_an_unknown_runtime_is_named() -> None:

@@ -2,8 +2,10 @@
 
 ``--model A,B --runtime torch,onnx`` gives four engines, loaded side by side and run on the
 same cases, interleaved per case, so a run cut short by ``--deadline-s`` still compares like
-with like. Two engines are compared on the cases both answered: the cases where exactly one of
-them is right (the discordant pairs) and a two-sided exact sign test on those.
+with like. A model may be ``ID@FOLDER``: that model's preset, the weights or ONNX model in
+FOLDER (another build of the same model). Two engines are compared on the cases both
+answered: the cases where exactly one of them is right (the discordant pairs) and a two-sided
+exact sign test on those.
 """
 
 from __future__ import annotations
@@ -24,24 +26,37 @@ class EngineChoice:
 
     model: str | None = None
     runtime: str | None = None
+    path: str | None = None  # model.path: a folder with this model's weights or ONNX model
+
+    @classmethod
+    def of(cls, model: str | None, runtime: str | None) -> EngineChoice:
+        """From ``ID`` or ``ID@FOLDER`` and a runtime."""
+        model_id, _, path = (model or "").partition("@")
+        return cls(model_id or None, runtime, path or None)
 
     @property
     def label(self) -> str:
-        """A short name for tables: ``0.5B torch``, ``1.5B onnx``, ``default``."""
+        """A short name for tables: ``0.5B torch``, ``1.5B onnx``, ``0.5B onnx int4-k``,
+        ``default``."""
         parts = []
         if self.model:
             size = re.search(r"(\d+(?:\.\d+)?B)\b", self.model)
             parts.append(size.group(1) if size else self.model.rstrip("/").split("/")[-1])
         if self.runtime:
             parts.append(self.runtime)
+        if self.path:
+            parts.append(self.path.rstrip("/").split("/")[-1])
         return " ".join(parts) or "default"
 
     def apply(self, settings: Any) -> None:
-        """Set ``model.id`` / ``model.runtime`` on a ``Settings`` where this choice names them."""
+        """Set ``model.id`` / ``.runtime`` / ``.path`` on a ``Settings`` where this choice
+        names them."""
         if self.model:
             settings.model.id = self.model
         if self.runtime:
             settings.model.runtime = self.runtime
+        if self.path:
+            settings.model.path = self.path
 
 
 def split_list(text: str | None) -> list[str | None]:
@@ -57,7 +72,7 @@ def engine_choices(models: str | None, runtimes: str | None) -> list[EngineChoic
     unknown = [r for r in runtime_list if r is not None and r not in RUNTIMES]
     if unknown:
         raise ValueError(f"unknown runtime {', '.join(map(str, unknown))} (known: torch, onnx)")
-    return [EngineChoice(m, r) for m in split_list(models) for r in runtime_list]
+    return [EngineChoice.of(m, r) for m in split_list(models) for r in runtime_list]
 
 
 def arm_name(system: str, label: str, several_engines: bool) -> str:
