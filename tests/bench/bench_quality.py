@@ -56,8 +56,10 @@ from quality import repo_set  # noqa: E402
 from quality.paired import (  # noqa: E402
     PAIRED_HEADER,
     EngineChoice,
+    aligned,
     arm_name,
     engine_choices,
+    outcomes_by_set,
     paired_rows,
     peak_rss_mb,
 )
@@ -844,10 +846,30 @@ async def lsp_sanity(args: argparse.Namespace, engine: EmbeddedEngine | None) ->
     )
 
 
+def compare_runs(paths: list[Path]) -> None:
+    """Paired tables over several runs' --out files (greedy decoding is deterministic, so
+    a new build can be paired with an earlier run's engines on the same cases)."""
+    runs = {p.stem: [json.loads(line) for line in p.read_text().splitlines()] for p in paths}
+    for name, by_arm in outcomes_by_set(runs).items():
+        outcomes, ids = aligned(by_arm)
+        table(
+            f"{name}: per arm on the {len(ids)} cases every arm answered",
+            ["arm", "hits", "n", "%"],
+            [[a, sum(v), len(v), 100 * mean(v)] for a, v in outcomes.items()],
+        )
+        table(f"{name}, paired", PAIRED_HEADER, paired_rows(outcomes, ids))
+
+
 # ---- main ----------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["humaneval", "repo", "lsp", "all", "history"])
+    parser.add_argument(
+        "what", choices=["humaneval", "repo", "lsp", "all", "history", "compare"]
+    )
+    parser.add_argument(
+        "--runs", nargs="+", type=Path, default=[],
+        help="compare: --out files of earlier runs; prints each set's arms paired by case",
+    )
     parser.add_argument("--history-cases", type=int, default=30,
                         help="history: cases of quality/edit_history_set.py")
     parser.add_argument("--single", type=int, default=150)
@@ -878,7 +900,8 @@ def main() -> None:
         "--model",
         help="model id, e.g. Qwen/Qwen2.5-Coder-1.5B-Instruct (`loomline model pull` it first), "
         "or several, comma-separated: each runs on the same cases, interleaved, compared "
-        "pairwise; default: Loomline's default model",
+        "pairwise; ID@FOLDER: that model's preset with the weights or ONNX model in FOLDER; "
+        "default: Loomline's default model",
     )
     parser.add_argument(
         "--runtime",
@@ -890,6 +913,9 @@ def main() -> None:
 
     global THREADS, T0
     THREADS = args.threads
+    if args.what == "compare":
+        compare_runs(args.runs)
+        return
     try:
         choices = engine_choices(args.model, args.runtime)
     except ValueError as error:

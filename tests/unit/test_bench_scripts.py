@@ -105,3 +105,27 @@ def test_paired_rows_compare_the_cases_both_arms_answered() -> None:
     assert rows["torch vs onnx"][:7] == ["torch vs onnx", 5, 3, 3, 1, 1, "1.000"]
     assert rows["torch vs onnx"][7] == "2 5"  # ids shortened: "HumanEval/2" -> "2"
     assert rows["torch vs raw"][1:6] == [2, 2, 0, 2, 0]
+
+
+def test_saved_runs_pair_by_case_and_keep_same_named_arms_apart() -> None:
+    from tests.bench.quality.paired import aligned, outcomes_by_set
+
+    def he(system: str, task: str, hit: int) -> dict[str, object]:
+        return {"set": "he-single", "system": system, "task": task, "hit": hit}
+
+    runs = {
+        "main": [he("loomline 0.5B torch", "t1", 1), he("loomline 0.5B onnx", "t1", 0),
+                 he("loomline 0.5B torch", "t2", 0), he("loomline 0.5B onnx", "t2", 0),
+                 {"set": "he-multi", "system": "loomline", "task": "m1", "pass": 1}],
+        "variant": [he("loomline 0.5B onnx", "t2", 1), he("loomline 0.5B onnx", "t1", 1),
+                    he("loomline 0.5B onnx", "t3", 1)],
+    }  # fmt: skip
+    found = outcomes_by_set(runs)
+    assert set(found["he-single"]) == {
+        "loomline 0.5B torch", "loomline 0.5B onnx (main)", "loomline 0.5B onnx (variant)",
+    }  # fmt: skip
+    assert found["he-multi"] == {"loomline": {"m1": 1}}
+    outcomes, ids = aligned(found["he-single"])
+    assert ids == ["t1", "t2"]  # t3: only one arm answered it
+    assert outcomes["loomline 0.5B onnx (variant)"] == [1, 1]
+    assert outcomes["loomline 0.5B onnx (main)"] == [0, 0]

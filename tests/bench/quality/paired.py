@@ -134,3 +134,39 @@ def peak_rss_mb() -> float:
 
 def labels(choices: Iterable[EngineChoice]) -> str:
     return ", ".join(c.label for c in choices)
+
+
+# ---- comparing saved runs (--out FILE.jsonl of several runs) -----------------------------
+# Each set's per-case outcome field in the --out records, and the field naming the arm.
+OUTCOMES = {"he-single": ("hit", "system"), "he-multi": ("pass", "system"),
+            "repo": ("em", "condition")}  # fmt: skip
+
+
+def outcomes_by_set(
+    runs: dict[str, list[dict[str, Any]]],
+) -> dict[str, dict[str, dict[str, int]]]:
+    """``{run name: records}`` -> set -> arm -> case id -> 0/1. An arm's name gets its run's
+    name added when two runs have an arm of that name."""
+    seen: dict[tuple[str, str], int] = {}
+    for records in runs.values():
+        for key in {(r["set"], r[OUTCOMES[r["set"]][1]]) for r in records if r["set"] in OUTCOMES}:
+            seen[key] = seen.get(key, 0) + 1
+    found: dict[str, dict[str, dict[str, int]]] = {}
+    for run, records in runs.items():
+        for r in records:
+            if r["set"] not in OUTCOMES:
+                continue
+            field, arm_field = OUTCOMES[r["set"]]
+            arm = r[arm_field]
+            if seen[(r["set"], arm)] > 1:
+                arm = f"{arm} ({run})"
+            case = r.get("task") or r.get("case") or ""
+            found.setdefault(r["set"], {}).setdefault(arm, {})[case] = int(r[field])
+    return found
+
+
+def aligned(by_id: dict[str, dict[str, int]]) -> tuple[dict[str, list[int]], list[str]]:
+    """The cases every arm answered, in the first arm's order, as lists for ``paired_rows``."""
+    arms = list(by_id)
+    ids = [i for i in by_id[arms[0]] if all(i in by_id[a] for a in arms[1:])] if arms else []
+    return {a: [by_id[a][i] for i in ids] for a in arms}, ids
