@@ -180,5 +180,20 @@ def test_the_readme_recipes_are_valid_settings_for_the_servers_they_start() -> N
     assert llama["urls"] == [f"http://127.0.0.1:{port[1]}/v1"]
     assert llama["servedModel"] == alias[1]
     pulled = re.search(r"ollama pull (\S+)", section)
-    assert pulled and ollama["servedModel"] == pulled[1]
+    created = re.search(r"ollama create (\S+) -f Modelfile", section)
+    modelfile = re.search(r"<<'EOF'\n(.*?)\nEOF\n", section, re.S)
+    assert pulled and created and modelfile
+    assert ollama["servedModel"] == created[1]
+    lines = modelfile[1].splitlines()
+    assert f"FROM {pulled[1]}" in lines
+    # Ollama's /v1/completions applies the model's template: it must pass the FIM prompt as is.
+    assert 'TEMPLATE """{{ .Prompt }}"""' in lines
     assert ollama["urls"] == ["http://127.0.0.1:11434/v1"]
+    # Both servers cut a longer prompt: their context holds the whole prompt and the answer.
+    settings, _ = parse_settings(blocks[0])
+    needed = (settings.completion.prompt_tokens / (1 - settings.context.budget_share)
+              + settings.completion.max_tokens)
+    n_ctx = re.search(r"--n_ctx (\d+)", section)
+    num_ctx = re.search(r"PARAMETER num_ctx (\d+)", modelfile[1])
+    assert n_ctx and num_ctx
+    assert int(n_ctx[1]) >= needed and int(num_ctx[1]) >= needed
