@@ -7,6 +7,7 @@ Good enough for bracket matching and "is the cursor in a comment" when there is 
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -38,6 +39,21 @@ _PATTERNS["typescript"] = _PATTERNS["javascript"]
 _PATTERNS["java"] = [_LINE, _BLOCK, r'"""[\s\S]*?(?:"""|\Z)', _DQ, _SQ]
 _PATTERNS["cpp"] = [_LINE, _BLOCK, r'R"([^(\s]*)\([\s\S]*?(?:\)\1"|\Z)', _DQ, _SQ]
 _GENERIC = [r"#[^\n]*", _LINE, _BLOCK, _DQ, _SQ]
+# The characters a string or comment can start with, per family (a raw or prefixed string
+# starts with its letter). The regex looks ahead for them first, so the engine skips the
+# text between tokens at C speed instead of trying every alternative at each character
+# (a 16,000-character window of a long line: 1.2 -> 0.25 ms).
+_STARTS = {
+    "python": "#\"'rRbBuUfF",
+    "javascript": "/`\"'",
+    "go": "/`\"'",
+    "rust": "/r\"'",
+    "c": "/\"'",
+    "java": "/\"'",
+    "cpp": "/R\"'",
+}
+_STARTS["typescript"] = _STARTS["javascript"]
+_GENERIC_STARTS = "#/\"'"
 
 State = Literal["code", "string", "comment"]
 
@@ -53,7 +69,8 @@ class Token:
 def _regex(language_family: str | None) -> re.Pattern[str]:
     parts = _PATTERNS.get(language_family or "", _GENERIC)
     strings = "|".join(f"(?:{p})" for p in parts)
-    return re.compile(rf"(?P<bracket>[()\[\]{{}}])|(?P<other>{strings})")
+    starts = re.escape("()[]{}" + _STARTS.get(language_family or "", _GENERIC_STARTS))
+    return re.compile(rf"(?=[{starts}])(?:(?P<bracket>[()\[\]{{}}])|(?P<other>{strings}))")
 
 
 def tokens(text: str, language_id: str | None) -> Iterator[Token]:
@@ -88,14 +105,14 @@ def _terminated(value: str) -> bool:
 
 def state_at_end(text: str, language_id: str | None) -> State:
     """Whether the end of ``text`` lies in code, inside a string or inside a comment."""
-    last: Token | None = None
-    for token in tokens(text, language_id):
-        last = token
-    if last is None or last.kind == "bracket" or last.start + len(last.text) < len(text):
+    # Only the last token counts: the matches are consumed in C, no Token made for each.
+    found = deque(_regex(family(language_id)).finditer(text), maxlen=1)
+    if not found or found[0].lastgroup == "bracket" or found[0].end() < len(text):
         return "code"
-    if _terminated(last.text):
+    value = found[0].group()
+    if _terminated(value):
         return "code"
-    return last.kind
+    return "comment" if _is_comment(value) else "string"
 
 
 class BracketStack:
