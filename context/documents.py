@@ -150,10 +150,18 @@ class Document:
         start_index = lines.offset(start)
         end_index = max(start_index, lines.offset(end))
         removed = old[start_index:end_index]
-        start_byte = byte_offset(old, start_index)
+        # Rows from the line index (no count of the breaks before the edit), unless a lone
+        # CR makes tree-sitter's rows differ from the LSP's lines.
+        exact_rows = not self.has_lone_cr
+        start_point = lines.point(start_index) if exact_rows else point(old, start_index)
+        if exact_rows:
+            line_start = lines.line_start(start_point[0])
+            start_byte = byte_offset(old, line_start) + start_point[1]
+        else:
+            start_byte = byte_offset(old, start_index)
         old_end_byte = start_byte + utf8_length(removed)
-        start_point = point(old, start_index)
-        old_end_point = point(old, end_index)
+        old_end_point = (start_point if end_index == start_index
+                         else lines.point(end_index) if exact_rows else point(old, end_index))
         self._forget_style(removed, new_text)
         touches_break = _touches_a_break(old, start_index, end_index, new_text)
         self.text = text = old[:start_index] + new_text + old[end_index:]
@@ -179,10 +187,21 @@ class Document:
             new_end_byte=start_byte + inserted_bytes,
             start_point=start_point,
             old_end_point=old_end_point,
-            new_end_point=point(text, start_index + len(new_text)),
+            new_end_point=self._new_end_point(start_point, start_index, new_text,
+                                              inserted_bytes),
             start=start_index,
             new_end=start_index + len(new_text),
         )
+
+    def _new_end_point(self, start_point: tuple[int, int], start: int, inserted: str,
+                       inserted_bytes: int) -> tuple[int, int]:
+        r"""The tree-sitter point where ``inserted`` ends, once applied at ``start_point``
+        (code point ``start``): on the same row when it holds no ``\n`` (typing: no look at
+        the line again)."""
+        if "\n" not in inserted:
+            return start_point[0], start_point[1] + inserted_bytes
+        end = start + len(inserted)
+        return point(self.text, end) if self.has_lone_cr else self.lines.point(end)
 
     def replace_all(self, new_text: str) -> Edit:
         end = self.position_at(len(self.text))

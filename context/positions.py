@@ -7,7 +7,7 @@ UTF-8 bytes. Every conversion between them goes through this module.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 
@@ -72,10 +72,14 @@ class LineIndex:
     feed, ``\v``, U+0085 and U+2028 are ordinary characters, unlike ``str.splitlines``).
     """
 
-    __slots__ = ("_starts", "_text")
+    __slots__ = ("_starts", "_text", "_wide")
 
     def __init__(self, text: str) -> None:
         self._text = text
+        # Offsets of the characters outside the BMP (two UTF-16 units each), in order; None
+        # until a conversion needs them. Kept through edits, so a column on a long line with
+        # an emoji costs a binary search, not a scan of the line each keystroke.
+        self._wide: list[int] | None = None
         if "\r" in text:
             self._starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
             return
@@ -107,7 +111,52 @@ class LineIndex:
         index = LineIndex.__new__(LineIndex)
         index._text = new_text
         index._starts = [*starts[:first], *found, *(s + delta for s in starts[kept_from:])]
+        index._wide = self._wide_after(start, end, inserted)
         return index
+
+    def _wide_after(self, start: int, end: int, inserted: str) -> list[int] | None:
+        """``_wide`` once code points ``start:end`` are replaced by ``inserted`` (None while
+        this index has not worked it out)."""
+        wide = self._wide
+        if wide is None:
+            return None
+        first, kept_from = bisect_left(wide, start), bisect_left(wide, end)
+        new = [] if inserted.isascii() else [
+            start + match.start() for match in _ASTRAL.finditer(inserted)]
+        delta = len(inserted) - (end - start)
+        if not new and first == kept_from and (not delta or kept_from == len(wide)):
+            return wide  # (never changed in place: shared)
+        return [*wide[:first], *new, *(offset + delta for offset in wide[kept_from:])]
+
+    def _wide_offsets(self) -> list[int]:
+        if self._wide is None:
+            self._wide = [] if self._text.isascii() else [
+                match.start() for match in _ASTRAL.finditer(self._text)]
+        return self._wide
+
+    def _units(self, start: int, end: int) -> int:
+        """UTF-16 code units of ``_text[start:end]``."""
+        if self._text.isascii():  # (known to the string itself: no scan)
+            return end - start
+        wide = self._wide_offsets()
+        return end - start + bisect_left(wide, end) - bisect_left(wide, start)
+
+    def _index_in_line(self, start: int, end: int, column: int) -> int:
+        """Offset of UTF-16 ``column`` in the line ``start:end`` (``utf16_to_index``'s
+        rules: clamped to the line, a column inside a surrogate pair goes to its start)."""
+        if column <= 0:
+            return start
+        if self._text.isascii():
+            return start + min(column, end - start)
+        wide = self._wide_offsets()
+        first, last = bisect_left(wide, start), bisect_left(wide, end)
+        # The first wide character whose units reach the column's last unit (units grow
+        # with each: its offset in the line plus the wide characters before it).
+        at = bisect_left(range(first, last), column - 1,
+                         key=lambda k: wide[k] - start + k - first) + first
+        if at < last and wide[at] - start + at - first == column - 1:
+            return wide[at]  # the column is inside its pair: the character's start
+        return start + min(column - (at - first), end - start)
 
     @property
     def line_count(self) -> int:
@@ -147,8 +196,9 @@ class LineIndex:
         if position.line >= len(self._starts):
             last = len(self._starts) - 1
             return Position(last, utf16_length(self.line_text(last)))
-        line_len = utf16_length(self.line_text(position.line))
-        return Position(position.line, min(max(position.character, 0), line_len))
+        line = position.line
+        line_len = self._units(self._starts[line], self.line_end(line))
+        return Position(line, min(max(position.character, 0), line_len))
 
     def offset(self, position: Position) -> int:
         """Code-point offset of an LSP position, clamped into the text."""
@@ -157,9 +207,7 @@ class LineIndex:
         if position.line < 0:
             return 0
         start = self._starts[position.line]
-        # A column is at least as many UTF-16 units as code points: no more of the line counts.
-        end = min(self.line_end(position.line), start + max(position.character, 0))
-        return start + utf16_to_index(self._text[start:end], position.character)
+        return self._index_in_line(start, self.line_end(position.line), position.character)
 
     def position(self, offset: int) -> Position:
         """LSP position of a code-point offset (one inside a line break counts as the end of
@@ -167,7 +215,17 @@ class LineIndex:
         line = self.line_of(offset)
         start = self._starts[line]
         end = min(max(offset, start), self.line_end(line))
-        return Position(line, utf16_length(self._text[start:end]))
+        return Position(line, self._units(start, end))
+
+    def point(self, offset: int) -> tuple[int, int]:
+        r"""``point(text, offset)`` from the index: the row without counting the breaks
+        before it, the byte column from the line's own characters. The same only while no
+        line ends with a lone ``\r`` (tree-sitter rows at ``\n`` alone)."""
+        line = self.line_of(offset)
+        start = self._starts[line]
+        if self._text.isascii():
+            return line, offset - start
+        return line, utf8_length(self._text[start:offset])
 
     def contains(self, position: Position) -> bool:
         """Whether ``position`` lies inside the text (no clamping needed)."""
@@ -176,7 +234,7 @@ class LineIndex:
         start, end = self._starts[position.line], self.line_end(position.line)
         if position.character <= end - start:
             return True  # (a line has at least as many UTF-16 units as code points)
-        return position.character <= utf16_length(self._text[start:end])
+        return position.character <= self._units(start, end)
 
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")

@@ -149,10 +149,13 @@ class SnippetCache:
         cache = self._line_tokens
         parts = []
         for line in lines[i * STRIDE : i * STRIDE + WINDOW]:
-            tokens = cache.get(line)
+            # Keyed by the part that is read: hashing a whole long line (a new string each
+            # keystroke) cost its length each time, and it held a copy of it.
+            head = line[:MAX_LINE_CHARS]
+            tokens = cache.get(head)
             if tokens is None:
-                tokens = token_set(line[:MAX_LINE_CHARS])
-                cache.put(line, tokens)
+                tokens = token_set(head)
+                cache.put(head, tokens)
             parts.append(tokens)
         return frozenset().union(*parts)
 
