@@ -31,7 +31,7 @@ Backend = Literal["embedded", "vllm", "fake"]
 Multiline = Literal["auto", "always", "never"]
 ContextLayout = Literal["auto", "files", "comments"]
 LogLevel = Literal["error", "warning", "info", "debug"]
-Runtime = Literal["torch", "onnx"]
+Runtime = Literal["auto", "torch", "onnx"]
 OnnxPrecision = Literal["int4", "int8", "fp32"]
 
 
@@ -83,8 +83,10 @@ class ModelSettings(_Section):
     # Threads for the embedded model; 0 = the cores other programs leave free, re-measured
     # between requests (engines/threads.py).
     threads: int = Field(default=0, ge=0)
-    # What runs the embedded model: transformers + torch (bf16), or ONNX Runtime GenAI.
-    runtime: Runtime = "torch"
+    # What runs the embedded model: transformers + torch (bf16), or ONNX Runtime GenAI in a
+    # process of its own; "auto": onnx, or torch when LoRA adapters are configured
+    # (``embedded_runtime``).
+    runtime: Runtime = "auto"
     # Weights of the ONNX model, built once from the prepared safetensors (runtime "onnx").
     onnx_precision: OnnxPrecision = "int4"
 
@@ -207,6 +209,18 @@ class Settings(_Section):
     # Keep accept/dismiss events in a local file (they never leave the machine).
     record_events: bool = False
     log_level: LogLevel = "info"
+
+
+def embedded_runtime(settings: Settings) -> tuple[Literal["torch", "onnx"], str]:
+    """What runs the embedded model, and why: ``model.runtime`` when it names one; for "auto",
+    ONNX Runtime (several times faster on a CPU) unless ``engine.adapters`` names a LoRA
+    adapter, which only torch applies."""
+    runtime = settings.model.runtime
+    if runtime != "auto":
+        return runtime, f"model.runtime is '{runtime}'"
+    if any(settings.engine.adapters.values()):
+        return "torch", "model.runtime 'auto' runs torch: engine.adapters names LoRA adapters"
+    return "onnx", "model.runtime 'auto' runs onnx (no LoRA adapters configured)"
 
 
 # ---- parsing -----------------------------------------------------------------------------

@@ -273,7 +273,12 @@ def cmd_model(args: argparse.Namespace) -> int:
     _setup_logging(args.log_level, None)
     from loomline.completion.model_store import ModelNotFound, ModelStore
     from loomline.completion.onnx_build import prepare_onnx_model, verify_onnx_model
-    from loomline.completion.settings import DEFAULT_MODEL_ID, ModelSettings
+    from loomline.completion.settings import (
+        DEFAULT_MODEL_ID,
+        ModelSettings,
+        Settings,
+        embedded_runtime,
+    )
 
     store = ModelStore(args.cache_dir)
     model_id = getattr(args, "model", None) or DEFAULT_MODEL_ID
@@ -281,7 +286,8 @@ def cmd_model(args: argparse.Namespace) -> int:
         for row in store.list():
             print(f"{row['model']:40} {row['state']:15} {row['path']}")
         return 0
-    runtime = args.runtime or ModelSettings().runtime
+    # What the default needs (no adapters here: "auto" is onnx), or the one asked for.
+    runtime, _ = embedded_runtime(Settings(model=ModelSettings(runtime=args.runtime or "auto")))
     precision = args.precision or ModelSettings().onnx_precision
     if args.model_command == "verify":
         try:
@@ -384,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument(
             "--runtime", choices=get_args(Runtime),
             help="onnx: also build (pull) or check (verify) the ONNX model; "
-            "default: the model.runtime default",
+            "default (auto): what the default runtime needs (onnx)",
         )  # fmt: skip
         command.add_argument(
             "--precision", choices=get_args(OnnxPrecision),

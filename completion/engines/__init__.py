@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from loomline.completion.engines.base import Engine
 from loomline.completion.model_store import ProgressCallback
-from loomline.completion.settings import Settings
+from loomline.completion.settings import Settings, embedded_runtime
+
+log = logging.getLogger(__name__)
 
 
 def create_engine(
@@ -27,7 +30,9 @@ def create_engine(
         from loomline.completion.engines import openai
 
         return openai.create(settings)
-    if settings.model.runtime == "onnx":
+    runtime, why = embedded_runtime(settings)
+    log.info("embedded model: %s", why)
+    if runtime == "onnx":
         from loomline.completion.engines.onnx import OnnxEngine
 
         return OnnxEngine(settings, progress=progress, notify=notify)

@@ -6,9 +6,11 @@ files), run the same way: a subprocess through ``python -m``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +26,12 @@ from loomline.completion.onnx_build import (
     plan_for,
     prepare_onnx_model,
 )
-from loomline.completion.settings import ModelSettings, Settings, parse_settings
+from loomline.completion.settings import (
+    ModelSettings,
+    Settings,
+    embedded_runtime,
+    parse_settings,
+)
 
 MODEL_ID = "Qwen/Qwen2.5-Coder-0.5B-Instruct"
 
@@ -275,9 +282,39 @@ def test_the_runtime_is_a_setting_and_chooses_the_engine() -> None:
     assert problems == [] and settings.model.runtime == "onnx"
     assert settings.model.onnx_precision == "int8"
     assert isinstance(create_engine(settings), OnnxEngine)
-    assert not isinstance(create_engine(Settings()), OnnxEngine)
-    assert Settings().model.runtime == "torch"
+    torch, _ = parse_settings({"model": {"runtime": "torch"}})
+    assert not isinstance(create_engine(torch), OnnxEngine)
+    assert Settings().model.runtime == "auto"
+    assert isinstance(create_engine(Settings()), OnnxEngine)
     kept, problems = parse_settings({"model": {"runtime": "tensorflow", "onnxPrecision": "q2"}})
     assert kept.model == ModelSettings()
     assert len(problems) == 2 and all("kept" in p for p in problems)
     assert "'model.runtime'" in problems[0] and "'torch'" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "runtime"),
+    [
+        ({}, "onnx"),
+        ({"engine": {"adapters": {"*": ""}}}, "onnx"),  # "" is the base model: no adapter
+        ({"engine": {"adapters": {"/work/repo": "repo"}}}, "torch"),
+        ({"model": {"runtime": "onnx"}, "engine": {"adapters": {"*": "repo"}}}, "onnx"),
+        ({"model": {"runtime": "torch"}}, "torch"),
+    ],
+)
+def test_auto_runs_onnx_unless_lora_adapters_are_configured(
+    raw: dict[str, Any], runtime: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only torch applies LoRA adapters: a user who configured them keeps getting them, unless
+    they ask for onnx themselves (then the engine says once that it ignores them)."""
+    settings, problems = parse_settings(raw)
+    assert problems == []
+    assert embedded_runtime(settings)[0] == runtime
+    with caplog.at_level(logging.INFO, logger="loomline.completion.engines"):
+        engine = create_engine(settings)
+    assert isinstance(engine, OnnxEngine) is (runtime == "onnx")
+    said = [r.getMessage() for r in caplog.records if "model.runtime" in r.getMessage()]
+    assert len(said) == 1, said
+    assert f"runs {runtime}" in said[0] or f"is '{runtime}'" in said[0], said
+    if "adapters" in raw.get("engine", {}) and runtime == "torch":
+        assert "LoRA adapters" in said[0]
