@@ -228,6 +228,7 @@ class ProcessRunner:
         self._spec = spec
         self._on_lost = on_lost
         self._process: ModelProcess | None = None
+        self._closed = False
         self.start()
 
     @property
@@ -236,9 +237,12 @@ class ProcessRunner:
 
     def start(self) -> None:
         """Start a child unless one is alive; ``ModelProcessLost`` if it cannot load."""
+        if self._closed:
+            raise ModelProcessLost("the engine was closed")
         if self._process is not None and self._process.alive():
             return
-        self.close()
+        if self._process is not None:
+            self._process.kill()
         process = ModelProcess(self._spec)
         try:
             process.wait_ready()
@@ -259,6 +263,8 @@ class ProcessRunner:
             process.run(job)
         except ModelProcessLost as error:
             process.kill()
+            if self._closed:  # ended on purpose: nothing was lost
+                raise EngineUnavailable("the engine was closed") from None
             self._process = None
             message = f"{error}; starting a new one"
             log.error("%s", message)
@@ -266,7 +272,9 @@ class ProcessRunner:
             raise EngineUnavailable(message) from None
 
     def close(self) -> None:
-        """End the child (any thread; a job in flight then ends with ``EngineUnavailable``)."""
+        """End the child for good (any thread; a job in flight then ends with
+        ``EngineUnavailable``)."""
+        self._closed = True
         if self._process is not None:
             self._process.kill()
             self._process = None

@@ -21,13 +21,16 @@ from loomline.completion.onnx_build import execution_provider, prepare_onnx_mode
 
 @dataclass
 class Lag:
-    ticks: int  # the ticker's turns until the first chunk
-    max_stall_s: float  # the longest gap between two turns, until the first chunk
+    ticks: int  # the ticker's turns until the first chunk (or the end)
+    max_stall_s: float  # the longest gap between two turns meanwhile
     stats: GenerationStats
 
 
-async def lag_until_first_chunk(engine: Engine, request: GenerationRequest) -> Lag:
-    """Run ``request`` until its first chunk (the whole prefill) while a ticker turns."""
+async def lag_until_first_chunk(
+    engine: Engine, request: GenerationRequest, whole: bool = False
+) -> Lag:
+    """Run ``request`` until its first chunk (the whole prefill), or with ``whole`` to its
+    end, while a ticker turns."""
     ticks = 0
     last = time.perf_counter()
     max_stall = 0.0
@@ -46,6 +49,9 @@ async def lag_until_first_chunk(engine: Engine, request: GenerationRequest) -> L
     await asyncio.sleep(0)  # the ticker's first turn starts the count
     try:
         await anext(stream)
+        if whole:
+            async for _chunk in stream:
+                pass
         return Lag(ticks, max(max_stall, time.perf_counter() - last), stats)
     finally:
         task.cancel()
