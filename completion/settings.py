@@ -88,7 +88,7 @@ class ModelSettings(_Section):
     # (``embedded_runtime``).
     runtime: Runtime = "auto"
     # Weights of the ONNX model, built once from the prepared safetensors (runtime "onnx").
-    onnx_precision: OnnxPrecision = "int4"
+    onnx_precision: OnnxPrecision = "int8"
 
     @field_validator("template")
     @classmethod

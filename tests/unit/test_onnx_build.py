@@ -278,9 +278,9 @@ def test_the_builders_own_output_maps_to_stages(tmp_path: Path) -> None:
 
 
 def test_the_runtime_is_a_setting_and_chooses_the_engine() -> None:
-    settings, problems = parse_settings({"model": {"runtime": "onnx", "onnxPrecision": "int8"}})
+    settings, problems = parse_settings({"model": {"runtime": "onnx", "onnxPrecision": "fp32"}})
     assert problems == [] and settings.model.runtime == "onnx"
-    assert settings.model.onnx_precision == "int8"
+    assert settings.model.onnx_precision == "fp32"
     assert isinstance(create_engine(settings), OnnxEngine)
     torch, _ = parse_settings({"model": {"runtime": "torch"}})
     assert not isinstance(create_engine(torch), OnnxEngine)
