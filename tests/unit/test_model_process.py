@@ -263,3 +263,18 @@ async def test_the_child_ends_when_its_parent_is_killed(doing: str) -> None:
         parent.kill()
         parent.wait()
     await eventually(lambda: _gone(child), within_s=30, what="the orphaned child to end")
+
+
+async def test_closing_the_engine_mid_stream_ends_its_child_without_a_restart() -> None:
+    engine = ScriptedEngine()
+    await engine.wait_ready(timeout=60)
+    pid = engine.child_pid
+    assert pid is not None
+    stream = engine.stream(_request("endless", max_tokens=10**9))
+    assert await anext(stream) == "w0 "
+    await engine.close()
+    with pytest.raises(EngineUnavailable, match="the engine was closed"):
+        async for _chunk in stream:
+            pass
+    await eventually(lambda: _gone(pid), within_s=30, what="the child to end")
+    assert not [m for s, m in engine.states if s is EngineState.LOADING and "starting" in m]
