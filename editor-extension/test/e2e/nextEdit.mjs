@@ -83,6 +83,8 @@ export async function nextEditScenario(page, h, dirs, spec) {
   result.after = await waitForSuggestion(page, h, spec);
   result.seconds = (Date.now() - started) / 1000;
   result.struck = await struckTexts(page);
+  // The hint reaches the status bar by its own message, after the decorations may have.
+  await h.waitFor("the status bar hint", async () => /next edit at line \d+/.test(await statusText(page)), 10_000, 100);
   result.status = await statusText(page);
   h.log(`next edit shown after ${result.seconds.toFixed(1)} s: ${JSON.stringify(result.after)}; struck ${JSON.stringify(result.struck)}`);
   await h.shot(page, "next-edit-shown");
