@@ -250,7 +250,12 @@ class OpenAICompletionsEngine:
             return any(r not in tried for r in self._replicas.route(request.affinity_key))
 
         while True:
-            opened = await self._opener.open(self._ensure_client(), request, body, tried)
+            try:
+                opened = await self._opener.open(self._ensure_client(), request, body, tried)
+            except BaseException as exc:  # e.g. typed past while the server prefills
+                cancelled = isinstance(exc, asyncio.CancelledError | GeneratorExit)
+                stats.finish_reason = "cancelled" if cancelled else "error"
+                raise
             reading = self._read(opened, request, tally, began, others_left)
             try:
                 async with contextlib.aclosing(reading) as choices:

@@ -242,8 +242,9 @@ async def prefill_phase(client: LoomlineClient, server: LlamaServer, work: Path)
     since, began = len(client.statuses), time.time()
     big = TypingSession(client, work / "service_copy.py")
     await big.open(big_document())
-    for _ in range(2):  # typing on twice: two prefills queue at the server
+    for n in range(2):  # typing on twice: two prefills queue at the server
         await big.cancelled_in_prefill()
+        print(f"  request {n + 1} cancelled at +{time.time() - began:.1f} s", flush=True)
         big.type_text("x")
     cancelled = time.time()
     while time.time() < cancelled + 300 and not any(

@@ -163,7 +163,13 @@ class TypingSession:
     async def settle(self) -> None:
         """Until every generation so far has ended (a closed one winds down a moment later):
         then the next one running is the next request's."""
-        while any(r["finishReason"] is None for r in (await stats(self.client))["recent"]):
+        began = time.monotonic()
+        while True:
+            recent = (await stats(self.client))["recent"]
+            if all(r["finishReason"] is not None for r in recent):
+                return
+            if time.monotonic() - began > 60:
+                raise CheckFailed(f"  FAILED: generations still running after 60 s: {recent}")
             await asyncio.sleep(0.05)
 
     async def cancelled_in_prefill(self, at_server_s: float = 1.0) -> None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from loomline.completion.engines import replicas as replicas_module
-from loomline.completion.engines.base import EngineState, EngineUnavailable
+from loomline.completion.engines.base import EngineState, EngineUnavailable, GenerationStats
 from loomline.completion.engines.openai import OpenAICompletionsEngine
 from loomline.completion.settings import parse_settings
 from tests.unit.openai_engine.fake_server import collect, make_engine, request
@@ -197,3 +197,28 @@ def test_the_readme_recipes_are_valid_settings_for_the_servers_they_start() -> N
     num_ctx = re.search(r"PARAMETER num_ctx (\d+)", modelfile[1])
     assert n_ctx and num_ctx
     assert int(n_ctx[1]) >= needed and int(num_ctx[1]) >= needed
+
+
+@pytest.mark.parametrize("servers", [1, 2])
+async def test_a_request_cancelled_before_the_first_event_says_so(servers: int) -> None:
+    """Seen with the real server: typing on while it prefilled left the generation's stats
+    without a finish reason for good (``loomline.stats`` showed it running). A cancel before
+    the answer's first event (headers or first chunk not yet there) is a cancel too, whether
+    or not another replica could have taken the request."""
+    llamas = [LlamaCppLike(prefill_s=30.0) for _ in range(servers)]
+    for llama in llamas:
+        await llama.start()
+    engine = make_engine(*(s.url for s in llamas), read_ms=60000)
+    await engine.start()
+    try:
+        stats = GenerationStats()
+        waiting = asyncio.create_task(collect(engine, request(), stats))
+        await eventually(lambda: any(s.completions for s in llamas), what="the request sent")
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        assert stats.finish_reason == "cancelled"
+    finally:
+        await engine.close()
+        for llama in llamas:
+            await llama.stop()
