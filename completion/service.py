@@ -21,6 +21,7 @@ from loomline.completion.cursor import Cursor, cursor_at, skip_reason
 from loomline.completion.debounce import TypingRhythm, WastePacer
 from loomline.completion.engines.base import (
     Engine,
+    EngineState,
     GenerationRequest,
     SamplingParams,
     affinity_key,
@@ -314,7 +315,9 @@ class CompletionService:
             joinable = self.pool.joinable(document.uri, before, after, adapter)
             reused = joinable is not None
             if joinable is None:
-                waits = not explicit and self.settings.completion.adaptive_debounce
+                # Known down: the answer is empty whenever asked, so not after a pause.
+                waits = (not explicit and self.settings.completion.adaptive_debounce
+                         and self.engine.state is not EngineState.ERROR)
                 if waits and not await self._paused(document, cursor, before + after):
                     return Skip("the text changed while waiting for a pause")
                 joinable = self._start(document, position, cursor, explicit, adapter)

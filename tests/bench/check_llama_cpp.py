@@ -195,7 +195,9 @@ def check_streams(server: LlamaServer, since: float) -> None:
         chunks = sum(1 for ev in sse_events(e["response"]) if isinstance(ev, dict))
         end = how_it_ended(e) if kind == "completion" else str(e.get("status"))
         print(f"  {e['arrived'] - since:5.1f} {kind:10} {first:6.1f} {last:5.1f} {chunks:7}  {end}")
-    completions = [e for e in log if e["method"] == "POST"]
+    # Loomline's (streamed); this check's own token count is not.
+    completions = [e for e in log
+                   if e["method"] == "POST" and json.loads(e["request"]).get("stream")]
     probes = [e for e in log if e["path"].endswith("/models")]
     ends = [how_it_ended(e) for e in completions]
     longest = max((e["last_byte"] - e["arrived"] for e in completions if "last_byte" in e),
