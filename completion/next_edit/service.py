@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from loomline.completion.engine_stream import not_ready, stream_into
 from loomline.completion.engines.base import (
+    EngineState,
     GenerationRequest,
     GenerationStats,
     SamplingParams,
@@ -225,6 +226,8 @@ class NextEditService:
         floor, or what the typing rhythm asks, whichever is longer); False when the text
         changed meanwhile."""
         c = self.completions
+        if c.engine.state is EngineState.ERROR:
+            return True  # known down: the answer is the fallback whenever asked
         version = document.version
         floor = c.settings.next_edit.debounce_ms / 1000
         now = time.monotonic()
