@@ -130,7 +130,7 @@ class ModelProcess:
         try:
             message = self._lines.next(self.spec.load_limit_s)
         except EOFError:
-            raise ModelProcessLost(f"the model process {self._ended()} while loading") from None
+            raise ModelProcessLost(f"the model process {self.ended()} while loading") from None
         if message is None:
             self.kill()
             raise ModelProcessLost(
@@ -148,7 +148,7 @@ class ModelProcess:
             self._stdin.write(encode(request_message(job.request)))
             self._stdin.flush()
         except OSError:
-            raise ModelProcessLost(f"the model process {self._ended()}") from None
+            raise ModelProcessLost(f"the model process {self.ended()}") from None
         cancel_sent = False
         last_word = time.monotonic()
         while True:
@@ -158,7 +158,7 @@ class ModelProcess:
             try:
                 message = self._lines.next(POLL_S)
             except EOFError:
-                raise ModelProcessLost(f"the model process {self._ended()}") from None
+                raise ModelProcessLost(f"the model process {self.ended()}") from None
             if message is None:
                 self._check_silence(time.monotonic() - last_word, cancel_sent)
                 continue
@@ -189,7 +189,7 @@ class ModelProcess:
                 f"the model process stopped answering {what} (nothing for {silent_s:.0f} s)"
             )
 
-    def _ended(self) -> str:
+    def ended(self) -> str:
         """How the child ended, in words ("was killed by signal 9", "exited with status 1")."""
         try:
             code = self._process.wait(timeout=5)
@@ -256,13 +256,19 @@ class ProcessRunner:
         """Done by the child before it says it is ready."""
 
     def run(self, job: Job) -> None:
-        process = self._process
-        if process is None:
+        if self._process is None:
             raise EngineUnavailable("the model process is starting")
         try:
+            if not self._process.alive():  # it died while idle: a new one serves this request
+                log.warning("the model process %s; starting a new one", self._process.ended())
+                self.start()
+            process = self._process
+            if process is None:  # closed meanwhile (``close`` runs on another thread)
+                raise ModelProcessLost("the engine was closed")
             process.run(job)
         except ModelProcessLost as error:
-            process.kill()
+            if self._process is not None:
+                self._process.kill()
             if self._closed:  # ended on purpose: nothing was lost
                 raise EngineUnavailable("the engine was closed") from None
             self._process = None
