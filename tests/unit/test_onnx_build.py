@@ -205,7 +205,7 @@ def test_too_little_free_memory_is_said_before_the_build(
     source = store.prepared_dir(MODEL_ID)
     (source / "model.safetensors").write_bytes(b"s" * 1_000_000)
     need = onnx_memory.build_memory_bytes(source)
-    assert need == 4_200_000  # 4.2x the weights, as measured for the 0.5B (the 1.5B: 3.75x)
+    assert need == 4_600_000  # 4.6x the weights: the 0.5B's int8 build took 4.55x
     assert onnx_memory.memory_shortfall(source, available=need) is None
     warning = onnx_memory.memory_shortfall(source, available=need // 2)
     assert warning is not None and "needs about 0.0 GB of memory and 0.0 GB is free" in warning
