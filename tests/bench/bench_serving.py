@@ -228,6 +228,9 @@ class Bench:
     chars: int = 160
     debounce_s: float = 0.1
     keystroke_s: float = 0.15
+    # A thinking pause's length, seconds (uniform): long pauses let every request at a pause
+    # finish, so a slow engine's latency is measured instead of cut off by the next keystroke.
+    thinking_s: tuple[float, float] = (0.5, 1.5)
     seed: int = 1
     # Keep a request whose streamed text starts with what the user just typed (the editor
     # shows the rest of it), instead of cancelling it.
@@ -426,7 +429,7 @@ class Bench:
         """Seconds before the next keystroke (both clients draw the same gaps)."""
         gap = max(0.03, rng.gauss(self.keystroke_s, self.keystroke_s / 3))
         if char in " \n(.:,=" and rng.random() < (0.5 if char == "\n" else 0.2):
-            gap += rng.uniform(0.5, 1.5)  # a thinking pause
+            gap += rng.uniform(*self.thinking_s)  # a thinking pause
         if last:
             gap = max(gap, 1.0)  # done typing: the last request is always sent
         return gap
@@ -541,6 +544,8 @@ def build_engine(args: argparse.Namespace) -> tuple[Engine, str | None]:
         model = ModelSettings(path=args.model_dir, id=args.model or ModelSettings().id)
         if args.runtime:
             model.runtime = args.runtime
+        if args.onnx_precision:
+            model.onnx_precision = args.onnx_precision
         engine = create_engine(Settings(backend="embedded", model=model))
         assert isinstance(engine, EmbeddedEngine)
         return engine, None
@@ -573,6 +578,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     bench = Bench(engine, prompts, files, metrics_url, max_tokens=args.max_tokens,
                   chars=args.chars, debounce_s=args.debounce_ms / 1000,
                   keystroke_s=args.keystroke_ms / 1000, seed=args.seed,
+                  thinking_s=tuple(float(x) for x in args.thinking_s.split(",")),  # type: ignore[arg-type]
                   typed_through=not args.no_typed_through, client=args.client,
                   pacing=not args.no_pacing,
                   settings=service_settings(args))
@@ -601,8 +607,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     if result["capacity"]:
         print_capacity(result["capacity"])
     print_typing(result["typing"])
-    # Peak resident memory of this process (the engine and the bench), MB.
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Peak resident memory of this process (the engine and the bench) plus the largest of its
+    # ended children (the ONNX runtime's model process, ended by engine.close()), MB.
+    result["peak_rss_mb"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                             + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     return result
 
 
@@ -660,6 +668,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--keystroke-ms", type=float, default=150,
                    help="mean gap between keystrokes (sd a third of it), plus thinking "
                         "pauses of 0.5-1.5 s after some spaces, brackets and newlines")
+    p.add_argument("--thinking-s", default="0.5,1.5",
+                   help="a thinking pause's length in seconds, LOW,HIGH (uniform)")
     p.add_argument("--suffix-share", type=float, default=0.25,
                    help="share of the prompt budget after the cursor (Loomline's default)")
     p.add_argument("--no-typed-through", action="store_true",
@@ -680,6 +690,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runtime", default="",
                    help="embedded: what runs the model (model.runtime), e.g. onnx; a comma list "
                         "(torch,onnx) runs each in its own process and prints them side by side")
+    p.add_argument("--onnx-precision", default="", choices=("", "int4", "int8", "fp32"),
+                   help="embedded onnx: the ONNX model's weights (model.onnxPrecision)")
     args = p.parse_args(argv)
     if not args.embedded and not args.url:
         p.error("--url or --embedded")
