@@ -9,6 +9,7 @@ brackets, strings and comments in view.
 from __future__ import annotations
 
 from loomline.completion.cleanup.answer import Answer
+from loomline.completion.cleanup.closers import ends_past_the_closers
 from loomline.completion.cleanup.indent import block_floor, indent_width
 from loomline.completion.cleanup.repeats import TRIVIAL_LINE
 from loomline.completion.cleanup.rest_of_line import ends_the_line
@@ -33,7 +34,7 @@ def end_at_line_end(answer: Answer, cursor: Cursor) -> Answer:
     for index in range(1, len(lines)):
         if index == len(lines) - 1 and not answer.finished:
             return answer  # the line may still grow
-        if ends_the_line("\n".join(lines[: index + 1]), cursor):
+        if _ends_the_cursor_line("\n".join(lines[: index + 1]), cursor):
             return answer.cut("\n".join(lines[: index + 1]))
         line = lines[index]
         left = line.strip() and indent_width(line) <= indent_width(cursor.line_prefix)
@@ -85,12 +86,20 @@ def end_at_dedent(answer: Answer, cursor: Cursor) -> Answer:
 
 def _closes_the_cursor_line(lines: list[str], cursor: Cursor) -> bool:
     """Whether the last of ``lines`` (at the cursor line's indentation) closes the answer's
-    block and then writes the rest of the cursor's line again (``});`` for ``nums.map(|);``):
-    the answer's own end, which then replaces what the editor typed, not a line past it."""
+    block and then the closers the editor typed (``});`` for ``nums.map(|);`` or
+    ``nums.map(|)``): the answer's own end, which then replaces what the editor typed, not a
+    line past it."""
     last = lines[-1]
     return (last.strip()[:1] in CLOSERS and cursor.line_suffix.strip()[:1] in CLOSERS
             and indent_width(last) == indent_width(cursor.line_prefix)
-            and ends_the_line("\n".join(lines), cursor))
+            and _ends_the_cursor_line("\n".join(lines), cursor))
+
+
+def _ends_the_cursor_line(text: str, cursor: Cursor) -> bool:
+    """Whether ``text`` ends the cursor's line: it writes the rest of the line again, or it
+    closes the closers the editor typed and leaves nothing of its own open after them (the
+    rest of the line, ``;`` or ``.collect()``, written or not)."""
+    return ends_the_line(text, cursor) or ends_past_the_closers(text, cursor)
 
 
 def truncate_to_block(candidate: str, cursor: Cursor) -> str:

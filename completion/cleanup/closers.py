@@ -54,9 +54,23 @@ def closers_replaced(answer: str, cursor: Cursor) -> int:
     cursor. 0 when it closes none of them, or when it closes something that was not open (the
     answer is broken in another way, for the other filters to judge).
     """
+    return _closing(answer, cursor)[0]
+
+
+def ends_past_the_closers(answer: str, cursor: Cursor) -> bool:
+    """Whether ``answer`` replaces closers the editor typed (``closers_replaced``) and opens
+    nothing after them that it leaves open: it ends past them (``});`` of a callback's block
+    at ``nums.map(|)``, ``})`` at ``xs.iter().map(|).collect()``), the rest of the line kept."""
+    replaced, reopened = _closing(answer, cursor)
+    return replaced > 0 and not reopened
+
+
+def _closing(answer: str, cursor: Cursor) -> tuple[int, bool]:
+    """``closers_replaced``, and whether brackets are open at the end of ``answer`` that were
+    not at the lowest depth it reached (it opened them after closing what it closes)."""
     typed = typed_closers(cursor)
     if not typed or not answer or cursor.in_comment:
-        return 0
+        return 0, False
     head = cursor.line_prefix
     line = head + answer
     stack = BracketStack(_open_before_line(cursor))
@@ -67,15 +81,15 @@ def closers_replaced(answer: str, cursor: Cursor) -> int:
             depth = lowest = len(stack.open)
         if token.kind == "bracket":
             if not stack.push_or_pop(token.text) and token.start >= len(head):
-                return 0
+                return 0, False
             lowest = min(lowest, len(stack.open)) if depth >= 0 else lowest
         elif token.kind == "string" and token.start < len(head) < token.start + len(token.text):
             string_closed = state_at_end(token.text, cursor.language_id) == "code"
     closed_brackets = depth - lowest if depth >= 0 else 0
     quote = 1 if typed[0] in _QUOTES else 0
     if quote and (not string_closed or state_at_end(line, cursor.language_id) == "string"):
-        return 0  # the typed quote ends a string of the answer's: it and what follows stay
-    return _through_closers(typed, quote, closed_brackets)
+        return 0, False  # the typed quote ends a string of the answer's: it and what follows stay
+    return _through_closers(typed, quote, closed_brackets), len(stack.open) > lowest
 
 
 def before_the_closers(answer: str, cursor: Cursor) -> str:
