@@ -33,6 +33,25 @@ NEXT_EDIT_REWRITTEN = NEXT_EDIT_RENAMED.replace("* r * r", "* radius * radius")
 NEXT_EDIT_FAKE_ANSWER = NEXT_EDIT_REWRITTEN + "\n```"
 # A rename the 0.5B model gets (the area case of tests/bench/bench_next_edit_renames.py).
 NEXT_EDIT_MODEL_SOURCE = "def area(r):\n    return 3.14 * r * r\n\n\nprint(area(2))\n"
+# A next edit of several lines that starts inside a line (column 4 of the function's body):
+# after the same rename, the scripted answer adds a check before the return. The server sends
+# it as the smallest change, from column 4 of line 1; what the preview must show is the lines
+# as they will read once accepted, indentation included.
+NEXT_EDIT_BLOCK_SOURCE = NEXT_EDIT_MODEL_SOURCE
+NEXT_EDIT_BLOCK_LINES = [
+    "    if radius < 0:",
+    "        raise ValueError(radius)",
+    "    return 3.14 * radius * radius",
+]
+NEXT_EDIT_BLOCK_REWRITTEN = NEXT_EDIT_BLOCK_SOURCE.replace("(r)", "(radius)").replace(
+    "    return 3.14 * r * r", "\n".join(NEXT_EDIT_BLOCK_LINES))
+NEXT_EDIT_BLOCK_FAKE_ANSWER = NEXT_EDIT_BLOCK_REWRITTEN + "\n```"
+# A next edit that inserts a whole line: the server's edit is empty at the start of the line
+# below it and ends with a line break; the preview stands above that line.
+NEXT_EDIT_LINE_INSERTED = "assert area(1) > 0"
+NEXT_EDIT_LINE_REWRITTEN = NEXT_EDIT_BLOCK_SOURCE.replace("(r)", "(radius)").replace(
+    "print(", NEXT_EDIT_LINE_INSERTED + "\nprint(")
+NEXT_EDIT_LINE_FAKE_ANSWER = NEXT_EDIT_LINE_REWRITTEN + "\n```"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 -- Drives Neovim 0.11 with editor-extension/nvim's next-edit module against loomline:
 -- `nvim --headless --clean -n -l nvim_next_edit_test.lua`, spec in $LOOMLINE_SPEC:
--- {server, settings, file, out, config, plugin, rename = {line, character, text}, timeout_ms}.
+-- {server, settings, file, out, config, plugin, rename = {line, character, text}, timeout_ms,
+-- dismiss, fileformats (the 'fileformats' to open the file with), save (write the file after
+-- accepting)}.
 -- Renames a word as a user does (ciw in normal mode), waits for the suggestion's extmarks,
 -- presses <Tab> (jump) and <Tab> (accept); then undoes, waits for the suggestion again and
 -- presses <Esc>. Writes what it saw (and what the module sent to the server) to spec.out.
@@ -41,13 +43,17 @@ local function marks()
   local found = {}
   for _, mark in ipairs(vim.api.nvim_buf_get_extmarks(0, -1, 0, -1, { details = true })) do
     local d = mark[4]
-    local virt = {}
+    local virt, lines = {}, {}
     for _, chunk in ipairs(d.virt_text or {}) do table.insert(virt, chunk[1]) end
     for _, line in ipairs(d.virt_lines or {}) do
-      for _, chunk in ipairs(line) do table.insert(virt, chunk[1]) end
+      local texts = {}
+      for _, chunk in ipairs(line) do table.insert(texts, chunk[1]) end
+      table.insert(virt, table.concat(texts, ''))
+      table.insert(lines, table.concat(texts, ''))
     end
     table.insert(found, { row = mark[2], col = mark[3], end_row = d.end_row, end_col = d.end_col,
-      hl_group = d.hl_group, virt = table.concat(virt, ''), sign = d.sign_text })
+      hl_group = d.hl_group, virt = table.concat(virt, ''), sign = d.sign_text,
+      virt_lines = lines, above = d.virt_lines_above })
   end
   return found
 end
@@ -62,8 +68,11 @@ local function changed(bufnr)
   vim.api.nvim_exec_autocmds('TextChanged', { buffer = bufnr })
 end
 
+if spec.fileformats then vim.o.fileformats = spec.fileformats end
+
 local ok, err = xpcall(function()
   spy(H.open())
+  results.fileformat = vim.bo.fileformat
   H.wait_ready()
   local bufnr = vim.api.nvim_get_current_buf()
   local r = spec.rename
@@ -83,6 +92,7 @@ local ok, err = xpcall(function()
   press('<Tab>')
   results.steps.accept = { cursor = vim.api.nvim_win_get_cursor(0), text = text(),
                            visible = next_edit.current(bufnr) ~= nil, marks = marks() }
+  if spec.save then vim.cmd('write') end
   if spec.dismiss then
     -- Undo the accepted edit: the suggestion comes back; <Esc> dismisses it.
     press('u')

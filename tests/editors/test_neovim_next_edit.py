@@ -12,7 +12,14 @@ import pytest
 from tests.conftest import REPO
 from tests.editors.conftest import MODEL, run_nvim
 from tests.editors.editing_scenarios import (
+    NEXT_EDIT_BLOCK_FAKE_ANSWER,
+    NEXT_EDIT_BLOCK_LINES,
+    NEXT_EDIT_BLOCK_REWRITTEN,
+    NEXT_EDIT_BLOCK_SOURCE,
     NEXT_EDIT_FAKE_ANSWER,
+    NEXT_EDIT_LINE_FAKE_ANSWER,
+    NEXT_EDIT_LINE_INSERTED,
+    NEXT_EDIT_LINE_REWRITTEN,
     NEXT_EDIT_MODEL_SOURCE,
     NEXT_EDIT_RENAMED,
     NEXT_EDIT_REWRITTEN,
@@ -32,7 +39,7 @@ FAKE_NEXT_EDIT = {
 
 def run_next_edit(
     tmp_path: Path, settings: dict[str, Any], source: str, rename: dict[str, Any],
-    timeout: float, *, dismiss: bool,
+    timeout: float, *, dismiss: bool, **extra: Any,
 ) -> dict[str, Any]:
     return run_nvim(
         "nvim_next_edit_test.lua",
@@ -45,6 +52,7 @@ def run_next_edit(
         plugin=str(PLUGIN),
         rename=rename,
         dismiss=dismiss,
+        **extra,
     )
 
 
@@ -88,6 +96,55 @@ def test_neovim_next_edit_shows_jumps_accepts_and_dismisses(tmp_path: Path) -> N
     assert asked and all(p["context"] == {"triggerKind": 2} for p in asked), asked
     assert all(isinstance(p["textDocument"]["version"], int) for p in asked), asked
 
+
+
+# Each line-break kind, and the 'fileformat' Neovim reads it as (lone CR needs "mac" in
+# 'fileformats', which Neovim leaves out by default).
+LINE_BREAKS = [("\n", "unix"), ("\r\n", "dos"), ("\r", "mac")]
+# Next edits of several lines: (the scripted answer, the file after accepting, the edit's
+# start, the preview's lines, the row the preview is attached to, above it or not).
+PREVIEWS = {
+    # From column 4 of the body's line: the first line keeps its indentation.
+    "block": (NEXT_EDIT_BLOCK_FAKE_ANSWER, NEXT_EDIT_BLOCK_REWRITTEN, (1, 4),
+              NEXT_EDIT_BLOCK_LINES, 1, False),
+    # A whole line inserted before line 4: shown above it, line 4 not repeated.
+    "line": (NEXT_EDIT_LINE_FAKE_ANSWER, NEXT_EDIT_LINE_REWRITTEN, (4, 0),
+             [NEXT_EDIT_LINE_INSERTED], 4, True),
+}
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("case", PREVIEWS)
+@pytest.mark.parametrize(("ending", "fileformat"), LINE_BREAKS, ids=["lf", "crlf", "cr"])
+def test_neovim_next_edit_preview_shows_the_lines_as_accepted(
+    tmp_path: Path, ending: str, fileformat: str, case: str
+) -> None:
+    """A next edit of several lines: the preview's virtual lines are the lines as they will
+    read (the first with the text before the edit, its indentation; no line break characters
+    of a CRLF or CR file), and accepting writes the file's own line break, one per line."""
+    answer, rewritten, start, lines, row, above = PREVIEWS[case]
+    settings = {**FAKE_NEXT_EDIT, "fake": {**FAKE_NEXT_EDIT["fake"], "response": answer}}
+    source = NEXT_EDIT_BLOCK_SOURCE.replace("\n", ending)
+    results = run_next_edit(tmp_path, settings, source,
+                            {"line": 0, "character": 9, "text": "radius"}, 60, dismiss=False,
+                            fileformats="unix,dos,mac", save=True)
+    assert results["fileformat"] == fileformat
+    edit = results["steps"]["shown"]["edit"]
+    assert edit["range"]["start"] == {"line": start[0], "character": start[1]}, edit
+    # The server's edit is in the document's line ending (and only that).
+    assert edit["text"].count(ending) == len(lines) - (not above), edit
+    assert "\n" not in edit["text"].replace(ending, ""), edit
+    marks = results["steps"]["shown"]["marks"]
+    # Each virtual line as drawn (the last ends with the key hint).
+    previews = [(m["row"], bool(m.get("above")),
+                 [line.removesuffix(" ⇥ Tab") for line in m["virt_lines"]])
+                for m in marks if m["virt_lines"]]
+    assert previews == [(row, above, lines)], marks
+    # Neovim shows a line break character in virtual text as ^M / ^J.
+    assert not any(c in m["virt"] for m in marks for c in ("\r", "\n", "^M", "^J")), marks
+    assert results["steps"]["accept"]["text"] == rewritten.rstrip("\n")
+    saved = (tmp_path / "area.py").read_bytes().decode("utf-8")
+    assert saved == rewritten.replace("\n", ending)
 
 # The real model: a rename the 0.5B gets with the server's prompt (the area case of
 # tests/bench/bench_next_edit_renames.py). Both uses on the next line renamed is the model's

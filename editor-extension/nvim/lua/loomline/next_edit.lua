@@ -6,7 +6,8 @@
 -- After a change (TextChanged, TextChangedI) and a short pause the module asks the server for
 -- the next edit; the server waits for the typing to pause itself and drops requests a newer
 -- one superseded. A suggestion shows as extmarks: the replaced text highlighted (struck
--- through), the new text as virtual text after it (one line) or virtual lines below it.
+-- through), the new text as virtual text after it (one line) or as virtual lines below it
+-- that show the lines as they will read (indentation and the unchanged text around included).
 -- In normal mode <Tab> jumps to it, <Tab> again applies it (one undo step); <Esc> dismisses it,
 -- so does moving the cursor to another line (other than by the jump) or any other change.
 -- Accepting runs the edit's command (`loomline.accept`), dismissing sends `loomline/event`
@@ -63,20 +64,53 @@ end
 
 --- The same edit with its range grown to whole words on its first and last line: servers
 --- send the smallest change (`r` -> `radius` as `adius` inserted after `r`), which reads
---- badly when shown. Positions in `encoding` units.
+--- badly when shown. A word the new text leaves on a line of its own (the text starts or
+--- ends with a line break: whole lines inserted) is not part of the change and stays out.
+--- Positions in `encoding` units.
 local function widen(bufnr, edit, encoding)
   local start, stop = edit.range.start, edit.range['end']
   local first = vim.api.nvim_buf_get_lines(bufnr, start.line, start.line + 1, false)[1] or ''
   local last = vim.api.nvim_buf_get_lines(bufnr, stop.line, stop.line + 1, false)[1] or ''
   local s_col, e_col = byte_col(bufnr, start, encoding), byte_col(bufnr, stop, encoding)
-  local head = first:sub(1, s_col):match('[%w_]*$')
-  local tail = last:sub(e_col + 1):match('^[%w_]*')
+  local head = edit.text:match('^[\r\n]') and '' or first:sub(1, s_col):match('[%w_]*$')
+  local tail = edit.text:match('[\r\n]$') and '' or last:sub(e_col + 1):match('^[%w_]*')
   if head == '' and tail == '' then return edit end
   local wide = vim.deepcopy(edit)
   wide.text = head .. edit.text .. tail
   wide.range.start.character = vim.str_utfindex(first, encoding, s_col - #head, false)
   wide.range['end'].character = vim.str_utfindex(last, encoding, e_col + #tail, false)
   return wide
+end
+
+--- The lines of `text`: LSP line breaks are `\n`, `\r\n` and a lone `\r` (a server sends the
+--- document's own, and Neovim's buffer lines hold none of them).
+local function split_lines(text)
+  return vim.split((text:gsub('\r\n?', '\n')), '\n', { plain = true })
+end
+
+--- The virtual lines of a suggestion of several lines: the lines as they will read once it
+--- is accepted, with the start line's text before the edit (its indentation) and the end
+--- line's text after it; only the new text is highlighted as inserted. Also whether they go
+--- above `stop.line` (an edit that ends at a line's start with a line break leaves that line
+--- as it is: the preview stands before it instead of repeating it).
+local function preview_lines(bufnr, edit, new_lines, start_col, end_col)
+  local start, stop = edit.range.start, edit.range['end']
+  local first = vim.api.nvim_buf_get_lines(bufnr, start.line, start.line + 1, false)[1] or ''
+  local last = vim.api.nvim_buf_get_lines(bufnr, stop.line, stop.line + 1, false)[1] or ''
+  local above = end_col == 0 and new_lines[#new_lines] == ''
+  local count = above and #new_lines - 1 or #new_lines
+  local virt_lines = {}
+  for i = 1, count do
+    local line = {}
+    if i == 1 and start_col > 0 then table.insert(line, { first:sub(1, start_col) }) end
+    if new_lines[i] ~= '' then table.insert(line, { new_lines[i], 'LoomlineNextEditInsert' }) end
+    if i == count and not above and end_col < #last then
+      table.insert(line, { last:sub(end_col + 1) })
+    end
+    if #line == 0 then line = { { '' } } end
+    table.insert(virt_lines, line)
+  end
+  return virt_lines, above
 end
 
 local function render(bufnr, edit, encoding)
@@ -89,7 +123,7 @@ local function render(bufnr, edit, encoding)
       end_row = stop.line, end_col = end_col, hl_group = 'LoomlineNextEditDelete', priority = 200,
     })
   end
-  local new_lines = vim.split(edit.text, '\n', { plain = true })
+  local new_lines = split_lines(edit.text)
   local hint = { ' ⇥ Tab', 'LoomlineNextEditHint' }
   if #new_lines == 1 then
     vim.api.nvim_buf_set_extmark(bufnr, ns, stop.line, end_col, {
@@ -97,12 +131,10 @@ local function render(bufnr, edit, encoding)
       virt_text_pos = 'inline', priority = 200,
     })
   else
-    local virt_lines = {}
-    for _, text in ipairs(new_lines) do
-      table.insert(virt_lines, { { text, 'LoomlineNextEditInsert' } })
-    end
+    local virt_lines, above = preview_lines(bufnr, edit, new_lines, start_col, end_col)
     table.insert(virt_lines[#virt_lines], hint)
-    vim.api.nvim_buf_set_extmark(bufnr, ns, stop.line, 0, { virt_lines = virt_lines })
+    vim.api.nvim_buf_set_extmark(bufnr, ns, stop.line, 0,
+      { virt_lines = virt_lines, virt_lines_above = above })
   end
   vim.api.nvim_buf_set_extmark(bufnr, ns, start.line, 0, {
     sign_text = '»', sign_hl_group = 'LoomlineNextEditHint',
