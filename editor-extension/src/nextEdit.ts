@@ -140,7 +140,10 @@ export class NextEditFeature implements vscode.Disposable {
     this.session.show(edit, editor.selection.active.line);
     this.shownIn = editor;
     const range = toRange(edit);
-    const hover = new vscode.MarkdownString(hoverDiff(editor.document.getText(range), edit.text));
+    const document = editor.document;
+    const hover = new vscode.MarkdownString(hoverDiff(document.getText(range), edit.text,
+      document.lineAt(range.start.line).text.slice(0, range.start.character),
+      document.lineAt(range.end.line).text.slice(range.end.character)));
     editor.setDecorations(this.removed, range.isEmpty ? [] : [{ range, hoverMessage: hover }]);
     editor.setDecorations(this.inserted, [{
       range: new vscode.Range(range.end, range.end),

@@ -42,11 +42,15 @@ const WORD_AFTER = /^[\p{L}\p{N}_]*/u;
 /**
  * The same edit with its range grown to whole words on its first and last line. Servers send
  * the smallest change (`r` -> `radius` as `adius` inserted after the `r`), which reads badly
- * when shown; the grown edit has the same effect. `lineAt(n)`: the document's line n.
+ * when shown; the grown edit has the same effect. A word the new text leaves on a line of its
+ * own (the text starts or ends with a line break: whole lines inserted) is not part of the
+ * change and stays out. `lineAt(n)`: the document's line n.
  */
 export function widenToWords(edit: NextEdit, lineAt: (line: number) => string): NextEdit {
-  const head = lineAt(edit.start.line).slice(0, edit.start.character).match(WORD_BEFORE)?.[0] ?? "";
-  const tail = lineAt(edit.end.line).slice(edit.end.character).match(WORD_AFTER)?.[0] ?? "";
+  const head = /^[\r\n]/.test(edit.text) ? ""
+    : lineAt(edit.start.line).slice(0, edit.start.character).match(WORD_BEFORE)?.[0] ?? "";
+  const tail = /[\r\n]$/.test(edit.text) ? ""
+    : lineAt(edit.end.line).slice(edit.end.character).match(WORD_AFTER)?.[0] ?? "";
   if (!head && !tail) return edit;
   return {
     ...edit,
@@ -68,12 +72,28 @@ export function previewText(text: string, max = 120): string {
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
-/** The text of the hover: what goes and what comes, as a diff. */
-export function hoverDiff(oldText: string, newText: string): string {
-  const minus = oldText === "" ? [] : oldText.split(/\r\n|\r|\n/).map((l) => `- ${l}`);
-  const plus = newText === "" ? [] : newText.split(/\r\n|\r|\n/).map((l) => `+ ${l}`);
-  return ["```diff", ...minus, ...plus, "```", "", "**Tab** to jump there, **Tab** again to accept, **Esc** to dismiss"]
-    .join("\n");
+const LINE_BREAK = /\r\n|\r|\n/;
+
+/**
+ * The text of the hover: the lines the edit touches as they read now (`-`) and as they will
+ * read once accepted (`+`), as a diff. `before` / `after`: the text of the edit's first line
+ * before it and of its last line after it, so the lines show whole (indentation included);
+ * lines the edit leaves as they are (a whole line inserted before another) show as context.
+ */
+export function hoverDiff(oldText: string, newText: string, before = "", after = ""): string {
+  const old = `${before}${oldText}${after}`.split(LINE_BREAK);
+  const now = `${before}${newText}${after}`.split(LINE_BREAK);
+  let head = 0;
+  while (head < old.length && head < now.length && old[head] === now[head]) head++;
+  let tail = 0;
+  while (tail < old.length - head && tail < now.length - head
+    && old[old.length - 1 - tail] === now[now.length - 1 - tail]) tail++;
+  const context = (lines: string[]) => lines.map((l) => `  ${l}`);
+  const minus = old.slice(head, old.length - tail).map((l) => `- ${l}`);
+  const plus = now.slice(head, now.length - tail).map((l) => `+ ${l}`);
+  return ["```diff", ...context(old.slice(0, head)), ...minus, ...plus,
+    ...context(old.slice(old.length - tail)), "```", "",
+    "**Tab** to jump there, **Tab** again to accept, **Esc** to dismiss"].join("\n");
 }
 
 export type TabAction = "jump" | "accept";

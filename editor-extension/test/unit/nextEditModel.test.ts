@@ -54,6 +54,43 @@ test("widenToWords grows the range to whole words, to the same effect", () => {
   assert.equal(widenToWords(whole, (n) => LINES[n]), whole);
 });
 
+test("widenToWords leaves out a word the new text puts on a line of its own", () => {
+  const lines = ["def area(r):", "    return 3.14 * r * r", "", "", "print(area(2))"];
+  // A whole line inserted before line 4: `print` stays as it is, it is not replaced.
+  const inserted = { ...edit(), start: at(4, 0), end: at(4, 0), text: "assert area(1) > 0\r\n" };
+  assert.equal(widenToWords(inserted, (n) => lines[n]), inserted);
+  // A line added after line 1's end: `r` before the break stays as it is.
+  const added = { ...edit(), start: at(1, 23), end: at(1, 23), text: "\n    x = 1" };
+  assert.equal(widenToWords(added, (n) => lines[n]), added);
+});
+
+const FENCE_END = "```";
+
+/** The diff lines of a hover (between the fences). */
+function diffLines(hover: string): string[] {
+  const lines = hover.split("\n");
+  return lines.slice(1, lines.indexOf(FENCE_END));
+}
+
+for (const eol of ["\n", "\r\n", "\r"]) {
+  test(`hoverDiff and previewText show whole lines without line break characters (${JSON.stringify(eol)})`, () => {
+    // From column 4 of a body line, several lines: each shows whole, indentation included.
+    const text = ["if radius < 0:", "        raise ValueError(radius)", "    return 3.14 * radius * radius"].join(eol);
+    assert.deepEqual(diffLines(hoverDiff("return 3.14 * r * r", text, "    ", "")), [
+      "-     return 3.14 * r * r",
+      "+     if radius < 0:",
+      "+         raise ValueError(radius)",
+      "+     return 3.14 * radius * radius",
+    ]);
+    // A whole line inserted before another: that one is context, not removed and re-added.
+    assert.deepEqual(diffLines(hoverDiff("", `assert area(1) > 0${eol}`, "", "print(area(2))")), [
+      "+ assert area(1) > 0",
+      "  print(area(2))",
+    ]);
+    assert.ok(!/[\r]/.test(previewText(text)) && !/[\r]/.test(hoverDiff("a", text)));
+  });
+}
+
 test("Tab jumps from elsewhere, accepts on the edit's lines or after a jump", () => {
   assert.equal(tabAction(edit(), at(0, 15), false), "jump");
   assert.equal(tabAction(edit(), at(1, 0), false), "accept");
