@@ -35,6 +35,10 @@ class Cursor:
     # The completion.multiline setting the decision came from ("never": the user's own word,
     # so no single-line answer may go on to later lines).
     mode: Multiline = "auto"
+    # The text that was after the cursor in the document and that this view stands without
+    # (``replacing``): the closers the answer replaces, for the parse checks, which count
+    # the document's own errors with them in place.
+    replaced: str = ""
 
     @property
     def line_prefix(self) -> str:
@@ -72,7 +76,8 @@ class Cursor:
         if not count:
             return self
         position = replace(self.position, line_suffix=self.line_suffix[count:])
-        return replace(self, after=self.after[count:], position=position)
+        return replace(self, after=self.after[count:], position=position,
+                       replaced=self.replaced + self.after[:count])
 
     def next_code_line(self) -> str:
         """The first non-blank line after the cursor's line (as written, indentation included)."""

@@ -78,21 +78,26 @@ def _around_cursor(prefix: str, suffix: str, limit: int) -> tuple[str, str]:
 
 def adds_parse_errors(
     language_id: str | None, prefix: str, candidate: str, suffix: str,
-    context_chars: int = 20_000,
+    context_chars: int = 20_000, *, replaced: str = "",
 ) -> bool:
     """Whether inserting ``candidate`` leaves more parse errors than the document had
     (``errors_around_cursor``; False, unknown, where that gives None)."""
     if not candidate:
         return False
-    counts = errors_around_cursor(language_id, prefix, candidate, suffix, context_chars)
+    counts = errors_around_cursor(language_id, prefix, candidate, suffix, context_chars,
+                                  replaced=replaced)
     return counts is not None and counts[1] > counts[0]
 
 
 def errors_around_cursor(
     language_id: str | None, prefix: str, candidate: str, suffix: str,
-    context_chars: int = 20_000,
+    context_chars: int = 20_000, *, replaced: str = "",
 ) -> tuple[int, int] | None:
     """ERROR and MISSING nodes near the cursor without ``candidate`` and with it inserted.
+
+    ``replaced``: text the candidate replaces, between the cursor and ``suffix`` (the closers
+    the editor typed): the document without the candidate has it, so its own errors are
+    counted as the user sees them, not those of a document that lost its closers.
 
     Only the top-level definitions within about ``context_chars`` of the cursor are parsed;
     None without a grammar, or when they hold more than ``MAX_WINDOW_FACTOR * context_chars``
@@ -110,23 +115,28 @@ def errors_around_cursor(
     if len(prefix) + len(candidate) + len(suffix) > MAX_PARSE_CHARS:
         return None
     try:
-        base, before = _base_tree(key, parser, prefix, suffix)
-        if not candidate:
+        base, before = _base_tree(key, parser, prefix, replaced + suffix)
+        if not candidate and not replaced:
             return before, before
         head = encode(prefix)
         inserted = encode(candidate)
         start_point = point(prefix, len(prefix))
-        end_text = prefix[prefix.rfind("\n") + 1 :] + candidate
-        end_point = (start_point[0] + candidate.count("\n"), len(encode(
-            end_text[end_text.rfind("\n") + 1 :])))
         edited = base.copy()
-        edited.edit(len(head), len(head), len(head) + len(inserted),
-                    start_point, start_point, end_point)
+        edited.edit(len(head), len(head) + len(encode(replaced)), len(head) + len(inserted),
+                    start_point, _end_point(prefix, replaced, start_point),
+                    _end_point(prefix, candidate, start_point))
         after = parser.parse(head + inserted + encode(suffix), edited)
     except Exception:  # a grammar hiccup must not cost the user a completion
         log.warning("parse check failed for %s", language_id, exc_info=True)
         return None
     return before, _count_errors(after.root_node)
+
+
+def _end_point(prefix: str, text: str, start: tuple[int, int]) -> tuple[int, int]:
+    """The tree-sitter point where ``text`` ends, written at the end of ``prefix``
+    (``start``)."""
+    end_text = prefix[prefix.rfind("\n") + 1 :] + text
+    return start[0] + text.count("\n"), len(encode(end_text[end_text.rfind("\n") + 1 :]))
 
 
 # Trees of the text around recent cursors, for the next candidates of the same request: a

@@ -41,4 +41,5 @@ def _errors_once_applied(answer: str, cursor: Cursor) -> tuple[int, int] | None:
     closers it replaces); None without a grammar or in an enormous definition or line."""
     replaced = closers_replaced(answer, cursor)
     return errors_around_cursor(cursor.language_id, cursor.before, answer,
-                                cursor.after[replaced:])
+                                cursor.after[replaced:],
+                                replaced=cursor.replaced + cursor.after[:replaced])

@@ -14,7 +14,7 @@ def drop_lines_that_break_the_parse(candidate: str, cursor: Cursor) -> str:
     """``candidate`` less its last lines until it adds no parse errors (tree-sitter)."""
     lines = candidate.split("\n")
     while lines and adds_parse_errors(cursor.language_id, cursor.before, "\n".join(lines),
-                                      cursor.after):
+                                      cursor.after, replaced=cursor.replaced):
         lines.pop()
     return "\n".join(lines)
 
@@ -27,7 +27,9 @@ def drop_lines_python_rejects(candidate: str, cursor: Cursor) -> str:
     it so."""
     if cursor.language_id != "python" or not candidate:
         return candidate
-    if not _compiles(cursor.before + cursor.after) and not _compiles_with_a_body(cursor):
+    # (The document as the user has it: with the closers the candidate replaces.)
+    if (not _compiles(cursor.before + cursor.replaced + cursor.after)
+            and not _compiles_with_a_body(cursor)):
         return candidate
     lines = candidate.split("\n")
     while lines and not _compiles(cursor.before + "\n".join(lines) + cursor.after):
@@ -37,7 +39,7 @@ def drop_lines_python_rejects(candidate: str, cursor: Cursor) -> str:
 
 def _compiles_with_a_body(cursor: Cursor) -> bool:
     """Whether the file compiles with ``pass`` at the cursor, on a line of its own."""
-    if cursor.line_prefix.strip() or cursor.line_suffix.strip():
+    if cursor.line_prefix.strip() or cursor.line_suffix.strip() or cursor.replaced.strip():
         return False
     return _compiles(cursor.before + "pass" + cursor.after)
 

@@ -69,3 +69,23 @@ def test_parse_check_on_a_long_file_looks_near_the_cursor() -> None:
     assert adds_parse_errors("python", prefix, "y = (x * 2", suffix, context_chars=10**9)
     broken_far_away = "def broken(:\n    pass\n\n\n" + prefix
     assert not adds_parse_errors("python", broken_far_away, "y = x * 2", suffix)
+
+
+@pytest.mark.parametrize(
+    ("language_id", "marked", "candidate", "expected"),
+    [
+        ("javascript", "nums.map(█);\n", "x => x * 2) +", True),
+        ("javascript", "nums.map(█);\n", "x => x * 2)", False),
+        ("go", "package p\nfunc f() {\n\tg(█)\n}\n", "a, b) +", True),
+        ("rust", "fn f() {\n    g(█);\n}\n", "a, b)", False),
+        ("python", "x = g(█)\n", "a, b) +", True),
+    ],
+)
+def test_errors_of_a_candidate_that_replaces_text_count_against_the_document_with_it(
+    language_id: str, marked: str, candidate: str, expected: bool
+) -> None:
+    prefix, suffix = _split(marked)
+    replaced, rest = suffix[:1], suffix[1:]
+    assert adds_parse_errors(language_id, prefix, candidate, rest, replaced=replaced) is expected
+    # Without the replaced closer in view, the document's own count misses it: no error added.
+    assert not adds_parse_errors(language_id, prefix, candidate, rest)
