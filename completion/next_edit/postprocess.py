@@ -188,16 +188,21 @@ def _blank_tail(lines: Sequence[str]) -> int:
 
 
 def without_blank_tail(window: EditWindow, answer: Sequence[str]) -> Sequence[str]:
-    """``answer`` with as many blank lines at its end as the window has, when the window
-    ends the document: a model's answer cannot tell a trailing blank line from the file's
-    final line break (the empty "line" after it), and a suggestion must neither remove that
-    break nor add blank lines after it."""
-    if not window.at_document_end or not answer:
+    """``answer`` with as many blank lines at its end as the window has where the answer
+    cannot be read for them: a model closes its code block right after the last line of
+    code, so blank lines the window ends with and the answer leaves out stay (else the
+    suggestion deletes them); and when the window ends the document, the answer cannot tell
+    a trailing blank line from the file's final line break (the empty "line" after it), so
+    a suggestion must neither remove that break nor add blank lines after it. Inside the
+    document, blank lines the answer adds at its end are its edit."""
+    if not answer:
         return answer
     extra = _blank_tail(answer) - _blank_tail(window.lines)
-    if extra > 0:
+    if extra > 0 and window.at_document_end:
         return answer[: len(answer) - extra]
-    return (*answer, *[""] * -extra)
+    if extra < 0:
+        return (*answer, *[""] * -extra)
+    return answer
 
 
 def _end_run(lines: Sequence[str]) -> int:

@@ -26,6 +26,7 @@ from loomline.completion.next_edit.renames import next_use_of_rename, renamed_id
 from loomline.completion.next_edit.service import whole_answer
 from loomline.completion.next_edit.window import EditWindow, window_around
 from loomline.completion.results import Skip
+from loomline.context.documents import Document
 from loomline.context.edit_history import Hunk
 
 QWEN = formats()["qwen-chat"]
@@ -331,6 +332,48 @@ def test_blank_lines_the_answer_adds_inside_the_document_are_kept() -> None:
     edit = review(window, answer, last_edit=None, text=text, language_id="python")
     assert isinstance(edit, SuggestedEdit)
     assert edit.applied_to(text) == "a = 1\nb = 2\n\nc = 3\nd = 4\n"
+
+
+# What the 0.5B wrote (tests/bench/bench_next_edit_deadline.py, add-field-long) for a window
+# inside the document that ends with the two blank lines before the next function: the class
+# copied unchanged, its code block closed right after the last non-blank line. That left the
+# blank lines out, and the review made of it an edit deleting them.
+CLASS_TAIL = (
+    "class Point:\n    def __init__(self, x, y, z):\n        self.x = x\n        self.y = y\n"
+    "\n    def norm(self):\n        return math.hypot(self.x, self.y)\n"
+)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize(
+    ("answer_text", "expected"),
+    [
+        # The window copied, less its blank lines at the end: nothing changes.
+        (CLASS_TAIL + "```", None),
+        (CLASS_TAIL + "\n```", None),
+        # With an edit: the edit, and the blank lines stay.
+        (CLASS_TAIL.replace("self.y = y\n", "self.y = y\n        self.z = z\n") + "```",
+         "        self.y = y\n        self.z = z\n"),
+    ],
+)
+def test_blank_lines_an_answer_leaves_out_at_a_window_end_inside_the_document_stay(
+    answer_text: str, expected: str | None, ending: str
+) -> None:
+    text = ("import math\n\n\n" + CLASS_TAIL + "\n\ndef use():\n    return Point(1, 2, 3)\n"
+            ).replace("\n", ending)
+    document = Document("file:///w/point.py", "python", 1, text)
+    window = window_around(document.lf_text, 4, 31, 11, 0, 0)  # lines 1..11
+    assert not window.at_document_end and window.lines[-2:] == ("", "")
+    answer = whole_answer(QWEN, window, answer_text)
+    assert not isinstance(answer, Skip)
+    result = review(window, answer, last_edit=None, text=document.lf_text,
+                    language_id="python")
+    if expected is None:
+        assert result == "the suggestion changes nothing"
+        return
+    assert isinstance(result, SuggestedEdit), result
+    after = result.applied_to(document.lf_text)
+    assert after == document.lf_text.replace("        self.y = y\n", expected)
 
 
 # ---- answers that do not cover the window (a fresh tester's cases) -------------------------
