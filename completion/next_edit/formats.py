@@ -23,8 +23,10 @@ class NextEditFormat:
     ``{rename_note}``;
     ``edit``: one recent edit, with ``{path}``, ``{diff}`` (a unified diff), ``{hunk}`` (its
     ``@@`` part), ``{old}`` and ``{new}``. The answer is the text after ``answer_start`` (if
-    the model writes it) up to ``answer_end``. ``window_lines``: the window size the model
-    was trained on (0: the setting decides)."""
+    the model writes it) up to ``answer_end``, or up to ``region_end`` where the prompt marks
+    the region's end in the file and the model writes that marker (what follows it is the
+    file's next lines, echoed). ``window_lines``: the window size the model was trained on
+    (0: the setting decides)."""
 
     name: str
     prompt: str
@@ -34,6 +36,7 @@ class NextEditFormat:
     stop: tuple[str, ...]
     no_edits: str = ""
     answer_start: str = ""
+    region_end: str = ""
     start_of_file: str = ""
     window_lines: int = 0
     context_lines_before: int = 20
@@ -43,7 +46,8 @@ class NextEditFormat:
 
     def marker_lines(self) -> set[str]:
         """Lines that are only a marker of this format (dropped from an answer)."""
-        found = {self.cursor, self.answer_start.strip(), self.answer_end.strip()}
+        found = {self.cursor, self.answer_start.strip(), self.answer_end.strip(),
+                 self.region_end.strip()}
         found.update(("<|region_start|>", "<|region_end|>", "<|editable_region_start|>",
                       "<|editable_region_end|>"))
         return {m for m in found if m}
@@ -152,10 +156,11 @@ def read_answer(fmt: NextEditFormat, text: str, finished: bool = False) -> Answe
     start = fmt.answer_start.strip()
     if start and start in text:
         text = text.split(start, 1)[1].removeprefix("\n")
-    marked = bool(fmt.answer_end) and fmt.answer_end in text
+    ends = [text.find(end) for end in (fmt.answer_end, fmt.region_end) if end and end in text]
+    marked = bool(ends)
     complete = marked or finished
     if complete:
-        text = text.split(fmt.answer_end, 1)[0] if marked else text
+        text = text[:min(ends)] if marked else text
         # The line break before the end marker ends the window's last line.
         text = text.removesuffix("\n")
         lines = text.split("\n") if text else []

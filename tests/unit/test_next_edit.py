@@ -163,6 +163,36 @@ def test_reading_answers() -> None:
     assert read_answer(qwen, "<|region_start|>\nx\n<|region_end|>\n```").lines == ("x",)
 
 
+# The region's markers bound the answer: what a model writes before <|region_start|> or after
+# <|region_end|> is the file's text around the region that the prompt showed, echoed.
+REGION_TEXT = "x = 0\ndef f(rad):\n    a = 1\n    return r\nprint(f(1))\nprint(f(2))\n"
+
+
+@pytest.mark.parametrize(
+    "answer_text",
+    [
+        # The region's last line rewritten, then the marker, then the next lines run on (cut).
+        "def f(rad):\n    a = 1\n    return rad\n<|region_end|>\nprint(f(1))\nprint(f(2))\npr",
+        # The same ended by the fence.
+        "def f(rad):\n    a = 1\n    return rad\n<|region_end|>\nprint(f(1))\n```",
+        # The line before the region echoed first.
+        "x = 0\n<|region_start|>\ndef f(rad):\n    a = 1\n    return rad\n<|region_end|>\n```",
+    ],
+)
+def test_an_answer_ends_at_the_region_end_marker_and_starts_after_its_start(
+    answer_text: str,
+) -> None:
+    window = window_around(REGION_TEXT, 2, 5, 3, 1, 2)  # lines 1..3, x = 0 before
+    assert window.lines == ("def f(rad):", "    a = 1", "    return r")
+    answer = whole_answer(QWEN, window, answer_text)
+    assert answer == ("def f(rad):", "    a = 1", "    return rad")
+    edit = review(window, answer, last_edit=None, text=REGION_TEXT, language_id="python")
+    assert isinstance(edit, SuggestedEdit)
+    assert edit.applied_to(REGION_TEXT) == REGION_TEXT.replace("return r\n", "return rad\n")
+    # As it streams, the marker ends the answer (the stream stops there).
+    assert read_answer(QWEN, answer_text[:answer_text.index("<|region_end|>") + 14]).complete
+
+
 # ---- post-processing ---------------------------------------------------------------------
 def test_the_edit_is_the_tight_range_of_the_change() -> None:
     window = whole(AREA)
