@@ -9,6 +9,7 @@ brackets, strings and comments in view.
 from __future__ import annotations
 
 from loomline.completion.cleanup.answer import Answer
+from loomline.completion.cleanup.chains import reopened
 from loomline.completion.cleanup.closers import ends_past_the_closers
 from loomline.completion.cleanup.indent import block_floor, indent_width
 from loomline.completion.cleanup.repeats import TRIVIAL_LINE
@@ -79,6 +80,11 @@ def end_at_dedent(answer: Answer, cursor: Cursor) -> Answer:
         )
         if dedented and is_complete and _closes_the_cursor_line(lines[: index + 1], cursor):
             return answer.cut("\n".join(lines[: index + 1]))
+        if dedented and _at_the_closer(line, cursor):
+            if not is_complete:
+                return answer  # `}` may yet become `});` or `} else {`: its line decides
+            if reopened(line, cursor.language_id) is not None:
+                continue  # `} else {`: the statement goes on; the closer closes its last clause
         if dedented or (repeats_suffix and is_complete) or index >= MAX_LINES:
             return answer.cut("\n".join(lines[:index]))
     return answer
@@ -93,6 +99,17 @@ def _closes_the_cursor_line(lines: list[str], cursor: Cursor) -> bool:
     return (last.strip()[:1] in CLOSERS and cursor.line_suffix.strip()[:1] in CLOSERS
             and indent_width(last) == indent_width(cursor.line_prefix)
             and _ends_the_cursor_line("\n".join(lines), cursor))
+
+
+def _at_the_closer(line: str, cursor: Cursor) -> bool:
+    """Whether ``line`` starts with a closer where the document has the closer of the block
+    the cursor is in: at the cursor line's indentation when the editor typed it after the
+    cursor (``if x {|}``, ``nums.map(|)``), else at that of the next line when it starts
+    with one (``}`` below the cursor)."""
+    typed = cursor.line_suffix.strip()
+    closer_line = cursor.line_prefix if typed else cursor.next_code_line()
+    return (line.lstrip()[:1] in CLOSERS and (typed or closer_line.strip())[:1] in CLOSERS
+            and indent_width(line) == indent_width(closer_line))
 
 
 def _ends_the_cursor_line(text: str, cursor: Cursor) -> bool:
@@ -125,6 +142,9 @@ def truncate_to_block(candidate: str, cursor: Cursor) -> str:
     indentation_rules = fam == "python" or (fam is None and _looks_indented(cursor.before))
 
     opened = BracketStack()  # brackets the candidate opened itself
+    # A clause chain (`} else {`) closes the cursor's block and reopens it: the candidate goes
+    # on. Once the candidate closes the reopened block too, a closer escapes for good.
+    chained = reclosed = False
     offset = 0  # start of the current line in candidate
     for number, line in enumerate(lines):
         line_end = offset + len(line)
@@ -133,8 +153,17 @@ def truncate_to_block(candidate: str, cursor: Cursor) -> str:
             if indent_width(line) < threshold and not starts_with_closer:
                 return candidate[:offset].rstrip()
         for token in tokens(line, language_id):
-            if token.kind == "bracket" and not opened.push_or_pop(token.text, strict=False):
+            if token.kind != "bracket":
+                continue
+            if opened.push_or_pop(token.text, strict=False):
+                reclosed = reclosed or (chained and not opened)
+                continue
+            clause = None if reclosed else reopened(line[token.start :], language_id)
+            if clause is None:
                 return _cut_at_escaping_closer(candidate, offset, offset + token.start, cursor)
+            opened.open.extend(clause[1])
+            chained = True
+            break  # the rest of the line is the head of the next clause
         if (
             statement_mode
             and not opened

@@ -65,10 +65,20 @@ def ends_past_the_closers(answer: str, cursor: Cursor) -> bool:
     return replaced > 0 and not reopened
 
 
-def _closing(answer: str, cursor: Cursor) -> tuple[int, bool]:
-    """``closers_replaced``, and whether brackets are open at the end of ``answer`` that were
-    not at the lowest depth it reached (it opened them after closing what it closes)."""
-    typed = typed_closers(cursor)
+def still_replaced(answer: str, cursor: Cursor) -> str:
+    """Of the closers ``cursor`` stands without (``Cursor.replaced``: those the answer it was
+    made for replaces), the ones ``answer`` closes itself: all for that answer, fewer for one
+    cut shorter, whose document keeps the rest."""
+    if not cursor.replaced:
+        return ""
+    return cursor.replaced[: _closing(answer, cursor, cursor.replaced)[0]]
+
+
+def _closing(answer: str, cursor: Cursor, typed: str | None = None) -> tuple[int, bool]:
+    """``closers_replaced`` (of ``typed``, by default the closers after the cursor), and
+    whether brackets are open at the end of ``answer`` that were not at the lowest depth it
+    reached (it opened them after closing what it closes)."""
+    typed = typed_closers(cursor) if typed is None else typed
     if not typed or not answer or cursor.in_comment:
         return 0, False
     head = cursor.line_prefix

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from loomline.completion.cleanup.closers import still_replaced
 from loomline.completion.cursor import Cursor
 from loomline.context.parse_errors import adds_parse_errors
 
@@ -13,10 +14,17 @@ MAX_COMPILE_CHARS = 300_000
 def drop_lines_that_break_the_parse(candidate: str, cursor: Cursor) -> str:
     """``candidate`` less its last lines until it adds no parse errors (tree-sitter)."""
     lines = candidate.split("\n")
-    while lines and adds_parse_errors(cursor.language_id, cursor.before, "\n".join(lines),
+    while lines and adds_parse_errors(cursor.language_id, cursor.before, _applied(lines, cursor),
                                       cursor.after, replaced=cursor.replaced):
         lines.pop()
     return "\n".join(lines)
+
+
+def _applied(lines: list[str], cursor: Cursor) -> str:
+    """``lines`` as they land before ``cursor.after``: with the closers the cursor stands
+    without that they no longer close once cut (the document keeps those)."""
+    text = "\n".join(lines)
+    return text + cursor.replaced[len(still_replaced(text, cursor)) :]
 
 
 def drop_lines_python_rejects(candidate: str, cursor: Cursor) -> str:
@@ -32,7 +40,7 @@ def drop_lines_python_rejects(candidate: str, cursor: Cursor) -> str:
             and not _compiles_with_a_body(cursor)):
         return candidate
     lines = candidate.split("\n")
-    while lines and not _compiles(cursor.before + "\n".join(lines) + cursor.after):
+    while lines and not _compiles(cursor.before + _applied(lines, cursor) + cursor.after):
         lines.pop()
     return "\n".join(lines)
 

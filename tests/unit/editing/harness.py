@@ -4,6 +4,7 @@ landing), in any line ending and under any URI."""
 
 from __future__ import annotations
 
+from loomline.completion.cleanup.streaming import StreamingCleanup
 from loomline.completion.engines.fake import FakeEngine
 from loomline.completion.service import Completion, CompletionService, Skip
 from loomline.completion.settings import FakeSettings, Settings
@@ -13,7 +14,7 @@ from loomline.context.languages import FAMILIES, SUFFIXES
 from loomline.context.positions import to_lf, with_line_ending
 from loomline.context.workspace_folders import WorkspaceFolders
 from tests.text_model import ReferenceText
-from tests.unit.cleanup.marks import CURSOR
+from tests.unit.cleanup.marks import CURSOR, cursor_for
 
 ENDINGS = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}
 # Each language with a grammar (one a family) and its first file suffix, without the dot.
@@ -56,3 +57,14 @@ async def complete_marked(
                       end.character, result.text)
     lf = applied.text.replace("\r\n", "\n").replace("\r", "\n")
     return result, lf
+
+
+def streamed(marked: str, language_id: str, answer: str, size: int) -> str:
+    """What is inserted for ``answer`` streamed in chunks of ``size`` characters, read until
+    the clean-up says the answer is finished (then the engine is no longer read)."""
+    cleanup = StreamingCleanup(cursor_for(marked, language_id, multiline=True))
+    for start in range(0, len(answer), size):
+        partial = cleanup.feed(answer[start : start + size])
+        if partial is not None and partial.finished:
+            break
+    return cleanup.final()

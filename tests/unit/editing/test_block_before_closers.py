@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from loomline.completion.cleanup import clean
 from loomline.completion.service import Completion
 from loomline.context.parse_errors import adds_parse_errors
-from tests.unit.editing.harness import CURSOR, ENDINGS, complete_marked
+from tests.unit.cleanup.marks import cursor_for
+from tests.unit.editing.harness import CURSOR, ENDINGS, complete_marked, streamed
 
 # (language, document, answer): the answer replaces the rest of the cursor's line.
 BLOCKS = [
@@ -95,3 +97,14 @@ async def test_a_block_that_ends_past_the_typed_closers_replaces_them(
     line_start = head.rfind("\n") + 1
     assert applied == head[:line_start] + lines
     assert not adds_parse_errors(language_id, "", applied, "")
+
+
+@pytest.mark.parametrize("size", [1, 2, 5])
+@pytest.mark.parametrize(("language_id", "marked", "answer"), [
+    *BLOCKS, *(pytest.param(*case.values[:3], id=case.id) for case in PAST_THE_CLOSERS)])
+def test_a_streamed_block_is_read_through_its_closing_line(
+    language_id: str, marked: str, answer: str, size: int
+) -> None:
+    # A last line so far `}` (or `})`) may yet become `});`: the stream is read on.
+    cursor = cursor_for(marked, language_id, multiline=True)
+    assert streamed(marked, language_id, answer, size) == clean(answer, cursor)
