@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -217,19 +216,12 @@ def test_this_projects_own_code_is_unchanged_by_redaction():
     assert changed == []
 
 
-def _humaneval() -> Path | None:
-    name = "humaneval-infilling/HumanEval-SingleLineInfilling.jsonl.gz"
-    candidates = [Path(os.environ.get("LOOMLINE_HUMANEVAL_DIR", "/nonexistent")) / name]
-    candidates += [parent / "shared" / "data" / name for parent in REPO.parents]
-    return next((path for path in candidates if path.is_file()), None)
+HUMANEVAL = REPO / "tests/fixtures/humaneval-infilling/HumanEval-RandomSpanInfillingLight.jsonl.gz"
 
 
-@pytest.mark.skipif(_humaneval() is None, reason="the HumanEval infilling data is not here")
 def test_humaneval_programs_are_unchanged_by_redaction():
-    path = _humaneval()
-    assert path is not None
     programs: dict[str, str] = {}
-    with gzip.open(path, "rt", encoding="utf-8") as rows:
+    with gzip.open(HUMANEVAL, "rt", encoding="utf-8") as rows:
         for row in map(json.loads, rows):
             task = row["task_id"].rsplit("/", 1)[0]
             programs.setdefault(task, row["prompt"] + row["canonical_solution"]
