@@ -44,11 +44,17 @@ _STRING_TYPES = frozenset({
     "concatenated_string", "text_block", "system_lib_string",
 })
 _CODE_IN_STRING = frozenset({"interpolation", "template_substitution", "format_expression"})
-_GENERIC_SCOPE = re.compile(
-    r"^\s*(?:(?:export|public|private|protected|static|async|pub|default|abstract|final)\s+)*"
+# A definition's line, matched where the line starts inside the whole text
+# (``match(text, start, end)``: no line is copied; so no ``^``, which would match at the
+# text's own start only).
+_SCOPE_AT = re.compile(
+    r"\s*(?:(?:export|public|private|protected|static|async|pub|default|abstract|final)\s+)*"
     r"(?P<kind>def|class|function|fn|func|struct|interface|impl|trait|enum)\b\s*"
     r"(?:\([^)]*\)\s*)?(?P<name>[A-Za-z_$][\w$]*)?"
 )
+# (``\s`` is what ``str.strip`` strips: both are ``str.isspace``.)
+_CODE = re.compile(r"\S")
+_SPACE = re.compile(r"\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,40 +299,59 @@ def _text_in_brackets(text: str, offset: int, fam: str | None) -> bool:
 
 
 def _text_scopes(text: str, offset: int, fam: str | None) -> list[Scope]:
-    """Enclosing definitions found by indentation (Python) or brace depth (the rest)."""
-    lines = text[:offset].split("\n")
-    row = len(lines) - 1
-    current = lines[-1]
-    limit = current if current.strip() else " " * (len(current) + 1)
-    threshold = len(limit) - len(limit.lstrip()) if current.strip() else len(current)
-    scopes: list[Scope] = []
+    """Enclosing definitions found by indentation (Python) or brace depth (the rest).
+
+    Reads the lines in place, from the cursor's up (no copy of the text before the cursor,
+    nor of a long line: only a definition's own line is copied), and counts the rows before
+    the cursor only once a definition is found."""
+    start, end = text.rfind("\n", 0, offset) + 1, offset  # the cursor's line up to it
+    threshold = _indent_at(text, start, end) if _has_code(text, start, end) else end - start
+    found: list[tuple[int, str, str, str]] = []  # (lines above the cursor's, name, kind, line)
     depth = 0
-    for number in range(row, max(-1, row - 2000), -1):
-        line = lines[number] if number < row else current
-        stripped = line.strip()
-        if not stripped:
+    for back in range(2000):
+        if back:
+            if start == 0:
+                break
+            end = start - 1
+            start = text.rfind("\n", 0, end) + 1
+        if not _has_code(text, start, end):
             continue
         if fam == "python" or fam is None:
-            line_indent = len(line) - len(line.lstrip())
-            if (line_indent < threshold or number == row) and (match := _GENERIC_SCOPE.match(line)):
+            line_indent = _indent_at(text, start, end)
+            if (line_indent < threshold or not back) and (
+                match := _SCOPE_AT.match(text, start, end)
+            ):
                 kind = {"def": "function"}.get(match.group("kind"), match.group("kind"))
-                scopes.append(Scope(match.group("name") or "", kind, stripped, number, row))
+                found.append((back, match.group("name") or "", kind, text[start:end].strip()))
                 threshold = line_indent
             elif line_indent < threshold:
                 threshold = line_indent
             if threshold == 0:
                 break
             continue
-        depth += line.count("}") - line.count("{")
+        depth += text.count("}", start, end) - text.count("{", start, end)
         if depth < 0:
             depth = 0
-            match = _GENERIC_SCOPE.match(line)
+            match = _SCOPE_AT.match(text, start, end)
             if match:
                 kind = {"fn": "function", "func": "function"}.get(
                     match.group("kind"), match.group("kind"))
-                scopes.append(Scope(match.group("name") or "", kind, stripped, number, row))
-    scopes.reverse()
-    return scopes
+                found.append((back, match.group("name") or "", kind, text[start:end].strip()))
+    if not found:
+        return []
+    row = text.count("\n", 0, offset)
+    return [Scope(name, kind, line, row - back, row) for back, name, kind, line in reversed(found)]
+
+
+def _has_code(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` holds a non-whitespace character (read in place)."""
+    return _CODE.search(text, start, end) is not None
+
+
+def _indent_at(text: str, start: int, end: int) -> int:
+    """The leading whitespace of ``text[start:end]``, in characters (read in place)."""
+    match = _SPACE.match(text, start, end)
+    return match.end() - start if match else 0
 
 
 # -- shared -----------------------------------------------------------------------------------
