@@ -361,7 +361,8 @@ class DocumentStore:
         document.version = version
         head = min((edit.start for edit in edits), default=len(old_text))
         lines = lf_line_change(old_text, document.text, head, tail, old_lines,
-                               has_cr=had_cr or document.has_cr) if edits else None
+                               has_cr=had_cr or document.has_cr,
+                               new_lines=document.lines) if edits else None
         self._notify(DocumentChanged(document, tuple(edits), lines))
         return document
 

@@ -74,12 +74,12 @@ def text_imports(text: str, fam: str | None) -> list[str]:
     regex = _IMPORT_REGEX.get(fam or "")
     if regex is None:
         return []
-    head = text[:200_000]
+    head = min(len(text), 200_000)  # read in place, as if the text ended there: no copy
     keywords = {"rust": ("use",), "c": ("include",), "cpp": ("include",)}.get(fam or "",
                                                                             ("import",))
     found = []
-    for start in keyword_line_starts(head, keywords):
-        match = regex.match(head, start)
+    for start in keyword_line_starts(text, keywords, head):
+        match = regex.match(text, start, head)
         if match is not None:
             found.append(match.group().strip()[:500])
     return found[:MAX_IMPORTS]

@@ -145,16 +145,20 @@ def open_brackets(text: str, language_id: str | None) -> list[str]:
     return stack.open
 
 
-def keyword_line_starts(text: str, keywords: tuple[str, ...]) -> list[int]:
-    """Start offsets of the lines that contain any of ``keywords``, in order.
+def keyword_line_starts(
+    text: str, keywords: tuple[str, ...], end: int | None = None
+) -> list[int]:
+    """Start offsets of the lines that contain any of ``keywords``, in order (of
+    ``text[:end]``, read in place).
 
     ``str.find`` locates the keywords far faster than a multi-line regex that tries every
     position of a large file; the caller then matches its regex at these line starts.
     """
+    end = len(text) if end is None else end
     starts: set[int] = set()
     for keyword in keywords:
-        at = text.find(keyword)
+        at = text.find(keyword, 0, end)
         while at != -1:
             starts.add(text.rfind("\n", 0, at) + 1)
-            at = text.find(keyword, at + len(keyword))
+            at = text.find(keyword, at + len(keyword), end)
     return sorted(starts)

@@ -38,28 +38,40 @@ class LineChange:
 
 def line_change(
     old: str, new: str, prefix_hint: int = 0, suffix_hint: int = 0,
-    max_chars: int = MAX_HUNK_CHARS,
+    max_chars: int = MAX_HUNK_CHARS, indexes: tuple[LineIndex, LineIndex] | None = None,
 ) -> LineChange | None:
     """The smallest run of whole lines whose text differs between ``old`` and ``new`` (both
     with ``\\n`` line breaks), or None when they are equal. ``prefix_hint`` /
     ``suffix_hint``: lengths of a start and an end the two surely share (from the edits), so
     that only the text between is compared: the cost is the change's, not the document's.
-    Lines of more than ``max_chars`` on either side come back ``oversized`` (not copied)."""
+    Lines of more than ``max_chars`` on either side come back ``oversized`` (not copied).
+    ``indexes``: the line indexes of ``old`` and ``new``, if at hand: lines are then found
+    there (no scan of a long line, nor a count of the lines before the change)."""
     if old == new:
         return None
     limit = min(len(old), len(new))
     prefix = _common_run(old, new, min(prefix_hint, limit), limit, from_end=False)
     suffix = _common_run(old, new, min(suffix_hint, limit - prefix), limit - prefix,
                          from_end=True)
-    line_start = old.rfind("\n", 0, prefix) + 1
-    old_end = _line_end(old, len(old) - suffix)
-    new_end = _line_end(new, len(new) - suffix)
-    start_line = old.count("\n", 0, line_start)
+    if indexes is not None:
+        old_index, new_index = indexes
+        start_line = old_index.line_of(prefix)
+        old_last, new_last = old_index.line_of(len(old) - suffix), new_index.line_of(
+            len(new) - suffix)
+        line_start = old_index.line_start(start_line)
+        old_end, new_end = old_index.line_end(old_last), new_index.line_end(new_last)
+        old_count, new_count = old_last - start_line + 1, new_last - start_line + 1
+    else:
+        line_start = old.rfind("\n", 0, prefix) + 1
+        old_end = _line_end(old, len(old) - suffix)
+        new_end = _line_end(new, len(new) - suffix)
+        start_line = old.count("\n", 0, line_start)
+        old_count = new_count = -1
     if max(old_end, new_end) - line_start > max_chars:
         return LineChange(
             start_line, (), (), oversized=True,
-            old_count=old.count("\n", line_start, old_end) + 1,
-            new_count=new.count("\n", line_start, new_end) + 1,
+            old_count=old.count("\n", line_start, old_end) + 1 if old_count < 0 else old_count,
+            new_count=new.count("\n", line_start, new_end) + 1 if new_count < 0 else new_count,
         )
     return LineChange(
         start_line=start_line,
@@ -105,17 +117,20 @@ def _common_run(a: str, b: str, known: int, limit: int, *, from_end: bool) -> in
 
 def lf_line_change(
     old: str, new: str, head: int, tail: int, old_lines: LineIndex, *, has_cr: bool,
+    new_lines: LineIndex | None = None,
 ) -> LineChange | None:
     """``line_change`` of the ``\\n`` forms of two versions of a document (the store's own
     text, any line breaks), or None when those are equal. ``head`` / ``tail``: lengths of a
-    start and an end of ``old`` and ``new`` the edits left alone; ``old_lines``: the index of
-    ``old``; ``has_cr``: whether either holds a ``\\r`` (if not, both are their ``\\n`` form).
+    start and an end of ``old`` and ``new`` the edits left alone; ``old_lines`` /
+    ``new_lines``: the indexes of ``old`` and ``new`` (the latter optional); ``has_cr``:
+    whether either holds a ``\\r`` (if not, both are their ``\\n`` form).
 
     With a ``\\r`` about, only the lines around the change are converted: cuts right after a
     ``\\n`` inside the untouched start and end never split a CRLF, so the lines found there
     are those of the whole texts (numbered from the cut's line)."""
-    if not has_cr:
-        return line_change(old, new, max(0, head - 1), max(0, tail - 1))
+    if not has_cr:  # (the lines of the index are those at \\n)
+        return line_change(old, new, max(0, head - 1), max(0, tail - 1),
+                           indexes=None if new_lines is None else (old_lines, new_lines))
     cut_start = old.rfind("\n", 0, head) + 1
     newline = old.find("\n", len(old) - tail) if tail else -1
     kept = len(old) - newline - 1 if newline >= 0 else 0  # the shared end outside the window
