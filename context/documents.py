@@ -16,7 +16,6 @@ from loomline.context.positions import (
     Position,
     byte_offset,
     lf_offset,
-    point,
     to_lf,
     utf8_length,
 )
@@ -35,19 +34,73 @@ def path_to_uri(path: str | Path) -> str:
     return Path(path).absolute().as_uri()
 
 
-@dataclass(frozen=True, slots=True)
 class Edit:
     """One applied change, in the coordinates tree-sitter's ``Tree.edit`` wants (and, in
-    code points of the new text, where the inserted text starts and ends)."""
+    code points of the new text, where the inserted text starts and ends).
 
-    start_byte: int
-    old_end_byte: int
-    new_end_byte: int
-    start_point: tuple[int, int]
-    old_end_point: tuple[int, int]
-    new_end_point: tuple[int, int]
-    start: int = 0
-    new_end: int = 0
+    The byte offsets are worked out when first read, from the text as this edit left it (the
+    text before the edit's start is the old text's): a document without a syntax tree (one
+    with a line too long for it) never encodes the head of its line at each keystroke."""
+
+    __slots__ = ("_bytes", "_inserted", "_line_start", "_removed", "_row", "_text", "new_end",
+                 "start")
+
+    def __init__(self, text: str, start: int, new_end: int, row: int, line_start: int,
+                 removed: str, inserted: str) -> None:
+        self._text = text  # (no copy: the text this edit left, as the document holds it)
+        self.start, self.new_end = start, new_end  # code points of the new text
+        self._row, self._line_start = row, line_start  # tree-sitter's row of ``start``
+        self._removed, self._inserted = _extent(removed), _extent(inserted)
+        self._bytes: tuple[int, int] | None = None  # (start byte, byte column of the start)
+
+    def _start_bytes(self) -> tuple[int, int]:
+        if self._bytes is None:
+            text, line_start = self._text, self._line_start
+            column = utf8_length(text[line_start : self.start])
+            self._bytes = byte_offset(text, line_start) + column, column
+        return self._bytes
+
+    @property
+    def start_byte(self) -> int:
+        return self._start_bytes()[0]
+
+    @property
+    def old_end_byte(self) -> int:
+        return self.start_byte + self._removed[0]
+
+    @property
+    def new_end_byte(self) -> int:
+        return self.start_byte + self._inserted[0]
+
+    @property
+    def start_point(self) -> tuple[int, int]:
+        return self._row, self._start_bytes()[1]
+
+    @property
+    def old_end_point(self) -> tuple[int, int]:
+        return self._end_point(self._removed)
+
+    @property
+    def new_end_point(self) -> tuple[int, int]:
+        return self._end_point(self._inserted)
+
+    def _end_point(self, extent: tuple[int, int, int]) -> tuple[int, int]:
+        size, rows, tail = extent
+        if not rows:  # on the start's row
+            return self._row, self._start_bytes()[1] + size
+        return self._row + rows, tail
+
+    def __repr__(self) -> str:
+        return (f"Edit(start={self.start}, new_end={self.new_end}, "
+                f"start_point={self.start_point}, old_end_point={self.old_end_point}, "
+                f"new_end_point={self.new_end_point})")
+
+
+def _extent(text: str) -> tuple[int, int, int]:
+    r"""UTF-8 bytes of ``text``, how many ``\n`` it holds (tree-sitter's rows) and the bytes
+    after the last of them."""
+    size, rows = utf8_length(text), text.count("\n")
+    return size, rows, utf8_length(text[text.rfind("\n") + 1 :]) if rows else size
 
 
 @dataclass(slots=True, eq=False)
@@ -150,18 +203,14 @@ class Document:
         start_index = lines.offset(start)
         end_index = max(start_index, lines.offset(end))
         removed = old[start_index:end_index]
-        # Rows from the line index (no count of the breaks before the edit), unless a lone
-        # CR makes tree-sitter's rows differ from the LSP's lines.
-        exact_rows = not self.has_lone_cr
-        start_point = lines.point(start_index) if exact_rows else point(old, start_index)
-        if exact_rows:
-            line_start = lines.line_start(start_point[0])
-            start_byte = byte_offset(old, line_start) + start_point[1]
+        # The row from the line index (no count of the breaks before the edit), unless a
+        # lone CR makes tree-sitter's rows (at \n only) differ from the LSP's lines.
+        if self.has_lone_cr:
+            row = old.count("\n", 0, start_index)
+            line_start = old.rfind("\n", 0, start_index) + 1
         else:
-            start_byte = byte_offset(old, start_index)
-        old_end_byte = start_byte + utf8_length(removed)
-        old_end_point = (start_point if end_index == start_index
-                         else lines.point(end_index) if exact_rows else point(old, end_index))
+            row = lines.line_of(start_index)
+            line_start = lines.line_start(row)
         self._forget_style(removed, new_text)
         touches_break = _touches_a_break(old, start_index, end_index, new_text)
         self.text = text = old[:start_index] + new_text + old[end_index:]
@@ -178,30 +227,11 @@ class Document:
             self._lone_crs += after - before
         if touches_break:
             self._crs += new_text.count("\r") - removed.count("\r")
-        inserted_bytes = utf8_length(new_text)
+        edit = Edit(text, start_index, start_index + len(new_text), row, line_start, removed,
+                    new_text)
         if self._utf8_size is not None:
-            self._utf8_size += inserted_bytes - (old_end_byte - start_byte)
-        return Edit(
-            start_byte=start_byte,
-            old_end_byte=old_end_byte,
-            new_end_byte=start_byte + inserted_bytes,
-            start_point=start_point,
-            old_end_point=old_end_point,
-            new_end_point=self._new_end_point(start_point, start_index, new_text,
-                                              inserted_bytes),
-            start=start_index,
-            new_end=start_index + len(new_text),
-        )
-
-    def _new_end_point(self, start_point: tuple[int, int], start: int, inserted: str,
-                       inserted_bytes: int) -> tuple[int, int]:
-        r"""The tree-sitter point where ``inserted`` ends, once applied at ``start_point``
-        (code point ``start``): on the same row when it holds no ``\n`` (typing: no look at
-        the line again)."""
-        if "\n" not in inserted:
-            return start_point[0], start_point[1] + inserted_bytes
-        end = start + len(inserted)
-        return point(self.text, end) if self.has_lone_cr else self.lines.point(end)
+            self._utf8_size += edit._inserted[0] - edit._removed[0]
+        return edit
 
     def replace_all(self, new_text: str) -> Edit:
         end = self.position_at(len(self.text))

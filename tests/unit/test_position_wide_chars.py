@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loomline.context.documents import Document
+from loomline.context.documents import Document, Edit
 from loomline.context.positions import (
     LineIndex,
     Position,
@@ -69,8 +69,10 @@ def test_an_edits_tree_sitter_coordinates_are_the_plain_ones(
     text: str, edits: list[tuple[int, int, str]]
 ) -> None:
     """The rows and byte columns an edit reports (read from the line index, without counting
-    the text's breaks) are those counted on the whole text, in LF, CRLF and lone-CR text."""
+    the text's breaks) are those counted on the whole text, in LF, CRLF and lone-CR text;
+    also when read after later edits (as a listener reads a change of several edits)."""
     document = Document(uri="file:///w/a.py", language_id="python", version=1, text=text)
+    applied: list[tuple[Edit, tuple[int, ...], tuple[tuple[int, int], ...]]] = []
     for at, size, inserted in edits:
         old = document.text
         start = document.position_at(min(at, len(old)))
@@ -79,8 +81,10 @@ def test_an_edits_tree_sitter_coordinates_are_the_plain_ones(
         end_index = max(start_index, end_index)
         edit = document.apply_change(start, end, inserted)
         new_end = start_index + len(inserted)
-        assert (edit.start_byte, edit.old_end_byte, edit.new_end_byte) == (
-            byte_offset(old, start_index), byte_offset(old, end_index),
-            byte_offset(document.text, new_end))
-        assert (edit.start_point, edit.old_end_point, edit.new_end_point) == (
-            point(old, start_index), point(old, end_index), point(document.text, new_end))
+        applied.append((edit, (byte_offset(old, start_index), byte_offset(old, end_index),
+                               byte_offset(document.text, new_end)),
+                        (point(old, start_index), point(old, end_index),
+                         point(document.text, new_end))))
+    for edit, offsets, points in applied:
+        assert (edit.start_byte, edit.old_end_byte, edit.new_end_byte) == offsets
+        assert (edit.start_point, edit.old_end_point, edit.new_end_point) == points
