@@ -203,6 +203,9 @@ class WorkspaceContext:
             self.index_for(document.uri),
             open_documents,
             recent,
+            # (A notebook cell's text follows its earlier cells': not the document's own.)
+            source=None if head else document,
+            cursor_line=None if head else document.lines.line_of(offset),
         )
         found = [
             PromptPiece(

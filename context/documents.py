@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from loomline.context.languages import editor_language_id
-from loomline.context.line_changes import LineChange, lf_line_change
+from loomline.context.line_changes import ChangeJournal, LineChange, lf_line_change
 from loomline.context.positions import (
     LineIndex,
     Position,
@@ -123,6 +123,8 @@ class Document:
     _utf8_size: int | None = field(default=None, repr=False)
     _lone_crs: int | None = field(default=None, repr=False)  # count of lone ``\r``
     _crs: int = field(default=0, repr=False)  # count of ``\r`` (kept at the edit's cost)
+    # What its changes kept of its lines (see ``lines_kept_since``).
+    journal: ChangeJournal = field(default_factory=ChangeJournal, repr=False)
     # Why the text is no longer the editor's (an edit could not be applied), or None. Until a
     # whole-text change arrives, range edits are not applied: they are relative to a text
     # the server does not have.
@@ -189,6 +191,16 @@ class Document:
             self._indent_known = True
         return self._indent
 
+    @property
+    def changes(self) -> int:
+        """How many changes the text has had (whatever the editor's version says)."""
+        return self.journal.count
+
+    def lines_kept_since(self, changes: int) -> tuple[int, int] | None:
+        """How many lines at the start and at the end of the text are those it had at
+        ``changes`` changes (more than it has: all), if its recent changes tell."""
+        return self.journal.kept_since(changes)
+
     def offset_at(self, position: Position) -> int:
         return self.lines.offset(position)
 
@@ -227,6 +239,7 @@ class Document:
             self._lone_crs += after - before
         if touches_break:
             self._crs += new_text.count("\r") - removed.count("\r")
+        self.journal.edited()
         edit = Edit(text, start_index, start_index + len(new_text), row, line_start, removed,
                     new_text)
         if self._utf8_size is not None:
@@ -373,6 +386,7 @@ class DocumentStore:
         if document is None:
             return None
         old_text, old_lines, had_cr = document.text, document.lines, document.has_cr
+        since = document.changes
         edits: list[Edit] = []
         tail = len(old_text)  # how much of the end no edit has touched
         for change in changes:
@@ -393,6 +407,8 @@ class DocumentStore:
         lines = lf_line_change(old_text, document.text, head, tail, old_lines,
                                has_cr=had_cr or document.has_cr,
                                new_lines=document.lines) if edits else None
+        if edits:
+            document.journal.described(since, lines, document.lines.line_count)
         self._notify(DocumentChanged(document, tuple(edits), lines))
         return document
 

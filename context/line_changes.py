@@ -7,6 +7,7 @@ document to diff against. The cost is the change's (plus its lines), not the doc
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, replace
 
 from loomline.context.positions import LineIndex, to_lf
@@ -158,3 +159,57 @@ def _window_change(old: str, new: str, cut_start: int, kept: int) -> LineChange 
 
 def _moved(change: LineChange, lines: int) -> LineChange:
     return replace(change, start_line=change.start_line + lines)
+
+
+# A reader that last saw a document more than this many changes ago compares texts instead.
+JOURNAL_CHANGES = 64
+_ALL = 1 << 62  # "every line": a change that left the lines as they were
+
+
+class ChangeJournal:
+    """What a document's recent changes kept of its lines (those of its ``lf_text``): a
+    reader that kept something worked out from the text at change ``count`` (snippet
+    windows) updates only the lines changed since (``kept_since``), with no comparison of
+    the texts, whatever the length of their lines.
+
+    Each edit the document applies counts a change of unknown extent; the store then
+    describes the changes it applied together with the lines they touched (``described``).
+    """
+
+    __slots__ = ("_entries", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+        # (count before, count after, (lines kept at the start, at the end) or None: unknown)
+        self._entries: deque[tuple[int, int, tuple[int, int] | None]] = deque(
+            maxlen=JOURNAL_CHANGES)
+
+    def edited(self) -> None:
+        """One more change, of unknown extent."""
+        self.count += 1
+        self._entries.append((self.count - 1, self.count, None))
+
+    def described(self, since: int, change: LineChange | None, line_count: int) -> None:
+        """The changes after count ``since`` changed ``change``'s lines (None: none), of a
+        text that now has ``line_count`` lines."""
+        while self._entries and self._entries[-1][0] >= since:
+            self._entries.pop()
+        if change is None:
+            kept = (_ALL, _ALL)
+        else:
+            kept = (change.start_line, line_count - change.start_line - change.new_line_count)
+        self._entries.append((since, self.count, kept))
+
+    def kept_since(self, count: int) -> tuple[int, int] | None:
+        """How many lines at the start and at the end of the text are those of the text at
+        change ``count`` (more than the text has: all of them); None when not known."""
+        head = tail = _ALL
+        at = self.count
+        for before, after, kept in reversed(self._entries):
+            if at == count:
+                break
+            if after != at or kept is None:
+                return None
+            head, tail = min(head, kept[0]), min(tail, kept[1])
+            at = before
+        return (head, tail) if at == count else None

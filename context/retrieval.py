@@ -27,6 +27,7 @@ from loomline.context.languages import line_comment
 from loomline.context.snippets import (
     MAX_LINE_CHARS,
     WINDOW,
+    LinedText,
     SnippetCache,
     similar_snippets,
     token_set,
@@ -267,17 +268,23 @@ def collect_context(
     max_pieces: int = 12,
     max_snippets: int = 3,
     snippet_cache: SnippetCache | None = None,
+    source: LinedText | None = None,
+    cursor_line: int | None = None,
 ) -> list[ContextPiece]:
     """Context pieces for a completion at code-point ``offset`` of the document at ``path``.
 
     ``open_documents`` and ``recent`` map paths to texts (recently edited files may be closed);
-    a document that is not a file goes by its URI instead.
+    a document that is not a file goes by its URI instead. ``source``: the document whose
+    ``lf_text`` ``document_text`` is, if it is one (its line index and its changes spare a
+    keystroke the reading of all its text: see ``SnippetCache.windows``); ``cursor_line``:
+    the line of ``offset``, if the caller knows it (else it is counted).
     """
     path = os.path.abspath(path)
     offset = min(max(offset, 0), len(document_text))
     used = names_near_cursor(document_text, offset)
     pieces = _from_the_index(document_text, path, language_id, index, used)
-    cursor_line = document_text.count("\n", 0, offset)
+    if cursor_line is None:
+        cursor_line = document_text.count("\n", 0, offset)
     query_start = offset
     for _ in range(WINDOW):
         query_start = document_text.rfind("\n", 0, max(query_start - 1, 0))
@@ -287,13 +294,14 @@ def collect_context(
     # (The end of a very long cursor line is query enough.)
     query = token_set(document_text[max(query_start, offset - 2 * MAX_LINE_CHARS) : offset])
     documents: dict[str, str] = {}
-    for source in (open_documents, recent or {}):
-        for doc_path, text in source.items():
+    for texts in (open_documents, recent or {}):
+        for doc_path, text in texts.items():
             documents.setdefault(doc_path if is_uri(doc_path) else os.path.abspath(doc_path), text)
     documents[path] = document_text
     snippets = similar_snippets(
         query, sorted(documents.items()), snippet_cache or _DEFAULT_CACHE,
         exclude=(path, cursor_line - 4 * WINDOW, cursor_line + 2 * WINDOW), limit=max_snippets,
+        sources={path: source} if source is not None else None,
     )
     for snippet in snippets:
         name = _relative(snippet.path, index)

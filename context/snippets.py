@@ -12,10 +12,12 @@ import re
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from loomline.context.bounded_cache import BoundedCache
+from loomline.context.positions import LineIndex
 
 WINDOW = 20
 STRIDE = 10
@@ -46,11 +48,33 @@ class Snippet:
     score: float
 
 
+class LinedText(Protocol):
+    """A document as the windows of its ``lf_text`` follow it: its lines, and which of them
+    its changes kept (``Document`` is one)."""
+
+    @property
+    def changes(self) -> int: ...
+
+    @property
+    def lines(self) -> LineIndex: ...
+
+    def lines_kept_since(self, changes: int) -> tuple[int, int] | None: ...
+
+
 @dataclass(slots=True)
 class _Windows:
     text: str
-    lines: list[str]
+    heads: list[str]  # each line's first MAX_LINE_CHARS characters: what its tokens are read from
+    lengths: list[int]  # each line's length (without its break)
     sets: list[frozenset[str]]  # window i covers lines [i * STRIDE, i * STRIDE + WINDOW)
+    source: LinedText | None = None  # the document whose text ``text`` was, at change ``mark``
+    mark: int = 0
+
+    def lines(self, start: int, count: int) -> str:
+        """Lines ``start`` to ``start + count`` (fewer at the end) as they read in the text."""
+        count = min(count, len(self.lengths) - start)
+        begin = sum(self.lengths[:start]) + start
+        return self.text[begin : begin + sum(self.lengths[start : start + count]) + count - 1]
 
 
 def _window_count(line_count: int) -> int:
@@ -103,55 +127,77 @@ class SnippetCache:
         self._documents: OrderedDict[str, _Windows] = OrderedDict()
         self._lock = threading.Lock()
 
-    def windows(self, path: str, text: str) -> _Windows:
+    def windows(self, path: str, text: str, source: LinedText | None = None) -> _Windows:
+        """The windows of ``text``, the text at ``path``; ``source``: the document whose
+        ``lf_text`` it is, if it is one (its changes then say which lines to read again:
+        no comparison of the texts, nor copy of a long line)."""
         with self._lock:
             cached = self._documents.get(path)
             if cached is not None:
                 self._documents.move_to_end(path)
         if cached is not None and (cached.text is text or cached.text == text):
             return cached
+        mark = source.changes if source is not None else 0
         if cached is None:
             lines = text.split("\n")
-            result = _Windows(text, lines, [self._window_set(lines, i)
-                                            for i in range(_window_count(len(lines)))])
+            heads = [line[:MAX_LINE_CHARS] for line in lines]
+            lengths = [len(line) for line in lines]
+            result = _Windows(text, heads, lengths, [
+                self._window_set(heads, i) for i in range(_window_count(len(heads)))
+            ], source, mark)
             self._store(path, result)
             return result
-        old = cached.text
-        same = _common_prefix(old, text)
-        tail = _common_suffix(old, text, min(len(old), len(text)) - same)
-        first_changed = text.count("\n", 0, same)  # lines before it are unchanged
-        line_start = text.rfind("\n", 0, same) + 1
-        line_end = text.find("\n", len(text) - tail)
-        line_end = len(text) if line_end == -1 else line_end
-        tail_lines = text.count("\n", line_end)  # unchanged lines after the edit
-        lines = [
-            *cached.lines[:first_changed],
-            *text[line_start:line_end].split("\n"),
-            *cached.lines[len(cached.lines) - tail_lines :],
-        ]
-        count = _window_count(len(lines))
+        kept = (source.lines_kept_since(cached.mark)
+                if source is not None and cached.source is source else None)
+        if kept is not None and source is not None:
+            # The lines in between, from the document's line index (its lines are those of
+            # its lf_text, without their breaks).
+            index = source.lines
+            first_changed = min(kept[0], len(cached.heads), index.line_count)
+            tail_lines = min(kept[1], len(cached.heads) - first_changed,
+                             index.line_count - first_changed)
+            changed = range(first_changed, index.line_count - tail_lines)
+            new_heads = [index.line_head(line, MAX_LINE_CHARS) for line in changed]
+            new_lengths = [index.line_end(line) - index.line_start(line) for line in changed]
+        else:
+            old = cached.text
+            same = _common_prefix(old, text)
+            tail = _common_suffix(old, text, min(len(old), len(text)) - same)
+            first_changed = text.count("\n", 0, same)  # lines before it are unchanged
+            line_start = text.rfind("\n", 0, same) + 1
+            line_end = text.find("\n", len(text) - tail)
+            line_end = len(text) if line_end == -1 else line_end
+            tail_lines = text.count("\n", line_end)  # unchanged lines after the edit
+            between = text[line_start:line_end].split("\n")
+            new_heads = [line[:MAX_LINE_CHARS] for line in between]
+            new_lengths = [len(line) for line in between]
+        old_count = len(cached.heads)
+        heads = [*cached.heads[:first_changed], *new_heads,
+                 *cached.heads[old_count - tail_lines :]]
+        lengths = [*cached.lengths[:first_changed], *new_lengths,
+                   *cached.lengths[old_count - tail_lines :]]
+        count = _window_count(len(heads))
         keep = max(0, first_changed // STRIDE - WINDOW // STRIDE)
-        if len(lines) == len(cached.lines):
+        if len(heads) == old_count:
             # Same line count: windows wholly after the edit are unchanged too.
-            last_changed = len(lines) - tail_lines
+            last_changed = len(heads) - tail_lines
             sets = list(cached.sets)
             for i in range(keep, min(count, last_changed // STRIDE + 1)):
-                sets[i] = self._window_set(lines, i)
+                sets[i] = self._window_set(heads, i)
         else:
             sets = cached.sets[:keep]
-            sets += [self._window_set(lines, i) for i in range(keep, count)]
-        result = _Windows(text, lines, sets)
+            sets += [self._window_set(heads, i) for i in range(keep, count)]
+        result = _Windows(text, heads, lengths, sets, source, mark)
         self._store(path, result)
         return result
 
-    def _window_set(self, lines: list[str], i: int) -> frozenset[str]:
+    def _window_set(self, heads: list[str], i: int) -> frozenset[str]:
         """Union of the window's per-line token sets (cached by line text across edits)."""
         cache = self._line_tokens
         parts = []
-        for line in lines[i * STRIDE : i * STRIDE + WINDOW]:
+        for head in heads[i * STRIDE : i * STRIDE + WINDOW]:
             # Keyed by the part that is read: hashing a whole long line (a new string each
             # keystroke) cost its length each time, and it held a copy of it.
-            head = line[:MAX_LINE_CHARS]
             tokens = cache.get(head)
             if tokens is None:
                 tokens = token_set(head)
@@ -179,11 +225,13 @@ def similar_snippets(
     exclude: tuple[str, int, int] | None = None,
     limit: int = 3,
     min_score: float = 0.15,
+    sources: Mapping[str, LinedText] | None = None,
 ) -> list[Snippet]:
     """The windows most similar to ``query`` (Jaccard), best first, at most one per region.
 
     ``exclude`` is (path, first line, last line) of the region around the cursor, which the
-    prompt already shows.
+    prompt already shows. ``sources``: the documents whose ``lf_text`` a path's text is
+    (see ``SnippetCache.windows``).
     """
     if not query:
         return []
@@ -191,7 +239,7 @@ def similar_snippets(
     size = len(query)
     seen: dict[str, _Windows] = {}
     for path, text in documents:
-        windows = seen[path] = cache.windows(path, text)
+        windows = seen[path] = cache.windows(path, text, (sources or {}).get(path))
         skip_from, skip_to = -1, -1
         if exclude is not None and path == exclude[0]:
             skip_from, skip_to = exclude[1] - WINDOW, exclude[2]
@@ -211,9 +259,10 @@ def similar_snippets(
     for negative, path, start in best:
         if any(s.path == path and abs(s.start_line - start) < WINDOW for s in chosen):
             continue
-        lines = seen[path].lines[start : start + WINDOW]
-        text = "\n".join(lines)
-        chosen.append(Snippet(path, start, start + len(lines), text, round(-negative, 4)))
+        windows = seen[path]
+        text = windows.lines(start, WINDOW)
+        end = min(start + WINDOW, len(windows.lengths))
+        chosen.append(Snippet(path, start, end, text, round(-negative, 4)))
         if len(chosen) >= limit:
             break
     return chosen

@@ -6,10 +6,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loomline.context.documents import DocumentStore
 from loomline.context.imports import resolve_imports
 from loomline.context.index import WorkspaceIndex
+from loomline.context.positions import Position
 from loomline.context.retrieval import collect_context, names_near_cursor
-from loomline.context.snippets import SnippetCache, similar_snippets, token_set
+from loomline.context.snippets import (
+    MAX_LINE_CHARS,
+    STRIDE,
+    WINDOW,
+    SnippetCache,
+    similar_snippets,
+    token_set,
+)
 
 FILES = {
     # Python: packages, relative imports, src layout
@@ -307,8 +316,55 @@ def test_incremental_windows_match_fresh_ones(edits: list[tuple[int, int, str]])
         text = text[:at] + new + text[at + length :]
         incremental = cache.windows("/doc.py", text)
         fresh = SnippetCache().windows("/doc.py", text)
-        assert incremental.lines == text.split("\n")
+        lines = text.split("\n")
+        assert incremental.heads == [line[:MAX_LINE_CHARS] for line in lines]
+        assert incremental.lengths == [len(line) for line in lines]
         assert incremental.sets == fresh.sets
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    changes=st.lists(st.tuples(
+        st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 40),
+                           st.sampled_from(["", "x", "\n", "\r\n", "foo bar\n", "\n\n\nbaz",
+                                            "\r", "😀"])), min_size=1, max_size=3),
+        st.sampled_from(["store", "store", "unread", "direct"])), min_size=1, max_size=8),
+)
+def test_windows_that_follow_a_documents_changes_match_fresh_ones(
+    newline: str, changes: list[tuple[list[tuple[int, int, str]], str]]
+) -> None:
+    """Windows updated from the lines a document's changes kept (several changes between two
+    reads, several edits a change, edits applied past the store, lines longer than what is
+    read of them, every line break) are those of its text read afresh."""
+    lines = [f"line_{i} = value_{i % 7}" for i in range(45)]
+    lines[20] = "data = [" + ", ".join(str(i) for i in range(700)) + "]"  # > MAX_LINE_CHARS
+    store = DocumentStore()
+    document = store.open("file:///w/doc.py", "python", 1, newline.join(lines))
+    cache = SnippetCache()
+    cache.windows("/doc.py", document.lf_text, document)
+    for version, (edits, how) in enumerate(changes, start=2):
+        if how == "direct":  # not through the store: the journal cannot tell what changed
+            at = document.position_at(min(edits[0][0], len(document.text)))
+            document.apply_change(at, at, edits[0][2])
+        else:
+            applied: list[tuple[Position, Position, str] | str] = []
+            for at, length, new in edits:
+                start = min(at, len(document.text))
+                applied.append((document.position_at(start),
+                                document.position_at(min(start + length, len(document.text))),
+                                new))
+            store.change(document.uri, version, applied)
+        if how == "unread":
+            continue
+        text = document.lf_text
+        incremental = cache.windows("/doc.py", text, document)
+        fresh = SnippetCache().windows("/doc.py", text)
+        assert (incremental.heads, incremental.lengths) == (fresh.heads, fresh.lengths)
+        assert incremental.sets == fresh.sets
+        split = text.split("\n")
+        for start in range(0, len(split), STRIDE):
+            assert incremental.lines(start, WINDOW) == "\n".join(split[start : start + WINDOW])
 
 
 def test_class_piece_shows_fields_and_public_members_on_one_line(tmp_path: Path) -> None:
