@@ -172,10 +172,10 @@ class SnippetCache:
             new_heads = [line[:MAX_LINE_CHARS] for line in between]
             new_lengths = [len(line) for line in between]
         old_count = len(cached.heads)
-        heads = [*cached.heads[:first_changed], *new_heads,
-                 *cached.heads[old_count - tail_lines :]]
-        lengths = [*cached.lengths[:first_changed], *new_lengths,
-                   *cached.lengths[old_count - tail_lines :]]
+        # (Copies, changed where the text changed: a reader may hold the cached lists.)
+        heads, lengths = cached.heads.copy(), cached.lengths.copy()
+        heads[first_changed : old_count - tail_lines] = new_heads
+        lengths[first_changed : old_count - tail_lines] = new_lengths
         count = _window_count(len(heads))
         keep = max(0, first_changed // STRIDE - WINDOW // STRIDE)
         if len(heads) == old_count:
