@@ -268,12 +268,17 @@ def _pieces(line: str) -> list[str]:
     plugin sees what follows each value as on the whole line; a line without such a place
     is one piece."""
     pieces: list[str] = []
-    start = 0
-    for match in _PIECE_END.finditer(line, PIECE_CHARS):
+    start, at = 0, PIECE_CHARS
+    # Each end is the first place that a scan of the line from PIECE_CHARS on finds at least
+    # PIECE_CHARS after the piece's start: searched for from there, not reached by a Python
+    # loop over every place in between. (A place is a whole whitespace run, which such a
+    # scan enters at its first character: a search from inside a run starts at its start.)
+    while (match := _PIECE_END.search(line, at)) is not None:
         end = match.end()
-        if end - start >= PIECE_CHARS:
-            pieces.append(line[start:end])
-            start = end
+        pieces.append(line[start:end])
+        start, at = end, end + PIECE_CHARS
+        if at <= len(line) and line[at - 1].isspace():
+            at = end + len(line[end:at].rstrip())  # the start of the run
     pieces.append(line[start:])
     return pieces
 
