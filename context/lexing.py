@@ -22,6 +22,11 @@ _DQ = r'"(?:\\.|[^"\\\n])*"?'
 _SQ = r"'(?:\\.|[^'\\\n])*'?"
 _BLOCK = r"/\*[\s\S]*?(?:\*/|\Z)"
 _LINE = r"//[^\n]*"
+# A `#!` line at the start of the text: a script's shebang (JavaScript, TypeScript, Java's
+# source-file mode; Rust unless a `[` follows: `#![allow(x)]` is an inner attribute). Nowhere
+# else is `#!` in them, and any other `#` is code (`this.#count`, `#[derive(Debug)]`).
+_SHEBANG = r"\A#![^\n]*"
+_RUST_SHEBANG = r"\A#!(?![ \t]*\[)[^\n]*"
 _PATTERNS = {
     "python": [
         r"#[^\n]*",
@@ -29,14 +34,15 @@ _PATTERNS = {
         r"(?i:[rbuf]{0,2})'''[\s\S]*?(?:'''|\Z)",
         _DQ, _SQ,
     ],
-    "javascript": [_LINE, _BLOCK, r"`(?:\\[\s\S]|[^`\\])*`?", _DQ, _SQ],
+    "javascript": [_SHEBANG, _LINE, _BLOCK, r"`(?:\\[\s\S]|[^`\\])*`?", _DQ, _SQ],
     "go": [_LINE, _BLOCK, r"`[^`]*`?", _DQ, r"'(?:\\.|[^'\\\n])+'"],
     # Rust: 'a is a lifetime, so a quote opens a char literal only when one closes it.
-    "rust": [_LINE, _BLOCK, r'r#*"[\s\S]*?(?:"#*|\Z)', _DQ, r"'(?:\\.[^'\n]*|[^'\\\n])'"],
+    "rust": [_RUST_SHEBANG, _LINE, _BLOCK, r'r#*"[\s\S]*?(?:"#*|\Z)', _DQ,
+             r"'(?:\\.[^'\n]*|[^'\\\n])'"],
     "c": [_LINE, _BLOCK, _DQ, _SQ],
 }
 _PATTERNS["typescript"] = _PATTERNS["javascript"]
-_PATTERNS["java"] = [_LINE, _BLOCK, r'"""[\s\S]*?(?:"""|\Z)', _DQ, _SQ]
+_PATTERNS["java"] = [_SHEBANG, _LINE, _BLOCK, r'"""[\s\S]*?(?:"""|\Z)', _DQ, _SQ]
 _PATTERNS["cpp"] = [_LINE, _BLOCK, r'R"([^(\s]*)\([\s\S]*?(?:\)\1"|\Z)', _DQ, _SQ]
 _GENERIC = [r"#[^\n]*", _LINE, _BLOCK, _DQ, _SQ]
 # The characters a string or comment can start with, per family (a raw or prefixed string
@@ -45,11 +51,11 @@ _GENERIC = [r"#[^\n]*", _LINE, _BLOCK, _DQ, _SQ]
 # (a 16,000-character window of a long line: 1.2 -> 0.25 ms).
 _STARTS = {
     "python": "#\"'rRbBuUfF",
-    "javascript": "/`\"'",
+    "javascript": "#/`\"'",
     "go": "/`\"'",
-    "rust": "/r\"'",
+    "rust": "#/r\"'",
     "c": "/\"'",
-    "java": "/\"'",
+    "java": "#/\"'",
     "cpp": "/R\"'",
 }
 _STARTS["typescript"] = _STARTS["javascript"]

@@ -26,7 +26,7 @@ def trim_line_suffix_overlap(answer: Answer, cursor: Cursor) -> Answer:
     closers_only = all(ch in _CLOSERS + ";:, " for ch in tail)
     # A repeat of the rest of the line goes, but not a closer the answer opened itself.
     if stripped.endswith(tail) and _cut_in_code(stripped, len(stripped) - len(tail), cursor) and (
-        not closers_only or _closes_nothing_of_its_own(stripped, len(tail))
+        not closers_only or _closes_nothing_of_its_own(stripped, len(tail), cursor)
     ):
         return answer.with_text(stripped[: -len(tail)].rstrip() if "\n" in text
                                 else stripped[: -len(tail)])
@@ -34,7 +34,7 @@ def trim_line_suffix_overlap(answer: Answer, cursor: Cursor) -> Answer:
     if closers_only:
         trimmed = stripped
         for ch in reversed(tail.replace(" ", "")):
-            if (not trimmed.endswith(ch) or not _closes_nothing_of_its_own(trimmed, 1)
+            if (not trimmed.endswith(ch) or not _closes_nothing_of_its_own(trimmed, 1, cursor)
                     or not _cut_in_code(trimmed, len(trimmed) - 1, cursor)):
                 break
             trimmed = trimmed[:-1]
@@ -42,10 +42,10 @@ def trim_line_suffix_overlap(answer: Answer, cursor: Cursor) -> Answer:
     return answer
 
 
-def _closes_nothing_of_its_own(text: str, size: int) -> bool:
+def _closes_nothing_of_its_own(text: str, size: int, cursor: Cursor) -> bool:
     """Whether the last ``size`` characters of ``text`` close no bracket that ``text`` opened
     itself (``.collect()`` ends with its own ``)``, not with the one the editor typed)."""
-    return len(open_brackets(text[:-size], None)) <= len(open_brackets(text, None))
+    return _unclosed(text[:-size], cursor) <= _unclosed(text, cursor)
 
 
 def trim_suffix_overlap(candidate: str, cursor: Cursor, min_overlap: int = 8) -> str:
@@ -59,10 +59,11 @@ def trim_suffix_overlap(candidate: str, cursor: Cursor, min_overlap: int = 8) ->
     suffix = cursor.after
     if not candidate or not suffix.strip():
         return candidate
-    unclosed = _unclosed(candidate)
+    unclosed = _unclosed(candidate, cursor)
 
     def valid(cut: int) -> bool:
-        return _unclosed(candidate[:cut]) == unclosed and _cut_in_code(candidate, cut, cursor)
+        return (_unclosed(candidate[:cut], cursor) == unclosed
+                and _cut_in_code(candidate, cut, cursor))
 
     norm_candidate, where = _without_blanks(candidate)
     norm_suffix, _ = _without_blanks(suffix[:_SUFFIX_WINDOW])
@@ -109,8 +110,11 @@ def _cut_in_code(text: str, cut: int, cursor: Cursor) -> bool:
     return state_at_end(text[:cut], cursor.language_id) == "code"
 
 
-def _unclosed(text: str) -> int:
-    return len(open_brackets(text, None))
+def _unclosed(text: str, cursor: Cursor) -> int:
+    """How many brackets ``text`` leaves open, read in the cursor's language (a generic
+    reading takes `this.#count)` for a comment and `'a>(x)` for a string: the brackets in
+    them went unseen)."""
+    return len(open_brackets(text, cursor.language_id))
 
 
 def _without_blanks(text: str) -> tuple[str, list[int]]:

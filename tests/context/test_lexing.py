@@ -49,3 +49,46 @@ def test_prefixed_and_raw_strings_still_hide_their_brackets(family: str, text: s
     found = [(token.start, token.text) for token in lexing.tokens(text, family)]
     assert found == _plain_tokens(text, family)
     assert not [t for t in lexing.tokens(text, family) if t.kind == "bracket" and t.start > 8]
+
+
+@pytest.mark.parametrize(
+    ("language_id", "text", "still_open"),
+    [
+        # A private field is code: its brackets count.
+        ("javascript", "this.#items.map((x", ["(", "("]),
+        ("typescript", "return this.#n + h(", ["("]),
+        # `#!` is a comment only as the first line (a script's shebang).
+        ("javascript", "#!/usr/bin/env -S node --title='x(\nmain(", ["("]),
+        ("typescript", "#!/usr/bin/env -S npx tsx {\nrun([", ["(", "["]),
+        ("java", "#!/usr/bin/java --source 21 (\nclass A {", ["{"]),
+        ("rust", "#!/usr/bin/env -S cargo +nightly -Zscript (\nfn main() {", ["{"]),
+        # An inner attribute is code, and so is any `#` past the start.
+        ("rust", "#![allow(dead_code)]\nfn f(", ["("]),
+        ("rust", "#[derive(Debug)]\nstruct S<'a> {", ["{"]),
+        # A lifetime opens no char literal.
+        ("rust", "fn f<'a>(x: &'a str) -> Holder<'a> { g(", ["{", "("]),
+        ("rust", "impl<'a, 'b> S<'a, 'b> { fn f(&'a self) { let q = ')'; (",
+         ["{", "{", "("]),
+    ],
+)
+def test_brackets_are_read_in_their_language(
+    language_id: str, text: str, still_open: list[str]
+) -> None:
+    assert lexing.open_brackets(text, language_id) == still_open
+    assert lexing.state_at_end(text, language_id) == "code"
+
+
+@pytest.mark.parametrize(
+    ("language_id", "text", "state"),
+    [
+        ("javascript", "#!/usr/bin/env node", "comment"),
+        ("javascript", "x = this.#count", "code"),
+        ("rust", "#!/usr/bin/env rust-script", "comment"),
+        ("rust", "#![allow(x)", "code"),
+        ("rust", "fn f<'a>(x: &'a", "code"),
+        ("rust", "let c = 'a", "code"),
+        ("java", "#!/usr/bin/java", "comment"),
+    ],
+)
+def test_where_a_text_ends(language_id: str, text: str, state: str) -> None:
+    assert lexing.state_at_end(text, language_id) == state

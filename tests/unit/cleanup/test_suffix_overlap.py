@@ -6,7 +6,9 @@ import pytest
 
 from loomline.completion.cleanup.answer import Answer
 from loomline.completion.cleanup.suffix_overlap import trim_line_suffix_overlap, trim_suffix_overlap
-from tests.unit.cleanup.marks import cursor_for
+from loomline.completion.service import Completion
+from tests.unit.cleanup.marks import CURSOR, cursor_for
+from tests.unit.editing.harness import ENDINGS, complete_marked
 
 TRIM_CASES = [
     pytest.param("print(█)\n", '"hi")', '"hi"', id="closer-the-suffix-has"),
@@ -52,3 +54,42 @@ LINE_SUFFIX_CASES = [
 def test_trim_line_suffix_overlap(marked: str, raw: str, expected: str) -> None:
     answer = trim_line_suffix_overlap(Answer(raw, True), cursor_for(marked, "python"))
     assert answer == Answer(expected, True)
+
+
+# (language, document, answer): the answer ends with a closer of its own, which the typed one
+# after the cursor does not stand for; read in another language's way (a `#` comment, a `'`
+# string, no raw strings), its own brackets went unseen and that closer was cut.
+OWN_CLOSER_IN_ITS_LANGUAGE = [
+    pytest.param("javascript", "class A {\n  #items = [];\n  f() {\n    console.log(█);\n  }\n}\n",
+                 "this.#items.map(x => x * 2)", id="javascript-private-field"),
+    pytest.param("javascript", "class A {\n  #n = 0;\n  f() {\n    return g(█)\n  }\n}\n",
+                 "this.#n + h(1)", id="javascript-private-field-no-semicolon"),
+    pytest.param("typescript",
+                 "class A {\n  #n = 0;\n  f(): number {\n    return g(█);\n  }\n}\n",
+                 "this.#n + h(1)", id="typescript-private-field"),
+    pytest.param("rust", "fn f<'a>(x: &'a str) {\n    wrap(█);\n}\n",
+                 "Holder::<'a>::new(x)", id="rust-lifetime"),
+    pytest.param("rust", "fn f<'a>(x: &'a str) -> Holder<'a> {\n    wrap(█)\n}\n",
+                 "Holder::<'a>::new(x)", id="rust-lifetime-no-semicolon"),
+    pytest.param("go", "func f() {\n\tfmt.Println(█)\n}\n", "g(`)`)", id="go-raw-string"),
+]
+
+
+@pytest.mark.parametrize(("language_id", "marked", "raw"), OWN_CLOSER_IN_ITS_LANGUAGE)
+def test_the_answer_is_read_in_its_language_for_closers_of_its_own(
+    language_id: str, marked: str, raw: str
+) -> None:
+    cursor = cursor_for(marked, language_id)
+    assert trim_suffix_overlap(raw, cursor) == raw
+    assert trim_line_suffix_overlap(Answer(raw, True), cursor) == Answer(raw, True)
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+@pytest.mark.parametrize(("language_id", "marked", "raw"), OWN_CLOSER_IN_ITS_LANGUAGE)
+async def test_an_answer_with_a_closer_of_its_own_is_inserted_whole(
+    language_id: str, marked: str, raw: str, ending: str
+) -> None:
+    result, applied = await complete_marked(language_id, marked, raw, ending=ending)
+    assert isinstance(result, Completion), result
+    head, tail = marked.split(CURSOR)
+    assert applied == head + raw + tail
