@@ -179,6 +179,13 @@ class NextEditSettings(_Section):
     window_lines: int = Field(default=20, ge=3, le=200)
     # The prompt format: "auto" (from model.id), or one of completion/next_edit/formats.json.
     format: str = "auto"
+    # Every next edit (typed or asked for) ends by then, with the whole lines the model wrote
+    # (the rest of the window as it is). Its own bound, not the completions': the model
+    # rewrites the whole window (a 20-line one is ~150-300 tokens, a completion's line 48),
+    # 2-12 s with the ONNX int8 0.5B on 2 cores at load ~3 (bench_next_edit_deadline.py; a
+    # whole 20-line window 12 s), more on a busy machine; a request the user's typing
+    # supersedes is cancelled anyway.
+    deadline_ms: int = Field(default=30_000, ge=100, le=300_000)
 
     @field_validator("format")
     @classmethod

@@ -193,8 +193,7 @@ class NextEditService:
             fallback = None
         prepared = time.perf_counter()
         busy = not_ready(self.completions.engine)
-        answer = Skip(busy) if busy is not None else await self._generate(
-            prompt, document.uri, explicit)
+        answer = Skip(busy) if busy is not None else await self._generate(prompt, document.uri)
         if document.version != version:
             return Skip("the text changed while the model worked")
         reviewed = self._reviewed(prompt, answer, document)
@@ -238,9 +237,7 @@ class NextEditService:
             await asyncio.sleep(delay)
         return document.version == version
 
-    async def _generate(
-        self, prompt: NextEditPrompt, uri: str, explicit: bool
-    ) -> tuple[str, ...] | Skip:
+    async def _generate(self, prompt: NextEditPrompt, uri: str) -> tuple[str, ...] | Skip:
         """The window as the model rewrote it (whole), or why there is none."""
         c = self.completions
         window_tokens = c.counter.count(prompt.window.text)
@@ -264,13 +261,20 @@ class NextEditService:
             at_window_end = reproduces_window_end(prompt.window, answer.lines)
             return at_window_end
 
-        deadline = (c.settings.completion.explicit_deadline_ms if explicit
-                    else c.settings.completion.deadline_ms) / 1000
+        deadline = c.settings.next_edit.deadline_ms / 1000
         try:
             async with asyncio.timeout(deadline):
                 failure = await stream_into(c.engine, request, stats, take)
         except TimeoutError:
-            return Skip(f"the model did not finish the window within {deadline * 1000:.0f} ms")
+            # As a completion's deadline keeps its whole lines: the window as far as the
+            # model wrote it (the edit is mostly near the top, where the cursor is), the
+            # rest as it is.
+            cut = whole_answer(prompt.format, prompt.window, "".join(pieces))
+            if isinstance(cut, Skip) or not cut:
+                return Skip(f"the model did not finish the window within "
+                            f"{deadline * 1000:.0f} ms")
+            log.debug("next edit: the model's answer cut at %.0f ms", deadline * 1000)
+            return cut
         finally:
             self.counters.generated_tokens += stats.generated_tokens
             self.counters.window_tokens += window_tokens

@@ -28,6 +28,7 @@ export interface ServerSettings {
     budgetShare: number;
     layout: "auto" | "files" | "comments";
   };
+  nextEdit: { deadlineMs: number };
   recordEvents: boolean;
 }
 
@@ -117,6 +118,7 @@ export function toServerSettings(get: ConfigGetter): ServerSettings {
       budgetShare: num(get, "context.budgetShare", 0.4),
       layout: oneOf(get, "context.layout", ["auto", "files", "comments"] as const, "auto"),
     },
+    nextEdit: { deadlineMs: Math.round(num(get, "nextEdit.deadlineMs", 30_000)) },
     recordEvents: bool(get, "recordEvents", false),
   };
 }

@@ -179,8 +179,8 @@ async def run_variant(
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    settings = Settings.model_validate({"backend": "embedded", "completion": {
-        "explicitDeadlineMs": args.deadline_ms}, **json.loads(args.settings)})
+    settings = Settings.model_validate({"backend": "embedded", "nextEdit": {
+        "deadlineMs": args.deadline_ms}, **json.loads(args.settings)})
     engine = create_engine(settings)
     await engine.start()
     if await wait_settled(engine, 900) is not EngineState.READY:

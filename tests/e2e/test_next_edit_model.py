@@ -31,7 +31,8 @@ SOURCE = (
 def lsp_session(model_dir: Path) -> Session:
     # The model's time is not judged here: deadlines out of the way of a busy machine.
     return Session(
-        options={"completion": {"deadlineMs": 120_000, "explicitDeadlineMs": 300_000}},
+        options={"completion": {"deadlineMs": 120_000, "explicitDeadlineMs": 300_000},
+                 "nextEdit": {"deadlineMs": 300_000}},
         root_uri="file:///tmp/loomline-nes-model",
         ready_within_s=180,
     )

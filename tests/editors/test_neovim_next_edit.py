@@ -156,7 +156,7 @@ MODEL_EXPECTED = NEXT_EDIT_MODEL_SOURCE.replace("(r)", "(radius)").replace(
 @pytest.mark.model
 @pytest.mark.timeout(300)
 def test_neovim_next_edit_with_the_real_model(tmp_path: Path, model_dir: Path) -> None:
-    settings = {**MODEL, "completion": {**MODEL["completion"], "deadlineMs": 240_000}}
+    settings = {**MODEL, "nextEdit": {"deadlineMs": 240_000}}
     results = run_next_edit(tmp_path, settings, NEXT_EDIT_MODEL_SOURCE,
                             {"line": 0, "character": 9, "text": "radius"}, 280, dismiss=False)
     assert results["renamed"] == NEXT_EDIT_MODEL_SOURCE.replace("(r)", "(radius)").rstrip("\n")

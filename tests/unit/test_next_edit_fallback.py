@@ -45,8 +45,8 @@ class HangingEngine(FakeEngine):
 
 async def _next_edit(engine: FakeEngine, deadline_ms: int = 30_000) -> NextEditService:
     settings, problems = parse_settings({
-        "backend": "fake", "completion": {"adaptiveDebounce": False,
-                                          "explicitDeadlineMs": deadline_ms}})
+        "backend": "fake", "completion": {"adaptiveDebounce": False},
+        "nextEdit": {"deadlineMs": deadline_ms}})
     assert problems == []
     await engine.start()
     documents = DocumentStore()

@@ -90,6 +90,7 @@ def test_vscode_next_edit_with_the_real_model(code_server: Path, model_dir: Path
     spec = {"name": "area.py", "text": NEXT_EDIT_MODEL_SOURCE, "line": 0, "character": 9,
             "old": "r", "new": "radius", "preview": "radius", "dismiss": False}
     deadlines = {"loomline.completion.deadlineMs": 240_000,
+                 "loomline.nextEdit.deadlineMs": 240_000,
                  "loomline.completion.explicitDeadlineMs": 240_000}
     result = _run(code_server, ARTIFACTS.parent / "vscode-next-edit-model", "embedded", spec,
                   deadlines)

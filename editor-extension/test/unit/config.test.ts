@@ -32,6 +32,7 @@ test("defaults map to the server's settings object", () => {
       temperature: 0,
     },
     context: { enabled: true, exclude: DEFAULT_EXCLUDE, budgetShare: 0.4, layout: "auto" },
+    nextEdit: { deadlineMs: 30_000 },
     recordEvents: false,
   });
 });
@@ -59,6 +60,7 @@ test("user values land in camelCase nested objects; client-only keys stay out", 
       "context.exclude": ["**/*.secret"],
       "context.budgetShare": 0.3,
       "context.layout": "files",
+      "nextEdit.deadlineMs": 60_000.4,
       recordEvents: true,
       "server.command": ["/x/loomline", "lsp"],
     }),
@@ -77,6 +79,7 @@ test("user values land in camelCase nested objects; client-only keys stay out", 
     budgetShare: 0.3,
     layout: "files",
   });
+  assert.deepEqual(s.nextEdit, { deadlineMs: 60_000 });
   assert.equal(s.recordEvents, true);
   const json = JSON.stringify(s);
   assert.ok(!json.includes("debounce") && !json.includes("server"), json);
