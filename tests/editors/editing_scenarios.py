@@ -52,6 +52,12 @@ NEXT_EDIT_LINE_INSERTED = "assert area(1) > 0"
 NEXT_EDIT_LINE_REWRITTEN = NEXT_EDIT_BLOCK_SOURCE.replace("(r)", "(radius)").replace(
     "print(", NEXT_EDIT_LINE_INSERTED + "\nprint(")
 NEXT_EDIT_LINE_FAKE_ANSWER = NEXT_EDIT_LINE_REWRITTEN + "\n```"
+# A next edit that breaks a line in two inside it: the preview's lines take the text before
+# the edit on its first line and after it on its last.
+NEXT_EDIT_SPLIT_LINES = ["print(", "    area(2))"]
+NEXT_EDIT_SPLIT_REWRITTEN = NEXT_EDIT_BLOCK_SOURCE.replace("(r)", "(radius)").replace(
+    "print(area(2))", "\n".join(NEXT_EDIT_SPLIT_LINES))
+NEXT_EDIT_SPLIT_FAKE_ANSWER = NEXT_EDIT_SPLIT_REWRITTEN + "\n```"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ from tests.editors.editing_scenarios import (
     NEXT_EDIT_RENAMED,
     NEXT_EDIT_REWRITTEN,
     NEXT_EDIT_SOURCE,
+    NEXT_EDIT_SPLIT_FAKE_ANSWER,
+    NEXT_EDIT_SPLIT_LINES,
+    NEXT_EDIT_SPLIT_REWRITTEN,
 )
 
 pytestmark = pytest.mark.editor
@@ -110,6 +113,10 @@ PREVIEWS = {
     # A whole line inserted before line 4: shown above it, line 4 not repeated.
     "line": (NEXT_EDIT_LINE_FAKE_ANSWER, NEXT_EDIT_LINE_REWRITTEN, (4, 0),
              [NEXT_EDIT_LINE_INSERTED], 4, True),
+    # Line 4 broken in two after `print(` (grown to the word after): the text before and
+    # after the edit on its lines shows too.
+    "split": (NEXT_EDIT_SPLIT_FAKE_ANSWER, NEXT_EDIT_SPLIT_REWRITTEN, (4, 6),
+              NEXT_EDIT_SPLIT_LINES, 4, False),
 }
 
 
