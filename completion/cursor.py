@@ -9,7 +9,8 @@ the same for each of them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from loomline.completion.settings import Multiline
 from loomline.context.analysis import PositionInfo, analyze_position
@@ -18,18 +19,21 @@ from loomline.context.analysis import PositionInfo, analyze_position
 _NEXT_LINE_WINDOW = 2_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Cursor:
     """A position in a document, with the text on either side as it was when asked.
 
-    ``before`` and ``after`` are the whole text before and after the cursor (code points);
-    ``position`` is the analysis (comment/string, scopes, block, indent unit, line prefix);
-    ``multiline`` is this request's decision: a block, or the rest of the line.
+    ``before`` and ``after`` are the whole text before and after the cursor (code points),
+    cut from the text when first read: the prompt reads only the ends of them next to the
+    cursor (``before_tail``, ``after_head``), so a keystroke on an enormous line copies no
+    whole side of it. ``position`` is the analysis (comment/string, scopes, block, indent
+    unit, line prefix); ``multiline`` is this request's decision: a block, or the rest of the
+    line.
     """
 
     language_id: str | None
-    before: str
-    after: str
+    text: str  # the text the cursor stands in (\n line breaks), as it was when asked
+    offset: int  # where ``before`` ends in it
     position: PositionInfo
     multiline: bool
     # The completion.multiline setting the decision came from ("never": the user's own word,
@@ -39,6 +43,47 @@ class Cursor:
     # (``replacing``): the closers the answer replaces, for the parse checks, which count
     # the document's own errors with them in place.
     replaced: str = ""
+    # ``after`` is ``lead`` followed by the text from ``resume`` on (``offset`` unless the
+    # view skips closers the answer replaces, ``replacing``, or puts a line break after the
+    # cursor, ``with_after``).
+    lead: str = ""
+    resume: int = -1
+    _cut: list[str] = field(default_factory=list, repr=False)  # [before, after] once cut
+
+    @property
+    def before(self) -> str:
+        return self._sides()[0]
+
+    @property
+    def after(self) -> str:
+        return self._sides()[1]
+
+    def _sides(self) -> list[str]:
+        if not self._cut:
+            resume = self.offset if self.resume < 0 else self.resume
+            self._cut.extend((self.text[: self.offset], self.lead + self.text[resume:]))
+        return self._cut
+
+    def before_tail(self, chars: int) -> str:
+        """The last ``chars`` code points of ``before`` (all of it when shorter)."""
+        return self.text[max(0, self.offset - chars) : self.offset]
+
+    def after_head(self, chars: int) -> str:
+        """The first ``chars`` code points of ``after`` (all of it when shorter)."""
+        if chars <= len(self.lead):
+            return self.lead[:chars]
+        resume = self.offset if self.resume < 0 else self.resume
+        return self.lead + self.text[resume : resume + chars - len(self.lead)]
+
+    def with_after(self, lead: str, skip: int = 0, **changes: Any) -> Cursor:
+        """This cursor with ``lead`` put after it and the first ``skip`` code points of its
+        ``after`` left out (other fields as ``changes`` say)."""
+        resume = self.offset if self.resume < 0 else self.resume
+        if skip <= len(self.lead):
+            kept_lead, resume_at = self.lead[skip:], resume
+        else:
+            kept_lead, resume_at = "", resume + skip - len(self.lead)
+        return replace(self, lead=lead + kept_lead, resume=resume_at, _cut=[], **changes)
 
     @property
     def line_prefix(self) -> str:
@@ -76,12 +121,12 @@ class Cursor:
         if not count:
             return self
         position = replace(self.position, line_suffix=self.line_suffix[count:])
-        return replace(self, after=self.after[count:], position=position,
-                       replaced=self.replaced + self.after[:count])
+        return self.with_after("", count, position=position,
+                               replaced=self.replaced + self.after_head(count))
 
     def next_code_line(self) -> str:
         """The first non-blank line after the cursor's line (as written, indentation included)."""
-        window = self.after[:_NEXT_LINE_WINDOW]
+        window = self.after_head(_NEXT_LINE_WINDOW)
         return next((line for line in window.split("\n")[1:] if line.strip()), "")
 
 
@@ -105,7 +150,7 @@ def cursor_at(
     if analysis is None:
         analysis = analyze_position(language_id, None, text, offset, indent_unit)
     multiline = analysis.multiline if mode == "auto" else mode == "always"
-    return Cursor(language_id, text[:offset], text[offset:], analysis, multiline, mode)
+    return Cursor(language_id, text, offset, analysis, multiline, mode)
 
 
 def skip_reason(

@@ -31,6 +31,7 @@ from loomline.completion.inflight import Generation
 from loomline.completion.metrics import ServiceMetrics
 from loomline.completion.next_edit.history_piece import edits_piece, recent_edits
 from loomline.completion.prompt import (
+    SURELY_ENORMOUS_CHARS_PER_TOKEN,
     Prompt,
     PromptPiece,
     build_prompt,
@@ -249,9 +250,14 @@ class CompletionService:
         # No token averages 32 characters: the windows never need more of the text than that.
         c = self.settings.completion
         budget = c.prompt_tokens
-        # Of an enormous cursor line, only what a prompt can hold (and a margin) is read.
-        before, after = enormous_line_window(cursor.before, cursor.after, budget, c.suffix_share)
-        before, after = redact_around(before, after, document.path, keep_chars=32 * budget)
+        # Of an enormous cursor line, only what a prompt can hold (and a margin) is read. Both
+        # steps read no further from the cursor than those 32 characters a token and one more
+        # (which tells an enormous line): only that much of each side is cut from the text.
+        reach = SURELY_ENORMOUS_CHARS_PER_TOKEN * budget + 1
+        before, after = enormous_line_window(cursor.before_tail(reach), cursor.after_head(reach),
+                                             budget, c.suffix_share)
+        before, after = redact_around(before, after, document.path,
+                                      keep_chars=SURELY_ENORMOUS_CHARS_PER_TOKEN * budget)
         return before, after, [
             replace(p, text=redact_text(to_lf(p.text), p.source)) for p in pieces
         ]

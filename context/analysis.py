@@ -279,8 +279,7 @@ def _analyze_text(
         window_start = text.rfind("\n", 0, window_start - 1) + 1
     window = text[max(window_start, offset - _WINDOW_CHARS) : offset]
     state = state_at_end(window, language_id)
-    prefix = text[line_start:offset]
-    blank = not prefix.strip()
+    blank = not _has_code(text, line_start, offset)  # (the line read in place)
     info = PositionInfo(
         multiline=blank and not _text_in_brackets(text, offset, fam),
         in_comment=state == "comment",

@@ -36,7 +36,7 @@ def with_the_closing_line_break(answer: str, cursor: Cursor) -> Cursor:
     if not line_break:
         return cursor
     position = replace(cursor.position, line_suffix="")
-    return replace(cursor, after=line_break + cursor.after, position=position)
+    return cursor.with_after(line_break, position=position)
 
 
 def closing_line_break(answer: str, cursor: Cursor) -> str:
