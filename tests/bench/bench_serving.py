@@ -151,6 +151,9 @@ class RequestRecord:
     cancelled: bool = False
     error: str = ""
     text: str = ""
+    # Answered from a generation that had finished before this request (the user typed what
+    # it suggested): no model time, so its latency is near zero.
+    typed_through: bool = False
 
 
 async def run_request(engine: Engine, request: GenerationRequest, record: RequestRecord) -> None:
@@ -300,6 +303,7 @@ class Bench:
         after = read_metrics(self.metrics_url)
 
         answered = [r for r in records if r.total_s is not None]
+        modelled = [r for r in answered if not r.typed_through and r.total_s is not None]
         cancelled = [r for r in records if r.cancelled]
         errors = [r for r in records if r.error]
         answered_tokens = sum(r.tokens for r in answered)
@@ -334,6 +338,10 @@ class Bench:
             "n": n, "wall_s": wall, "requests": len(records), "answered": len(answered),
             "cancelled": len(cancelled), "errors": len(errors),
             "first_error": errors[0].error if errors else "",
+            # Answers the model made for the request (fresh or joined), not typed-through ones.
+            "model_answered": len(modelled),
+            "model_latency_p50_s": pct([r.total_s for r in modelled], 0.5),
+            "model_latency_p90_s": pct([r.total_s for r in modelled], 0.9),
             "latency_p50_s": pct([r.total_s for r in answered if r.total_s is not None], 0.5),
             "latency_p90_s": pct([r.total_s for r in answered if r.total_s is not None], 0.9),
             "ttft_p50_s": pct([r.first_token_s for r in answered
@@ -371,6 +379,7 @@ class Bench:
         skips = self.skip_reasons
 
         async def ask(record: RequestRecord, offset: int) -> None:
+            typed_through = service.metrics.typed_through
             try:
                 result = await service.complete(document, document.position_at(offset))
             except asyncio.CancelledError:
@@ -383,6 +392,7 @@ class Bench:
                 record.prompt_tokens = result.stats.prompt_tokens
                 record.cached_tokens = result.stats.cached_prompt_tokens
                 record.text = result.text
+                record.typed_through = service.metrics.typed_through > typed_through
             else:
                 skips[result.reason] = skips.get(result.reason, 0) + 1
                 if "engine" in result.reason or "reach" in result.reason:
@@ -506,6 +516,9 @@ def print_typing(rows: list[dict[str, Any]]) -> None:
               f"{wasted:>22} "
               f"{fmt(r['prefix_hit_rate'] and r['prefix_hit_rate'] * 100, '.1f') + '%':>11}")
         if r.get("client") == "service":
+            print(f"     the model's own answers (not typed through): {r['model_answered']}, "
+                  f"latency p50/p90 {fmt(r['model_latency_p50_s'])} / "
+                  f"{fmt(r['model_latency_p90_s'])} s")
             print(f"     service: {r['service_joined']} joined a running generation, "
                   f"{r['service_typed_through']} typed through a finished one, "
                   f"{r['service_debounced']} held for a pause, "
