@@ -324,7 +324,8 @@ class CompletionService:
                 # Known down: the answer is empty whenever asked, so not after a pause.
                 waits = (not explicit and self.settings.completion.adaptive_debounce
                          and self.engine.state is not EngineState.ERROR)
-                if waits and not await self._paused(document, cursor, before + after):
+                # (The cursor's own text is ``before + after``: no copy of the document.)
+                if waits and not await self._paused(document, cursor, cursor.text):
                     return Skip("the text changed while waiting for a pause")
                 joinable = self._start(document, position, cursor, explicit, adapter)
             generation = joinable
