@@ -132,6 +132,10 @@ def lf_line_change(
     if not has_cr:  # (the lines of the index are those at \\n)
         return line_change(old, new, max(0, head - 1), max(0, tail - 1),
                            indexes=None if new_lines is None else (old_lines, new_lines))
+    if new_lines is not None and (
+        inside := _inside_a_line(old, new, head, tail, old_lines, new_lines)
+    ) is not None:
+        return inside
     cut_start = old.rfind("\n", 0, head) + 1
     newline = old.find("\n", len(old) - tail) if tail else -1
     kept = len(old) - newline - 1 if newline >= 0 else 0  # the shared end outside the window
@@ -142,6 +146,33 @@ def lf_line_change(
         return None
     first = old_lines.position(cut_start).line
     return _moved(change, first)
+
+
+def _inside_a_line(
+    old: str, new: str, head: int, tail: int, old_lines: LineIndex, new_lines: LineIndex,
+    max_chars: int = MAX_HUNK_CHARS,
+) -> LineChange | None:
+    """The change of one line, when the texts differ inside it only (no line break in what
+    differs, and no CRLF that the change parts or joins): what ``lf_line_change`` finds then,
+    from the line indexes (no ``\\n`` form of a long line made), else None. (Every character
+    that differs is then its own ``\\n`` form, and the lines of the indexes are those of the
+    ``\\n`` forms, numbered alike.)"""
+    limit = min(len(old), len(new))
+    prefix = _common_run(old, new, min(max(0, head - 1), limit), limit, from_end=False)
+    suffix = _common_run(old, new, min(max(0, tail - 1), limit - prefix), limit - prefix,
+                         from_end=True)
+    for text in (old, new):
+        end = len(text) - suffix
+        if (text.find("\n", prefix, end) >= 0 or text.find("\r", prefix, end) >= 0
+                or (text[prefix - 1 : prefix] == "\r" and text[end : end + 1] == "\n")):
+            return None
+    if prefix == len(old) - suffix == len(new) - suffix:
+        return None  # the same texts: let the whole comparison tell
+    line = old_lines.line_of(prefix)
+    if max(old_lines.line_end(line) - old_lines.line_start(line),
+           new_lines.line_end(line) - new_lines.line_start(line)) > max_chars:
+        return LineChange(line, (), (), oversized=True, old_count=1, new_count=1)
+    return LineChange(line, (old_lines.line_text(line),), (new_lines.line_text(line),))
 
 
 _RUNS_ON = LineChange(-1, (), ())

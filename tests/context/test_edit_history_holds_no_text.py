@@ -99,3 +99,39 @@ def test_the_events_lines_are_those_of_the_lf_texts_for_every_line_break() -> No
             store.change("file:///w/t.txt", version, changes)
             assert heard[-1].lines == line_change(before, to_lf(document.text)), (
                 before, changes)
+
+
+def test_the_events_lines_on_a_long_line_are_those_of_the_lf_texts_for_every_line_break() -> None:
+    """The same on a line far longer than a hunk holds (its lines come ``oversized``), as the
+    store finds them without making the ``\\n`` form of the line: typing, deleting, typing
+    next to a break and breaking the line, in LF, CRLF and lone-CR text with wide characters."""
+    heard: list[DocumentChanged] = []
+
+    def listen(event: DocumentEvent) -> None:
+        if isinstance(event, DocumentChanged):
+            heard.append(event)
+
+    for newline in ("\n", "\r\n", "\r"):
+        store = DocumentStore()
+        store.subscribe(listen)
+        long = "x = [" + "'é😀', ".join(str(n) for n in range(2_000)) + "]"
+        text = newline.join(["a = 1", long, "b = 2", ""])
+        document = store.open("file:///w/t.py", "python", 1, text)
+        middle = document.position_at(document.lines.line_start(1) + len(long) // 2)
+        edits = [
+            (middle, middle, "a"),
+            (middle, Position(1, middle.character + 1), ""),
+            (Position(1, 3), Position(1, 3), "漢字"),
+            (None, None, "z"),  # right before the line break
+            (Position(2, 0), Position(2, 0), "y"),  # right after it
+            (middle, middle, newline),  # the line broken in two
+            (Position(1, middle.character), Position(2, 0), ""),  # and joined again
+        ]
+        for version, (at, to, inserted) in enumerate(edits, start=2):
+            end_of_line = document.position_at(document.lines.line_end(1))
+            start, end = at or end_of_line, to or end_of_line
+            before = to_lf(document.text)
+            heard.clear()
+            store.change("file:///w/t.py", version, [(start, end, inserted)])
+            assert heard[-1].lines == line_change(before, to_lf(document.text)), (
+                newline, start, end, inserted)
