@@ -15,6 +15,7 @@ from loomline.context.positions import (
     LineIndex,
     Position,
     byte_offset,
+    lf_edited,
     lf_offset,
     to_lf,
     utf8_length,
@@ -148,13 +149,23 @@ class Document:
     def lf_text(self) -> str:
         r"""The text with every line break written ``\n`` (what prompts are made of: see
         ``positions.to_lf``); its lines are the document's, so positions hold in both."""
+        if not self._crs:
+            return self.text
         if self._lf_text is None:
             self._lf_text = to_lf(self.text)
         return self._lf_text
 
     def lf_offset(self, offset: int) -> int:
         """Where code-point ``offset`` of the text lies in ``lf_text``."""
+        if not self._crs:
+            return offset
+        if self._only_crlf():
+            return self.lines.lf_offset_of_crlf_text(offset)
         return lf_offset(self.text, offset)
+
+    def _only_crlf(self) -> bool:
+        r"""Whether every line break is ``\r\n``: as many ``\r`` as breaks, none alone."""
+        return self._crs == self.lines.line_count - 1 and not self.has_lone_cr
 
     @property
     def has_cr(self) -> bool:
@@ -225,13 +236,17 @@ class Document:
             line_start = lines.line_start(row)
         self._forget_style(removed, new_text)
         touches_break = _touches_a_break(old, start_index, end_index, new_text)
+        # The \n form follows an edit that no line break takes part in (a copy of it, no
+        # scan of the text); any other is made afresh when next read.
+        lf_start = None if touches_break or self._lf_text is None else self.lf_offset(start_index)
         self.text = text = old[:start_index] + new_text + old[end_index:]
         if touches_break:
             # A break came or went (or a CR and an LF met or parted at the edit's ends): judge
             # again, from the head of the text (C-speed counts; typing without breaks skips it).
             self._line_ending = line_ending_of(text, prefer=self._line_ending)
         self._index = lines.edited(start_index, end_index, new_text, text)
-        self._lf_text = None
+        self._lf_text = None if lf_start is None or self._lf_text is None else lf_edited(
+            self._lf_text, lf_start, end_index - start_index, new_text)
         if self._lone_crs is not None and touches_break:
             # Only the characters next to the edit can gain or lose a lone CR: count there.
             before = _lone_crs(old[max(0, start_index - 1) : end_index + 1])

@@ -233,6 +233,12 @@ class LineIndex:
             return line, offset - start
         return line, utf8_length(self._text[start:offset])
 
+    def lf_offset_of_crlf_text(self, offset: int) -> int:
+        r"""``lf_offset`` of code-point ``offset`` in a text whose every line break is
+        ``\r\n``: the offset less the breaks before its line, one a line (no count of the
+        text before it)."""
+        return offset - self.line_of(offset)
+
     def contains(self, position: Position) -> bool:
         """Whether ``position`` lies inside the text (no clamping needed)."""
         if not 0 <= position.line < len(self._starts) or position.character < 0:
@@ -270,6 +276,13 @@ class LineBreaksAsLf:
             chunk = chunk[1:]  # the CR before it was written as the break already
         self._after_cr = chunk.endswith("\r")
         return to_lf(chunk)
+
+
+def lf_edited(lf_text: str, lf_start: int, removed: int, inserted: str) -> str:
+    r"""``to_lf`` of a text edited where no line break is removed or inserted and no CRLF is
+    parted or joined (``removed`` characters at ``lf_start`` of its ``to_lf`` replaced by
+    ``inserted``), made from ``to_lf`` of the text before: a copy, no scan of the text."""
+    return lf_text[:lf_start] + inserted + lf_text[lf_start + removed :]
 
 
 def with_line_ending(text: str, ending: str) -> str:

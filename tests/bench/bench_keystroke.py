@@ -92,6 +92,8 @@ def cases(chars: int, lines: int) -> list[tuple[str, str, int, int]]:
         (f"{chars:,}-character line (ASCII), typing on the next line", ascii_line, 2, 8),
         (f"{chars:,}-character line with an emoji, typing at its middle", wide_line, 0,
          chars // 2),
+        (f"{chars:,}-character CRLF line with an emoji, typing at its middle",
+         wide_line.replace("\n", "\r\n"), 0, chars // 2),
         (f"{lines:,}-line file, typing on its last line", big_file, big_file.count("\n"), 8),
         (f"{lines:,}-line file, typing in its middle", big_file, big_file.count("\n") // 2, 4),
         # CRLF: what the store hands its listeners must not cost an LF copy per keystroke.

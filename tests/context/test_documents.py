@@ -12,7 +12,7 @@ from loomline.context.documents import (
     DocumentOpened,
     DocumentStore,
 )
-from loomline.context.positions import Position
+from loomline.context.positions import Position, lf_offset, to_lf
 from loomline.context.text_style import indent_unit, line_ending_of
 from tests.text_model import ReferenceText, changes, texts
 
@@ -163,3 +163,30 @@ def test_lone_cr_fact_is_kept_by_each_edit_not_recounted():
     store.change(document.uri, 4, [(Position(0, 5), Position(1, 0), "")])
     assert document._lone_crs is not None and not document.has_lone_cr
     assert document.text.startswith("a = 1\r\nb = 2")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(alphabet="ab😀\r\n", max_size=40)
+    | st.lists(st.sampled_from(["a", "😀", "\r\n"]), max_size=30).map("".join),
+    edits=st.lists(st.tuples(st.integers(0, 45), st.integers(0, 4),
+                             st.text(alphabet="ab😀\r\n", max_size=3)
+                             | st.sampled_from(["", "x", "\r\n"]), st.booleans()),
+                   min_size=1, max_size=12),
+)
+def test_the_lf_text_and_offsets_follow_edits_as_made_afresh(
+    text: str, edits: list[tuple[int, int, str, bool]]
+) -> None:
+    r"""``lf_text`` (kept through edits no line break takes part in) and ``lf_offset``
+    (counted by lines when every break is ``\r\n``) are those of the text made afresh, in LF,
+    CRLF, lone-CR and mixed text, read after each edit or only now and then."""
+    store = DocumentStore()
+    document = store.open("file:///w/a.py", "python", 1, text)
+    for version, (at, size, inserted, read) in enumerate(edits, start=2):
+        start = document.position_at(min(at, len(document.text)))
+        end = document.position_at(min(at + size, len(document.text)))
+        store.change(document.uri, version, [(start, end, inserted)])
+        if read:
+            assert document.lf_text == to_lf(document.text)
+            assert [document.lf_offset(o) for o in range(len(document.text) + 1)] == [
+                lf_offset(document.text, o) for o in range(len(document.text) + 1)]
