@@ -234,6 +234,10 @@ class Bench:
     # A thinking pause's length, seconds (uniform): long pauses let every request at a pause
     # finish, so a slow engine's latency is measured instead of cut off by the next keystroke.
     thinking_s: tuple[float, float] = (0.5, 1.5)
+    # Service client, N > 0: the user types N characters a burst, each faster than the debounce,
+    # then stops and waits for the whole answer (up to 120 s): every stop is one latency sample,
+    # the previous stop's prompt still in the KV cache, never cut off by the next keystroke.
+    stop_every: int = 0
     seed: int = 1
     # Keep a request whose streamed text starts with what the user just typed (the editor
     # shows the rest of it), instead of cancelling it.
@@ -408,6 +412,16 @@ class Bench:
                 pending.cancel()  # VS Code cancels the pending inline request on a keystroke
             char = typed_text[typed - 1]
             gap = self._gap(rng, char, last=typed == len(typed_text))
+            if self.stop_every:
+                if typed % self.stop_every and typed != len(typed_text):
+                    await asyncio.sleep(min(gap, self.debounce_s * 0.8))
+                    continue
+                await asyncio.sleep(self.debounce_s)
+                record = RequestRecord(user, time.perf_counter())
+                records.append(record)
+                pending = asyncio.create_task(ask(record, offset + 1))
+                await asyncio.wait([pending], timeout=120)
+                continue
             if gap <= self.debounce_s:
                 await asyncio.sleep(gap)
                 continue
@@ -592,6 +606,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                   chars=args.chars, debounce_s=args.debounce_ms / 1000,
                   keystroke_s=args.keystroke_ms / 1000, seed=args.seed,
                   thinking_s=tuple(float(x) for x in args.thinking_s.split(",")),  # type: ignore[arg-type]
+                  stop_every=args.stop_every,
                   typed_through=not args.no_typed_through, client=args.client,
                   pacing=not args.no_pacing,
                   settings=service_settings(args))
@@ -683,6 +698,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "pauses of 0.5-1.5 s after some spaces, brackets and newlines")
     p.add_argument("--thinking-s", default="0.5,1.5",
                    help="a thinking pause's length in seconds, LOW,HIGH (uniform)")
+    p.add_argument("--stop-every", type=int, default=0,
+                   help="service client: type N characters a burst, then stop and wait for the "
+                        "whole answer (one latency sample a stop; 0: natural pauses)")
     p.add_argument("--suffix-share", type=float, default=0.25,
                    help="share of the prompt budget after the cursor (Loomline's default)")
     p.add_argument("--no-typed-through", action="store_true",

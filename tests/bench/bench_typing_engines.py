@@ -4,10 +4,11 @@ For each round, each load (``quiet``, then ``busy``: one process spinning on a c
 priority, as a build on a developer's laptop) and each engine (order reversed every other
 round), in a process of its own:
 
-* ``bench_serving.py --embedded --users 1 --skip-capacity``: one simulated user typing through
-  a ``CompletionService`` (didChange + cancel on every keystroke, single-line answers):
-  latency p50/p90 of answered requests, time to first token p50/p90, tokens/s, peak RSS of the
-  bench and its model process;
+* ``bench_serving.py --embedded --users 1 --skip-capacity --stop-every 8``: one simulated user
+  typing through a ``CompletionService`` (didChange on every keystroke, single-line answers),
+  8 characters a burst, then waiting for the answer: latency p50/p90 of the model's answers
+  (the previous stop's prompt in the KV cache), time to first token p50/p90, tokens/s, peak
+  RSS of the bench and its model process;
 * ``loomline complete`` on the README's example, twice: first token and answer time as the
   command prints them, and the whole command's wall time (load included).
 
@@ -85,7 +86,7 @@ def run_serving(spec: EngineSpec, args: argparse.Namespace) -> dict[str, Any]:
         command = [sys.executable, str(ROOT / "tests/bench/bench_serving.py"), "--embedded",
                    "--users", "1", "--skip-capacity", "--chars", str(args.chars),
                    "--model", spec.model_id, "--runtime", spec.runtime, f"--json={out}",
-                   "--thinking-s", args.thinking_s]
+                   "--stop-every", str(args.stop_every)]
         if spec.precision:
             command += ["--onnx-precision", spec.precision]
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
@@ -101,7 +102,7 @@ def run_serving(spec: EngineSpec, args: argparse.Namespace) -> dict[str, Any]:
                 "model_answered": typing.get("model_answered"),
                 "model_latency_p50_s": typing.get("model_latency_p50_s"),
                 "model_latency_p90_s": typing.get("model_latency_p90_s"),
-                "peak_rss_mb": result["peak_rss_mb"]}
+                "peak_rss_mb": result["peak_rss_mb"], "skipped": typing.get("skipped")}
 
 
 def run_complete(spec: EngineSpec) -> dict[str, Any]:
@@ -135,9 +136,9 @@ def main() -> int:
     parser.add_argument("--loads", default="quiet,busy")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--chars", type=int, default=120, help="characters the user types")
-    parser.add_argument("--thinking-s", default="4,6",
-                        help="thinking pauses (s, LOW,HIGH): long enough for every engine to "
-                             "answer at a pause, so its latency is measured, not cut off")
+    parser.add_argument("--stop-every", type=int, default=8,
+                        help="the user types this many characters a burst, then waits for the "
+                             "answer: one latency sample a stop, never cut off")
     parser.add_argument("--completes", type=int, default=2, help="loomline complete runs a row")
     parser.add_argument("--json", help="also write every row's figures to this file")
     args = parser.parse_args()
