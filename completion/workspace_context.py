@@ -26,6 +26,7 @@ from loomline.context.index import WorkspaceIndex
 from loomline.context.notebooks import NotebookStore
 from loomline.context.privacy import ContentPolicy
 from loomline.context.retrieval import collect_context
+from loomline.context.snippets import TextOrigin
 from loomline.context.syntax import SyntaxTrees
 from loomline.context.workspace_folders import WorkspaceFolders
 
@@ -173,6 +174,8 @@ class WorkspaceContext:
         """Context for the cursor, in priority order: a notebook cell's earlier cells first
         (kind ``cells``: the prompt puts them before the cell's own text), then what
         ``collect_context`` finds for the cell read after them (so a cell's imports count)."""
+        # (Read before its text: the text is then of this change or a later one.)
+        origin = TextOrigin(document, document.changes)
         allows = self.policy.allows
         cells = self.earlier_cells(document)
         skipped = {document.uri, *(cell.uri for cell in cells)}  # in the prompt already
@@ -204,7 +207,7 @@ class WorkspaceContext:
             open_documents,
             recent,
             # (A notebook cell's text follows its earlier cells': not the document's own.)
-            source=None if head else document,
+            origin=None if head else origin,
             cursor_line=None if head else document.lines.line_of(offset),
         )
         found = [

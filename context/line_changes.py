@@ -236,7 +236,9 @@ class ChangeJournal:
         change ``count`` (more than the text has: all of them); None when not known."""
         head = tail = _ALL
         at = self.count
-        for before, after, kept in reversed(self._entries):
+        # (A copy: the store may describe a change on another thread meanwhile; an entry
+        # missing then makes the answer None.)
+        for before, after, kept in reversed(tuple(self._entries)):
             if at == count:
                 break
             if after != at or kept is None:

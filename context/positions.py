@@ -184,12 +184,6 @@ class LineIndex:
         """The text of ``line`` without its line break."""
         return self._text[self._starts[line] : self.line_end(line)]
 
-    def line_head(self, line: int, chars: int) -> str:
-        """The first ``chars`` characters of the text of ``line`` (no copy of the rest of a
-        long line)."""
-        start = self._starts[line]
-        return self._text[start : min(self.line_end(line), start + chars)]
-
     def texts(self) -> list[str]:
         """Every line's text, without its line break."""
         return [self.line_text(line) for line in range(len(self._starts))]

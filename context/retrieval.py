@@ -27,8 +27,8 @@ from loomline.context.languages import line_comment
 from loomline.context.snippets import (
     MAX_LINE_CHARS,
     WINDOW,
-    LinedText,
     SnippetCache,
+    TextOrigin,
     similar_snippets,
     token_set,
 )
@@ -268,16 +268,16 @@ def collect_context(
     max_pieces: int = 12,
     max_snippets: int = 3,
     snippet_cache: SnippetCache | None = None,
-    source: LinedText | None = None,
+    origin: TextOrigin | None = None,
     cursor_line: int | None = None,
 ) -> list[ContextPiece]:
     """Context pieces for a completion at code-point ``offset`` of the document at ``path``.
 
     ``open_documents`` and ``recent`` map paths to texts (recently edited files may be closed);
-    a document that is not a file goes by its URI instead. ``source``: the document whose
-    ``lf_text`` ``document_text`` is, if it is one (its line index and its changes spare a
-    keystroke the reading of all its text: see ``SnippetCache.windows``); ``cursor_line``:
-    the line of ``offset``, if the caller knows it (else it is counted).
+    a document that is not a file goes by its URI instead. ``origin``: the document whose
+    ``lf_text`` ``document_text`` is, if it is one (its changes spare a keystroke the
+    reading of all its text: see ``SnippetCache.windows``); ``cursor_line``: the line of
+    ``offset``, if the caller knows it (else it is counted).
     """
     path = os.path.abspath(path)
     offset = min(max(offset, 0), len(document_text))
@@ -301,7 +301,7 @@ def collect_context(
     snippets = similar_snippets(
         query, sorted(documents.items()), snippet_cache or _DEFAULT_CACHE,
         exclude=(path, cursor_line - 4 * WINDOW, cursor_line + 2 * WINDOW), limit=max_snippets,
-        sources={path: source} if source is not None else None,
+        origins={path: origin} if origin is not None else None,
     )
     for snippet in snippets:
         name = _relative(snippet.path, index)

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from loomline.context.bounded_cache import BoundedCache
-from loomline.context.positions import LineIndex
 
 WINDOW = 20
 STRIDE = 10
@@ -48,17 +47,24 @@ class Snippet:
     score: float
 
 
-class LinedText(Protocol):
-    """A document as the windows of its ``lf_text`` follow it: its lines, and which of them
-    its changes kept (``Document`` is one)."""
+class ChangingText(Protocol):
+    """A document whose ``lf_text`` the windows follow: its count of changes, and the lines
+    its changes kept since a count (``Document`` is one)."""
 
     @property
     def changes(self) -> int: ...
 
-    @property
-    def lines(self) -> LineIndex: ...
-
     def lines_kept_since(self, changes: int) -> tuple[int, int] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TextOrigin:
+    """Where a text comes from: the ``lf_text`` of ``document``, read once it had had
+    ``mark`` changes (the count read first: the text may be of a later change, never an
+    earlier one, also when another thread changes the document meanwhile)."""
+
+    document: ChangingText
+    mark: int
 
 
 @dataclass(slots=True)
@@ -67,8 +73,7 @@ class _Windows:
     heads: list[str]  # each line's first MAX_LINE_CHARS characters: what its tokens are read from
     lengths: list[int]  # each line's length (without its break)
     sets: list[frozenset[str]]  # window i covers lines [i * STRIDE, i * STRIDE + WINDOW)
-    source: LinedText | None = None  # the document whose text ``text`` was, at change ``mark``
-    mark: int = 0
+    origin: TextOrigin | None = None  # where ``text`` came from, if from a document
 
     def lines(self, start: int, count: int) -> str:
         """Lines ``start`` to ``start + count`` (fewer at the end) as they read in the text."""
@@ -127,38 +132,28 @@ class SnippetCache:
         self._documents: OrderedDict[str, _Windows] = OrderedDict()
         self._lock = threading.Lock()
 
-    def windows(self, path: str, text: str, source: LinedText | None = None) -> _Windows:
-        """The windows of ``text``, the text at ``path``; ``source``: the document whose
-        ``lf_text`` it is, if it is one (its changes then say which lines to read again:
-        no comparison of the texts, nor copy of a long line)."""
+    def windows(self, path: str, text: str, origin: TextOrigin | None = None) -> _Windows:
+        """The windows of ``text``, the text at ``path``; ``origin``: the document it comes
+        from, if it does (its changes then say which lines to read again: no comparison of
+        the texts, nor copy of a long line)."""
         with self._lock:
             cached = self._documents.get(path)
             if cached is not None:
                 self._documents.move_to_end(path)
         if cached is not None and (cached.text is text or cached.text == text):
             return cached
-        mark = source.changes if source is not None else 0
         if cached is None:
             lines = text.split("\n")
             heads = [line[:MAX_LINE_CHARS] for line in lines]
             lengths = [len(line) for line in lines]
             result = _Windows(text, heads, lengths, [
                 self._window_set(heads, i) for i in range(_window_count(len(heads)))
-            ], source, mark)
+            ], origin)
             self._store(path, result)
             return result
-        kept = (source.lines_kept_since(cached.mark)
-                if source is not None and cached.source is source else None)
-        if kept is not None and source is not None:
-            # The lines in between, from the document's line index (its lines are those of
-            # its lf_text, without their breaks).
-            index = source.lines
-            first_changed = min(kept[0], len(cached.heads), index.line_count)
-            tail_lines = min(kept[1], len(cached.heads) - first_changed,
-                             index.line_count - first_changed)
-            changed = range(first_changed, index.line_count - tail_lines)
-            new_heads = [index.line_head(line, MAX_LINE_CHARS) for line in changed]
-            new_lengths = [index.line_end(line) - index.line_start(line) for line in changed]
+        changed = _changed_lines(cached, text, origin)
+        if changed is not None:
+            first_changed, tail_lines, new_heads, new_lengths = changed
         else:
             old = cached.text
             same = _common_prefix(old, text)
@@ -187,7 +182,7 @@ class SnippetCache:
         else:
             sets = cached.sets[:keep]
             sets += [self._window_set(heads, i) for i in range(keep, count)]
-        result = _Windows(text, heads, lengths, sets, source, mark)
+        result = _Windows(text, heads, lengths, sets, origin)
         self._store(path, result)
         return result
 
@@ -217,6 +212,39 @@ class SnippetCache:
             self._documents.pop(path, None)
 
 
+def _changed_lines(
+    cached: _Windows, text: str, origin: TextOrigin | None
+) -> tuple[int, int, list[str], list[int]] | None:
+    """The lines of ``text`` that its document's changes since the cached text may have
+    changed: (lines kept at the start, lines kept at the end, the heads and lengths of the
+    lines between), read in place in ``text`` (one scan for their breaks, a copy of their
+    heads only); None when the changes do not tell (another document, too many changes)."""
+    before = cached.origin
+    if origin is None or before is None or before.document is not origin.document:
+        return None
+    kept = origin.document.lines_kept_since(before.mark)
+    lengths = cached.lengths
+    if kept is None or not lengths:
+        return None
+    # (Unless the texts are equal, what changes keep leaves a line between, on both sides.)
+    first = min(kept[0], len(lengths) - 1)
+    tail = min(kept[1], len(lengths) - 1 - first)
+    start = sum(lengths[:first]) + first
+    end = len(text) - sum(lengths[len(lengths) - tail :]) - tail
+    if start > end or (first and text[start - 1] != "\n") or (tail and text[end] != "\n"):
+        return None  # not a text those changes made (never expected): compare instead
+    heads, line_lengths = [], []
+    at = start
+    while True:
+        newline = text.find("\n", at, end)
+        stop = end if newline < 0 else newline
+        heads.append(text[at : min(stop, at + MAX_LINE_CHARS)])
+        line_lengths.append(stop - at)
+        if newline < 0:
+            return first, tail, heads, line_lengths
+        at = newline + 1
+
+
 def similar_snippets(
     query: frozenset[str],
     documents: Iterable[tuple[str, str]],
@@ -225,12 +253,12 @@ def similar_snippets(
     exclude: tuple[str, int, int] | None = None,
     limit: int = 3,
     min_score: float = 0.15,
-    sources: Mapping[str, LinedText] | None = None,
+    origins: Mapping[str, TextOrigin] | None = None,
 ) -> list[Snippet]:
     """The windows most similar to ``query`` (Jaccard), best first, at most one per region.
 
     ``exclude`` is (path, first line, last line) of the region around the cursor, which the
-    prompt already shows. ``sources``: the documents whose ``lf_text`` a path's text is
+    prompt already shows. ``origins``: where a path's text comes from, if from a document
     (see ``SnippetCache.windows``).
     """
     if not query:
@@ -239,7 +267,7 @@ def similar_snippets(
     size = len(query)
     seen: dict[str, _Windows] = {}
     for path, text in documents:
-        windows = seen[path] = cache.windows(path, text, (sources or {}).get(path))
+        windows = seen[path] = cache.windows(path, text, (origins or {}).get(path))
         skip_from, skip_to = -1, -1
         if exclude is not None and path == exclude[0]:
             skip_from, skip_to = exclude[1] - WINDOW, exclude[2]

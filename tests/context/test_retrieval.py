@@ -16,6 +16,7 @@ from loomline.context.snippets import (
     STRIDE,
     WINDOW,
     SnippetCache,
+    TextOrigin,
     similar_snippets,
     token_set,
 )
@@ -329,21 +330,25 @@ def test_incremental_windows_match_fresh_ones(edits: list[tuple[int, int, str]])
         st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 40),
                            st.sampled_from(["", "x", "\n", "\r\n", "foo bar\n", "\n\n\nbaz",
                                             "\r", "😀"])), min_size=1, max_size=3),
-        st.sampled_from(["store", "store", "unread", "direct"])), min_size=1, max_size=8),
+        st.sampled_from(["store", "store", "unread", "direct", "late"])), min_size=1, max_size=8),
 )
 def test_windows_that_follow_a_documents_changes_match_fresh_ones(
     newline: str, changes: list[tuple[list[tuple[int, int, str]], str]]
 ) -> None:
     """Windows updated from the lines a document's changes kept (several changes between two
-    reads, several edits a change, edits applied past the store, lines longer than what is
+    reads, several edits a change, edits applied past the store, a change made between the
+    reading of the count and of the text, as on another thread, lines longer than what is
     read of them, every line break) are those of its text read afresh."""
     lines = [f"line_{i} = value_{i % 7}" for i in range(45)]
     lines[20] = "data = [" + ", ".join(str(i) for i in range(700)) + "]"  # > MAX_LINE_CHARS
     store = DocumentStore()
     document = store.open("file:///w/doc.py", "python", 1, newline.join(lines))
     cache = SnippetCache()
-    cache.windows("/doc.py", document.lf_text, document)
+    cache.windows("/doc.py", document.lf_text, TextOrigin(document, document.changes))
+    mark = document.changes
     for version, (edits, how) in enumerate(changes, start=2):
+        if how != "late":
+            mark = document.changes  # (else: read before this change, the text after it)
         if how == "direct":  # not through the store: the journal cannot tell what changed
             at = document.position_at(min(edits[0][0], len(document.text)))
             document.apply_change(at, at, edits[0][2])
@@ -358,7 +363,7 @@ def test_windows_that_follow_a_documents_changes_match_fresh_ones(
         if how == "unread":
             continue
         text = document.lf_text
-        incremental = cache.windows("/doc.py", text, document)
+        incremental = cache.windows("/doc.py", text, TextOrigin(document, mark))
         fresh = SnippetCache().windows("/doc.py", text)
         assert (incremental.heads, incremental.lengths) == (fresh.heads, fresh.lengths)
         assert incremental.sets == fresh.sets
