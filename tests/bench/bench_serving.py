@@ -154,6 +154,9 @@ class RequestRecord:
     # Answered from a generation that had finished before this request (the user typed what
     # it suggested): no model time, so its latency is near zero.
     typed_through: bool = False
+    # Seconds until the service replied, with ghost text or empty (the model's answer judged
+    # useless, a deadline); None when cancelled.
+    replied_s: float | None = None
 
 
 async def run_request(engine: Engine, request: GenerationRequest, record: RequestRecord) -> None:
@@ -308,6 +311,7 @@ class Bench:
 
         answered = [r for r in records if r.total_s is not None]
         modelled = [r for r in answered if not r.typed_through and r.total_s is not None]
+        replied = [r for r in records if r.replied_s is not None and not r.typed_through]
         cancelled = [r for r in records if r.cancelled]
         errors = [r for r in records if r.error]
         answered_tokens = sum(r.tokens for r in answered)
@@ -343,6 +347,10 @@ class Bench:
             "cancelled": len(cancelled), "errors": len(errors),
             "first_error": errors[0].error if errors else "",
             # Answers the model made for the request (fresh or joined), not typed-through ones.
+            # Every reply the model worked on, ghost text or empty, deadlines included.
+            "replied": len(replied),
+            "reply_p50_s": pct([r.replied_s for r in replied if r.replied_s is not None], 0.5),
+            "reply_p90_s": pct([r.replied_s for r in replied if r.replied_s is not None], 0.9),
             "model_answered": len(modelled),
             "model_latency_p50_s": pct([r.total_s for r in modelled], 0.5),
             "model_latency_p90_s": pct([r.total_s for r in modelled], 0.9),
@@ -389,6 +397,7 @@ class Bench:
             except asyncio.CancelledError:
                 record.cancelled = True
                 raise
+            record.replied_s = time.perf_counter() - record.sent
             if isinstance(result, Completion):
                 record.total_s = time.perf_counter() - record.sent
                 record.first_token_s = result.stats.first_token_s
@@ -532,7 +541,9 @@ def print_typing(rows: list[dict[str, Any]]) -> None:
         if r.get("client") == "service":
             print(f"     the model's own answers (not typed through): {r['model_answered']}, "
                   f"latency p50/p90 {fmt(r['model_latency_p50_s'])} / "
-                  f"{fmt(r['model_latency_p90_s'])} s")
+                  f"{fmt(r['model_latency_p90_s'])} s; every reply it worked on (ghost text "
+                  f"or empty): {r['replied']}, p50/p90 {fmt(r['reply_p50_s'])} / "
+                  f"{fmt(r['reply_p90_s'])} s")
             print(f"     service: {r['service_joined']} joined a running generation, "
                   f"{r['service_typed_through']} typed through a finished one, "
                   f"{r['service_debounced']} held for a pause, "

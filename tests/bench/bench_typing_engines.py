@@ -100,6 +100,8 @@ def run_serving(spec: EngineSpec, args: argparse.Namespace) -> dict[str, Any]:
                 "tok_s": typing["tok_s"], "requests": typing["requests"],
                 "answered": typing["answered"],
                 "model_answered": typing.get("model_answered"),
+                "replied": typing.get("replied"), "reply_p50_s": typing.get("reply_p50_s"),
+                "reply_p90_s": typing.get("reply_p90_s"),
                 "model_latency_p50_s": typing.get("model_latency_p50_s"),
                 "model_latency_p90_s": typing.get("model_latency_p90_s"),
                 "peak_rss_mb": result["peak_rss_mb"], "skipped": typing.get("skipped")}
@@ -168,12 +170,15 @@ def main() -> int:
 def print_table(engines: list[EngineSpec], loads: list[str],
                 rows: dict[tuple[str, str], list[dict[str, Any]]],
                 loadavg: dict[str, list[float]]) -> None:
-    print("\nmedians over rounds, seconds. typing (bench_serving, N = 1): 'model' = the model's "
-          "own answers, from the request after a pause to the whole line; 'all' adds answers "
-          "typed through (near 0); answered = model + typed through / requests. complete: the "
-          "README example, first token / answer / whole command with the load")
-    print(f"{'load':>5} {'engine':<16} {'model p50/p90':>13} {'all p50':>7} {'answered':>10} "
-          f"{'ttft p50':>8} {'tok/s':>6} {'RSS MB':>7} {'complete':>18} {'vs first':>8}")
+    print("\nmedians over rounds, seconds. typing (bench_serving, N = 1, a request after each "
+          "burst of typing): 'reply' = from the request to the service's reply, ghost text or "
+          "empty (the answer judged useless, the deadline), answers typed through left out; "
+          "'ghost' = the replies with ghost text only; answered = the model's + typed through "
+          "/ requests. complete: the README example, first token / answer / whole command "
+          "with the load")
+    print(f"{'load':>5} {'engine':<16} {'reply p50/p90':>13} {'ghost p50/p90':>13} "
+          f"{'answered':>10} {'ttft p50':>8} {'tok/s':>6} {'RSS MB':>7} {'complete':>18} "
+          f"{'vs first':>8}")
     for kind in loads:
         base: float | None = None
         for spec in engines:
@@ -187,7 +192,7 @@ def print_table(engines: list[EngineSpec], loads: list[str],
             def c(key: str, completes: list[dict[str, Any]] = completes) -> float | None:
                 return median([x[key] for x in completes])
 
-            p50 = m("model_latency_p50_s")
+            p50 = m("reply_p50_s")
             if base is None:
                 base = p50
             ratio = f"{base / p50:.1f}x" if base and p50 else "-"
@@ -195,9 +200,10 @@ def print_table(engines: list[EngineSpec], loads: list[str],
                         f"{fmt(_typed_through(runs), '.0f')}/{fmt(m('requests'), '.0f')}")
             complete = (f"{fmt(c('complete_first_s'))}/{fmt(c('complete_s'))}/"
                         f"{fmt(c('complete_wall_s'), '.1f')}")
+            ghost = f"{fmt(m('model_latency_p50_s'))}/{fmt(m('model_latency_p90_s'))}"
             print(f"{kind:>5} {spec.label:<16} "
-                  f"{fmt(p50) + '/' + fmt(m('model_latency_p90_s')):>13} "
-                  f"{fmt(m('latency_p50_s')):>7} {answered:>10} {fmt(m('ttft_p50_s')):>8} "
+                  f"{fmt(p50) + '/' + fmt(m('reply_p90_s')):>13} "
+                  f"{ghost:>13} {answered:>10} {fmt(m('ttft_p50_s')):>8} "
                   f"{fmt(m('tok_s'), '.1f'):>6} {fmt(m('peak_rss_mb'), '.0f'):>7} "
                   f"{complete:>18} {ratio:>8}")
         print(f"      load average during {kind}: median {fmt(median(loadavg[kind]), '.1f')}")
