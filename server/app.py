@@ -19,7 +19,6 @@ from loomline.completion.settings import ENGINE_SECTIONS, Settings, SettingsStor
 from loomline.completion.workspace_context import WorkspaceContext
 from loomline.context.documents import DocumentStore, uri_to_path
 from loomline.context.notebooks import NotebookStore
-from loomline.context.positions import Position
 from loomline.context.workspace_folders import WorkspaceFolders, adapter_display
 from loomline.server import (
     code_actions,
@@ -279,7 +278,7 @@ async def next_edit_item(
         return None
     if ls.documents.history.latest(uri) is None:
         return None  # no recent edit here to continue
-    position = convert.position(lsp_position)
+    position = convert.position_in(document, lsp_position)
     result = await next_edit.suggest(ls, document, position, explicit=explicit)
     return next_edit.inline_item(document, position, result) if not isinstance(result, Skip) \
         else None
@@ -342,7 +341,7 @@ def show_context(ls: LoomlineServer, *args: Any) -> dict[str, Any] | None:
     document = ls.documents.get(where.text_document.uri)
     if document is None or ls.service is None:
         return None
-    position = Position(where.position.line, where.position.character)
+    position = convert.position_in(document, where.position)
     prompt, info = ls.service.prepare(document, position)
     refused = ls.service.refuse(document, position)
     return {

@@ -86,7 +86,8 @@ async def _complete(
     host.status.adapter_used(adapter, host.folders.relative(uri))
     host.show_status("thinking", "completing", adapter=adapter)
     try:
-        return await service.complete(document, convert.position(position), explicit=explicit)
+        return await service.complete(document, convert.position_in(document, position),
+                                      explicit=explicit)
     except asyncio.CancelledError as error:
         task = asyncio.current_task()
         if error.args and error.args[0] == SUPERSEDED and task is not None:

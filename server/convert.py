@@ -6,11 +6,18 @@ from collections.abc import Sequence
 
 from lsprotocol import types
 
+from loomline.context.documents import Document
 from loomline.context.positions import Position
 
 
 def position(p: types.Position) -> Position:
     return Position(p.line, p.character)
+
+
+def position_in(document: Document, p: types.Position) -> Position:
+    """A request's position in ``document``: a character past its line's end is the line's
+    end (as LSP says, and as didChange reads it), a line past the last the end of the text."""
+    return document.lines.clamp(position(p))
 
 
 def lsp_position(p: Position) -> types.Position:

@@ -135,7 +135,7 @@ def register(server: LanguageServer, host: Host) -> None:
             log.debug("no next edit for %s: %s", uri, "unknown document" if document is None
                       else f"version {version} is not the current {document.version}")
             return {"edits": []}
-        position = convert.position(params.position)
+        position = convert.position_in(document, params.position)
         result = await suggest(host, document, position, explicit=params.invoked)
         if isinstance(result, Skip):
             log.debug("no next edit for %s: %s", uri, result.reason)
