@@ -95,6 +95,21 @@ async def test_copilot_inline_edit_renames_the_next_uses(client: LanguageClient)
     assert counters["nextEditSuggestions"] == 1
 
 
+@pytest.mark.parametrize(("line", "character"), [(0, 99), (40, 0)],
+                         ids=["past-the-line-end", "past-the-last-line"])
+async def test_copilot_inline_edit_past_the_end_is_asked_at_the_end(
+    client: LanguageClient, line: int, character: int
+) -> None:
+    """A character past its line's end means the line's end, a line past the last the end of
+    the text (LSP): answered as there, not refused as outside the document."""
+    uri = f"{ROOT}/past-end-{line}.py"
+    open_doc(client, uri, BEFORE)
+    rename_parameter(client, uri)
+    result = await inline_edit(client, uri, 2, line, character, context={"triggerKind": 2})
+    assert len(result["edits"]) == 1
+    assert apply(BEFORE.replace("(r)", "(radius)"), result["edits"][0]) == REWRITTEN
+
+
 async def test_stale_or_unknown_requests_get_no_edits_malformed_ones_an_error(
     client: LanguageClient,
 ) -> None:

@@ -80,7 +80,6 @@ async def test_refusals_each_log_their_reason(ls: LoomlineServer, tmp_path: Path
     cases = [
         ("private/a.py", TEXT, AT, "exclusion pattern"),
         ("big.py", "x = 1\n" * 400, AT, "larger than completion.maxFileBytes"),
-        ("a.py", TEXT, types.Position(line=9, character=0), "outside the document"),
         ("comment.py", "# a comment ", types.Position(line=0, character=12), "comment"),
     ]
     for name, text, position, expected in cases:
