@@ -21,9 +21,6 @@ class Completion:
     stats: GenerationStats
     timings_ms: dict[str, float] = field(default_factory=dict)
     end: Position | None = None
-    # Without the range: what to insert at ``position`` for clients that ignore the end of an
-    # edit's range (``text`` up to the closers it writes over); None when it replaces nothing.
-    insert_only: str | None = None
 
     @property
     def range_end(self) -> Position:
@@ -46,7 +43,6 @@ class Landing:
     text: str
     position: Position
     end: Position | None
-    insert_only: str | None = None
 
 
 def fit_to_document(
@@ -56,15 +52,13 @@ def fit_to_document(
     asked_at: Position,
     document: Document,
     replaced: str = "",
-    insert_only: str | None = None,
 ) -> Landing | None:
     r"""An answer made for the text ``before + after`` (cursor between them, at ``asked_at``;
     line breaks as ``\n``) as it lands on the document's current text: the rest of the answer
     after what the user typed at the cursor since, at the cursor after that, with the
     document's own line ending. ``replaced``: the start of ``after`` (on the cursor's line)
     that the answer writes over (closers the editor typed). None when the text changed
-    otherwise, or the user typed all of it. ``insert_only``: the answer up to the closers it
-    replaces (for clients that insert only), landed the same way (None: none).
+    otherwise, or the user typed all of it.
 
     Checked when the answer is returned: the model took its time, and the editor shows the
     answer where it says, whatever was typed meanwhile.
@@ -80,12 +74,8 @@ def fit_to_document(
     if not rest.strip():
         return None
     position = end_position(asked_at, typed)
-    short = None
-    if replaced and insert_only is not None and insert_only.startswith(typed):
-        short = with_line_ending(insert_only[len(typed) :], document.line_ending)
     return Landing(
         with_line_ending(rest, document.line_ending),
         position,
         end_position(position, replaced) if replaced else None,
-        short,
     )

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from loomline.completion.cleanup.block_end import may_continue_past_line_end
-from loomline.completion.cleanup.closers import before_the_closers, closers_replaced
+from loomline.completion.cleanup.closers import closers_replaced
 from loomline.completion.cursor import Cursor, cursor_at, skip_reason
 from loomline.completion.debounce import TypingRhythm, WastePacer
 from loomline.completion.engines.base import (
@@ -346,8 +346,7 @@ class CompletionService:
         if document.out_of_sync is not None:  # it lost an edit while the model worked
             return Skip(f"{OUT_OF_SYNC}: {document.out_of_sync}")
         replaced = cursor.after[: closers_replaced(result, cursor)]
-        landing = fit_to_document(result, before, after, position, document, replaced,
-                                  before_the_closers(result, cursor) if replaced else None)
+        landing = fit_to_document(result, before, after, position, document, replaced)
         if landing is None:
             return Skip("the text changed while the model worked")
         timings = dict(generation.timings_ms)
@@ -360,7 +359,6 @@ class CompletionService:
             stats=generation.stats,
             timings_ms=timings,
             end=landing.end,
-            insert_only=landing.insert_only,
         )
 
     async def _paused(self, document: Document, cursor: Cursor, text: str) -> bool:

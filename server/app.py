@@ -82,6 +82,8 @@ class LoomlineServer(LanguageServer):
         self.service: CompletionService | None = None
         self.next_edit: NextEditService | None = None
         self.events: list[dict[str, Any]] = []
+        # What the client's completion items carry and how it applies them (initialize).
+        self.client_formats = completion_items.ClientFormats()
         # Stops hearing the current engine's state changes.
         self._unsubscribe_engine: Unsubscribe = lambda: None
         self._engine_state: EngineState | None = None
@@ -204,6 +206,7 @@ server = LoomlineServer()
 @server.feature(types.INITIALIZE)
 def initialize(ls: LoomlineServer, params: types.InitializeParams) -> None:
     document_sync.initial_folders(ls.folders, params)
+    ls.client_formats = completion_items.ClientFormats.of(params.capabilities, params.client_info)
     ls.apply_settings(params.initialization_options)
 
 
@@ -302,11 +305,12 @@ async def completion(ls: LoomlineServer, params: types.CompletionParams) -> type
         result.position,
         result.text,
         end=result.range_end,
-        insert_only=result.insert_only,
-        formats=completion_items.ClientFormats.of(ls.client_capabilities),
+        formats=ls.client_formats,
         command=types.Command(title="Accepted", command=ACCEPT_COMMAND, arguments=[result.id]),
     )
-    return types.CompletionList(is_incomplete=True, items=[item])
+    if item is None:
+        completion_request.log_empty(params.text_document.uri, "the answer writes no text")
+    return types.CompletionList(is_incomplete=True, items=[item] if item is not None else [])
 
 
 @server.command(ACCEPT_COMMAND)

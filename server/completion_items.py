@@ -10,6 +10,13 @@ Where the client takes snippets the item is an escaped snippet: Neovim 0.11's
 ``vim.lsp.completion`` inserts only the first word of a plain-text item's edit, but expands
 a snippet whole (indenting its new lines like the cursor's line, as LSP's
 ``InsertTextMode.AdjustIndentation`` says, so the text is made relative to that).
+
+An answer that writes the closers the editor typed (``bar: str):`` at ``def foo(|)``) is
+written whole, and its edit's range runs through those closers (one line, holding the cursor,
+as LSP allows). Neovim 0.11's own popup (``vim.lsp.completion``, and its omnifunc) ignores
+the end of that range: it takes out what it inserted and expands the text at the cursor, then
+applies the item's ``additionalTextEdits``. For it the edit starts and ends at the cursor and
+an additional edit deletes the closers.
 """
 
 from __future__ import annotations
@@ -18,7 +25,6 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
-from loomline.completion.cleanup.closers import only_closers
 from loomline.context.documents import Document
 from loomline.context.positions import Position, to_lf, with_line_ending
 from loomline.server import convert
@@ -31,13 +37,19 @@ class ClientFormats:
     markdown: bool = False
     snippets: bool = False
     markup: bool = False  # MarkupContent at all (else documentation is a plain string)
+    # It inserts an item at the cursor whatever the end of its edit's range (Neovim 0.11's own
+    # popup): what the edit replaces after the cursor goes in an additional edit instead.
+    range_end_ignored: bool = False
 
     @classmethod
-    def of(cls, capabilities: types.ClientCapabilities | None) -> ClientFormats:
+    def of(
+        cls, capabilities: types.ClientCapabilities | None,
+        client_info: types.ClientInfo | None = None,
+    ) -> ClientFormats:
         try:
             item = capabilities.text_document.completion.completion_item  # type: ignore[union-attr]
         except AttributeError:
-            return cls()
+            item = None
         if item is None:
             return cls()
         formats = list(item.documentation_format or [])
@@ -45,6 +57,10 @@ class ClientFormats:
             markdown=types.MarkupKind.Markdown in formats,
             snippets=bool(item.snippet_support),
             markup=bool(formats),
+            # Popup plugins for Neovim (nvim-cmp, blink.cmp) apply ranges, and advertise
+            # insertReplaceSupport; Neovim's own popup does neither.
+            range_end_ignored=client_info is not None and client_info.name == "Neovim"
+            and not item.insert_replace_support,
         )
 
 
@@ -88,31 +104,36 @@ def completion_item(
     formats: ClientFormats | None = None,
     prefer_snippet: bool = True,
     command: types.Command | None = None,
-    insert_only: str | None = None,
-) -> types.CompletionItem:
+) -> types.CompletionItem | None:
     """The item that inserts ``text`` (the model's continuation, in the document's
-    line ending) at ``position``, replacing
-    the text up to ``end`` (on the same line: closers the editor typed that ``text`` writes
-    itself; None: nothing). ``insert_only``: ``text`` up to those closers; the item inserts
-    it instead when the rest of the line is closers only (popups such as Neovim's insert at
-    the cursor whatever the edit's range says: ``def foo(bar: str):)``)."""
+    line ending) at ``position``, replacing the text up to ``end`` (on the same line: closers
+    the editor typed that ``text`` writes itself; None: nothing). None when it would write
+    nothing (a popup entry without text)."""
     formats = formats or ClientFormats()
     text = to_lf(text)  # read with \n breaks; written back in the document's own below
     position = document.lines.clamp(position)
     end = document.lines.clamp(end) if end is not None else position
     if end.line != position.line or end.character < position.character:
         end = position  # a completion item's edit is one line and holds the cursor
-    if end != position and insert_only is not None and only_closers(
-        document.lines.line_text(position.line)[document.offset_at(position)
-                                                - document.lines.line_start(position.line):]
-    ):
-        text, end = to_lf(insert_only), position
     offset = document.offset_at(position)
     line_start = document.lines.line_start(position.line)
     line = document.text[line_start:offset]
-    word = line[word_start(line, len(line)) :]
+    after = document.text[document.offset_at(end) : document.lines.line_end(position.line)]
+    extra_edits = None
+    if end != position and formats.range_end_ignored:
+        # Its edit from the cursor: the client takes out only what it inserted, so the
+        # document is as asked when it deletes the closers through the additional edit.
+        word, edit_end = "", position
+        extra_edits = [types.TextEdit(
+            range=types.Range(start=convert.lsp_position(position), end=convert.lsp_position(end)),
+            new_text="",
+        )]
+    else:
+        word, edit_end = line[word_start(line, len(line)) :], end
     start = document.position_at(offset - len(word))
     new_text = word + text
+    if not new_text.strip():
+        return None
     snippet = prefer_snippet and formats.snippets
     multiline = "\n" in text
     indent = line[: len(line) - len(line.lstrip(" \t"))]
@@ -122,9 +143,9 @@ def completion_item(
     else:
         inserted = new_text
     inserted = with_line_ending(inserted, document.line_ending)
-    documentation = _documentation(document, formats, line, text)
+    documentation = _documentation(document, formats, line, text + to_lf(after))
     return types.CompletionItem(
-        label=convert.first_line(new_text) or new_text.strip() or text,
+        label=convert.first_line(new_text) or new_text.strip(),
         kind=types.CompletionItemKind.Snippet if multiline else types.CompletionItemKind.Text,
         detail="Loomline",
         documentation=documentation,
@@ -143,9 +164,10 @@ def completion_item(
         ),
         text_edit=types.TextEdit(
             range=types.Range(
-                start=convert.lsp_position(start), end=convert.lsp_position(end)
+                start=convert.lsp_position(start), end=convert.lsp_position(edit_end)
             ),
             new_text=inserted,
         ),
+        additional_text_edits=extra_edits,
         command=command,
     )

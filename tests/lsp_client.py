@@ -78,6 +78,7 @@ class Session:
     workspace_folders: tuple[tuple[str, str], ...] = ()
     capabilities: types.ClientCapabilities = field(default_factory=progress_capabilities)
     ready_within_s: float | None = None
+    client_info: types.ClientInfo | None = None  # who the client says it is
 
 
 async def start_session(client: LoomlineClient, session: Session) -> types.InitializeResult:
@@ -87,6 +88,7 @@ async def start_session(client: LoomlineClient, session: Session) -> types.Initi
             capabilities=session.capabilities,
             initialization_options=session.options,
             root_uri=session.root_uri,
+            client_info=session.client_info,
             workspace_folders=[
                 types.WorkspaceFolder(uri=uri, name=name)
                 for uri, name in session.workspace_folders

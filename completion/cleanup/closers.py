@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from loomline.completion.cursor import Cursor
-from loomline.context.lexing import CLOSERS, BracketStack, open_brackets, state_at_end, tokens
+from loomline.context.lexing import BracketStack, open_brackets, state_at_end, tokens
 
 # Closing brackets at the start of the rest of the line, blanks between them.
 _TYPED_CLOSERS = re.compile(r"(?:[ \t]*[)\]}])*")
@@ -37,14 +37,6 @@ def typed_closers(cursor: Cursor) -> str:
     else:
         match = _TYPED_CLOSERS.match(suffix)
     return suffix[: match.end()] if match else ""
-
-
-def only_closers(rest_of_line: str) -> bool:
-    """Whether ``rest_of_line`` (after the cursor) is closing brackets and quotes only, blanks
-    between them: what the editor typed ahead of the cursor and nothing else."""
-    return bool(rest_of_line.strip()) and all(
-        ch in CLOSERS or ch in _QUOTES or ch in " \t" for ch in rest_of_line
-    )
 
 
 def closers_replaced(answer: str, cursor: Cursor) -> int:
@@ -100,27 +92,6 @@ def _closing(answer: str, cursor: Cursor, typed: str | None = None) -> tuple[int
     if quote and (not string_closed or state_at_end(line, cursor.language_id) == "string"):
         return 0, False  # the typed quote ends a string of the answer's: it and what follows stay
     return _through_closers(typed, quote, closed_brackets), len(stack.open) > lowest
-
-
-def before_the_closers(answer: str, cursor: Cursor) -> str:
-    """``answer`` up to where it closes what was open at the cursor (the closer the editor
-    typed, or the quote of the string the cursor is in), blanks before it dropped:
-    ``bar: str`` of ``bar: str):`` at ``def foo(|)``. For clients that ignore the end of an
-    edit's range and insert only. ``answer`` itself when it closes nothing open."""
-    head = cursor.line_prefix
-    stack = BracketStack(_open_before_line(cursor))
-    depth: int | None = None
-    for token in tokens(head + answer, cursor.language_id):
-        if token.start >= len(head) and depth is None:
-            depth = len(stack.open)
-        if token.kind == "bracket":
-            stack.push_or_pop(token.text)
-            if depth is not None and len(stack.open) < depth:
-                return answer[: token.start - len(head)].rstrip(" \t")
-        elif (token.kind == "string" and token.start < len(head) < token.start + len(token.text)
-              and state_at_end(token.text, cursor.language_id) == "code"):
-            return answer[: token.start + len(token.text) - 1 - len(head)]
-    return answer
 
 
 def leave_closers_in_place(answer: str, cursor: Cursor) -> str:

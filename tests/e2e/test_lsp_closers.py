@@ -1,6 +1,6 @@
-"""Over stdio: an answer that writes the closer the editor typed replaces it through the
-inline item's range; the completion item inserts it up to the closer (the scripted model
-answers `bar: str):` at `def foo(|)`)."""
+"""Over stdio: an answer that writes the closer the editor typed replaces it, through the
+inline item's range and the completion item's edit alike (the scripted model answers
+`bar: str):` at `def foo(|)`)."""
 
 from __future__ import annotations
 
@@ -30,10 +30,9 @@ async def test_the_inline_item_replaces_the_typed_closer(client: LanguageClient)
     assert item.range == types.Range(start=CURSOR, end=AFTER_THE_CLOSER)
 
 
-async def test_the_completion_items_edit_inserts_up_to_the_typed_closer(client: LanguageClient):
-    """Popups (Neovim's) insert at the cursor whatever the edit's range says: the item
-    inserts the answer up to the closer instead (see test_lsp_popup_closers)."""
+async def test_the_completion_items_edit_replaces_the_typed_closer(client: LanguageClient):
+    """The whole answer, the closer replaced (Neovim's own popup: test_lsp_popup_closers)."""
     open_doc(client, URI, "def foo()\n    pass\n")
     edit = await first_completion_edit(client, URI, CURSOR)
-    assert edit.new_text == "bar: str"
-    assert edit.range == types.Range(start=CURSOR, end=CURSOR)
+    assert edit.new_text == "bar: str):"
+    assert edit.range == types.Range(start=CURSOR, end=AFTER_THE_CLOSER)

@@ -1,7 +1,9 @@
-"""Over stdio: a completion-popup item at an auto-closed bracket inserts the answer up to the
-closers the editor typed, instead of replacing them through its range (Neovim's popup inserts
-at the cursor whatever the range's end says: ``def foo(bar: str):)``); the inline item still
-replaces them through its range. In every language, with a snippet client and a plain one."""
+"""Over stdio: a completion-popup item at an auto-closed bracket writes the whole answer and
+replaces the closers the editor typed, as the inline item does: through its edit's range
+(clients that apply ranges: eglot, VS Code), or, for Neovim 0.11's own popup (it inserts at
+the cursor whatever the range's end says), from the cursor with an additional edit deleting
+the closers. In every language, every line ending, with a snippet client, a plain one and
+Neovim's."""
 
 from __future__ import annotations
 
@@ -9,30 +11,34 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.lsp_client import Session, first_completion_edit, inline, loomline_client, open_doc
+from tests.lsp_client import Session, inline, loomline_client, open_doc
 
 # (language, extension, document with █ at the cursor, the model's answer, the cursor's line
-#  once the popup item is inserted, the line once the inline item is applied)
+#  once the item is applied)
 CASES = [
-    ("python", "py", "def foo(█)\n    pass\n", "bar: str):", "def foo(bar: str)",
-     "def foo(bar: str):"),
-    ("python", "py", "total = sum([█])\n", "1, 2]) + 3", "total = sum([1, 2])",
-     "total = sum([1, 2]) + 3"),
-    ("javascript", "js", "nums.map(█)\n", "n => n * 2);", "nums.map(n => n * 2)",
-     "nums.map(n => n * 2);"),
-    ("typescript", "ts", "const d = f(█)\n", "x as number);", "const d = f(x as number)",
-     "const d = f(x as number);"),
+    ("python", "py", "def foo(█)\n    pass\n", "bar: str):", "def foo(bar: str):"),
+    ("python", "py", "def foo(ba█)\n    pass\n", "r: str):", "def foo(bar: str):"),
+    ("python", "py", "class A(█)\n", "Base):", "class A(Base):"),
+    ("python", "py", "for x in range(█)\n", "10):", "for x in range(10):"),
+    ("python", "py", "with open(█)\n", "path) as f:", "with open(path) as f:"),
+    ("python", "py", "def greet(█)\n", "):", "def greet():"),  # all of it over the closer
+    ("python", "py", "total = sum([█])\n", "1, 2]) + 3", "total = sum([1, 2]) + 3"),
+    ("javascript", "js", "nums.map(█)\n", "n => n * 2);", "nums.map(n => n * 2);"),
+    ("javascript", "js", "xs.filter(█)\n", "x => x > 0).length;",
+     "xs.filter(x => x > 0).length;"),
+    ("typescript", "ts", "const d = f(█)\n", "x as number);", "const d = f(x as number);"),
     ("go", "go", "func f() {\n\tfmt.Println(█)\n}\n", '"hi", name) // ok',
-     '\tfmt.Println("hi", name)', '\tfmt.Println("hi", name) // ok'),
+     '\tfmt.Println("hi", name) // ok'),
     ("rust", "rs", "fn f() {\n    xs.iter().map(█)\n}\n", "|x| x * 2).collect()",
-     "    xs.iter().map(|x| x * 2)", "    xs.iter().map(|x| x * 2).collect()"),
+     "    xs.iter().map(|x| x * 2).collect()"),
     ("java", "java", "class A {\n  void f(int n) {\n    System.out.println(█)\n  }\n}\n",
-     "n * 2);", "    System.out.println(n * 2)", "    System.out.println(n * 2);"),
-    ("c", "c", "int f(int n) {\n  return abs(█)\n}\n", "n) + 1;", "  return abs(n)",
-     "  return abs(n) + 1;"),
+     "n * 2);", "    System.out.println(n * 2);"),
+    ("c", "c", "int f(int n) {\n  return abs(█)\n}\n", "n) + 1;", "  return abs(n) + 1;"),
     ("cpp", "cpp", "int main() {\n  std::vector<int> v{█}\n}\n", "1, 2, 3};",
-     "  std::vector<int> v{1, 2, 3}", "  std::vector<int> v{1, 2, 3};"),
+     "  std::vector<int> v{1, 2, 3};"),
 ]
+LINE_ENDINGS = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}
+CLIENTS = ("plain", "snippet", "neovim")
 SNIPPETS = types.ClientCapabilities(
     text_document=types.TextDocumentClientCapabilities(
         completion=types.CompletionClientCapabilities(
@@ -40,22 +46,24 @@ SNIPPETS = types.ClientCapabilities(
         )
     )
 )
+PARAMS = [(case, client, ending) for case in CASES for client in CLIENTS for ending in LINE_ENDINGS]
 
 
-@pytest.fixture(params=[(*case, snippets) for case in CASES for snippets in (False, True)],
-                ids=[f"{case[0]}-{case[3][:6]}-{'snippet' if snippets else 'plain'}"
-                     for case in CASES for snippets in (False, True)])
-def case(request: pytest.FixtureRequest) -> tuple[str, ...]:
+@pytest.fixture(params=PARAMS, ids=[f"{case[0]}-{case[3][:6]}-{client}-{ending}"
+                                    for case, client, ending in PARAMS])
+def case(request: pytest.FixtureRequest) -> tuple[tuple[str, ...], str, str]:
     return request.param  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def session(case: tuple[str, ...]) -> Session:
-    snippets = bool(case[-1])
+def session(case: tuple[tuple[str, ...], str, str]) -> Session:
+    (_language, _extension, _marked, answer, *_), client_kind, _ending = case
     return Session(
-        options={"backend": "fake", "fake": {"response": case[3], "chunkDelayMs": 0}},
+        options={"backend": "fake", "fake": {"response": answer, "chunkDelayMs": 0}},
         root_uri="file:///tmp/loomline-popup",
-        **({"capabilities": SNIPPETS} if snippets else {}),
+        **({"capabilities": SNIPPETS} if client_kind != "plain" else {}),
+        **({"client_info": types.ClientInfo(name="Neovim", version="0.11.4")}
+           if client_kind == "neovim" else {}),
     )
 
 
@@ -68,25 +76,46 @@ def _cursor(marked: str) -> tuple[str, types.Position]:
     return marked.replace("█", ""), types.Position(line, len(head) - head.rfind("\n") - 1)
 
 
-async def test_the_popup_item_inserts_up_to_the_typed_closers(
-    client: LanguageClient, case: tuple[str, ...]
+def _unsnippet(text: str) -> str:
+    return text.removesuffix("$0").replace("\\$", "$").replace("\\}", "}").replace("\\\\", "\\")
+
+
+async def test_the_popup_item_writes_the_whole_answer_over_the_typed_closers(
+    client: LanguageClient, case: tuple[tuple[str, ...], str, str]
 ) -> None:
-    language, extension, marked, _answer, popup_line, inline_line, snippets = case
+    (language, extension, marked, _answer, expected), client_kind, ending = case
     uri = f"file:///tmp/loomline-popup/a.{extension}"
     text, cursor = _cursor(marked)
-    open_doc(client, uri, text, language)
-    edit = await first_completion_edit(client, uri, cursor)
-    assert edit.range.end == cursor  # nothing after the cursor for a client to misplace
-    new_text = edit.new_text.removesuffix("$0") if snippets else edit.new_text
-    new_text = new_text.replace("\\$", "$").replace("\\}", "}").replace("\\\\", "\\")
     line = text.split("\n")[cursor.line]
-    assert line[: edit.range.start.character] + new_text + line[cursor.character :] == (
-        popup_line
+    open_doc(client, uri, text.replace("\n", LINE_ENDINGS[ending]), language)
+    result = await client.text_document_completion_async(
+        types.CompletionParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                               position=cursor)
     )
+    assert isinstance(result, types.CompletionList) and len(result.items) == 1
+    item = result.items[0]
+    edit = item.text_edit
+    assert isinstance(edit, types.TextEdit)
+    assert edit.range.start.line == edit.range.end.line == cursor.line
+    assert edit.range.start.character <= cursor.character <= edit.range.end.character
+    assert item.label.strip() and item.filter_text
+    new_text = _unsnippet(edit.new_text) if client_kind != "plain" else edit.new_text
+    if client_kind == "neovim":
+        # Neovim's popup: the additional edits, then the text at the cursor (range ignored).
+        assert edit.range.start == edit.range.end == cursor
+        deletions = item.additional_text_edits or []
+        assert [d.new_text for d in deletions] == [""]
+        (deleted,) = deletions
+        assert deleted.range.start == cursor and deleted.range.end.line == cursor.line
+        rest = line[deleted.range.end.character :]
+    else:
+        assert not item.additional_text_edits
+        rest = line[edit.range.end.character :]
+    assert line[: edit.range.start.character] + new_text + rest == expected
 
     answer = await inline(client, uri, cursor.line, cursor.character)
     assert answer is not None and len(answer.items) == 1
-    item = answer.items[0]
-    assert item.range is not None and isinstance(item.insert_text, str)
-    assert (line[: item.range.start.character] + item.insert_text
-            + line[item.range.end.character :]) == inline_line
+    inline_item = answer.items[0]
+    assert inline_item.range is not None and isinstance(inline_item.insert_text, str)
+    assert (line[: inline_item.range.start.character] + inline_item.insert_text
+            + line[inline_item.range.end.character :]) == expected

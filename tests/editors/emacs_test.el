@@ -57,8 +57,13 @@
 (setq jsonrpc-default-request-timeout 100) ; a real model on a busy CPU
 
 (defun loomline-step-capf ()
-  "completion-at-point at the end of a line: the candidates, then the accepted line."
-  (loomline-goto-line-end (plist-get (plist-get loomline-spec :capf) :line))
+  "completion-at-point at the end of a line (or at its :character): the candidates, then the
+accepted line."
+  (let ((spec (plist-get loomline-spec :capf)))
+    (loomline-goto-line-end (plist-get spec :line))
+    (when (plist-get spec :character)
+      (beginning-of-line)
+      (forward-char (plist-get spec :character))))
   (let* ((capf (eglot-completion-at-point))
          (start (nth 0 capf)) (end (nth 1 capf)) (table (nth 2 capf))
          (candidates (all-completions (buffer-substring-no-properties start end) table)))

@@ -12,10 +12,11 @@ local client
 local steps = {}
 
 function steps.popup()
-  -- Insert mode at the end of the line, ask vim.lsp.completion, take the first item (<Esc>
-  -- accepts the inserted item; a snippet item is expanded on CompleteDone).
+  -- Insert mode at the end of the line (or before p.character), ask vim.lsp.completion, take
+  -- the first item with <C-y>, as a user accepts it (the item's snippet and additional edits
+  -- are applied on CompleteDone, for an accepted item only: <Esc> keeps just the word).
   local p = spec.popup
-  vim.api.nvim_win_set_cursor(0, { p.line + 1, 0 })
+  vim.api.nvim_win_set_cursor(0, { p.line + 1, p.character or 0 })
   _G.loomline_items = nil
   function _G.loomline_wait_items()
     vim.wait(timeout, function()
@@ -27,8 +28,8 @@ function steps.popup()
       return false
     end, 20)
   end
-  vim.api.nvim_feedkeys(vim.keycode(
-    'A<Cmd>lua vim.lsp.completion.get()<CR><Cmd>lua _G.loomline_wait_items()<CR><Esc>'), 'x', false)
+  vim.api.nvim_feedkeys(vim.keycode((p.character and 'i' or 'A')
+    .. '<Cmd>lua vim.lsp.completion.get()<CR><Cmd>lua _G.loomline_wait_items()<CR><C-y><Esc>'), 'x', false)
   local items = {}
   for _, item in ipairs(_G.loomline_items or {}) do
     local lsp_item = vim.tbl_get(item, 'user_data', 'nvim', 'lsp', 'completion_item') or {}

@@ -70,6 +70,31 @@ def test_emacs_completion_at_point(tmp_path: Path):
     assert capf["line"] == "    return 42"
 
 
+# (file's text, the cursor before the closer the editor typed, the scripted answer, the line
+#  once the candidate is accepted); CRLF: the file's lines end in CRLF (eglot's buffer in LF)
+CAPF_CLOSERS = {
+    "lf": ("def foo()\n    pass\n", (0, 8), "bar: str):", "def foo(bar: str):"),
+    "word": ("def foo(ba)\n    pass\n", (0, 10), "r: str):", "def foo(bar: str):"),
+    "crlf": ("def greet()\r\n    pass\r\n", (0, 10), "):", "def greet():"),
+}
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("case", sorted(CAPF_CLOSERS))
+def test_emacs_candidate_writes_the_whole_answer_over_the_typed_closer(
+    tmp_path: Path, case: str
+):
+    """eglot applies the item's edit range: the closer the answer writes is replaced, the rest
+    of the answer kept, and the candidate is never empty (`):` over `)` once listed as "")."""
+    source, (line, character), answer, expected = CAPF_CLOSERS[case]
+    settings = {**FAKE, "fake": {"response": answer, "chunkDelayMs": 1}}
+    results = _run(tmp_path, settings, ["capf"], timeout=60, source=source,
+                   capf={"line": line, "character": character})
+    capf = results["capf"]
+    assert capf["candidates"] and all(capf["candidates"]), capf
+    assert capf["line"] == expected, capf
+
+
 @pytest.mark.model
 @pytest.mark.timeout(120)
 def test_emacs_with_the_real_model(tmp_path: Path, model_dir: Path):

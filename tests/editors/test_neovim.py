@@ -94,6 +94,36 @@ def test_neovim_completion_popup_accepts_the_whole_suggestion(tmp_path: Path):
     assert popup["line"] == "    return 42"
 
 
+# (file, its text, the cursor (line, character) before the closer the editor typed, the
+#  scripted answer, the cursor's line once the popup's item is accepted)
+POPUP_CLOSERS = {
+    "python": ("a.py", "def foo()\n    pass\n", (0, 8), "bar: str):", "def foo(bar: str):"),
+    "python-word": ("a.py", "def foo(ba)\n    pass\n", (0, 10), "r: str):",
+                    "def foo(bar: str):"),
+    "python-crlf": ("a.py", "def greet()\r\n    pass\r\n", (0, 10), "):", "def greet():"),
+    "javascript": ("a.js", "xs.filter()\n", (0, 10), "x => x > 0).length;",
+                   "xs.filter(x => x > 0).length;"),
+    "go": ("a.go", "package main\n\nfunc f() {\n\tfmt.Println()\n}\n", (3, 13), '"hi")',
+           '\tfmt.Println("hi")'),
+}
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("case", sorted(POPUP_CLOSERS))
+def test_neovim_popup_writes_the_whole_answer_over_the_typed_closer(tmp_path: Path, case: str):
+    """vim.lsp.completion (and so <C-x><C-o>) inserts at the cursor whatever the edit's range:
+    the closer the answer writes goes through the item's additional edit, the rest of the
+    answer stays (`def foo(bar: str):`, not `def foo(bar: str)` nor `def foo(bar: str):)`)."""
+    name, source, (line, character), answer, expected = POPUP_CLOSERS[case]
+    settings = {**FAKE, "fake": {"response": answer, "chunkDelayMs": 1}}
+    results = _run(tmp_path, settings, ["popup"], timeout=60, source=source, name=name,
+                   popup={"line": line, "character": character,
+                          "before": source.splitlines()[line]})
+    popup = results["steps"]["popup"]
+    assert popup["items"] and popup["items"][0]["label"], popup
+    assert popup["line"] == expected, popup
+
+
 @pytest.mark.model
 @pytest.mark.timeout(120)
 def test_neovim_with_the_real_model(tmp_path: Path, model_dir: Path):

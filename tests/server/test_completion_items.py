@@ -155,10 +155,11 @@ def test_positions_are_utf16_after_an_emoji():
     assert item.text_edit.new_text == "value"
 
 
-def test_a_whitespace_answer_keeps_a_label():
+def test_an_answer_that_writes_nothing_is_no_item():
+    """No item rather than an empty popup entry (eglot listed one: label and text "")."""
     document, position = document_at("x = █\n")
-    item = completion_item(document, position, "  ")
-    assert item.label == "  "  # never an empty label (clients drop those)
+    assert completion_item(document, position, "  ") is None
+    assert completion_item(document, position, "") is None
 
 
 def test_the_cursor_line_starts_after_a_lone_cr():
@@ -185,3 +186,70 @@ def test_the_item_replaces_the_closers_up_to_the_completions_end():
     elsewhere = completion_item(document, position, "bar: str):", end=Position(1, 0))
     assert isinstance(elsewhere.text_edit, types.TextEdit)
     assert elsewhere.text_edit.range.end == types.Position(line=0, character=8)
+
+
+def test_an_answer_all_over_the_closers_is_written_whole():
+    """`):` over the `)` the editor typed (eglot, CRLF): label and text `):`, never "" (the
+    answer up to the closer was nothing)."""
+    document, position = document_at("def greet(█)\r\n    pass\r\n")
+    end = Position(position.line, position.character + 1)
+    item = completion_item(document, position, "):", end=end)
+    assert item is not None and item.label == "):" and item.filter_text == "):"
+    assert item.text_edit == types.TextEdit(
+        range=types.Range(start=types.Position(0, 10), end=types.Position(0, 11)),
+        new_text="):",
+    )
+
+
+def test_the_word_before_the_cursor_starts_the_replacing_edit():
+    document, position = document_at("def foo(ba█)\n")
+    item = completion_item(document, position, "r: str):", end=Position(0, 11))
+    assert item is not None and item.filter_text == "bar: str):"
+    assert item.text_edit == types.TextEdit(
+        range=types.Range(start=types.Position(0, 8), end=types.Position(0, 11)),
+        new_text="bar: str):",
+    )
+    assert not item.additional_text_edits
+
+
+def test_for_neovims_popup_an_additional_edit_deletes_the_closers():
+    """Neovim's own popup inserts at the cursor whatever the range's end: the edit is the
+    answer at the cursor, an additional edit deletes the closers (from the cursor, so that
+    the word it takes out before applying it is none)."""
+    document, position = document_at("def foo(ba█)\n")
+    formats = ClientFormats(snippets=True, range_end_ignored=True)
+    item = completion_item(document, position, "r: str):", end=Position(0, 11), formats=formats)
+    assert item is not None
+    cursor = types.Position(0, 10)
+    assert item.text_edit == types.TextEdit(
+        range=types.Range(start=cursor, end=cursor), new_text="r: str):$0"
+    )
+    assert item.additional_text_edits == [
+        types.TextEdit(range=types.Range(start=cursor, end=types.Position(0, 11)), new_text="")
+    ]
+    plain = completion_item(document, position, "r: str", formats=formats)
+    assert plain is not None and not plain.additional_text_edits  # nothing to replace
+    assert isinstance(plain.text_edit, types.TextEdit)
+    assert plain.text_edit.range.start == types.Position(0, 8)
+
+
+def _capabilities(insert_replace: bool) -> types.ClientCapabilities:
+    return types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            completion=types.CompletionClientCapabilities(
+                completion_item=types.ClientCompletionItemOptions(
+                    snippet_support=True, insert_replace_support=insert_replace or None
+                )
+            )
+        )
+    )
+
+
+def test_only_neovims_own_popup_counts_as_ignoring_the_range_end():
+    neovim = types.ClientInfo(name="Neovim", version="0.11.4")
+    assert ClientFormats.of(_capabilities(False), neovim).range_end_ignored
+    # nvim-cmp and blink.cmp apply ranges, and say insertReplaceSupport
+    assert not ClientFormats.of(_capabilities(True), neovim).range_end_ignored
+    assert not ClientFormats.of(_capabilities(False), None).range_end_ignored  # eglot, ALE
+    code = types.ClientInfo(name="Visual Studio Code")
+    assert not ClientFormats.of(_capabilities(True), code).range_end_ignored
