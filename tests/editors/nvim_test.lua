@@ -28,8 +28,10 @@ function steps.popup()
       return false
     end, 20)
   end
+  -- p.omnifunc: asked with <C-x><C-o> (vim.lsp.omnifunc) rather than vim.lsp.completion.get().
+  local ask = p.omnifunc and '<C-x><C-o>' or '<Cmd>lua vim.lsp.completion.get()<CR>'
   vim.api.nvim_feedkeys(vim.keycode((p.character and 'i' or 'A')
-    .. '<Cmd>lua vim.lsp.completion.get()<CR><Cmd>lua _G.loomline_wait_items()<CR><C-y><Esc>'), 'x', false)
+    .. ask .. '<Cmd>lua _G.loomline_wait_items()<CR><C-y><Esc>'), 'x', false)
   local items = {}
   for _, item in ipairs(_G.loomline_items or {}) do
     local lsp_item = vim.tbl_get(item, 'user_data', 'nvim', 'lsp', 'completion_item') or {}

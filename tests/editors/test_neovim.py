@@ -110,14 +110,17 @@ POPUP_CLOSERS = {
 
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("case", sorted(POPUP_CLOSERS))
-def test_neovim_popup_writes_the_whole_answer_over_the_typed_closer(tmp_path: Path, case: str):
+@pytest.mark.parametrize("asked", ["get", "omnifunc"])
+def test_neovim_popup_writes_the_whole_answer_over_the_typed_closer(
+    tmp_path: Path, case: str, asked: str
+):
     """vim.lsp.completion (and so <C-x><C-o>) inserts at the cursor whatever the edit's range:
     the closer the answer writes goes through the item's additional edit, the rest of the
     answer stays (`def foo(bar: str):`, not `def foo(bar: str)` nor `def foo(bar: str):)`)."""
     name, source, (line, character), answer, expected = POPUP_CLOSERS[case]
     settings = {**FAKE, "fake": {"response": answer, "chunkDelayMs": 1}}
     results = _run(tmp_path, settings, ["popup"], timeout=60, source=source, name=name,
-                   popup={"line": line, "character": character,
+                   popup={"line": line, "character": character, "omnifunc": asked == "omnifunc",
                           "before": source.splitlines()[line]})
     popup = results["steps"]["popup"]
     assert popup["items"] and popup["items"][0]["label"], popup
