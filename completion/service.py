@@ -81,6 +81,11 @@ class Workspace(Protocol):
         """Cross-file context for the cursor, in priority order."""
         ...
 
+    async def bring_up_to_date(self, document: Document) -> None:
+        """Have what ``analyze`` reads ready for the document's text (a big file's parse
+        runs off the event loop)."""
+        ...
+
 
 class CompletionService:
     """Completions for documents of ``documents`` (the store it follows: typing rhythm, and
@@ -307,6 +312,13 @@ class CompletionService:
             return refused
         # A column inside a surrogate pair means the character's start.
         position = document.position_at(document.offset_at(position))
+        if self.workspace is not None and not document.has_lone_cr:
+            # The syntax tree is parsed when first read after changes: in a worker thread,
+            # while the event loop takes the next keystrokes.
+            version = document.version
+            await self.workspace.bring_up_to_date(document)
+            if document.version != version:
+                return Skip("the text changed while its syntax tree was parsed")
         # Decided once for the wait, the prompt and the clean-up; its text is a snapshot (the
         # document may change while the model works).
         cursor = self.cursor_at(document, document.offset_at(position))

@@ -1,11 +1,19 @@
-"""One tree-sitter tree per open document, edited in place as the editor sends changes."""
+"""One tree-sitter tree per open document, brought up to date when read.
+
+A change costs its ``Tree.edit`` coordinates only: re-parsing is left to the first reader
+after it. tree-sitter re-parses a file of many top-level statements (a flat list of
+assignments, say) in about the time of a full parse, however small the edit: 200 ms for
+100,000 lines, which a keystroke must not pay (the request after the typing pause does, once,
+for all the changes since; ``WorkspaceContext.bring_up_to_date`` does it in a worker thread,
+as tree-sitter lets other threads run while it parses).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tree_sitter import Parser, Tree
 
@@ -27,23 +35,37 @@ DEFAULT_MAX_BYTES = 2_000_000
 # gains nothing over the text rules.
 MAX_LINE_CHARS = 20_000
 _LONG_LINE = re.compile(f"[^\r\n]{{{MAX_LINE_CHARS + 1}}}")
+# More edits than this since the last parse: parse afresh (no slower than that many
+# ``Tree.edit`` calls, and the list of them stays small).
+MAX_PENDING_EDITS = 5_000
+
+# ``Tree.edit``'s arguments: start, old end and new end bytes, then their points.
+_Coordinates = tuple[int, int, int, tuple[int, int], tuple[int, int], tuple[int, int]]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Entry:
-    parser: Parser
-    tree: Tree
+    parser: Parser  # (used under ``parsing`` only: a parser is not for two threads at once)
+    # The last parse, or None (none yet, or to be made afresh).
+    tree: Tree | None
+    # The text the last event left: the document's own string, never a copy, so that a
+    # reader on any thread parses the text that goes with ``pending``.
+    text: str
     version: int
+    # The edits since ``tree`` was parsed, in order.
+    pending: list[_Coordinates] = field(default_factory=list)
+    parsing: threading.Lock = field(default_factory=threading.Lock)
 
 
 class SyntaxTrees:
     """Keeps a syntax tree for every open document whose language has a grammar, by URI.
 
-    A listener of the document store (call it with the store's events); it holds trees only,
-    never text: the document is the store's.
+    A listener of the document store (call it with the store's events); it holds trees and
+    the edits not yet parsed, never a copy of a text: the document is the store's.
 
-    Each change is applied with ``Tree.edit`` and the document re-parsed against the old tree,
-    so a keystroke costs a fraction of a full parse. Documents over ``max_bytes``, in languages
+    Each change is noted in ``Tree.edit`` coordinates; the first reader after it re-parses
+    once against the old tree with every edit applied (``tree``, ``tree_for``). A change
+    never waits for a parse on another thread. Documents over ``max_bytes``, in languages
     without a grammar, or whose parse fails simply have no tree (callers fall back to text).
     """
 
@@ -51,13 +73,13 @@ class SyntaxTrees:
         self.max_bytes = max_bytes
         self._entries: dict[str, _Entry] = {}
         self._long_lines: set[str] = set()  # URIs without a tree for a line too long
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the entries' fields (never held over a parse)
 
     # -- following the document store ------------------------------------------------------
 
     def __call__(self, event: DocumentEvent) -> None:
         if isinstance(event, DocumentOpened):
-            self._full_parse(event.document)
+            self._open(event.document)
         elif isinstance(event, DocumentChanged):
             self._changed(event.document, event.edits)
         elif isinstance(event, DocumentClosed):
@@ -72,35 +94,23 @@ class SyntaxTrees:
                 _makes_long_line(document, edit) for edit in edits
             ):
                 return  # still too long (only the edited lines are looked at)
-            self._full_parse(document)
+            self._open(document)
             return
         if any(_makes_long_line(document, edit) for edit in edits):
             self._drop(document.uri)
             self._long_lines.add(document.uri)
             return
-        source = encode(document.text)
-        if len(source) > self.max_bytes:
+        if document.utf8_size > self.max_bytes:
             self._drop(document.uri)
             return
-        tree = entry.tree.copy()  # readers on other threads keep an unedited tree
-        try:
-            for edit in edits:
-                tree.edit(
-                    start_byte=edit.start_byte,
-                    old_end_byte=edit.old_end_byte,
-                    new_end_byte=edit.new_end_byte,
-                    start_point=edit.start_point,
-                    old_end_point=edit.old_end_point,
-                    new_end_point=edit.new_end_point,
-                )
-            new_tree = entry.parser.parse(source, tree)
-        except Exception:
-            log.warning("incremental parse of %s failed; parsing afresh", document.uri,
-                        exc_info=True)
-            self._full_parse(document)
-            return
+        coordinates = [_coordinates(edit) for edit in edits]
         with self._lock:
-            self._entries[document.uri] = _Entry(entry.parser, new_tree, document.version)
+            if self._entries.get(document.uri) is not entry:
+                return  # (closed meanwhile)
+            entry.pending.extend(coordinates)
+            if len(entry.pending) > MAX_PENDING_EDITS:
+                entry.tree, entry.pending = None, []
+            entry.text, entry.version = document.text, document.version
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -108,27 +118,83 @@ class SyntaxTrees:
         """The current tree of a document, or ``None`` (no grammar, too big, not open)."""
         with self._lock:
             entry = self._entries.get(uri)
-        return entry.tree if entry is not None else None
+        return self._current(uri, entry)[0] if entry is not None else None
 
     def version(self, uri: str) -> int | None:
         with self._lock:
             entry = self._entries.get(uri)
-        return entry.version if entry is not None else None
+            return entry.version if entry is not None else None
 
     def tree_for(self, document: Document) -> Tree | None:
-        """The tree of ``document`` if it matches the document's current version."""
+        """The tree of ``document`` if it matches the document's current version (parsed
+        now if it changed since the last read: run it in a worker thread where that may be
+        a big file's parse)."""
         with self._lock:
             entry = self._entries.get(document.uri)
-        if entry is None or entry.version != document.version:
-            return None
-        return entry.tree
+            if entry is None or entry.version != document.version:
+                return None
+        tree, version = self._current(document.uri, entry)
+        # (Changed on another thread during the parse: not the tree of its text.)
+        return tree if version == document.version else None
+
+    def is_current(self, uri: str) -> bool:
+        """Whether reading the tree of ``uri`` costs no parse (none pending, or no tree)."""
+        with self._lock:
+            entry = self._entries.get(uri)
+            return entry is None or (entry.tree is not None and not entry.pending)
 
     def __contains__(self, uri: str) -> bool:
         return self.tree(uri) is not None
 
     # -- internals --------------------------------------------------------------------------
 
-    def _full_parse(self, document: Document) -> None:
+    def _current(self, uri: str, entry: _Entry) -> tuple[Tree | None, int]:
+        """``entry``'s tree with every change parsed (None if its parse failed) and the
+        version it is of. One parse at a time per document: a second reader waits for the
+        first one's tree."""
+        with self._lock:
+            if entry.tree is not None and not entry.pending:
+                return entry.tree, entry.version
+        with entry.parsing:
+            with self._lock:
+                base, edits, text = entry.tree, list(entry.pending), entry.text
+                parsed_version = entry.version
+            if base is None or edits:
+                new_tree = self._parse(uri, entry.parser, base, edits, text)
+                with self._lock:
+                    if self._entries.get(uri) is not entry:
+                        return None, parsed_version  # closed, dropped or opened again
+                    if new_tree is None:
+                        self._entries.pop(uri, None)
+                        return None, parsed_version
+                    # Edits that came during the parse stay pending (made to this text).
+                    entry.tree = new_tree
+                    del entry.pending[: len(edits)]
+            else:
+                new_tree = base
+        return new_tree, parsed_version
+
+    @staticmethod
+    def _parse(uri: str, parser: Parser, base: Tree | None, edits: list[_Coordinates],
+               text: str) -> Tree | None:
+        source = encode(text)
+        if base is not None:
+            tree = base.copy()  # readers on other threads keep an unedited tree
+            try:
+                for edit in edits:
+                    tree.edit(*edit)
+                return parser.parse(source, tree)
+            except Exception:
+                log.warning("incremental parse of %s failed; parsing afresh", uri,
+                            exc_info=True)
+        try:
+            return parser.parse(source)
+        except Exception:
+            log.warning("parse of %s failed", uri, exc_info=True)
+            return None
+
+    def _open(self, document: Document) -> None:
+        """Take ``document`` on (its first parse waits for the first reader)."""
         parser = new_parser(document.language_id)
         if parser is None:
             self._drop(document.uri)
@@ -138,23 +204,21 @@ class SyntaxTrees:
             self._long_lines.add(document.uri)
             return
         self._long_lines.discard(document.uri)
-        source = encode(document.text)
-        if len(source) > self.max_bytes:
-            log.info("%s is %d bytes: not parsing it", document.uri, len(source))
-            self._drop(document.uri)
-            return
-        try:
-            tree = parser.parse(source)
-        except Exception:
-            log.warning("parse of %s failed", document.uri, exc_info=True)
+        if document.utf8_size > self.max_bytes:
+            log.info("%s is %d bytes: not parsing it", document.uri, document.utf8_size)
             self._drop(document.uri)
             return
         with self._lock:
-            self._entries[document.uri] = _Entry(parser, tree, document.version)
+            self._entries[document.uri] = _Entry(parser, None, document.text, document.version)
 
     def _drop(self, uri: str) -> None:
         with self._lock:
             self._entries.pop(uri, None)
+
+
+def _coordinates(edit: Edit) -> _Coordinates:
+    return (edit.start_byte, edit.old_end_byte, edit.new_end_byte, edit.start_point,
+            edit.old_end_point, edit.new_end_point)
 
 
 def _makes_long_line(document: Document, edit: Edit) -> bool:

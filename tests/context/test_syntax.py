@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import threading
+
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tree_sitter import Parser, Tree
 
+from loomline.context import syntax
 from loomline.context.documents import DocumentStore
-from loomline.context.languages import parse
+from loomline.context.languages import new_parser, parse
 from loomline.context.positions import Position
 from loomline.context.syntax import SyntaxTrees
 
@@ -20,7 +25,11 @@ LANGUAGES = [
     ("go", "package p\n\nfunc f(a int) int {\n\treturn a * 2 // é\n}\n"),
     ("rust", "fn f<'a>(x: &'a str) -> usize {\n    x.len()\n}\n"),
     ("c", "int f(int a) {\n  /* 𝄞 */ return a;\n}\n"),
+    ("typescript", "interface P { x: number }\nconst f = (p: P): number => p.x;\n"),
+    ("java", "class A {\n  int f(int a) {\n    return a; // é\n  }\n}\n"),
+    ("cpp", "template <typename T>\nT f(T a) {\n  return a; // 𝄞\n}\n"),
 ]
+BREAKS = ["\n", "\r\n", "\r"]
 
 
 def _store(trees: SyntaxTrees) -> DocumentStore:
@@ -109,17 +118,20 @@ def _edits(draw: st.DrawFn) -> list[tuple[int, int, int, int, str]]:
     ]
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(language=st.sampled_from(LANGUAGES), edits=_edits(),
-       batch=st.booleans())
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(language=st.sampled_from(LANGUAGES), edits=_edits(), batch=st.booleans(),
+       line_break=st.sampled_from(BREAKS), reads=st.lists(st.booleans(), max_size=12))
 def test_incremental_tree_matches_fresh_parse(
-    language: tuple[str, str], edits: list[tuple[int, int, int, int, str]], batch: bool
+    language: tuple[str, str], edits: list[tuple[int, int, int, int, str]], batch: bool,
+    line_break: str, reads: list[bool],
 ) -> None:
+    """Every language, every line break: the tree read after changes (some read between
+    them, most left pending and parsed at once) is a fresh parse's."""
     language_id, text = language
     trees = SyntaxTrees()
     store = _store(trees)
     uri = f"file:///doc.{language_id}"
-    store.open(uri, language_id, 0, text)
+    store.open(uri, language_id, 0, text.replace("\n", line_break))
     changes: list[tuple[Position, Position, str] | str] = []
     for line_a, col_a, line_b, col_b, new_text in edits:
         start, end = sorted([(line_a, col_a), (line_b, col_b)])
@@ -129,6 +141,8 @@ def test_incremental_tree_matches_fresh_parse(
     else:
         for version, change in enumerate(changes, start=1):
             store.change(uri, version, [change])
+            if version <= len(reads) and reads[version - 1]:
+                assert trees.tree(uri) is not None
     document = store.get(uri)
     assert document is not None
     tree = trees.tree_for(document)
@@ -136,6 +150,84 @@ def test_incremental_tree_matches_fresh_parse(
     assert tree is not None and fresh is not None
     assert str(tree.root_node) == str(fresh.root_node)
     assert tree.root_node.end_byte == fresh.root_node.end_byte
+    assert trees.is_current(uri)
+
+
+class _CountingParser:
+    """A parser that counts its parses and, when told, waits inside one."""
+
+    def __init__(self, parser: Parser, hold: bool = False) -> None:
+        self.parser, self.parses = parser, 0
+        self.hold = hold
+        self.started, self.go = threading.Event(), threading.Event()
+
+    def parse(self, source: bytes, old_tree: Tree | None = None) -> Tree:
+        self.parses += 1
+        if self.hold:
+            self.started.set()
+            assert self.go.wait(60)
+        return self.parser.parse(source, old_tree) if old_tree else self.parser.parse(source)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, hold: bool = False) -> list[_CountingParser]:
+    made: list[_CountingParser] = []
+
+    def counting_parser(language_id: str) -> _CountingParser | None:
+        parser = new_parser(language_id)
+        if parser is None:
+            return None
+        made.append(_CountingParser(parser, hold))
+        return made[-1]
+
+    monkeypatch.setattr(syntax, "new_parser", counting_parser)
+    return made
+
+
+@pytest.mark.parametrize(("language_id", "text"), LANGUAGES)
+def test_a_change_parses_nothing_until_read(
+    monkeypatch: pytest.MonkeyPatch, language_id: str, text: str
+) -> None:
+    """Typing costs no parse (a flat file of 100,000 statements re-parses in the time of a
+    full parse): the first read parses once, for every change since."""
+    parsers = _counting(monkeypatch)
+    trees = SyntaxTrees()
+    store = _store(trees)
+    uri = f"file:///doc.{language_id}"
+    document = store.open(uri, language_id, 1, text)
+    for version in range(2, 12):
+        store.change(uri, version, [(Position(1, 0), Position(1, 0), "x")])
+    assert parsers[0].parses == 0 and not trees.is_current(uri)
+    tree = trees.tree_for(document)
+    assert parsers[0].parses == 1 and trees.is_current(uri)
+    assert trees.tree_for(document) is tree and parsers[0].parses == 1
+    fresh = parse(language_id, document.text)
+    assert tree is not None and fresh is not None
+    assert str(tree.root_node) == str(fresh.root_node)
+
+
+def test_changes_during_a_parse_stay_pending(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parse on a worker thread never holds a change up, and the edits that arrive
+    meanwhile are parsed by the next read."""
+    parsers = _counting(monkeypatch, hold=True)
+    trees = SyntaxTrees()
+    store = _store(trees)
+    document = store.open("file:///a.py", "python", 1, PYTHON)
+    store.change("file:///a.py", 2, [(Position(5, 16), Position(5, 16), " * 2")])
+    seen: list[Tree | None] = []
+    reader = threading.Thread(target=lambda: seen.append(trees.tree_for(document)))
+    reader.start()
+    assert parsers[0].started.wait(60)
+    store.change("file:///a.py", 3, [(Position(0, 0), Position(0, 0), "import sys\n")])
+    parsers[0].hold = False
+    parsers[0].go.set()
+    reader.join()
+    assert seen == [None]  # parsed version 2: the document is at 3 now
+    assert not trees.is_current("file:///a.py")
+    tree = trees.tree_for(document)
+    fresh = parse("python", document.text)
+    assert tree is not None and fresh is not None
+    assert str(tree.root_node) == str(fresh.root_node)
+    assert parsers[0].parses == 2
 
 
 def test_full_replacement_change() -> None:

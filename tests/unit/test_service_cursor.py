@@ -29,6 +29,9 @@ class CountingWorkspace:
     def collect(self, document: Document, offset: int) -> list[PromptPiece]:
         return []
 
+    async def bring_up_to_date(self, document: Document) -> None:
+        pass
+
 
 async def _complete(text: str, position: Position, response: str, workspace: object = None,
                     settings: Settings | None = None) -> Completion | Skip:
