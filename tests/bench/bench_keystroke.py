@@ -1,9 +1,13 @@
 """Per-keystroke cost on a long line and on a big file: didChange + completion request preparation.
 
 One keystroke is what the server does for it before any model runs: the ``didChange``
-(the document store applies the edit, its listeners update the syntax tree, the typing rhythm
-and the running generation) and the request's preparation (the refusal checks, the cursor's
-analysis, context and the prompt). Medians of several runs, in milliseconds.
+(the document store applies the edit, its listeners note it for the syntax tree, the typing
+rhythm and the running generation) and the request's preparation (the refusal checks, the
+syntax tree's parse of the changes since the last request, the cursor's analysis, context and
+the prompt). The flat files (``vN = N`` lines: tree-sitter re-parses them in the time of a
+full parse) also get the two apart: a keystroke of a burst of typing (``didChange`` alone),
+and the request after the burst (its preparation alone, one parse for the whole burst).
+Medians of several runs, in milliseconds.
 
     .venv/bin/python tests/bench/bench_keystroke.py [--runs 7] [--keystrokes 40]
 
@@ -53,9 +57,16 @@ def many_lines(lines: int) -> str:
     return "".join(body) + "value = "
 
 
-def keystroke_cost(text: str, line: int, column: int, keystrokes: int) -> tuple[float, float]:
+def flat_lines(lines: int) -> str:
+    return "".join(f"v{number} = {number}\n" for number in range(lines))
+
+
+def keystroke_cost(text: str, line: int, column: int, keystrokes: int,
+                   kind: str = "both") -> tuple[float, float]:
     """Median (CPU ms, wall ms) of one keystroke typed at (line, column) and moving on,
-    ``keystrokes`` times (CPU time: what the process spent, whatever else loads the machine)."""
+    ``keystrokes`` times (CPU time: what the process spent, whatever else loads the machine).
+    ``kind``: ``both`` (each keystroke's didChange and request), ``typing`` (didChange
+    alone) or ``request`` (the one request after all the keystrokes, alone)."""
     settings = Settings(backend="fake")
     store = DocumentStore()
     workspace = WorkspaceContext(settings, store)
@@ -69,10 +80,15 @@ def keystroke_cost(text: str, line: int, column: int, keystrokes: int) -> tuple[
         started, cpu_started = time.perf_counter(), time.process_time()
         store.change(URI, number + 2, [(position, position, "a")])
         typed = Position(line, column + number + 1)
-        if service.refuse(document, typed) is None:
+        if kind == "both" and service.refuse(document, typed) is None:
             service.prepare(document, typed)
         cpu_costs.append((time.process_time() - cpu_started) * 1000)
         costs.append((time.perf_counter() - started) * 1000)
+    if kind == "request":
+        started, cpu_started = time.perf_counter(), time.process_time()
+        if service.refuse(document, typed) is None:
+            service.prepare(document, typed)
+        return (time.process_time() - cpu_started) * 1000, (time.perf_counter() - started) * 1000
     return statistics.median(cpu_costs), statistics.median(costs)
 
 
@@ -82,32 +98,50 @@ def median_of_runs(runs: int, measure: Callable[[], tuple[float, float]]) -> lis
     return [statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)]
 
 
-def cases(chars: int, lines: int) -> list[tuple[str, str, int, int]]:
-    """(name, text, line, column) of each measured case."""
+def cases(chars: int, lines: int) -> list[tuple[str, str, int, int, str]]:
+    """(name, text, line, column, kind) of each measured case (see ``keystroke_cost``)."""
     ascii_line = long_line(chars)
     wide_line = long_line(chars, extra="'é😀', ")
     big_file = many_lines(lines)
-    return [
-        (f"{chars:,}-character line (ASCII), typing at its middle", ascii_line, 0, chars // 2),
-        (f"{chars:,}-character line (ASCII), typing on the next line", ascii_line, 2, 8),
+    measured = [
+        (f"{chars:,}-character line (ASCII), typing at its middle", ascii_line, 0, chars // 2,
+         "both"),
+        (f"{chars:,}-character line (ASCII), typing on the next line", ascii_line, 2, 8,
+         "both"),
         (f"{chars:,}-character line with an emoji, typing at its middle", wide_line, 0,
-         chars // 2),
+         chars // 2, "both"),
         (f"{chars:,}-character CRLF line with an emoji, typing at its middle",
-         wide_line.replace("\n", "\r\n"), 0, chars // 2),
-        (f"{lines:,}-line file, typing on its last line", big_file, big_file.count("\n"), 8),
-        (f"{lines:,}-line file, typing in its middle", big_file, big_file.count("\n") // 2, 4),
+         wide_line.replace("\n", "\r\n"), 0, chars // 2, "both"),
+        (f"{lines:,}-line file, typing on its last line", big_file, big_file.count("\n"), 8,
+         "both"),
+        (f"{lines:,}-line file, typing in its middle", big_file, big_file.count("\n") // 2, 4,
+         "both"),
         # CRLF: what the store hands its listeners must not cost an LF copy per keystroke.
         (f"{lines:,}-line CRLF file, typing in its middle", big_file.replace("\n", "\r\n"),
-         big_file.count("\n") // 2, 4),
+         big_file.count("\n") // 2, 4, "both"),
     ]
+    # Flat files: tree-sitter re-parses them in the time of a full parse, however small the
+    # edit; a burst of typing must not pay it at each keystroke, only the request after it.
+    for count in (5_000, 100_000):
+        text = flat_lines(count)
+        measured += [
+            (f"flat {count:,}-line file (vN = N), typing in its middle", text, count // 2, 2,
+             "both"),
+            (f"flat {count:,}-line file, a keystroke of a burst (didChange alone)", text,
+             count // 2, 2, "typing"),
+            (f"flat {count:,}-line file, the request after the burst (preparation alone)",
+             text, count // 2, 2, "request"),
+        ]
+    return measured
 
 
 def measure(args: argparse.Namespace) -> dict[str, list[float]]:
     return {
         name: median_of_runs(
-            args.runs, lambda: keystroke_cost(text, line, column, args.keystrokes)  # noqa: B023
+            args.runs,
+            lambda: keystroke_cost(text, line, column, args.keystrokes, kind),  # noqa: B023
         )
-        for name, text, line, column in cases(args.chars, args.lines)
+        for name, text, line, column, kind in cases(args.chars, args.lines)
     }
 
 
