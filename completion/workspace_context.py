@@ -161,8 +161,8 @@ class WorkspaceContext:
     # ---- questions from the service --------------------------------------------------
     async def bring_up_to_date(self, document: Document) -> None:
         """Parse the document's changes since its tree was last read, if any, in a worker
-        thread (tree-sitter lets the event loop run meanwhile: a flat file of 100,000
-        statements takes 200 ms, whatever the edit)."""
+        thread (a flat file of 100,000 statements takes 200 ms, whatever the edit; the event
+        loop gets turns meanwhile: see ``context.syntax``)."""
         if not self.trees.is_current(document.uri):
             await asyncio.to_thread(self.trees.tree_for, document)
 

@@ -4,8 +4,12 @@ A change costs its ``Tree.edit`` coordinates only: re-parsing is left to the fir
 after it. tree-sitter re-parses a file of many top-level statements (a flat list of
 assignments, say) in about the time of a full parse, however small the edit: 200 ms for
 100,000 lines, which a keystroke must not pay (the request after the typing pause does, once,
-for all the changes since; ``WorkspaceContext.bring_up_to_date`` does it in a worker thread,
-as tree-sitter lets other threads run while it parses).
+for all the changes since; ``WorkspaceContext.bring_up_to_date`` does it in a worker thread).
+
+py-tree-sitter holds the GIL while it parses a bytes object: a parse in a worker thread would
+stall the event loop all the same. It reads the source through a Python callback here, a
+chunk a call, and a call into Python is where the interpreter hands the GIL to a thread that
+waits for it: the event loop gets a turn every few milliseconds of a big parse.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tree_sitter import Parser, Tree
+from tree_sitter import Parser, Point, Tree
 
 from loomline.context.documents import (
     Document,
@@ -38,6 +43,9 @@ _LONG_LINE = re.compile(f"[^\r\n]{{{MAX_LINE_CHARS + 1}}}")
 # More edits than this since the last parse: parse afresh (no slower than that many
 # ``Tree.edit`` calls, and the list of them stays small).
 MAX_PENDING_EDITS = 5_000
+
+# Bytes handed to tree-sitter a read (a parse of 1.5 MB makes some 400 calls into Python).
+READ_CHUNK = 4096
 
 # ``Tree.edit``'s arguments: start, old end and new end bytes, then their points.
 _Coordinates = tuple[int, int, int, tuple[int, int], tuple[int, int], tuple[int, int]]
@@ -133,7 +141,7 @@ class SyntaxTrees:
             entry = self._entries.get(document.uri)
             if entry is None or entry.version != document.version:
                 return None
-        tree, version = self._current(document.uri, entry)
+        tree, version = self._current(document.uri, entry, document.version)
         # (Changed on another thread during the parse: not the tree of its text.)
         return tree if version == document.version else None
 
@@ -148,10 +156,12 @@ class SyntaxTrees:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _current(self, uri: str, entry: _Entry) -> tuple[Tree | None, int]:
+    def _current(self, uri: str, entry: _Entry, wanted: int | None = None
+                 ) -> tuple[Tree | None, int]:
         """``entry``'s tree with every change parsed (None if its parse failed) and the
         version it is of. One parse at a time per document: a second reader waits for the
-        first one's tree."""
+        first one's tree. A reader that ``wanted`` a version the document has left by then
+        gets None, and parses nothing (a request superseded while it waited)."""
         with self._lock:
             if entry.tree is not None and not entry.pending:
                 return entry.tree, entry.version
@@ -159,6 +169,8 @@ class SyntaxTrees:
             with self._lock:
                 base, edits, text = entry.tree, list(entry.pending), entry.text
                 parsed_version = entry.version
+            if wanted is not None and wanted != parsed_version:
+                return None, parsed_version
             if base is None or edits:
                 new_tree = self._parse(uri, entry.parser, base, edits, text)
                 with self._lock:
@@ -177,18 +189,18 @@ class SyntaxTrees:
     @staticmethod
     def _parse(uri: str, parser: Parser, base: Tree | None, edits: list[_Coordinates],
                text: str) -> Tree | None:
-        source = encode(text)
+        read = _reader(encode(text))
         if base is not None:
             tree = base.copy()  # readers on other threads keep an unedited tree
             try:
                 for edit in edits:
                     tree.edit(*edit)
-                return parser.parse(source, tree)
+                return parser.parse(read, tree)
             except Exception:
                 log.warning("incremental parse of %s failed; parsing afresh", uri,
                             exc_info=True)
         try:
-            return parser.parse(source)
+            return parser.parse(read)
         except Exception:
             log.warning("parse of %s failed", uri, exc_info=True)
             return None
@@ -214,6 +226,15 @@ class SyntaxTrees:
     def _drop(self, uri: str) -> None:
         with self._lock:
             self._entries.pop(uri, None)
+
+
+def _reader(source: bytes) -> Callable[[int, Point], bytes]:
+    """``source`` for ``Parser.parse``, a chunk a call (each call lets other threads run)."""
+
+    def read(offset: int, _point: Point) -> bytes:
+        return source[offset : offset + READ_CHUNK]
+
+    return read
 
 
 def _coordinates(edit: Edit) -> _Coordinates:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import pytest
-from tree_sitter import Parser, Tree
+from tree_sitter import Parser, Point, Tree
 
 from loomline.completion.engines.fake import FakeEngine
 from loomline.completion.service import Completion, CompletionService, Skip
@@ -28,13 +29,23 @@ class _WatchedParser:
         self.parser, self.threads = parser, []
         self.started, self.go = threading.Event(), threading.Event()
         self.hold = hold
+        self.read_at: int | None = None  # where the parse last read its source
 
-    def parse(self, source: bytes, old_tree: Tree | None = None) -> Tree:
+    def parse(self, source: bytes | Callable[[int, Point], bytes],
+              old_tree: Tree | None = None) -> Tree | None:
         self.threads.append(threading.get_ident())
         if self.hold:
             self.started.set()
             assert self.go.wait(60)
-        return self.parser.parse(source, old_tree) if old_tree else self.parser.parse(source)
+        if callable(source):
+            read = source
+
+            def source(offset: int, point: Point) -> bytes:
+                self.read_at = offset
+                return read(offset, point)
+
+        return (self.parser.parse(source, old_tree) if old_tree is not None
+                else self.parser.parse(source))
 
 
 def _watch(monkeypatch: pytest.MonkeyPatch, hold: bool = False) -> list[_WatchedParser]:
@@ -92,3 +103,26 @@ async def test_text_changed_during_the_parse_skips(monkeypatch: pytest.MonkeyPat
     assert isinstance(result, Skip) and "syntax tree" in result.reason
     tree = workspace.trees.tree_for(document)
     assert tree is not None and tree.root_node.end_byte == len(document.text)
+
+
+async def test_the_event_loop_runs_during_a_big_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """py-tree-sitter holds the GIL over a parse of bytes: the source goes in by a callback,
+    whose calls let the event loop take turns (keystrokes, other requests) meanwhile."""
+    parsers = _watch(monkeypatch)
+    _, workspace = await _service()
+    text = "".join(f"v{number} = {number}\n" for number in range(100_000))
+    document = workspace.documents.open(URI, "python", 1, text)
+    seen: set[int] = set()  # where the parse was, each time the event loop ran
+
+    async def other_work() -> None:
+        while True:
+            await asyncio.sleep(0)
+            if parsers[0].read_at is not None:
+                seen.add(parsers[0].read_at)
+
+    other = asyncio.create_task(other_work())
+    await workspace.bring_up_to_date(document)
+    other.cancel()
+    assert workspace.trees.is_current(URI)
+    # (About 20 on 2 cores: one a switch interval; 0 when the parse holds the GIL.)
+    assert len(seen) >= 5
