@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -8,7 +10,7 @@ from hypothesis import strategies as st
 from tree_sitter import Parser, Tree
 
 from loomline.context import syntax
-from loomline.context.documents import DocumentStore
+from loomline.context.documents import Document, DocumentStore
 from loomline.context.languages import new_parser, parse
 from loomline.context.positions import Position
 from loomline.context.syntax import SyntaxTrees
@@ -239,3 +241,30 @@ def test_full_replacement_change() -> None:
     fresh = parse("rust", "struct S;\nfn b() -> S { S }\n")
     assert tree is not None and fresh is not None
     assert str(tree.root_node) == str(fresh.root_node)
+
+
+def test_a_reader_of_a_version_gone_parses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Readers queue for a document's parse; one whose version the document left while it
+    waited (a superseded request) gets no tree and costs no parse."""
+    parsers = _counting(monkeypatch, hold=True)
+    trees = SyntaxTrees()
+    store = _store(trees)
+    document = store.open("file:///a.py", "python", 1, PYTHON)
+    first = threading.Thread(target=lambda: trees.tree("file:///a.py"))
+    first.start()
+    assert parsers[0].started.wait(60)
+    seen: list[Tree | None] = []
+    at_1 = cast(Document, SimpleNamespace(uri="file:///a.py", version=1))  # (a request's)
+    second = threading.Thread(target=lambda: seen.append(trees.tree_for(at_1)))
+    second.start()  # waits for the first parse, for version 1
+    store.change("file:///a.py", 2, [(Position(0, 0), Position(0, 0), "import sys\n")])
+    parsers[0].hold = False
+    parsers[0].go.set()
+    first.join()
+    second.join()
+    assert seen == [None] and parsers[0].parses == 1
+    tree = trees.tree_for(document)
+    fresh = parse("python", document.text)
+    assert tree is not None and fresh is not None
+    assert str(tree.root_node) == str(fresh.root_node)
+    assert parsers[0].parses == 2
