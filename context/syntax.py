@@ -98,6 +98,10 @@ class SyntaxTrees:
         with self._lock:
             entry = self._entries.get(document.uri)
         if entry is None:
+            if document.utf8_size > self.max_bytes:
+                # Still too big: no tree, and no look at its text (the long-line search in
+                # ``_open`` scans all of it, 150 ms for 2.5 MB, at every keystroke).
+                return
             if document.uri in self._long_lines and any(
                 _makes_long_line(document, edit) for edit in edits
             ):
@@ -211,15 +215,16 @@ class SyntaxTrees:
         if parser is None:
             self._drop(document.uri)
             return
+        # The size first: it costs nothing, the long-line search scans the whole text.
+        if document.utf8_size > self.max_bytes:
+            log.info("%s is %d bytes: not parsing it", document.uri, document.utf8_size)
+            self._drop(document.uri)
+            return
         if _LONG_LINE.search(document.text):
             self._drop(document.uri)
             self._long_lines.add(document.uri)
             return
         self._long_lines.discard(document.uri)
-        if document.utf8_size > self.max_bytes:
-            log.info("%s is %d bytes: not parsing it", document.uri, document.utf8_size)
-            self._drop(document.uri)
-            return
         with self._lock:
             self._entries[document.uri] = _Entry(parser, None, document.text, document.version)
 

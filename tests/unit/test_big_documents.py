@@ -3,6 +3,9 @@ index that follows each edit as a fresh one would."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -112,3 +115,74 @@ def test_the_prompt_of_an_enormous_line_is_made_of_its_window() -> None:
         assert windowed.text == whole.text
     # Ordinary text is kept whole.
     assert enormous_line_window(head, "x = 1\n", 1024) == (head, "x = 1\n")
+
+
+_LINES = {
+    "python": "value_{n} = {n}  # x", "javascript": "const v{n} = {n};",
+    "typescript": "const v{n}: number = {n};", "go": "var v{n} = {n}",
+    "rust": "static V{n}: i32 = {n};", "java": "class C{n} {{}}", "c": "int v{n} = {n};",
+    "cpp": "int v{n} = {n};",
+}
+
+
+class _CountingSearch:
+    """Stands in for the long-line pattern: counts its whole-text searches."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern, self.calls = pattern, 0
+
+    def search(self, text: str) -> re.Match[str] | None:
+        self.calls += 1
+        return self.pattern.search(text)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize("language", sorted(_LINES))
+def test_a_keystroke_in_a_document_too_big_for_a_tree_never_scans_its_text(
+    monkeypatch: pytest.MonkeyPatch, language: str, ending: str
+) -> None:
+    """Over the tree's size limit a keystroke looked for long lines in the whole text (150 ms
+    for 2.5 MB at each one). Now it looks at nothing until the document is small again."""
+    from loomline.context import syntax
+
+    counting = _CountingSearch(syntax._LONG_LINE)
+    monkeypatch.setattr(syntax, "_LONG_LINE", counting)
+    store = DocumentStore()
+    trees = syntax.SyntaxTrees(max_bytes=4_000)
+    store.subscribe(trees)
+    lines = 400
+    text = ending.join(_LINES[language].format(n=n) for n in range(lines)) + ending
+    assert len(text.encode()) > trees.max_bytes
+    document = store.open(f"file:///w/big.{language}", language, 1, text)
+    assert document.uri not in trees
+    counting.calls = 0
+    for column in range(5):
+        store.change(document.uri, column + 2,
+                     [(Position(lines, column), Position(lines, column), "a")])
+    assert counting.calls == 0
+    assert document.uri not in trees
+    # Cut under the limit: the tree comes back (one look at the whole text then).
+    store.change(document.uri, 20, [(Position(100, 0), Position(lines, 0), "")])
+    assert document.uri in trees
+    assert counting.calls == 1
+
+
+def test_a_keystroke_in_a_25_mb_file_never_scans_its_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tester's case: a flat 2.5 MB Python file at the default limit."""
+    from loomline.context import syntax
+
+    counting = _CountingSearch(syntax._LONG_LINE)
+    monkeypatch.setattr(syntax, "_LONG_LINE", counting)
+    store = DocumentStore()
+    store.subscribe(syntax.SyntaxTrees())
+    lines = 100_000
+    text = "".join(f"value_{n} = {n}  # x\n" for n in range(lines))
+    assert len(text) > syntax.DEFAULT_MAX_BYTES
+    document = store.open("file:///w/big.py", "python", 1, text)
+    counting.calls = 0
+    for column in range(3):
+        store.change(document.uri, column + 2,
+                     [(Position(lines, column), Position(lines, column), "a")])
+    assert counting.calls == 0
