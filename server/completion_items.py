@@ -15,8 +15,12 @@ An answer that writes the closers the editor typed (``bar: str):`` at ``def foo(
 written whole, and its edit's range runs through those closers (one line, holding the cursor,
 as LSP allows). Neovim 0.11's own popup (``vim.lsp.completion``, and its omnifunc) ignores
 the end of that range: it takes out what it inserted and expands the text at the cursor, then
-applies the item's ``additionalTextEdits``. For it the edit starts and ends at the cursor and
-an additional edit deletes the closers.
+applies the item's ``additionalTextEdits``, but only when the item is accepted (``<C-y>``): an
+item taken with ``<CR>`` keeps the word the popup inserted at the cursor. For it the edit
+inserts the text up to where it writes the closers, at the cursor, and an additional edit
+writes the rest after the closers (``a`` and ``.strip()`` for ``a).strip()`` at ``foo(|)``),
+so either way the line stays valid; a text whose closers cannot be placed so is written
+whole at the cursor, and an additional edit deletes the closers.
 """
 
 from __future__ import annotations
@@ -72,6 +76,25 @@ def word_start(line: str, index: int) -> int:
     return start
 
 
+def split_at_closers(text: str, closers: str) -> tuple[str, str] | None:
+    """``text`` as (before, after) the place it writes ``closers`` (the closers the editor typed
+    after the cursor): the first place where they follow and every bracket ``text`` opened
+    before is closed. None when there is no such place."""
+    if not closers:
+        return None
+    depth = 0
+    for index, char in enumerate(text):
+        if depth == 0 and text.startswith(closers, index):
+            return text[:index], text[index + len(closers) :]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+    return None
+
+
 def relative_indentation(text: str, indent: str) -> str:
     """``text`` with ``indent`` taken off its second and later lines (where they have it)."""
     if not indent:
@@ -121,13 +144,29 @@ def completion_item(
     after = document.text[document.offset_at(end) : document.lines.line_end(position.line)]
     extra_edits = None
     if end != position and formats.range_end_ignored:
-        # Its edit from the cursor: the client takes out only what it inserted, so the
-        # document is as asked when it deletes the closers through the additional edit.
         word, edit_end = "", position
-        extra_edits = [types.TextEdit(
-            range=types.Range(start=convert.lsp_position(position), end=convert.lsp_position(end)),
-            new_text="",
-        )]
+        closers = document.text[offset : document.offset_at(end)]
+        split = split_at_closers(text, closers)
+        if split is not None and split[0].strip():
+            # The text up to the closers at the cursor, what it writes after them by an
+            # additional edit there: accepted without the additional edits (<CR> rather than
+            # <C-y>) the line still reads right, only without that tail. (An answer that
+            # writes nothing before the closers goes whole: an item shows some text.)
+            text, tail = split
+            if tail:
+                extra_edits = [types.TextEdit(
+                    range=types.Range(start=convert.lsp_position(end),
+                                      end=convert.lsp_position(end)),
+                    new_text=with_line_ending(tail, document.line_ending),
+                )]
+        else:
+            # Its edit from the cursor: the client takes out only what it inserted, so the
+            # document is as asked when it deletes the closers through the additional edit.
+            extra_edits = [types.TextEdit(
+                range=types.Range(start=convert.lsp_position(position),
+                                  end=convert.lsp_position(end)),
+                new_text="",
+            )]
     else:
         word, edit_end = line[word_start(line, len(line)) :], end
     start = document.position_at(offset - len(word))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 from lsprotocol import types
+
+from loomline.context.positions import to_lf
 from pytest_lsp import LanguageClient
 
 from tests.lsp_client import Session, inline, loomline_client, open_doc
@@ -101,13 +103,26 @@ async def test_the_popup_item_writes_the_whole_answer_over_the_typed_closers(
     assert item.label.strip() and item.filter_text
     new_text = _unsnippet(edit.new_text) if client_kind != "plain" else edit.new_text
     if client_kind == "neovim":
-        # Neovim's popup: the additional edits, then the text at the cursor (range ignored).
+        # Neovim's popup: on <C-y> the additional edits (in the document's coordinates), then
+        # the text at the cursor (range ignored); on <CR> the text at the cursor alone. The
+        # text stops where the answer writes the closers, and an additional edit writes the
+        # rest after them (or, where the closers cannot be placed, deletes them).
         assert edit.range.start == edit.range.end == cursor
-        deletions = item.additional_text_edits or []
-        assert [d.new_text for d in deletions] == [""]
-        (deleted,) = deletions
-        assert deleted.range.start == cursor and deleted.range.end.line == cursor.line
-        rest = line[deleted.range.end.character :]
+        extra = item.additional_text_edits or []
+        assert len(extra) <= 1
+        rest = line[cursor.character :]
+        for added in extra:
+            assert added.range.start.line == added.range.end.line == cursor.line
+            assert added.range.start.character >= cursor.character
+            rest = (line[cursor.character : added.range.start.character]
+                    + to_lf(added.new_text) + line[added.range.end.character :])
+        if extra and extra[0].range.start != extra[0].range.end:
+            assert extra[0].new_text == ""  # the whole answer at the cursor, closers deleted
+        else:
+            # <CR>: the typed closers stay, after the answer's text up to them.
+            entered = line[: cursor.character] + new_text + line[cursor.character :]
+            assert entered.startswith(line[: cursor.character] + new_text)
+            assert not new_text.endswith(line[cursor.character : cursor.character + 1] or "\0")
     else:
         assert not item.additional_text_edits
         rest = line[edit.range.end.character :]

@@ -30,8 +30,14 @@ function steps.popup()
   end
   -- p.omnifunc: asked with <C-x><C-o> (vim.lsp.omnifunc) rather than vim.lsp.completion.get().
   local ask = p.omnifunc and '<C-x><C-o>' or '<Cmd>lua vim.lsp.completion.get()<CR>'
+  -- p.key '<CR>': taken with Enter (the item selected, not inserted), which applies no
+  -- additional edits, as many users take popup items.
+  local key = p.key or '<C-y>'
+  if key == '<CR>' then
+    vim.opt.completeopt = 'menu,menuone,noinsert'
+  end
   vim.api.nvim_feedkeys(vim.keycode((p.character and 'i' or 'A')
-    .. ask .. '<Cmd>lua _G.loomline_wait_items()<CR><C-y><Esc>'), 'x', false)
+    .. ask .. '<Cmd>lua _G.loomline_wait_items()<CR>' .. key .. '<Esc>'), 'x', false)
   local items = {}
   for _, item in ipairs(_G.loomline_items or {}) do
     local lsp_item = vim.tbl_get(item, 'user_data', 'nvim', 'lsp', 'completion_item') or {}

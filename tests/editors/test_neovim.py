@@ -127,6 +127,30 @@ def test_neovim_popup_writes_the_whole_answer_over_the_typed_closer(
     assert popup["line"] == expected, popup
 
 
+# Taken with <CR>, which applies no additional edits: the line keeps the typed closer after
+# the answer's text up to it, valid, only without what the answer wrote after the closer.
+POPUP_CLOSERS_ENTER = {
+    "python-word": "def foo(bar: str)",
+    "javascript": "xs.filter(x => x > 0)",
+    "go": '\tfmt.Println("hi")',
+}
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("case", sorted(POPUP_CLOSERS_ENTER))
+def test_neovim_popup_taken_with_enter_leaves_no_doubled_closer(tmp_path: Path, case: str):
+    """<CR> takes the item without its additional edits: the text at the cursor must stop
+    where the answer writes the typed closer (it was `xs.filter(x => x > 0).length;)`)."""
+    name, source, (line, character), answer, _ = POPUP_CLOSERS[case]
+    settings = {**FAKE, "fake": {"response": answer, "chunkDelayMs": 1}}
+    results = _run(tmp_path, settings, ["popup"], timeout=60, source=source, name=name,
+                   popup={"line": line, "character": character, "key": "<CR>",
+                          "before": source.splitlines()[line]})
+    popup = results["steps"]["popup"]
+    assert popup["items"] and popup["items"][0]["label"], popup
+    assert popup["line"] == POPUP_CLOSERS_ENTER[case], popup
+
+
 @pytest.mark.model
 @pytest.mark.timeout(120)
 def test_neovim_with_the_real_model(tmp_path: Path, model_dir: Path):

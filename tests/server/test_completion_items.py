@@ -212,25 +212,66 @@ def test_the_word_before_the_cursor_starts_the_replacing_edit():
     assert not item.additional_text_edits
 
 
-def test_for_neovims_popup_an_additional_edit_deletes_the_closers():
-    """Neovim's own popup inserts at the cursor whatever the range's end: the edit is the
-    answer at the cursor, an additional edit deletes the closers (from the cursor, so that
-    the word it takes out before applying it is none)."""
+def test_for_neovims_popup_the_text_stops_at_the_closers_and_the_rest_follows_them():
+    """Neovim's own popup inserts at the cursor whatever the range's end, and applies the
+    additional edits only on <C-y>: the edit is the answer up to the closers, at the cursor,
+    and an additional edit writes the rest after the closers."""
     document, position = document_at("def foo(ba█)\n")
     formats = ClientFormats(snippets=True, range_end_ignored=True)
     item = completion_item(document, position, "r: str):", end=Position(0, 11), formats=formats)
     assert item is not None
     cursor = types.Position(0, 10)
     assert item.text_edit == types.TextEdit(
-        range=types.Range(start=cursor, end=cursor), new_text="r: str):$0"
+        range=types.Range(start=cursor, end=cursor), new_text="r: str$0"
     )
+    after = types.Position(0, 11)
     assert item.additional_text_edits == [
-        types.TextEdit(range=types.Range(start=cursor, end=types.Position(0, 11)), new_text="")
+        types.TextEdit(range=types.Range(start=after, end=after), new_text=":")
     ]
     plain = completion_item(document, position, "r: str", formats=formats)
     assert plain is not None and not plain.additional_text_edits  # nothing to replace
     assert isinstance(plain.text_edit, types.TextEdit)
     assert plain.text_edit.range.start == types.Position(0, 8)
+
+
+def _accepted(line: str, item: types.CompletionItem, *, with_additional: bool) -> str:
+    """The one-line document ``line`` after Neovim takes ``item``: <C-y> applies the
+    additional edits (in the document's coordinates) and then the text at the cursor; <CR>
+    only leaves the text at the cursor."""
+    assert isinstance(item.text_edit, types.TextEdit)
+    at = item.text_edit.range.start.character
+    assert item.text_edit.range.end.character == at
+    if with_additional:
+        for edit in sorted(item.additional_text_edits or [],
+                           key=lambda e: e.range.start.character, reverse=True):
+            line = (line[: edit.range.start.character] + edit.new_text
+                    + line[edit.range.end.character :])
+    text = item.text_edit.new_text.removesuffix("$0").replace("\\", "")
+    return line[:at] + text + line[at:]
+
+
+@pytest.mark.parametrize(("line", "answer", "accepted", "entered"), [
+    ("def foo(█)", "bar: str):", "def foo(bar: str):", "def foo(bar: str)"),
+    ("x = foo(█)", "a).strip()", "x = foo(a).strip()", "x = foo(a)"),
+    ("const n = xs.filter(█)", "x => x > 0).length;", "const n = xs.filter(x => x > 0).length;",
+     "const n = xs.filter(x => x > 0)"),
+    ("foo([█])", "1, 2])", "foo([1, 2])", "foo([1, 2])"),
+    ("print(\"█\")", "hi\")", "print(\"hi\")", "print(\"hi\")"),
+    ("let v = f(█)", "g(a), b);", "let v = f(g(a), b);", "let v = f(g(a), b)"),
+    ("fn f() {█}", "\n    1\n}", "fn f() {\n    1\n}", "fn f() {\n    1\n}"),
+])
+def test_neovims_popup_leaves_a_valid_line_accepted_either_way(line, answer, accepted, entered):
+    cursor = line.index("█")
+    document, position = document_at(line)
+    plain_line = line.replace("█", "")
+    # The closers: the brackets and quotes right after the cursor that the answer writes.
+    typed = plain_line[cursor:]
+    count = len(typed) - len(typed.lstrip(")]}\"'"))
+    item = completion_item(document, position, answer, end=Position(0, cursor + count),
+                           formats=ClientFormats(snippets=True, range_end_ignored=True))
+    assert item is not None
+    assert _accepted(plain_line, item, with_additional=True) == accepted
+    assert _accepted(plain_line, item, with_additional=False) == entered
 
 
 def _capabilities(insert_replace: bool) -> types.ClientCapabilities:
