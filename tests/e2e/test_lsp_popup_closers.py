@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import pytest
 from lsprotocol import types
-
-from loomline.context.positions import to_lf
 from pytest_lsp import LanguageClient
 
+from loomline.context.positions import to_lf
 from tests.lsp_client import Session, inline, loomline_client, open_doc
 
 # (language, extension, document with █ at the cursor, the model's answer, the cursor's line
