@@ -13,7 +13,9 @@ round), in a process of its own:
   command prints them, and the whole command's wall time (load included).
 
 Medians over the rounds are printed as one table, plus each engine's ratio to the first engine
-(today's default: torch bf16, 0.5B) on the same load, and the load average seen.
+listed (the baseline: torch bf16, 0.5B, by default) on the same load, and the load average
+seen; a "quiet" load average above 1.5 gets a warning (other jobs share the cores: the
+figures are then not a quiet machine's).
 
     .venv/bin/python tests/bench/bench_typing_engines.py --rounds 2 \\
         --engines 0.5B:torch,0.5B:onnx:int8,1.5B:onnx:int4,1.5B:torch
@@ -206,7 +208,11 @@ def print_table(engines: list[EngineSpec], loads: list[str],
                   f"{ghost:>13} {answered:>10} {fmt(m('ttft_p50_s')):>8} "
                   f"{fmt(m('tok_s'), '.1f'):>6} {fmt(m('peak_rss_mb'), '.0f'):>7} "
                   f"{complete:>18} {ratio:>8}")
-        print(f"      load average during {kind}: median {fmt(median(loadavg[kind]), '.1f')}")
+        seen = median(loadavg[kind])
+        print(f"      load average during {kind}: median {fmt(seen, '.1f')}")
+        if kind == "quiet" and seen is not None and seen > 1.5:
+            print("      warning: not a quiet machine (other jobs held the cores); "
+                  "these rows are not quiet figures")
 
 
 def _typed_through(runs: list[dict[str, Any]]) -> float | None:
