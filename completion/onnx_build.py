@@ -157,7 +157,11 @@ def verify_onnx_model(store: ModelStore, model_id: str, precision: str) -> tuple
         build = plan_for(store, model_id, None, precision, _quiet, allow_download=False)
     except ModelNotFound as error:
         return False, str(error)
-    return check_built(build, checksums=True)
+    ok, why = check_built(build, checksums=True)
+    if not ok:  # say what makes it
+        why += (f"; build it with: loomline model pull {model_id} --runtime onnx "
+                f"--precision {precision}")
+    return ok, why
 
 
 def _quiet(message: str, fraction: float | None) -> None:

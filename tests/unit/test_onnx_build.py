@@ -125,6 +125,12 @@ def test_a_build_runs_once_with_progress_and_a_manifest(
     assert len(runs) == _runs(fake_builder) == 1
 
 
+def test_verify_of_a_precision_not_built_says_what_to_run(store: ModelStore) -> None:
+    ok, why = onnx_build.verify_onnx_model(store, MODEL_ID, "int4")
+    assert not ok
+    assert why.endswith(f"loomline model pull {MODEL_ID} --runtime onnx --precision int4")
+
+
 def test_a_build_cut_short_is_redone(store: ModelStore, fake_builder: Path) -> None:
     plan = _plan(store)
     # What a killed build leaves: its work directory, and a target without a manifest.
