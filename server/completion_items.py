@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from loomline.context.documents import Document
+from loomline.context.lexing import BracketStack, tokens
 from loomline.context.positions import Position, to_lf, with_line_ending
 from loomline.server import convert
 
@@ -76,22 +77,21 @@ def word_start(line: str, index: int) -> int:
     return start
 
 
-def split_at_closers(text: str, closers: str) -> tuple[str, str] | None:
+def split_at_closers(
+    text: str, closers: str, language_id: str | None
+) -> tuple[str, str] | None:
     """``text`` as (before, after) the place it writes ``closers`` (the closers the editor typed
-    after the cursor): the first place where they follow and every bracket ``text`` opened
-    before is closed. None when there is no such place."""
+    after the cursor): the first token where they follow and every bracket ``text`` opened
+    before is closed (strings and comments read as the language does). None when there is
+    no such place."""
     if not closers:
         return None
-    depth = 0
-    for index, char in enumerate(text):
-        if depth == 0 and text.startswith(closers, index):
-            return text[:index], text[index + len(closers) :]
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth < 0:
-                return None
+    stack = BracketStack()
+    for token in tokens(text, language_id):
+        if not stack and text.startswith(closers, token.start):
+            return text[: token.start], text[token.start + len(closers) :]
+        if token.kind == "bracket" and not stack.push_or_pop(token.text):
+            return None
     return None
 
 
@@ -146,7 +146,7 @@ def completion_item(
     if end != position and formats.range_end_ignored:
         word, edit_end = "", position
         closers = document.text[offset : document.offset_at(end)]
-        split = split_at_closers(text, closers)
+        split = split_at_closers(text, closers, document.language_id)
         if split is not None and split[0].strip():
             # The text up to the closers at the cursor, what it writes after them by an
             # additional edit there: accepted without the additional edits (<CR> rather than
