@@ -186,14 +186,19 @@ class CompletionService:
         ``uri``, or None (the base model)."""
         return self.folders.adapter_for(uri, self.settings.engine.adapters)
 
+    def _tree_workspace(self, document: Document) -> Workspace | None:
+        """The workspace whose syntax tree the cursor's analysis comes from, None where the
+        text rules decide. (A syntax tree rows at \n only: with lone CRs its lines are not the
+        document's.)"""
+        return None if document.has_lone_cr else self.workspace
+
     def cursor_at(self, document: Document, offset: int) -> Cursor:
         """The cursor of a request, analysed once: what the wait for a pause, the prompt and
         the clean-up of the answer read. Without a syntax tree the text rules decide."""
         analysis = None
-        # (A syntax tree rows at \n only: with lone CRs its lines are not the document's.)
-        if self.workspace is not None and not document.has_lone_cr:
+        if (workspace := self._tree_workspace(document)) is not None:
             try:
-                analysis = self.workspace.analyze(document, offset)
+                analysis = workspace.analyze(document, offset)
             except Exception:
                 log.exception("position analysis failed; using the text rules")
         mode = self.settings.completion.multiline
@@ -312,11 +317,11 @@ class CompletionService:
             return refused
         # A column inside a surrogate pair means the character's start.
         position = document.position_at(document.offset_at(position))
-        if self.workspace is not None and not document.has_lone_cr:
+        if (workspace := self._tree_workspace(document)) is not None:
             # The syntax tree is parsed when first read after changes: in a worker thread,
             # while the event loop takes the next keystrokes.
             version = document.version
-            await self.workspace.bring_up_to_date(document)
+            await workspace.bring_up_to_date(document)
             if document.version != version:
                 return Skip("the text changed while its syntax tree was parsed")
         # Decided once for the wait, the prompt and the clean-up; its text is a snapshot (the
